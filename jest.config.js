@@ -1,22 +1,16 @@
 // One jest run for the whole monorepo. Each test file gets its own PostgreSQL database
 // (libs/testing), so files run in parallel; two workers fit this project's 2-core machines.
-const swcConfig = {
-  jsc: {
-    parser: { syntax: 'typescript', decorators: true },
-    transform: { legacyDecorator: true, decoratorMetadata: true, useDefineForClassFields: false },
-    target: 'es2023',
-    keepClassNames: true,
-  },
-  module: { type: 'commonjs' },
-  sourceMaps: 'inline',
-};
+const { readFileSync } = require('node:fs');
+const { join } = require('node:path');
 
-const moduleNameMapper = {
-  '^@qiwei/platform$': '<rootDir>/libs/platform/src/index.ts',
-  '^@qiwei/persistence$': '<rootDir>/libs/persistence/src/index.ts',
-  '^@qiwei/auth$': '<rootDir>/libs/auth/src/index.ts',
-  '^@qiwei/testing$': '<rootDir>/libs/testing/src/index.ts',
-  '^@qiwei/dev-kafka$': '<rootDir>/tools/dev-kafka/src/index.ts',
+// The build's swc settings (decorator metadata, `@qiwei/*` path aliases), minus its excludes;
+// an absolute baseUrl so aliases also resolve in jest's global setup, outside the module mapper.
+const swcrc = JSON.parse(readFileSync(join(__dirname, '.swcrc'), 'utf8'));
+const swcConfig = {
+  swcrc: false,
+  jsc: { ...swcrc.jsc, baseUrl: __dirname },
+  module: swcrc.module,
+  sourceMaps: 'inline',
 };
 
 /** @type {import('jest').Config} */
@@ -25,7 +19,6 @@ module.exports = {
   testEnvironment: 'node',
   transform: { '^.+\\.ts$': ['@swc/jest', swcConfig] },
   moduleFileExtensions: ['ts', 'js', 'json'],
-  moduleNameMapper,
   testMatch: ['<rootDir>/{services,libs,tools}/**/*.{spec,e2e-spec}.ts'],
   testPathIgnorePatterns: ['/node_modules/', '/dist/', '/.qiwei/'],
   globalSetup: '<rootDir>/libs/testing/src/jest/global-setup.ts',

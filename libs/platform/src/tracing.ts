@@ -1,0 +1,69 @@
+// Loaded by each service's `instrumentation.ts` before anything else, so the OpenTelemetry
+// instrumentations can patch http, pg and kafkajs before those modules are first required.
+// This file is its own entry point (`@qiwei/platform/tracing`) for that reason: the package
+// index pulls in NestJS and Fastify.
+import { context, propagation, trace } from '@opentelemetry/api';
+import { NodeSDK } from '@opentelemetry/sdk-node';
+import { OTLPTraceExporter } from '@opentelemetry/exporter-trace-otlp-http';
+import { HttpInstrumentation } from '@opentelemetry/instrumentation-http';
+import { PgInstrumentation } from '@opentelemetry/instrumentation-pg';
+import { KafkaJsInstrumentation } from '@opentelemetry/instrumentation-kafkajs';
+import { BatchSpanProcessor, type SpanProcessor } from '@opentelemetry/sdk-trace-base';
+import { resourceFromAttributes } from '@opentelemetry/resources';
+import { ATTR_SERVICE_NAME, ATTR_SERVICE_VERSION } from '@opentelemetry/semantic-conventions';
+
+export interface TracingOptions {
+  serviceName: string;
+  serviceVersion?: string;
+  /** OTLP/HTTP endpoint; when absent spans are still created (trace ids in logs) but not exported. */
+  otlpEndpoint?: string;
+  /** Extra processors, e.g. an in-memory exporter in tests. */
+  spanProcessors?: SpanProcessor[];
+}
+
+let sdk: NodeSDK | undefined;
+
+export function startTracing(options: TracingOptions): void {
+  if (sdk) return;
+  const processors: SpanProcessor[] = [...(options.spanProcessors ?? [])];
+  if (options.otlpEndpoint) {
+    processors.push(
+      new BatchSpanProcessor(
+        new OTLPTraceExporter({ url: `${options.otlpEndpoint.replace(/\/$/, '')}/v1/traces` }),
+      ),
+    );
+  }
+  sdk = new NodeSDK({
+    resource: resourceFromAttributes({
+      [ATTR_SERVICE_NAME]: options.serviceName,
+      [ATTR_SERVICE_VERSION]: options.serviceVersion ?? '0.0.0',
+    }),
+    // An explicit (possibly empty) list stops the SDK from configuring an exporter from env.
+    spanProcessors: processors,
+    instrumentations: [
+      new HttpInstrumentation({
+        ignoreIncomingRequestHook: (req) => /^\/(health|metrics)/.test(req.url ?? ''),
+      }),
+      new PgInstrumentation(),
+      new KafkaJsInstrumentation(),
+    ],
+  });
+  sdk.start();
+}
+
+/** Tracing from the process environment, as each service's instrumentation.ts calls it. */
+export function startTracingFromEnv(serviceName: string, env: NodeJS.ProcessEnv = process.env): void {
+  if (env.OTEL_SDK_DISABLED === 'true') return;
+  startTracing({
+    serviceName: env.OTEL_SERVICE_NAME ?? `qiwei-${serviceName}`,
+    otlpEndpoint: env.OTEL_EXPORTER_OTLP_ENDPOINT || undefined,
+  });
+}
+
+export async function stopTracing(): Promise<void> {
+  const running = sdk;
+  sdk = undefined;
+  await running?.shutdown();
+}
+
+export { context, propagation, trace };

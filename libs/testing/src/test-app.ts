@@ -1,0 +1,36 @@
+import type { NestFastifyApplication } from '@nestjs/platform-fastify';
+import { createLogger, createServiceApp, type PlatformConfig, type ServiceAppOptions } from '@qiwei/platform';
+import request from 'supertest';
+
+export interface TestApp {
+  app: NestFastifyApplication;
+  /** A supertest client bound to the app's HTTP server. */
+  http(): ReturnType<typeof request>;
+  close(): Promise<void>;
+}
+
+/** Platform settings for an app under test; `TEST_LOG_LEVEL=debug` shows its logs. */
+export function testPlatformConfig(): PlatformConfig {
+  return {
+    HOST: '127.0.0.1',
+    PORT: 0,
+    LOG_LEVEL: (process.env.TEST_LOG_LEVEL as PlatformConfig['LOG_LEVEL'] | undefined) ?? 'silent',
+    SHUTDOWN_TIMEOUT_MS: 5_000,
+    HTTP_BODY_LIMIT_BYTES: 1024 * 1024,
+  };
+}
+
+/** Boots a service's real Nest application (real database, no mocks) for supertest. */
+export async function bootTestApp(options: ServiceAppOptions): Promise<TestApp> {
+  const app = await createServiceApp({
+    ...options,
+    logger: options.logger ?? createLogger({ service: options.name, level: options.config.LOG_LEVEL }),
+  });
+  await app.init();
+  await app.getHttpAdapter().getInstance().ready();
+  return {
+    app,
+    http: () => request(app.getHttpServer()),
+    close: () => app.close(),
+  };
+}

@@ -1,0 +1,12 @@
+import { Module } from '@nestjs/common';
+import { DepartmentsModule } from '../departments/departments.module';
+import { TokensModule } from '../tokens/tokens.module';
+import { CorpsController } from './corps.controller';
+import { CreateCorpUseCase } from './create-corp.usecase';
+
+@Module({
+  imports: [DepartmentsModule, TokensModule],
+  controllers: [CorpsController],
+  providers: [CreateCorpUseCase],
+})
+export class CorpsModule {}

@@ -1,0 +1,56 @@
+import { randomBytes } from 'node:crypto';
+import { Injectable } from '@nestjs/common';
+import { asCorpId, TransactionRunner } from '@qiwei/persistence';
+import { DepartmentResponse } from '../departments/dto/department.dto';
+import { DepartmentsService } from '../departments/departments.service';
+import { ROOT_DEPARTMENT_ID } from '../departments/department.entity';
+import { Member, MemberDepartment } from '../members/member.entity';
+import { AccessTokensService } from '../tokens/access-tokens.service';
+import { Corp } from './corp.entity';
+import type { CreateCorpDto, CreatedCorpResponse } from './dto/corp.dto';
+
+/** WeCom-style corp id: `ww` and 16 hex digits. */
+export function newCorpId(): string {
+  return `ww${randomBytes(8).toString('hex')}`;
+}
+
+/**
+ * A new tenant: the corp, its root department (id 1, named after the corp) and its first
+ * super admin in the root department, in one transaction; then a token for that admin.
+ */
+@Injectable()
+export class CreateCorpUseCase {
+  constructor(
+    private readonly transactions: TransactionRunner,
+    private readonly departments: DepartmentsService,
+    private readonly tokens: AccessTokensService,
+  ) {}
+
+  async execute(input: CreateCorpDto): Promise<CreatedCorpResponse> {
+    const corpId = asCorpId(newCorpId());
+    const { corp, root, admin } = await this.transactions.run(async (em) => {
+      const corp = await em.getRepository(Corp).save(em.getRepository(Corp).create({ corpId, name: input.name }));
+      const root = await this.departments.createRoot(em, corpId, input.name);
+      const admin = await em.getRepository(Member).save(
+        em.getRepository(Member).create({
+          corpId,
+          userid: input.admin.userid,
+          name: input.admin.name,
+          status: 'active',
+          roles: ['super_admin'],
+        }),
+      );
+      await em
+        .getRepository(MemberDepartment)
+        .insert({ corpId, userid: admin.userid, departmentId: ROOT_DEPARTMENT_ID, isMain: true });
+      return { corp, root, admin };
+    });
+    const token = await this.tokens.issue({ corpId, userId: admin.userid, roles: admin.roles });
+    return {
+      corp: { corpId: corp.corpId, name: corp.name, createdAt: corp.createdAt.toISOString() },
+      rootDepartment: DepartmentResponse.of(root),
+      admin: { userid: admin.userid, name: admin.name, roles: admin.roles },
+      ...token,
+    };
+  }
+}

@@ -1,0 +1,13 @@
+import { Module } from '@nestjs/common';
+import { TokensModule } from '../tokens/tokens.module';
+import { DepartmentRepository } from './department.repository';
+import { DepartmentsController } from './departments.controller';
+import { DepartmentsService } from './departments.service';
+
+@Module({
+  imports: [TokensModule],
+  controllers: [DepartmentsController],
+  providers: [DepartmentsService, DepartmentRepository],
+  exports: [DepartmentsService],
+})
+export class DepartmentsModule {}

@@ -1,0 +1,219 @@
+import { Inject, Injectable } from '@nestjs/common';
+import { isUniqueViolation, TransactionRunner, type CorpId } from '@qiwei/persistence';
+import { DomainException, NotFoundException } from '@qiwei/platform';
+import { DataSource, type EntityManager } from 'typeorm';
+import { IDENTITY_CONFIG, type IdentityConfig } from '../config';
+import { assertValidDepartmentName } from './department-name';
+import { Department, ROOT_DEPARTMENT_ID } from './department.entity';
+import {
+  DepartmentHasChildrenException,
+  DepartmentHasMembersException,
+  DepartmentIdTakenException,
+  DepartmentLimitReachedException,
+  DepartmentMoveIntoOwnSubtreeException,
+  DepartmentNameTakenException,
+  DepartmentNotFoundException,
+  DepartmentTooDeepException,
+  ParentDepartmentNotFoundException,
+  RootDepartmentImmutableException,
+} from './department.exceptions';
+import { DepartmentRepository, InvalidCursorError, type Page } from './department.repository';
+
+export interface CreateDepartment {
+  name: string;
+  parentId: number;
+  order?: number;
+  id?: number;
+}
+
+export interface UpdateDepartment {
+  name?: string;
+  parentId?: number;
+  order?: number;
+}
+
+class InvalidCursorException extends DomainException {
+  constructor() {
+    super('INVALID_CURSOR', 400, 'The cursor is not one this endpoint returned.', [
+      { field: 'cursor', code: 'INVALID_CURSOR', message: 'Pass back the nextCursor of the previous page.' },
+    ]);
+  }
+}
+
+/**
+ * The department tree of one corp. Writes take the corp's row lock first, so concurrent
+ * creates and moves in the same corp cannot break ids, limits or paths; corps never wait on
+ * each other.
+ */
+@Injectable()
+export class DepartmentsService {
+  constructor(
+    private readonly transactions: TransactionRunner,
+    private readonly dataSource: DataSource,
+    private readonly departments: DepartmentRepository,
+    @Inject(IDENTITY_CONFIG) private readonly config: IdentityConfig,
+  ) {}
+
+  /** Creates the root department of a new corp, inside the corp's creating transaction. */
+  async createRoot(em: EntityManager, corpId: CorpId, name: string): Promise<Department> {
+    assertValidDepartmentName(name);
+    return em.getRepository(Department).save(
+      em.getRepository(Department).create({
+        corpId,
+        id: ROOT_DEPARTMENT_ID,
+        parentId: null,
+        name,
+        order: 0,
+        path: `/${ROOT_DEPARTMENT_ID}/`,
+        depth: 1,
+      }),
+    );
+  }
+
+  create(corpId: CorpId, input: CreateDepartment): Promise<Department> {
+    assertValidDepartmentName(input.name);
+    return this.transactions.run(async (em) => {
+      await this.lockCorp(em, corpId);
+      const parent = await this.departments.find(em, corpId, input.parentId);
+      if (!parent) throw new ParentDepartmentNotFoundException(input.parentId);
+      if (parent.depth + 1 > this.config.DEPARTMENT_MAX_DEPTH) {
+        throw new DepartmentTooDeepException(this.config.DEPARTMENT_MAX_DEPTH);
+      }
+      if ((await this.departments.count(em, corpId)) >= this.config.DEPARTMENT_MAX_PER_CORP) {
+        throw new DepartmentLimitReachedException(this.config.DEPARTMENT_MAX_PER_CORP);
+      }
+      if (await this.departments.siblingNamed(em, corpId, parent.id, input.name)) {
+        throw new DepartmentNameTakenException(input.name, parent.id);
+      }
+      if (input.id !== undefined && (await this.departments.find(em, corpId, input.id))) {
+        throw new DepartmentIdTakenException(input.id);
+      }
+      const id = await this.departments.allocateId(em, corpId, input.id);
+      const repository = em.getRepository(Department);
+      try {
+        return await repository.save(
+          repository.create({
+            corpId,
+            id,
+            parentId: parent.id,
+            name: input.name,
+            order: input.order ?? 0,
+            path: `${parent.path}${id}/`,
+            depth: parent.depth + 1,
+          }),
+        );
+      } catch (error) {
+        if (isUniqueViolation(error, 'departments_sibling_name_uq')) {
+          throw new DepartmentNameTakenException(input.name, parent.id);
+        }
+        throw error;
+      }
+    });
+  }
+
+  update(corpId: CorpId, id: number, changes: UpdateDepartment): Promise<Department> {
+    if (changes.name !== undefined) assertValidDepartmentName(changes.name);
+    return this.transactions.run(async (em) => {
+      await this.lockCorp(em, corpId);
+      const department = await this.departments.find(em, corpId, id);
+      if (!department) throw new DepartmentNotFoundException(id);
+
+      const moving = changes.parentId !== undefined && changes.parentId !== department.parentId;
+      let parentId = department.parentId;
+      if (moving) {
+        parentId = await this.checkMove(em, corpId, department, changes.parentId as number);
+      }
+      const name = changes.name ?? department.name;
+      if (parentId !== null && (moving || name !== department.name)) {
+        const sibling = await this.departments.siblingNamed(em, corpId, parentId, name);
+        if (sibling && sibling.id !== id) throw new DepartmentNameTakenException(name, parentId);
+      }
+
+      if (moving) {
+        const parent = (await this.departments.find(em, corpId, parentId as number)) as Department;
+        await this.departments.moveSubtree(
+          em,
+          corpId,
+          department.path,
+          `${parent.path}${id}/`,
+          parent.depth + 1 - department.depth,
+        );
+      }
+      try {
+        await em.getRepository(Department).update(
+          { corpId, id },
+          { name, parentId, order: changes.order ?? department.order },
+        );
+      } catch (error) {
+        if (isUniqueViolation(error, 'departments_sibling_name_uq')) {
+          throw new DepartmentNameTakenException(name, parentId as number);
+        }
+        throw error;
+      }
+      return (await this.departments.find(em, corpId, id)) as Department;
+    });
+  }
+
+  remove(corpId: CorpId, id: number): Promise<void> {
+    return this.transactions.run(async (em) => {
+      await this.lockCorp(em, corpId);
+      if (id === ROOT_DEPARTMENT_ID) throw new RootDepartmentImmutableException('deleted');
+      const department = await this.departments.find(em, corpId, id);
+      if (!department) throw new DepartmentNotFoundException(id);
+      if (await this.departments.hasChildren(em, corpId, id)) throw new DepartmentHasChildrenException(id);
+      if (await this.departments.hasMembers(em, corpId, id)) throw new DepartmentHasMembersException(id);
+      await em.getRepository(Department).delete({ corpId, id });
+    });
+  }
+
+  async get(corpId: CorpId, id: number): Promise<Department> {
+    const department = await this.departments.find(this.dataSource.manager, corpId, id);
+    if (!department) throw new DepartmentNotFoundException(id);
+    return department;
+  }
+
+  async children(corpId: CorpId, id: number, limit: number, cursor?: string): Promise<Page<Department>> {
+    await this.get(corpId, id);
+    return this.paged(() => this.departments.children(this.dataSource.manager, corpId, id, limit, cursor));
+  }
+
+  async subtree(corpId: CorpId, id: number, limit: number, cursor?: string): Promise<Page<Department>> {
+    const root = await this.get(corpId, id);
+    return this.paged(() => this.departments.subtree(this.dataSource.manager, corpId, root.path, limit, cursor));
+  }
+
+  private async paged(query: () => Promise<Page<Department>>): Promise<Page<Department>> {
+    try {
+      return await query();
+    } catch (error) {
+      if (error instanceof InvalidCursorError) throw new InvalidCursorException();
+      throw error;
+    }
+  }
+
+  /** Validates a move and returns the new parent id. */
+  private async checkMove(
+    em: EntityManager,
+    corpId: CorpId,
+    department: Department,
+    newParentId: number,
+  ): Promise<number> {
+    if (department.id === ROOT_DEPARTMENT_ID) throw new RootDepartmentImmutableException('moved');
+    const parent = await this.departments.find(em, corpId, newParentId);
+    if (!parent) throw new ParentDepartmentNotFoundException(newParentId);
+    if (parent.path.startsWith(department.path)) {
+      throw new DepartmentMoveIntoOwnSubtreeException(department.id, newParentId);
+    }
+    const subtreeHeight = (await this.departments.maxDepthUnder(em, corpId, department.path)) - department.depth;
+    if (parent.depth + 1 + subtreeHeight > this.config.DEPARTMENT_MAX_DEPTH) {
+      throw new DepartmentTooDeepException(this.config.DEPARTMENT_MAX_DEPTH);
+    }
+    return parent.id;
+  }
+
+  private async lockCorp(em: EntityManager, corpId: CorpId): Promise<void> {
+    if (!(await this.departments.lockCorp(em, corpId))) {
+      throw new NotFoundException('CORP_NOT_FOUND', `Corp ${corpId} does not exist.`);
+    }
+  }
+}

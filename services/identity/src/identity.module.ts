@@ -1,0 +1,53 @@
+import { type DynamicModule, Global, Module } from '@nestjs/common';
+import { PLATFORM_TOKEN } from '@qiwei/auth';
+import { PersistenceModule } from '@qiwei/persistence';
+import { IDENTITY_CONFIG, type IdentityConfig } from './config';
+import { Corp } from './corps/corp.entity';
+import { CorpsModule } from './corps/corps.module';
+import { Department } from './departments/department.entity';
+import { DepartmentsModule } from './departments/departments.module';
+import { Member, MemberDepartment } from './members/member.entity';
+import { InitialSchema1763700000000 } from './migrations/1763700000000-initial-schema';
+import { SigningKey } from './tokens/signing-key.entity';
+import { TokensModule } from './tokens/tokens.module';
+
+export const IDENTITY_ENTITIES = [Corp, Department, Member, MemberDepartment, SigningKey];
+export const IDENTITY_MIGRATIONS = [InitialSchema1763700000000];
+
+@Global()
+@Module({})
+class IdentityConfigModule {
+  static register(config: IdentityConfig): DynamicModule {
+    return {
+      module: IdentityConfigModule,
+      providers: [
+        { provide: IDENTITY_CONFIG, useValue: config },
+        { provide: PLATFORM_TOKEN, useValue: config.QIWEI_PLATFORM_TOKEN },
+      ],
+      exports: [IDENTITY_CONFIG, PLATFORM_TOKEN],
+    };
+  }
+}
+
+/** The identity service: corps, departments, members, tokens. */
+@Module({})
+export class IdentityModule {
+  static register(config: IdentityConfig): DynamicModule {
+    return {
+      module: IdentityModule,
+      imports: [
+        IdentityConfigModule.register(config),
+        PersistenceModule.forRoot({
+          url: config.DATABASE_URL,
+          applicationName: 'qiwei-identity',
+          entities: IDENTITY_ENTITIES,
+          migrations: IDENTITY_MIGRATIONS,
+          poolSize: config.DATABASE_POOL_SIZE,
+        }),
+        TokensModule,
+        DepartmentsModule,
+        CorpsModule,
+      ],
+    };
+  }
+}
