@@ -1,3 +1,4 @@
+import { DataSource } from 'typeorm';
 import { bootIdentity, PLATFORM_TOKEN, type IdentityTestApp } from './identity-test-app';
 
 describe('identity: corps', () => {
@@ -49,7 +50,7 @@ describe('identity: corps', () => {
 
   it('answers malformed corp input with field errors and creates nothing', async () => {
     const countCorps = async () => {
-      const ds = identity.app.get((await import('typeorm')).DataSource);
+      const ds = identity.app.get(DataSource);
       return Number((await ds.query('SELECT count(*) AS n FROM corps'))[0].n);
     };
     const before = await countCorps();

@@ -54,7 +54,10 @@ export class DepartmentRepository {
       return explicitId;
     }
     const rows: { id: number }[] = await em.query(
-      'UPDATE corps SET next_department_id = next_department_id + 1 WHERE corp_id = $1 RETURNING next_department_id - 1 AS id',
+      `WITH allocated AS (
+         UPDATE corps SET next_department_id = next_department_id + 1 WHERE corp_id = $1
+         RETURNING next_department_id - 1 AS id
+       ) SELECT id FROM allocated`,
       [corpId],
     );
     return rows[0].id;
