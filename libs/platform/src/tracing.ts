@@ -40,6 +40,10 @@ export function startTracing(options: TracingOptions): void {
     }),
     // An explicit (possibly empty) list stops the SDK from configuring an exporter from env.
     spanProcessors: processors,
+    // Metrics are scraped from /metrics (Prometheus) and logs go to stdout: without these empty
+    // lists the SDK would add OTLP exporters from env, whose shutdown waits on a collector.
+    metricReaders: [],
+    logRecordProcessors: [],
     instrumentations: [
       new HttpInstrumentation({
         ignoreIncomingRequestHook: (req) => /^\/(health|metrics)/.test(req.url ?? ''),

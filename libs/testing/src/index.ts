@@ -3,3 +3,4 @@ export { bootTestApp, testPlatformConfig, type TestApp } from './test-app';
 export { eventually } from './eventually';
 export { freePort } from './free-port';
 export { unique } from './unique';
+export { REPO_ROOT, distEntry, spawnNode, isListening, type SpawnedProcess } from './processes';

@@ -1,0 +1,79 @@
+import { randomBytes } from 'node:crypto';
+import { chmodSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+
+/** The services `npm start` runs, with their default ports. Ports are reserved for all seven. */
+export const SERVICE_PORTS = {
+  identity: 4001,
+  messaging: 4002,
+  approvals: 4003,
+  'customer-contact': 4004,
+  materials: 4005,
+  compliance: 4006,
+  devices: 4007,
+} as const;
+
+export type ServiceName = keyof typeof SERVICE_PORTS;
+
+/** Services that exist in this checkout (the others have ports reserved, nothing to run yet). */
+export const RUNNABLE_SERVICES: ServiceName[] = ['identity'];
+
+export interface StackConfig {
+  repoRoot: string;
+  dataDir: string;
+  postgresPort: number;
+  host: string;
+  logLevel: string;
+  platformToken: string;
+  platformTokenGenerated: boolean;
+  ports: Record<ServiceName, number>;
+}
+
+function envVarOf(service: ServiceName): string {
+  return `QIWEI_${service.toUpperCase().replace(/-/g, '_')}_PORT`;
+}
+
+function port(env: NodeJS.ProcessEnv, name: string, fallback: number): number {
+  const raw = env[name];
+  if (raw === undefined || raw === '') return fallback;
+  const value = Number(raw);
+  if (!Number.isInteger(value) || value < 1 || value > 65535) {
+    throw new Error(`${name} must be a TCP port (1–65535), got "${raw}"`);
+  }
+  return value;
+}
+
+/** The platform admin token: QIWEI_PLATFORM_TOKEN, or one generated once and kept in the data dir. */
+function platformToken(env: NodeJS.ProcessEnv, dataDir: string): { token: string; generated: boolean } {
+  if (env.QIWEI_PLATFORM_TOKEN) {
+    if (env.QIWEI_PLATFORM_TOKEN.length < 24) throw new Error('QIWEI_PLATFORM_TOKEN must be at least 24 characters');
+    return { token: env.QIWEI_PLATFORM_TOKEN, generated: false };
+  }
+  const file = join(dataDir, 'platform-token');
+  if (existsSync(file)) return { token: readFileSync(file, 'utf8').trim(), generated: false };
+  const token = randomBytes(32).toString('base64url');
+  writeFileSync(file, `${token}\n`, { mode: 0o600 });
+  chmodSync(file, 0o600);
+  return { token, generated: true };
+}
+
+export function loadStackConfig(env: NodeJS.ProcessEnv, repoRoot: string): StackConfig {
+  const dataDir = resolve(env.QIWEI_DATA_DIR || join(repoRoot, '.qiwei'));
+  mkdirSync(dataDir, { recursive: true });
+  const token = platformToken(env, dataDir);
+  const ports = Object.fromEntries(
+    Object.entries(SERVICE_PORTS).map(([name, fallback]) => [name, port(env, envVarOf(name as ServiceName), fallback)]),
+  ) as Record<ServiceName, number>;
+  return {
+    repoRoot,
+    dataDir,
+    postgresPort: port(env, 'QIWEI_PG_PORT', 5433),
+    host: env.QIWEI_HOST || '127.0.0.1',
+    logLevel: env.LOG_LEVEL || 'info',
+    platformToken: token.token,
+    platformTokenGenerated: token.generated,
+    ports,
+  };
+}
+
+export const serviceDatabase = (service: ServiceName) => `qiwei_${service.replace(/-/g, '_')}`;
