@@ -25,4 +25,5 @@ module.exports = {
   globalTeardown: '<rootDir>/libs/testing/src/jest/global-teardown.ts',
   maxWorkers: process.env.JEST_WORKERS ?? 2,
   testTimeout: 60_000,
+  reporters: ['default', '<rootDir>/tools/scripts/totals-reporter.js'],
 };

@@ -55,7 +55,7 @@ describe('identity: as a process', () => {
       .split('\n')
       .filter((line) => line.startsWith('{'))
       .map((line) => JSON.parse(line) as Record<string, unknown>);
-    const completed = lines.find((l) => l.msg === 'request completed' && String(l.reqId ?? '').length > 0 && l.trace_id);
+    const completed = lines.find((l) => l.msg === 'request completed' && typeof l.reqId === 'string' && l.trace_id);
     expect(completed).toBeDefined();
     expect(lines.some((l) => l.msg === 'stopped')).toBe(true);
     // The platform token never reaches the logs.

@@ -29,8 +29,11 @@ class ProblemFastifyAdapter extends FastifyAdapter {
 
   override setErrorHandler(handler: FastifyErrorHandler) {
     const wrapped: FastifyErrorHandler = function (this: unknown, error, request, reply) {
-      if (isFastifyError(error)) return sendProblem(adapterLogger, error, request, reply);
-      return handler.call(this as never, error, request, reply);
+      if (isFastifyError(error)) {
+        sendProblem(adapterLogger, error, request, reply);
+        return;
+      }
+      return handler.call(this as never, error, request, reply) as unknown;
     };
     const adapterLogger = this.problemLogger;
     return super.setErrorHandler(wrapped);

@@ -31,7 +31,7 @@ export function loadConfig<S extends z.ZodType>(
   // Empty strings count as unset, as a shell `FOO= cmd` or a blank Helm value means.
   const cleaned = Object.fromEntries(Object.entries(env).filter(([, v]) => v !== undefined && v !== ''));
   const result = schema.safeParse(cleaned);
-  if (result.success) return result.data as z.infer<S>;
+  if (result.success) return result.data;
   throw new ConfigurationError(
     result.error.issues.map((issue) => ({
       variable: String(issue.path[0] ?? '(environment)'),

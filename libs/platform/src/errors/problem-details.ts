@@ -75,7 +75,8 @@ export function toProblem(error: unknown): ProblemDetails {
       (typeof candidate.code === 'string' && FASTIFY_CODES[candidate.code]) ||
       CODE_BY_STATUS[candidate.statusCode] ||
       'BAD_REQUEST';
-    return problem(candidate.statusCode, code, String(candidate.message ?? titleOf(candidate.statusCode)));
+    const detail = typeof candidate.message === 'string' ? candidate.message : titleOf(candidate.statusCode);
+    return problem(candidate.statusCode, code, detail);
   }
   return problem(500, 'INTERNAL_ERROR', 'An unexpected error occurred; it has been logged.');
 }

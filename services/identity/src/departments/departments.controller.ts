@@ -77,7 +77,7 @@ export class DepartmentsController {
     @Query() query: ListDepartmentsQuery,
   ): Promise<DepartmentPageResponse> {
     const page = await this.departments.children(principal.corpId, id, query.limit ?? DEFAULT_PAGE_SIZE, query.cursor);
-    return { items: page.items.map(DepartmentResponse.of), nextCursor: page.nextCursor };
+    return { items: page.items.map((d) => DepartmentResponse.of(d)), nextCursor: page.nextCursor };
   }
 
   @Get(':id/subtree')
@@ -89,6 +89,6 @@ export class DepartmentsController {
     @Query() query: ListDepartmentsQuery,
   ): Promise<DepartmentPageResponse> {
     const page = await this.departments.subtree(principal.corpId, id, query.limit ?? DEFAULT_PAGE_SIZE, query.cursor);
-    return { items: page.items.map(DepartmentResponse.of), nextCursor: page.nextCursor };
+    return { items: page.items.map((d) => DepartmentResponse.of(d)), nextCursor: page.nextCursor };
   }
 }

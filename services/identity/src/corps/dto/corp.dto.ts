@@ -4,6 +4,7 @@ import { IsDefined, IsString, Length, Matches, ValidateNested } from 'class-vali
 import { DepartmentResponse } from '../../departments/dto/department.dto';
 
 export const USERID_PATTERN = /^[A-Za-z0-9_@.-]{1,64}$/;
+// eslint-disable-next-line no-control-regex -- control characters are exactly what it refuses
 const NO_FORBIDDEN_CHARACTERS = /^[^\\:*?"<>|\u0000-\u001f\u007f]*$/;
 
 export class CorpAdminDto {
