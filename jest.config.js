@@ -1,6 +1,9 @@
 // One jest run for the whole monorepo. Each test file gets its own PostgreSQL database
 // (libs/testing), so files run in parallel; two workers fit this project's 2-core machines.
+// swcrc: false — .swcrc excludes spec files from the build, and @swc/jest would otherwise apply
+// that exclude to the test run and refuse every spec.
 const swcConfig = {
+  swcrc: false,
   jsc: {
     parser: { syntax: 'typescript', decorators: true },
     transform: { legacyDecorator: true, decoratorMetadata: true, useDefineForClassFields: false },
