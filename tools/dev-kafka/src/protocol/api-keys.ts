@@ -57,7 +57,10 @@ export function isSupported(apiKey: number, version: number): boolean {
   return SUPPORTED_APIS.some((r) => r.apiKey === apiKey && version >= r.minVersion && version <= r.maxVersion);
 }
 
-/** The one flexible version we accept: its request header carries a tagged-field section. */
+/**
+ * The one flexible version we parse: its request header carries a tagged-field section. Newer
+ * ApiVersions versions are answered from the header alone, so their tags are never read.
+ */
 export function usesFlexibleRequestHeader(apiKey: number, version: number): boolean {
-  return apiKey === ApiKey.ApiVersions && version >= 3;
+  return apiKey === ApiKey.ApiVersions && version === 3;
 }
