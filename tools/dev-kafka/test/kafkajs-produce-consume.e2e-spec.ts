@@ -194,7 +194,8 @@ describe('dev-kafka with kafkajs: produce and consume', () => {
     await admin.connect();
     expect(await admin.listTopics()).toContain('auto-created');
     const offsets = await admin.fetchTopicOffsets('auto-created');
-    expect(offsets.map((o) => o.high)).toEqual(['1', '0']);
+    expect(offsets).toHaveLength(2); // the broker's defaultPartitions
+    expect(offsets.reduce((n, o) => n + Number(o.high), 0)).toBe(1);
     await admin.disconnect();
   });
 
