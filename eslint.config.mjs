@@ -7,7 +7,17 @@ import prettier from 'eslint-config-prettier';
 import tseslint from 'typescript-eslint';
 
 export default tseslint.config(
-  { ignores: ['node_modules/**', 'dist/**', '.qiwei/**', 'coverage/**', '.nx/**', '**/*.js', '**/*.mjs'] },
+  {
+    ignores: [
+      'node_modules/**',
+      'dist/**',
+      '.qiwei/**',
+      'coverage/**',
+      '.nx/**',
+      '**/*.js',
+      '**/*.mjs',
+    ],
+  },
   js.configs.recommended,
   ...tseslint.configs.recommendedTypeChecked,
   {
@@ -33,13 +43,34 @@ export default tseslint.config(
             { sourceTag: 'type:testing', onlyDependOnLibsWithTags: ['type:lib', 'type:tool'] },
             { sourceTag: 'type:tool', onlyDependOnLibsWithTags: ['type:lib', 'type:tool'] },
             { sourceTag: 'scope:shared', onlyDependOnLibsWithTags: ['scope:shared'] },
-            { sourceTag: 'scope:identity', onlyDependOnLibsWithTags: ['scope:identity', 'scope:shared'] },
-            { sourceTag: 'scope:messaging', onlyDependOnLibsWithTags: ['scope:messaging', 'scope:shared'] },
-            { sourceTag: 'scope:approvals', onlyDependOnLibsWithTags: ['scope:approvals', 'scope:shared'] },
-            { sourceTag: 'scope:customer-contact', onlyDependOnLibsWithTags: ['scope:customer-contact', 'scope:shared'] },
-            { sourceTag: 'scope:materials', onlyDependOnLibsWithTags: ['scope:materials', 'scope:shared'] },
-            { sourceTag: 'scope:compliance', onlyDependOnLibsWithTags: ['scope:compliance', 'scope:shared'] },
-            { sourceTag: 'scope:devices', onlyDependOnLibsWithTags: ['scope:devices', 'scope:shared'] },
+            {
+              sourceTag: 'scope:identity',
+              onlyDependOnLibsWithTags: ['scope:identity', 'scope:shared'],
+            },
+            {
+              sourceTag: 'scope:messaging',
+              onlyDependOnLibsWithTags: ['scope:messaging', 'scope:shared'],
+            },
+            {
+              sourceTag: 'scope:approvals',
+              onlyDependOnLibsWithTags: ['scope:approvals', 'scope:shared'],
+            },
+            {
+              sourceTag: 'scope:customer-contact',
+              onlyDependOnLibsWithTags: ['scope:customer-contact', 'scope:shared'],
+            },
+            {
+              sourceTag: 'scope:materials',
+              onlyDependOnLibsWithTags: ['scope:materials', 'scope:shared'],
+            },
+            {
+              sourceTag: 'scope:compliance',
+              onlyDependOnLibsWithTags: ['scope:compliance', 'scope:shared'],
+            },
+            {
+              sourceTag: 'scope:devices',
+              onlyDependOnLibsWithTags: ['scope:devices', 'scope:shared'],
+            },
           ],
         },
       ],
@@ -47,7 +78,7 @@ export default tseslint.config(
   },
   {
     // Tests may use the testing library and talk to anything in their own scope.
-    files: ['**/*.spec.ts', '**/*.e2e-spec.ts', '**/test/**/*.ts'],
+    files: ['**/*.spec.ts', '**/*.e2e-spec.ts', '**/test/**/*.ts', '**/bench/**/*.ts'],
     rules: {
       '@nx/enforce-module-boundaries': [
         'error',
@@ -55,12 +86,24 @@ export default tseslint.config(
           enforceBuildableLibDependency: false,
           allow: ['@qiwei/platform/tracing'],
           depConstraints: [
-            { sourceTag: 'type:app', onlyDependOnLibsWithTags: ['type:lib', 'type:testing', 'type:tool'] },
-            { sourceTag: 'type:lib', onlyDependOnLibsWithTags: ['type:lib', 'type:testing', 'type:tool'] },
+            {
+              sourceTag: 'type:app',
+              onlyDependOnLibsWithTags: ['type:lib', 'type:testing', 'type:tool'],
+            },
+            {
+              sourceTag: 'type:lib',
+              onlyDependOnLibsWithTags: ['type:lib', 'type:testing', 'type:tool'],
+            },
             { sourceTag: 'type:testing', onlyDependOnLibsWithTags: ['type:lib', 'type:tool'] },
-            { sourceTag: 'type:tool', onlyDependOnLibsWithTags: ['type:lib', 'type:tool', 'type:testing'] },
+            {
+              sourceTag: 'type:tool',
+              onlyDependOnLibsWithTags: ['type:lib', 'type:tool', 'type:testing'],
+            },
             { sourceTag: 'scope:shared', onlyDependOnLibsWithTags: ['scope:shared'] },
-            { sourceTag: 'scope:identity', onlyDependOnLibsWithTags: ['scope:identity', 'scope:shared'] },
+            {
+              sourceTag: 'scope:identity',
+              onlyDependOnLibsWithTags: ['scope:identity', 'scope:shared'],
+            },
           ],
         },
       ],
@@ -69,6 +112,9 @@ export default tseslint.config(
       '@typescript-eslint/no-unsafe-argument': 'off',
       '@typescript-eslint/no-unsafe-call': 'off',
       '@typescript-eslint/no-unsafe-return': 'off',
+      // kafkajs handlers must return promises even when they do nothing asynchronous.
+      '@typescript-eslint/require-await': 'off',
+      '@typescript-eslint/unbound-method': 'off',
     },
   },
   prettier,

@@ -9,7 +9,8 @@ class TotalsReporter {
     const failed = results.numFailedTests + results.numRuntimeErrorTestSuites;
     const line = `${results.numPassedTests} passed, ${failed} failed${skipped ? `, ${skipped} skipped` : ''}`;
     process.stdout.write(`\n${line}\n`);
-    if (process.env.QIWEI_TEST_TOTALS_FILE) writeFileSync(process.env.QIWEI_TEST_TOTALS_FILE, `${line}\n`);
+    if (process.env.QIWEI_TEST_TOTALS_FILE)
+      writeFileSync(process.env.QIWEI_TEST_TOTALS_FILE, `${line}\n`);
   }
 }
 

@@ -45,7 +45,10 @@ export class BearerAuthGuard implements CanActivate {
       context.getClass(),
     ]);
     if (required?.length && !required.some((role) => principal.roles.includes(role))) {
-      throw new ForbiddenException(`This needs one of the roles: ${required.join(', ')}.`, 'ROLE_REQUIRED');
+      throw new ForbiddenException(
+        `This needs one of the roles: ${required.join(', ')}.`,
+        'ROLE_REQUIRED',
+      );
     }
     return true;
   }
@@ -64,15 +67,20 @@ export class PlatformAdminGuard implements CanActivate {
     const token = bearerToken(context.switchToHttp().getRequest<FastifyRequest>());
     const given = createHash('sha256').update(token).digest();
     if (!timingSafeEqual(given, this.expected)) {
-      throw new UnauthorizedException('The platform admin token is not valid.', 'PLATFORM_TOKEN_INVALID');
+      throw new UnauthorizedException(
+        'The platform admin token is not valid.',
+        'PLATFORM_TOKEN_INVALID',
+      );
     }
     return true;
   }
 }
 
 /** The authenticated caller, as set by `BearerAuthGuard`. */
-export const CurrentPrincipal = createParamDecorator((_data: unknown, context: ExecutionContext) => {
-  const principal = context.switchToHttp().getRequest<AuthenticatedRequest>().principal;
-  if (!principal) throw new UnauthorizedException();
-  return principal;
-});
+export const CurrentPrincipal = createParamDecorator(
+  (_data: unknown, context: ExecutionContext) => {
+    const principal = context.switchToHttp().getRequest<AuthenticatedRequest>().principal;
+    if (!principal) throw new UnauthorizedException();
+    return principal;
+  },
+);

@@ -1,3 +1,15 @@
-export { ROLES, ACCESS_TOKEN_AUDIENCE, ACCESS_TOKEN_ISSUER, type Role, type Principal } from './principal';
+export {
+  ROLES,
+  ACCESS_TOKEN_AUDIENCE,
+  ACCESS_TOKEN_ISSUER,
+  type Role,
+  type Principal,
+} from './principal';
 export { TOKEN_VERIFIER, JwtTokenVerifier, type TokenVerifier } from './token-verifier';
-export { BearerAuthGuard, PlatformAdminGuard, PLATFORM_TOKEN, RequireRoles, CurrentPrincipal } from './guards';
+export {
+  BearerAuthGuard,
+  PlatformAdminGuard,
+  PLATFORM_TOKEN,
+  RequireRoles,
+  CurrentPrincipal,
+} from './guards';

@@ -1,7 +1,13 @@
 import { asCorpId } from '@qiwei/persistence';
 import { UnauthorizedException } from '@qiwei/platform';
 import { createRemoteJWKSet, errors, jwtVerify, type JWTVerifyGetKey } from 'jose';
-import { ACCESS_TOKEN_AUDIENCE, ACCESS_TOKEN_ISSUER, ROLES, type Principal, type Role } from './principal';
+import {
+  ACCESS_TOKEN_AUDIENCE,
+  ACCESS_TOKEN_ISSUER,
+  ROLES,
+  type Principal,
+  type Role,
+} from './principal';
 
 export const TOKEN_VERIFIER = Symbol('TOKEN_VERIFIER');
 

@@ -46,11 +46,14 @@ export async function runMigrations(dataSource: DataSource): Promise<string[]> {
 
 /** Creates a database when it does not exist (used by the local stack and the test harness). */
 export async function ensureDatabase(adminUrl: string, database: string): Promise<void> {
-  if (!/^[a-z_][a-z0-9_]{0,62}$/.test(database)) throw new Error(`Invalid database name: ${database}`);
+  if (!/^[a-z_][a-z0-9_]{0,62}$/.test(database))
+    throw new Error(`Invalid database name: ${database}`);
   const client = new Client({ connectionString: adminUrl });
   await client.connect();
   try {
-    const { rowCount } = await client.query('SELECT 1 FROM pg_database WHERE datname = $1', [database]);
+    const { rowCount } = await client.query('SELECT 1 FROM pg_database WHERE datname = $1', [
+      database,
+    ]);
     if (!rowCount) await client.query(`CREATE DATABASE "${database}"`);
   } finally {
     await client.end();

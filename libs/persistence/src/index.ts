@@ -1,5 +1,11 @@
 export { databaseConfigSchema, type DatabaseConfig } from './database-config';
 export { asCorpId, CORP_ID_PATTERN, type CorpId, type TenantOwned } from './tenancy';
-export { createDataSource, runMigrations, ensureDatabase, databaseUrl, type DataSourceOptions } from './data-source';
+export {
+  createDataSource,
+  runMigrations,
+  ensureDatabase,
+  databaseUrl,
+  type DataSourceOptions,
+} from './data-source';
 export { TransactionRunner, isUniqueViolation } from './transaction-runner';
 export { PersistenceModule } from './persistence.module';

@@ -1,4 +1,10 @@
-import { type DynamicModule, Global, Inject, Module, type OnApplicationShutdown } from '@nestjs/common';
+import {
+  type DynamicModule,
+  Global,
+  Inject,
+  Module,
+  type OnApplicationShutdown,
+} from '@nestjs/common';
 import { HealthRegistry, LOGGER, type Logger } from '@qiwei/platform';
 import { DataSource } from 'typeorm';
 import { createDataSource, runMigrations, type DataSourceOptions } from './data-source';

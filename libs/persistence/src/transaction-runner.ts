@@ -28,7 +28,11 @@ export class TransactionRunner {
 
 /** PostgreSQL's unique_violation, optionally on a given constraint. */
 export function isUniqueViolation(error: unknown, constraint?: string): boolean {
-  const e = error as { code?: string; constraint?: string; driverError?: { code?: string; constraint?: string } };
+  const e = error as {
+    code?: string;
+    constraint?: string;
+    driverError?: { code?: string; constraint?: string };
+  };
   const code = e.code ?? e.driverError?.code;
   const name = e.constraint ?? e.driverError?.constraint;
   return code === '23505' && (!constraint || name === constraint);

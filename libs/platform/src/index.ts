@@ -1,4 +1,9 @@
-export { platformConfigSchema, loadConfig, ConfigurationError, type PlatformConfig } from './config/load-config';
+export {
+  platformConfigSchema,
+  loadConfig,
+  ConfigurationError,
+  type PlatformConfig,
+} from './config/load-config';
 export { createLogger, PinoNestLogger, REDACTED_PATHS, type Logger } from './logging/logger';
 export {
   DomainException,
@@ -9,7 +14,11 @@ export {
   type FieldError,
 } from './errors/domain.exception';
 export { toProblem, PROBLEM_CONTENT_TYPE, type ProblemDetails } from './errors/problem-details';
-export { HealthRegistry, type ReadinessCheck, type ReadinessReport } from './health/health.registry';
+export {
+  HealthRegistry,
+  type ReadinessCheck,
+  type ReadinessReport,
+} from './health/health.registry';
 export { PlatformModule, LOGGER, METRICS_REGISTRY } from './bootstrap/platform.module';
 export { PositiveIntPipe } from './http/pipes';
 export { createServiceApp, type ServiceAppOptions } from './bootstrap/create-service-app';

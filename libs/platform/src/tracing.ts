@@ -56,7 +56,10 @@ export function startTracing(options: TracingOptions): void {
 }
 
 /** Tracing from the process environment, as each service's instrumentation.ts calls it. */
-export function startTracingFromEnv(serviceName: string, env: NodeJS.ProcessEnv = process.env): void {
+export function startTracingFromEnv(
+  serviceName: string,
+  env: NodeJS.ProcessEnv = process.env,
+): void {
   if (env.OTEL_SDK_DISABLED === 'true') return;
   startTracing({
     serviceName: env.OTEL_SERVICE_NAME ?? `qiwei-${serviceName}`,

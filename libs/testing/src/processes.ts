@@ -8,7 +8,8 @@ export const REPO_ROOT = resolve(__dirname, '../../..');
 /** A compiled entry point; `npm test` builds first (`npm run build`). */
 export function distEntry(relativePath: string): string {
   const path = join(REPO_ROOT, 'dist', relativePath);
-  if (!existsSync(path)) throw new Error(`${path} is missing: run \`npm run build\` first (npm test does).`);
+  if (!existsSync(path))
+    throw new Error(`${path} is missing: run \`npm run build\` first (npm test does).`);
   return path;
 }
 
@@ -20,7 +21,11 @@ export interface SpawnedProcess {
 }
 
 /** Runs a compiled Node entry point under the same Node as the tests, capturing its output. */
-export function spawnNode(entry: string, env: NodeJS.ProcessEnv, args: string[] = []): SpawnedProcess {
+export function spawnNode(
+  entry: string,
+  env: NodeJS.ProcessEnv,
+  args: string[] = [],
+): SpawnedProcess {
   const child = spawn(process.execPath, [entry, ...args], {
     cwd: REPO_ROOT,
     env,

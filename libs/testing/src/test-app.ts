@@ -1,5 +1,10 @@
 import type { NestFastifyApplication } from '@nestjs/platform-fastify';
-import { createLogger, createServiceApp, type PlatformConfig, type ServiceAppOptions } from '@qiwei/platform';
+import {
+  createLogger,
+  createServiceApp,
+  type PlatformConfig,
+  type ServiceAppOptions,
+} from '@qiwei/platform';
 import request from 'supertest';
 
 export interface TestApp {
@@ -24,7 +29,8 @@ export function testPlatformConfig(): PlatformConfig {
 export async function bootTestApp(options: ServiceAppOptions): Promise<TestApp> {
   const app = await createServiceApp({
     ...options,
-    logger: options.logger ?? createLogger({ service: options.name, level: options.config.LOG_LEVEL }),
+    logger:
+      options.logger ?? createLogger({ service: options.name, level: options.config.LOG_LEVEL }),
   });
   await app.init();
   await app.getHttpAdapter().getInstance().ready();

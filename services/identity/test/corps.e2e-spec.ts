@@ -16,7 +16,12 @@ describe('identity: corps', () => {
       .send({ name: '示例科技有限公司', admin: { userid: 'zhangsan', name: '张三' } })
       .expect(201);
     expect(res.body.corp.corpId).toMatch(/^ww[0-9a-f]{16}$/);
-    expect(res.body.rootDepartment).toMatchObject({ id: 1, parentId: null, name: '示例科技有限公司', depth: 1 });
+    expect(res.body.rootDepartment).toMatchObject({
+      id: 1,
+      parentId: null,
+      name: '示例科技有限公司',
+      depth: 1,
+    });
     expect(res.body.admin).toEqual({ userid: 'zhangsan', name: '张三', roles: ['super_admin'] });
     expect(res.body).toMatchObject({ tokenType: 'Bearer', expiresIn: 7200 });
 
@@ -33,7 +38,12 @@ describe('identity: corps', () => {
     const missing = await identity.http().post('/v1/corps').send(body).expect(401);
     expect(missing.headers['content-type']).toMatch(/application\/problem\+json/);
     expect(missing.body.code).toBe('UNAUTHORIZED');
-    const wrong = await identity.http().post('/v1/corps').set('authorization', 'Bearer nope').send(body).expect(401);
+    const wrong = await identity
+      .http()
+      .post('/v1/corps')
+      .set('authorization', 'Bearer nope')
+      .send(body)
+      .expect(401);
     expect(wrong.body.code).toBe('PLATFORM_TOKEN_INVALID');
   });
 
@@ -96,7 +106,11 @@ describe('identity: corps', () => {
       .set('authorization', `Bearer ${PLATFORM_TOKEN}`)
       .send({ userid: corp.adminUserid })
       .expect(201);
-    await identity.http().get('/v1/departments/1').set('authorization', `Bearer ${res.body.accessToken}`).expect(200);
+    await identity
+      .http()
+      .get('/v1/departments/1')
+      .set('authorization', `Bearer ${res.body.accessToken}`)
+      .expect(200);
 
     const unknownMember = await identity
       .http()

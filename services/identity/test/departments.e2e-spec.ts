@@ -16,20 +16,40 @@ describe('identity: departments', () => {
   });
 
   const as = (token: string) => ({
-    create: (body: object) => identity.http().post('/v1/departments').set('authorization', `Bearer ${token}`).send(body),
-    get: (id: number | string) => identity.http().get(`/v1/departments/${id}`).set('authorization', `Bearer ${token}`),
+    create: (body: object) =>
+      identity.http().post('/v1/departments').set('authorization', `Bearer ${token}`).send(body),
+    get: (id: number | string) =>
+      identity.http().get(`/v1/departments/${id}`).set('authorization', `Bearer ${token}`),
     update: (id: number | string, body: object) =>
-      identity.http().patch(`/v1/departments/${id}`).set('authorization', `Bearer ${token}`).send(body),
-    remove: (id: number | string) => identity.http().delete(`/v1/departments/${id}`).set('authorization', `Bearer ${token}`),
+      identity
+        .http()
+        .patch(`/v1/departments/${id}`)
+        .set('authorization', `Bearer ${token}`)
+        .send(body),
+    remove: (id: number | string) =>
+      identity.http().delete(`/v1/departments/${id}`).set('authorization', `Bearer ${token}`),
     children: (id: number, query = '') =>
-      identity.http().get(`/v1/departments/${id}/children${query}`).set('authorization', `Bearer ${token}`),
+      identity
+        .http()
+        .get(`/v1/departments/${id}/children${query}`)
+        .set('authorization', `Bearer ${token}`),
     subtree: (id: number, query = '') =>
-      identity.http().get(`/v1/departments/${id}/subtree${query}`).set('authorization', `Bearer ${token}`),
+      identity
+        .http()
+        .get(`/v1/departments/${id}/subtree${query}`)
+        .set('authorization', `Bearer ${token}`),
   });
   const api = () => as(corp.token);
-  const create = async (body: object) => (await api().create(body).expect(201)).body as { id: number; depth: number };
+  const create = async (body: object) =>
+    (await api().create(body).expect(201)).body as { id: number; depth: number };
   const countDepartments = async () =>
-    Number((await identity.app.get(DataSource).query('SELECT count(*) AS n FROM departments WHERE corp_id = $1', [corp.corpId]))[0].n);
+    Number(
+      (
+        await identity.app
+          .get(DataSource)
+          .query('SELECT count(*) AS n FROM departments WHERE corp_id = $1', [corp.corpId])
+      )[0].n,
+    );
 
   it('creates departments with ids unique in the corp, and reads them back', async () => {
     const sales = await create(aDepartment().named('销售部').build());
@@ -50,19 +70,35 @@ describe('identity: departments', () => {
 
   it('refuses names that break the rules, each with its code, and creates nothing', async () => {
     const before = await countDepartments();
-    for (const name of ['', '   ', 'a'.repeat(65), 'R&D\\Lab', 'a:b', 'a*b', 'a?b', 'a"b', 'a<b', 'a>b', 'a|b']) {
+    for (const name of [
+      '',
+      '   ',
+      'a'.repeat(65),
+      'R&D\\Lab',
+      'a:b',
+      'a*b',
+      'a?b',
+      'a"b',
+      'a<b',
+      'a>b',
+      'a|b',
+    ]) {
       const res = await api().create(aDepartment().named(name).build()).expect(400);
       expect(res.headers['content-type']).toMatch(/application\/problem\+json/);
       expect(res.body).toMatchObject({ code: 'DEPARTMENT_NAME_INVALID', status: 400 });
       expect(res.body.errors[0].field).toBe('name');
     }
     // 64 Chinese characters are 64 characters, not 192 bytes.
-    await api().create(aDepartment().named('部'.repeat(64)).build()).expect(201);
+    await api()
+      .create(aDepartment().named('部'.repeat(64)).build())
+      .expect(201);
     expect(await countDepartments()).toBe(before + 1);
   });
 
   it('refuses malformed bodies with field errors', async () => {
-    const res = await api().create({ name: 42, parentId: 'one', order: -1, colour: 'red' }).expect(400);
+    const res = await api()
+      .create({ name: 42, parentId: 'one', order: -1, colour: 'red' })
+      .expect(400);
     expect(res.body.code).toBe('VALIDATION_FAILED');
     expect(res.body.errors.map((e: { field: string }) => e.field)).toEqual(
       expect.arrayContaining(['name', 'parentId', 'order', 'colour']),
@@ -118,7 +154,8 @@ describe('identity: departments', () => {
     const x = await create(aDepartment().named('X').under(p.id).withOrder(1).build());
     const y = await create(aDepartment().named('Y').under(p.id).withOrder(3).build());
     const z = await create(aDepartment().named('Z').under(p.id).withOrder(2).build());
-    const names = async () => (await api().children(p.id).expect(200)).body.items.map((d: { name: string }) => d.name);
+    const names = async () =>
+      (await api().children(p.id).expect(200)).body.items.map((d: { name: string }) => d.name);
     expect(await names()).toEqual(['Y', 'Z', 'X']);
     await api().update(x.id, { order: 10, name: 'X2' }).expect(200);
     expect(await names()).toEqual(['X2', 'Y', 'Z']);
@@ -133,9 +170,13 @@ describe('identity: departments', () => {
     const moved = await api().update(a1.id, { parentId: b.id }).expect(200);
     expect(moved.body).toMatchObject({ parentId: b.id, depth: 3 });
     expect((await api().get(a11.id).expect(200)).body).toMatchObject({ parentId: a1.id, depth: 4 });
-    const underB = (await api().subtree(b.id).expect(200)).body.items.map((d: { id: number }) => d.id);
+    const underB = (await api().subtree(b.id).expect(200)).body.items.map(
+      (d: { id: number }) => d.id,
+    );
     expect(underB).toEqual([b.id, a1.id, a11.id]);
-    const underA = (await api().subtree(a.id).expect(200)).body.items.map((d: { id: number }) => d.id);
+    const underA = (await api().subtree(a.id).expect(200)).body.items.map(
+      (d: { id: number }) => d.id,
+    );
     expect(underA).toEqual([a.id]);
   });
 
@@ -180,7 +221,13 @@ describe('identity: departments', () => {
 
   it('paginates children and subtrees with cursors, and refuses forged cursors', async () => {
     const p = await create(aDepartment().build());
-    for (let i = 0; i < 5; i++) await create(aDepartment().under(p.id).withOrder(i % 2).build());
+    for (let i = 0; i < 5; i++)
+      await create(
+        aDepartment()
+          .under(p.id)
+          .withOrder(i % 2)
+          .build(),
+      );
     const seen: number[] = [];
     let cursor: string | null = null;
     do {
@@ -205,7 +252,9 @@ describe('identity: departments', () => {
 
   it('never shows or changes another corp’s departments', async () => {
     const other = await identity.createCorp('另一家公司');
-    const secret = (await as(other.token).create(aDepartment().named('B-secret').build()).expect(201)).body;
+    const secret = (
+      await as(other.token).create(aDepartment().named('B-secret').build()).expect(201)
+    ).body;
     for (let i = 0; i < 3; i++) await as(other.token).create(aDepartment().build()).expect(201);
 
     // Same integer ids exist in both corps: each token only ever sees its own corp's rows.
@@ -221,11 +270,17 @@ describe('identity: departments', () => {
 
   it('requires a valid token, and the super admin role to change anything', async () => {
     await identity.http().get('/v1/departments/1').expect(401);
-    const forged = await identity.http().get('/v1/departments/1').set('authorization', 'Bearer eyJhbGciOiJub25lIn0.e30.').expect(401);
+    const forged = await identity
+      .http()
+      .get('/v1/departments/1')
+      .set('authorization', 'Bearer eyJhbGciOiJub25lIn0.e30.')
+      .expect(401);
     expect(forged.body.code).toBe('TOKEN_INVALID');
     // A member token (no admin role), as sign-in will issue them.
     const memberToken = (
-      await identity.app.get(AccessTokensService).issue({ corpId: corp.corpId, userId: 'someone', roles: ['member'] })
+      await identity.app
+        .get(AccessTokensService)
+        .issue({ corpId: corp.corpId, userId: 'someone', roles: ['member'] })
     ).accessToken;
     await as(memberToken).get(1).expect(200);
     const refused = await as(memberToken).create(aDepartment().build()).expect(403);
@@ -234,10 +289,16 @@ describe('identity: departments', () => {
   });
 
   it('serialises concurrent creates in one corp: ids stay unique and the limit holds', async () => {
-    const results = await Promise.all(Array.from({ length: 15 }, () => api().create(aDepartment().build())));
+    const results = await Promise.all(
+      Array.from({ length: 15 }, () => api().create(aDepartment().build())),
+    );
     const created = results.filter((r) => r.status === 201).map((r) => r.body.id as number);
     expect(created).toHaveLength(11);
     expect(new Set(created).size).toBe(11);
-    expect(results.filter((r) => r.status === 422).every((r) => r.body.code === 'DEPARTMENT_LIMIT_REACHED')).toBe(true);
+    expect(
+      results
+        .filter((r) => r.status === 422)
+        .every((r) => r.body.code === 'DEPARTMENT_LIMIT_REACHED'),
+    ).toBe(true);
   });
 });

@@ -1,5 +1,11 @@
 import { loadConfig } from '@qiwei/platform';
-import { bootTestApp, createTestDatabase, testPlatformConfig, unique, type TestApp } from '@qiwei/testing';
+import {
+  bootTestApp,
+  createTestDatabase,
+  testPlatformConfig,
+  unique,
+  type TestApp,
+} from '@qiwei/testing';
 import { identityConfigSchema, type IdentityConfig } from '../src/config';
 import { IdentityModule } from '../src/identity.module';
 import { IDENTITY_OPENAPI } from '../src/openapi';

@@ -17,7 +17,11 @@ describe('identity: platform conventions', () => {
 
   it('exposes Prometheus metrics with HTTP latency by route template', async () => {
     const corp = await identity.createCorp();
-    await identity.http().get('/v1/departments/1').set('authorization', `Bearer ${corp.token}`).expect(200);
+    await identity
+      .http()
+      .get('/v1/departments/1')
+      .set('authorization', `Bearer ${corp.token}`)
+      .expect(200);
     const res = await identity.http().get('/metrics').expect(200);
     expect(res.headers['content-type']).toMatch(/text\/plain/);
     expect(res.text).toContain('process_cpu_user_seconds_total');
@@ -30,7 +34,12 @@ describe('identity: platform conventions', () => {
     const doc = await identity.http().get('/docs-json').expect(200);
     expect(doc.body.openapi).toMatch(/^3\./);
     expect(Object.keys(doc.body.paths)).toEqual(
-      expect.arrayContaining(['/v1/corps', '/v1/departments', '/v1/departments/{id}', '/v1/departments/{id}/subtree']),
+      expect.arrayContaining([
+        '/v1/corps',
+        '/v1/departments',
+        '/v1/departments/{id}',
+        '/v1/departments/{id}/subtree',
+      ]),
     );
     expect(doc.body.components.schemas.CreateDepartmentDto.required).toEqual(['name', 'parentId']);
     await identity.http().get('/docs').expect(200);
@@ -39,7 +48,11 @@ describe('identity: platform conventions', () => {
   it('answers unknown routes with a 404 problem document', async () => {
     const res = await identity.http().get('/v1/nothing-here').expect(404);
     expect(res.headers['content-type']).toMatch(/application\/problem\+json/);
-    expect(res.body).toMatchObject({ status: 404, code: 'ROUTE_NOT_FOUND', instance: '/v1/nothing-here' });
+    expect(res.body).toMatchObject({
+      status: 404,
+      code: 'ROUTE_NOT_FOUND',
+      instance: '/v1/nothing-here',
+    });
   });
 
   it('publishes the JWKS that verifies its tokens', async () => {
@@ -55,7 +68,10 @@ describe('identity: platform conventions', () => {
     await admin.connect();
     try {
       await admin.query(`ALTER DATABASE "${database}" WITH ALLOW_CONNECTIONS false`);
-      await admin.query('SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = $1', [database]);
+      await admin.query(
+        'SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = $1',
+        [database],
+      );
       const res = await identity.http().get('/health/ready').expect(503);
       expect(res.body.status).toBe('unavailable');
       expect(res.body.checks.database.status).toBe('down');

@@ -1,4 +1,11 @@
-import { createTestDatabase, distEntry, eventually, freePort, spawnNode, type TestDatabase } from '@qiwei/testing';
+import {
+  createTestDatabase,
+  distEntry,
+  eventually,
+  freePort,
+  spawnNode,
+  type TestDatabase,
+} from '@qiwei/testing';
 import { PLATFORM_TOKEN } from './identity-test-app';
 
 /** The compiled service as a process: configuration checks at start-up, graceful stop. */
@@ -29,7 +36,11 @@ describe('identity: as a process', () => {
   });
 
   it('refuses to start with an invalid value, naming the variable', async () => {
-    const proc = spawnNode(entry(), { ...baseEnv(await freePort()), PORT: 'eighty', QIWEI_PLATFORM_TOKEN: 'short' });
+    const proc = spawnNode(entry(), {
+      ...baseEnv(await freePort()),
+      PORT: 'eighty',
+      QIWEI_PLATFORM_TOKEN: 'short',
+    });
     expect((await proc.exited).code).toBe(1);
     expect(proc.output()).toMatch(/PORT: .*number/i);
     expect(proc.output()).toContain('QIWEI_PLATFORM_TOKEN: must be at least 24 characters');
@@ -38,9 +49,12 @@ describe('identity: as a process', () => {
   it('serves, logs JSON with trace ids, and stops cleanly on SIGTERM', async () => {
     const port = await freePort();
     const proc = spawnNode(entry(), baseEnv(port));
-    await eventually(async () => expect((await fetch(`http://127.0.0.1:${port}/health/ready`)).status).toBe(200), {
-      timeoutMs: 30_000,
-    });
+    await eventually(
+      async () => expect((await fetch(`http://127.0.0.1:${port}/health/ready`)).status).toBe(200),
+      {
+        timeoutMs: 30_000,
+      },
+    );
     const corp = await fetch(`http://127.0.0.1:${port}/v1/corps`, {
       method: 'POST',
       headers: { authorization: `Bearer ${PLATFORM_TOKEN}`, 'content-type': 'application/json' },
@@ -55,7 +69,9 @@ describe('identity: as a process', () => {
       .split('\n')
       .filter((line) => line.startsWith('{'))
       .map((line) => JSON.parse(line) as Record<string, unknown>);
-    const completed = lines.find((l) => l.msg === 'request completed' && typeof l.reqId === 'string' && l.trace_id);
+    const completed = lines.find(
+      (l) => l.msg === 'request completed' && typeof l.reqId === 'string' && l.trace_id,
+    );
     expect(completed).toBeDefined();
     expect(lines.some((l) => l.msg === 'stopped')).toBe(true);
     // The platform token never reaches the logs.

@@ -22,7 +22,10 @@ interface Figures {
 }
 
 function rate(f: Figures): { msgs: number; mb: number } {
-  return { msgs: f.messages / f.seconds, mb: (f.messages * MESSAGE_BYTES) / f.seconds / 1024 / 1024 };
+  return {
+    msgs: f.messages / f.seconds,
+    mb: (f.messages * MESSAGE_BYTES) / f.seconds / 1024 / 1024,
+  };
 }
 
 function median(values: number[]): number {
@@ -30,7 +33,9 @@ function median(values: number[]): number {
   return s[Math.floor(s.length / 2)];
 }
 
-async function startBrokerProcess(dataDir: string): Promise<{ bootstrap: string; stop: () => Promise<void> }> {
+async function startBrokerProcess(
+  dataDir: string,
+): Promise<{ bootstrap: string; stop: () => Promise<void> }> {
   const proc = spawn(process.execPath, [MAIN], {
     env: { ...process.env, DEV_KAFKA_PORT: '0', DEV_KAFKA_DATA_DIR: dataDir },
     stdio: ['ignore', 'pipe', 'inherit'],
@@ -52,11 +57,18 @@ async function startBrokerProcess(dataDir: string): Promise<{ bootstrap: string;
   return { bootstrap, stop };
 }
 
-async function benchKafka(run: number, value: Buffer): Promise<{ produce: Figures; consume: Figures }> {
+async function benchKafka(
+  run: number,
+  value: Buffer,
+): Promise<{ produce: Figures; consume: Figures }> {
   const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'dev-kafka-bench-'));
   const broker = await startBrokerProcess(dataDir);
   try {
-    const kafka = new Kafka({ clientId: 'bench', brokers: [broker.bootstrap], logLevel: logLevel.NOTHING });
+    const kafka = new Kafka({
+      clientId: 'bench',
+      brokers: [broker.bootstrap],
+      logLevel: logLevel.NOTHING,
+    });
     const admin = kafka.admin();
     await admin.connect();
     await admin.createTopics({ topics: [{ topic: 'bench', numPartitions: PARTITIONS }] });
@@ -66,7 +78,8 @@ async function benchKafka(run: number, value: Buffer): Promise<{ produce: Figure
     await producer.connect();
     const batch = Array.from({ length: BATCH }, () => ({ value }));
     const produceStart = process.hrtime.bigint();
-    for (let sent = 0; sent < MESSAGES; sent += BATCH) await producer.send({ topic: 'bench', acks: -1, messages: batch });
+    for (let sent = 0; sent < MESSAGES; sent += BATCH)
+      await producer.send({ topic: 'bench', acks: -1, messages: batch });
     const produceSeconds = Number(process.hrtime.bigint() - produceStart) / 1e9;
     await producer.disconnect();
 
@@ -87,7 +100,10 @@ async function benchKafka(run: number, value: Buffer): Promise<{ produce: Figure
     const consumeEnd = await done;
     const consumeSeconds = Number(consumeEnd - consumeStart) / 1e9;
     await consumer.disconnect();
-    return { produce: { seconds: produceSeconds, messages: MESSAGES }, consume: { seconds: consumeSeconds, messages: received } };
+    return {
+      produce: { seconds: produceSeconds, messages: MESSAGES },
+      consume: { seconds: consumeSeconds, messages: received },
+    };
   } finally {
     await broker.stop();
     fs.rmSync(dataDir, { recursive: true, force: true });
@@ -126,7 +142,9 @@ async function main(): Promise<void> {
   }
   const row = (label: string, rs: ReturnType<typeof rate>[]): string =>
     `| ${label} | ${median(rs.map((x) => x.msgs)).toFixed(0)} | ${median(rs.map((x) => x.mb)).toFixed(1)} |`;
-  console.log(`\n${RUNS} runs × ${MESSAGES.toLocaleString('en')} messages of ${MESSAGE_BYTES} B, batches of ${BATCH}, ${PARTITIONS} partitions, ${os.cpus().length} cores, Node ${process.version}; medians:\n`);
+  console.log(
+    `\n${RUNS} runs × ${MESSAGES.toLocaleString('en')} messages of ${MESSAGE_BYTES} B, batches of ${BATCH}, ${PARTITIONS} partitions, ${os.cpus().length} cores, Node ${process.version}; medians:\n`,
+  );
   console.log('| workload | msgs/s | MB/s |');
   console.log('| --- | ---: | ---: |');
   console.log(row('raw append + fsync per 1,000 msgs (baseline)', raw));

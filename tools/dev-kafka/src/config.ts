@@ -73,7 +73,8 @@ export function resolveConfig(options: DevKafkaOptions): DevKafkaConfig {
   if (!Number.isInteger(config.defaultPartitions) || config.defaultPartitions < 1) {
     throw new Error(`dev-kafka: defaultPartitions must be a positive integer`);
   }
-  if (config.retention.segmentBytes < 1024) throw new Error('dev-kafka: retention.segmentBytes must be at least 1024');
+  if (config.retention.segmentBytes < 1024)
+    throw new Error('dev-kafka: retention.segmentBytes must be at least 1024');
   return config;
 }
 
@@ -81,7 +82,8 @@ function intFromEnv(env: NodeJS.ProcessEnv, name: string): number | undefined {
   const raw = env[name];
   if (raw === undefined || raw === '') return undefined;
   const value = Number(raw);
-  if (!Number.isInteger(value)) throw new Error(`dev-kafka: ${name} must be an integer, got "${raw}"`);
+  if (!Number.isInteger(value))
+    throw new Error(`dev-kafka: ${name} must be an integer, got "${raw}"`);
   return value;
 }
 
@@ -93,7 +95,10 @@ export function optionsFromEnv(env: NodeJS.ProcessEnv, cwd: string): DevKafkaOpt
     host: env.DEV_KAFKA_HOST || DEFAULT_HOST,
     advertisedHost: env.DEV_KAFKA_ADVERTISED_HOST || undefined,
     dataDir: env.DEV_KAFKA_DATA_DIR || path.join(cwd, '.qiwei', 'kafka'),
-    autoCreateTopics: autoCreate === undefined || autoCreate === '' ? true : autoCreate !== 'false' && autoCreate !== '0',
+    autoCreateTopics:
+      autoCreate === undefined || autoCreate === ''
+        ? true
+        : autoCreate !== 'false' && autoCreate !== '0',
     defaultPartitions: intFromEnv(env, 'DEV_KAFKA_DEFAULT_PARTITIONS'),
     retention: {
       segmentBytes: intFromEnv(env, 'DEV_KAFKA_SEGMENT_BYTES'),

@@ -3,7 +3,10 @@ import { consoleLogger } from './logger';
 import { startDevKafka } from './server/dev-kafka-server';
 
 async function main(): Promise<void> {
-  const kafka = await startDevKafka({ ...optionsFromEnv(process.env, process.cwd()), logger: consoleLogger });
+  const kafka = await startDevKafka({
+    ...optionsFromEnv(process.env, process.cwd()),
+    logger: consoleLogger,
+  });
   console.log(`dev-kafka ready: bootstrap ${kafka.brokers.join(',')} (data ${kafka.dataDir})`);
   const shutdown = (signal: string): void => {
     console.log(`dev-kafka: ${signal}, stopping`);

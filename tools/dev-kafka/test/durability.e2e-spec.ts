@@ -1,7 +1,7 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { Kafka } from 'kafkajs';
-import { DevKafka } from '@qiwei/dev-kafka';
+import { DevKafka } from '../src';
 import { eventually, kafkaClient, startTestBroker, tempDataDir } from './support/harness';
 
 interface Read {
@@ -11,14 +11,23 @@ interface Read {
 }
 
 /** Every message of `topic` from the beginning, via a throwaway group. */
-async function readAll(kafka: Kafka, topic: string, expected: number, groupId: string): Promise<Read[]> {
+async function readAll(
+  kafka: Kafka,
+  topic: string,
+  expected: number,
+  groupId: string,
+): Promise<Read[]> {
   const consumer = kafka.consumer({ groupId, maxWaitTimeInMs: 200 });
   await consumer.connect();
   await consumer.subscribe({ topic, fromBeginning: true });
   const seen: Read[] = [];
   await consumer.run({
     eachMessage: async ({ partition, message }) =>
-      void seen.push({ partition, offset: Number(message.offset), value: message.value?.toString() ?? '' }),
+      void seen.push({
+        partition,
+        offset: Number(message.offset),
+        value: message.value?.toString() ?? '',
+      }),
   });
   await eventually(() => expect(seen.length).toBe(expected), 30_000);
   await consumer.disconnect();
@@ -55,9 +64,19 @@ describe('dev-kafka durability', () => {
     const producer = first.kafka.producer();
     await producer.connect();
     for (let i = 0; i < 3; i++) {
-      await producer.send({ topic: 'durable', messages: Array.from({ length: 100 }, (_, j) => ({ key: `k${j}`, value: `v${i * 100 + j}` })) });
+      await producer.send({
+        topic: 'durable',
+        messages: Array.from({ length: 100 }, (_, j) => ({
+          key: `k${j}`,
+          value: `v${i * 100 + j}`,
+        })),
+      });
     }
-    await producer.send({ topic: 'durable', acks: 1, messages: [{ key: 'k0', value: 'acks-one' }] });
+    await producer.send({
+      topic: 'durable',
+      acks: 1,
+      messages: [{ key: 'k0', value: 'acks-one' }],
+    });
     await producer.disconnect();
     const before = await readAll(first.kafka, 'durable', 301, 'committer');
     const hwBefore = await highWatermarks(first.kafka, 'durable');
@@ -70,13 +89,18 @@ describe('dev-kafka durability', () => {
     const admin2 = second.kafka.admin();
     await admin2.connect();
     const committed = await admin2.fetchOffsets({ groupId: 'committer', topics: ['durable'] });
-    expect(committed[0].partitions.sort((a, b) => a.partition - b.partition).map((p) => p.offset)).toEqual(hwBefore);
+    expect(
+      committed[0].partitions.sort((a, b) => a.partition - b.partition).map((p) => p.offset),
+    ).toEqual(hwBefore);
     await admin2.disconnect();
 
     // New writes continue at the old end, and the old group resumes with only them.
     const producer2 = second.kafka.producer();
     await producer2.connect();
-    const [result] = await producer2.send({ topic: 'durable', messages: [{ key: 'k0', value: 'after-restart' }] });
+    const [result] = await producer2.send({
+      topic: 'durable',
+      messages: [{ key: 'k0', value: 'after-restart' }],
+    });
     expect(result.baseOffset).toBe(hwBefore[result.partition]);
     await producer2.disconnect();
     const resumed = await readAll(second.kafka, 'durable', 1, 'committer');
@@ -93,7 +117,10 @@ describe('dev-kafka durability', () => {
     await admin.createTopics({ topics: [{ topic: 'torn', numPartitions: 1 }] });
     await admin.disconnect();
     for (let i = 0; i < 5; i++) {
-      await producer.send({ topic: 'torn', messages: Array.from({ length: 10 }, (_, j) => ({ value: `b${i}-${j}` })) });
+      await producer.send({
+        topic: 'torn',
+        messages: Array.from({ length: 10 }, (_, j) => ({ value: `b${i}-${j}` })),
+      });
     }
     await producer.disconnect();
     await first.broker.stop();

@@ -2,7 +2,7 @@ import { ChildProcessByStdio, spawn } from 'node:child_process';
 import * as path from 'node:path';
 import { Readable } from 'node:stream';
 import { Consumer, Kafka, Producer } from 'kafkajs';
-import { DevKafka } from '@qiwei/dev-kafka';
+import { DevKafka } from '../src';
 import { eventually, kafkaClient, startTestBroker, tempDataDir } from './support/harness';
 
 const PARTITIONS = 4;
@@ -28,7 +28,9 @@ describe('dev-kafka with kafkajs: consumer groups', () => {
     await producer.connect();
     const admin = kafka.admin();
     await admin.connect();
-    await admin.createTopics({ topics: ['shared', 'resume'].map((topic) => ({ topic, numPartitions: PARTITIONS })) });
+    await admin.createTopics({
+      topics: ['shared', 'resume'].map((topic) => ({ topic, numPartitions: PARTITIONS })),
+    });
     await admin.disconnect();
   });
 
@@ -54,7 +56,9 @@ describe('dev-kafka with kafkajs: consumer groups', () => {
     });
     await consumer.connect();
     await consumer.subscribe({ topic, fromBeginning: true });
-    await consumer.run({ eachMessage: async ({ message }) => void m.values.push(message.value?.toString() ?? '') });
+    await consumer.run({
+      eachMessage: async ({ message }) => void m.values.push(message.value?.toString() ?? ''),
+    });
     return m;
   }
 
@@ -84,14 +88,22 @@ describe('dev-kafka with kafkajs: consumer groups', () => {
     await b.consumer.disconnect();
     await eventually(() => expect(a.assigned).toEqual([0, 1, 2, 3]));
     const second = await produce('shared', 'second', 100);
-    await eventually(() => expect(a.values.filter((v) => v.startsWith('second-')).sort()).toEqual([...second].sort()));
+    await eventually(() =>
+      expect(a.values.filter((v) => v.startsWith('second-')).sort()).toEqual([...second].sort()),
+    );
 
     // A member in another process that dies without leaving is evicted after its session timeout.
     const childValues: string[] = [];
     let childAssigned: number[] = [];
     child = spawn(
       process.execPath,
-      [path.join(__dirname, 'support', 'group-member.ts'), broker.brokers.join(','), 'g-shared', 'shared', String(SESSION_TIMEOUT)],
+      [
+        path.join(__dirname, 'support', 'group-member.ts'),
+        broker.brokers.join(','),
+        'g-shared',
+        'shared',
+        String(SESSION_TIMEOUT),
+      ],
       { stdio: ['ignore', 'pipe', 'pipe'] },
     );
     let pending = '';
@@ -110,7 +122,11 @@ describe('dev-kafka with kafkajs: consumer groups', () => {
       expect([...a.assigned, ...childAssigned].sort()).toEqual([0, 1, 2, 3]);
     }, 30_000);
     const third = await produce('shared', 'third', 100);
-    await eventually(() => expect(new Set([...a.values, ...childValues].filter((v) => v.startsWith('third-')))).toEqual(new Set(third)));
+    await eventually(() =>
+      expect(new Set([...a.values, ...childValues].filter((v) => v.startsWith('third-')))).toEqual(
+        new Set(third),
+      ),
+    );
 
     child.kill('SIGKILL');
     const killedAt = Date.now();
@@ -118,8 +134,12 @@ describe('dev-kafka with kafkajs: consumer groups', () => {
     await eventually(() => expect(a.assigned).toEqual([0, 1, 2, 3]), 30_000);
     const takeover = Date.now() - killedAt;
     // Nothing lost: the survivor reads every message the dead member had not committed.
-    await eventually(() => expect(new Set(a.values.filter((v) => v.startsWith('fourth-')))).toEqual(new Set(fourth)));
-    console.info(`dev-kafka groups: survivor took over ${takeover} ms after SIGKILL (session timeout ${SESSION_TIMEOUT} ms)`);
+    await eventually(() =>
+      expect(new Set(a.values.filter((v) => v.startsWith('fourth-')))).toEqual(new Set(fourth)),
+    );
+    console.info(
+      `dev-kafka groups: survivor took over ${takeover} ms after SIGKILL (session timeout ${SESSION_TIMEOUT} ms)`,
+    );
     expect(takeover).toBeGreaterThanOrEqual(SESSION_TIMEOUT - 500);
   });
 

@@ -1,6 +1,13 @@
 import { CompressionTypes, Consumer, Kafka, Producer } from 'kafkajs';
-import { DevKafka } from '@qiwei/dev-kafka';
-import { ConsumedRecord, eventually, headersToStrings, kafkaClient, startTestBroker, tempDataDir } from './support/harness';
+import { DevKafka } from '../src';
+import {
+  ConsumedRecord,
+  eventually,
+  headersToStrings,
+  kafkaClient,
+  startTestBroker,
+  tempDataDir,
+} from './support/harness';
 
 const MESSAGES = 1000;
 const PARTITIONS = 3;
@@ -24,7 +31,11 @@ describe('dev-kafka with kafkajs: produce and consume', () => {
     await broker.stop();
   });
 
-  async function consumeAll(topic: string, expected: number, groupId: string): Promise<ConsumedRecord[]> {
+  async function consumeAll(
+    topic: string,
+    expected: number,
+    groupId: string,
+  ): Promise<ConsumedRecord[]> {
     const consumer = kafka.consumer({ groupId, maxWaitTimeInMs: 200 });
     consumers.push(consumer);
     await consumer.connect();
@@ -57,7 +68,8 @@ describe('dev-kafka with kafkajs: produce and consume', () => {
   function verify(label: string, seen: ConsumedRecord[]): void {
     expect(seen).toHaveLength(MESSAGES);
     const byPartition = new Map<number, ConsumedRecord[]>();
-    for (const r of seen) byPartition.set(r.partition, [...(byPartition.get(r.partition) ?? []), r]);
+    for (const r of seen)
+      byPartition.set(r.partition, [...(byPartition.get(r.partition) ?? []), r]);
     for (const records of byPartition.values()) {
       // Contiguous offsets from 0 and producer order within each partition.
       expect(records.map((r) => r.offset)).toEqual(records.map((_, i) => i));
@@ -67,22 +79,36 @@ describe('dev-kafka with kafkajs: produce and consume', () => {
       for (const r of records) expect(r.key).toBe(`key-${Number(r.value?.split('-').pop()) % 17}`);
     }
     const values = seen.map((r) => r.value).sort();
-    expect(values).toEqual(messages(label).map((m) => m.value).sort());
-    for (const r of seen) expect(r.headers).toEqual({ 'ce-id': r.value?.replace('-value-', '-') ?? '', source: 'test' });
+    expect(values).toEqual(
+      messages(label)
+        .map((m) => m.value)
+        .sort(),
+    );
+    for (const r of seen)
+      expect(r.headers).toEqual({
+        'ce-id': r.value?.replace('-value-', '-') ?? '',
+        source: 'test',
+      });
   }
 
   it('creates a topic once: createTopics returns true, then false', async () => {
     const admin = kafka.admin();
     await admin.connect();
     try {
-      expect(await admin.createTopics({ topics: [{ topic: 'created', numPartitions: PARTITIONS }] })).toBe(true);
-      expect(await admin.createTopics({ topics: [{ topic: 'created', numPartitions: PARTITIONS }] })).toBe(false);
+      expect(
+        await admin.createTopics({ topics: [{ topic: 'created', numPartitions: PARTITIONS }] }),
+      ).toBe(true);
+      expect(
+        await admin.createTopics({ topics: [{ topic: 'created', numPartitions: PARTITIONS }] }),
+      ).toBe(false);
       const metadata = await admin.fetchTopicMetadata({ topics: ['created'] });
       expect(metadata.topics[0].partitions.map((p) => p.leader)).toEqual([0, 0, 0]);
       expect(await admin.listTopics()).toContain('created');
       // numPartitions -1 (kafkajs default) means the broker default.
       expect(await admin.createTopics({ topics: [{ topic: 'defaulted' }] })).toBe(true);
-      expect((await admin.fetchTopicMetadata({ topics: ['defaulted'] })).topics[0].partitions).toHaveLength(2);
+      expect(
+        (await admin.fetchTopicMetadata({ topics: ['defaulted'] })).topics[0].partitions,
+      ).toHaveLength(2);
     } finally {
       await admin.disconnect();
     }
@@ -110,7 +136,10 @@ describe('dev-kafka with kafkajs: produce and consume', () => {
     await admin.connect();
     await admin.createTopics({ topics: [{ topic, numPartitions: 1 }] });
     await admin.disconnect();
-    await producer.send({ topic, messages: Array.from({ length: 50 }, (_, i) => ({ value: `m${i}` })) });
+    await producer.send({
+      topic,
+      messages: Array.from({ length: 50 }, (_, i) => ({ value: `m${i}` })),
+    });
     const consumer = kafka.consumer({ groupId: 'g-batches', maxWaitTimeInMs: 200 });
     consumers.push(consumer);
     await consumer.connect();
@@ -133,13 +162,18 @@ describe('dev-kafka with kafkajs: produce and consume', () => {
     const admin = kafka.admin();
     await admin.connect();
     await admin.createTopics({ topics: [{ topic, numPartitions: 1 }] });
-    await producer.send({ topic, messages: Array.from({ length: 20 }, (_, i) => ({ value: `s${i}` })) });
+    await producer.send({
+      topic,
+      messages: Array.from({ length: 20 }, (_, i) => ({ value: `s${i}` })),
+    });
     const consumer = kafka.consumer({ groupId: 'g-seek', maxWaitTimeInMs: 200 });
     consumers.push(consumer);
     await consumer.connect();
     await consumer.subscribe({ topic, fromBeginning: true });
     const offsets: number[] = [];
-    await consumer.run({ eachMessage: async ({ message }) => void offsets.push(Number(message.offset)) });
+    await consumer.run({
+      eachMessage: async ({ message }) => void offsets.push(Number(message.offset)),
+    });
     await eventually(() => expect(offsets).toHaveLength(20));
 
     consumer.seek({ topic, partition: 0, offset: '15' });
@@ -167,7 +201,9 @@ describe('dev-kafka with kafkajs: produce and consume', () => {
     const consumer = kafka.consumer({ groupId: 'g-long-poll', maxWaitTimeInMs: maxWait });
     consumers.push(consumer);
     const fetchDurations: number[] = [];
-    consumer.on(consumer.events.FETCH, (e: { payload: { duration: number } }) => fetchDurations.push(e.payload.duration));
+    consumer.on(consumer.events.FETCH, (e: { payload: { duration: number } }) =>
+      fetchDurations.push(e.payload.duration),
+    );
     await consumer.connect();
     await consumer.subscribe({ topic, fromBeginning: true });
     const arrivals: number[] = [];
@@ -182,7 +218,9 @@ describe('dev-kafka with kafkajs: produce and consume', () => {
     await producer.send({ topic, messages: [{ value: 'wake up' }] });
     await eventually(() => expect(arrivals).toHaveLength(1), 10_000);
     const latency = arrivals[0] - sentAt;
-    console.info(`dev-kafka long-poll: idle fetch durations ${fetchDurations.join(', ')} ms, mid-wait delivery ${latency} ms`);
+    console.info(
+      `dev-kafka long-poll: idle fetch durations ${fetchDurations.join(', ')} ms, mid-wait delivery ${latency} ms`,
+    );
     // Well under maxWait: the append woke the parked fetch instead of waiting out its timer.
     expect(latency).toBeLessThan(maxWait);
     await consumer.stop();
@@ -206,7 +244,10 @@ describe('dev-kafka with kafkajs: produce and consume', () => {
     await admin.disconnect();
     const idempotent = kafka.producer({ idempotent: true, maxInFlightRequests: 1 });
     await idempotent.connect();
-    const results = await idempotent.send({ topic: 'idempotent', messages: Array.from({ length: 10 }, (_, i) => ({ value: `i${i}` })) });
+    const results = await idempotent.send({
+      topic: 'idempotent',
+      messages: Array.from({ length: 10 }, (_, i) => ({ value: `i${i}` })),
+    });
     expect(results[0].errorCode).toBe(0);
     const more = await idempotent.send({ topic: 'idempotent', messages: [{ value: 'again' }] });
     expect(more[0].baseOffset).toBe('10');
@@ -216,7 +257,10 @@ describe('dev-kafka with kafkajs: produce and consume', () => {
 
 describe('dev-kafka with auto-creation off', () => {
   it('answers UNKNOWN_TOPIC_OR_PARTITION for a missing topic', async () => {
-    const broker = await startTestBroker({ dataDir: tempDataDir('noauto'), autoCreateTopics: false });
+    const broker = await startTestBroker({
+      dataDir: tempDataDir('noauto'),
+      autoCreateTopics: false,
+    });
     const kafka = kafkaClient(broker, 'no-auto', { retry: { retries: 1, initialRetryTime: 50 } });
     const producer = kafka.producer();
     await producer.connect();

@@ -1,6 +1,6 @@
 import { ChildProcess, execFileSync, spawn } from 'node:child_process';
 import { Kafka } from 'kafkajs';
-import { DevKafka } from '@qiwei/dev-kafka';
+import { DevKafka } from '../src';
 import { eventually, kafkaClient, startTestBroker, tempDataDir } from './support/harness';
 
 function findKcat(): string | null {
@@ -12,7 +12,10 @@ function findKcat(): string | null {
 }
 
 const KCAT = findKcat();
-if (!KCAT) console.warn('dev-kafka: kcat is not installed; skipping the librdkafka (kcat) compatibility tests');
+if (!KCAT)
+  console.warn(
+    'dev-kafka: kcat is not installed; skipping the librdkafka (kcat) compatibility tests',
+  );
 const describeWithKcat = KCAT ? describe : describe.skip;
 
 interface KcatResult {
@@ -69,8 +72,22 @@ describeWithKcat('dev-kafka with kcat (librdkafka 2.0)', () => {
   }
 
   /** `partition offset key value` lines from kcat -C, read to the end of every partition. */
-  async function kcatReadAll(topic: string): Promise<{ partition: number; offset: number; key: string; value: string }[]> {
-    const res = await kcat(['-C', '-b', bootstrap, '-t', topic, '-o', 'beginning', '-e', '-q', '-f', '%p\t%o\t%k\t%s\n']);
+  async function kcatReadAll(
+    topic: string,
+  ): Promise<{ partition: number; offset: number; key: string; value: string }[]> {
+    const res = await kcat([
+      '-C',
+      '-b',
+      bootstrap,
+      '-t',
+      topic,
+      '-o',
+      'beginning',
+      '-e',
+      '-q',
+      '-f',
+      '%p\t%o\t%k\t%s\n',
+    ]);
     expect(res.code).toBe(0);
     return res.stdout
       .split('\n')
@@ -87,63 +104,106 @@ describeWithKcat('dev-kafka with kcat (librdkafka 2.0)', () => {
     expect(res.code).toBe(0);
     expect(res.stdout).toContain(`broker 0 at ${bootstrap} (controller)`);
     expect(res.stdout).toContain('topic "kcat-listed" with 3 partitions:');
-    for (const p of [0, 1, 2]) expect(res.stdout).toContain(`partition ${p}, leader 0, replicas: 0, isrs: 0`);
+    for (const p of [0, 1, 2])
+      expect(res.stdout).toContain(`partition ${p}, leader 0, replicas: 0, isrs: 0`);
   });
 
-  it.each(['none', 'gzip', 'snappy', 'lz4', 'zstd'])('stores keyed messages produced by kcat -P -z %s', async (codec) => {
-    const topic = `kcat-produce-${codec}`;
-    await createTopic(topic, 2);
-    const lines = Array.from({ length: 200 }, (_, i) => `key${i % 13}:${codec}-value-${i}`);
-    const produced = await kcat(['-P', '-b', bootstrap, '-t', topic, '-K:', '-z', codec], `${lines.join('\n')}\n`);
-    expect(produced.code).toBe(0);
+  it.each(['none', 'gzip', 'snappy', 'lz4', 'zstd'])(
+    'stores keyed messages produced by kcat -P -z %s',
+    async (codec) => {
+      const topic = `kcat-produce-${codec}`;
+      await createTopic(topic, 2);
+      const lines = Array.from({ length: 200 }, (_, i) => `key${i % 13}:${codec}-value-${i}`);
+      const produced = await kcat(
+        ['-P', '-b', bootstrap, '-t', topic, '-K:', '-z', codec],
+        `${lines.join('\n')}\n`,
+      );
+      expect(produced.code).toBe(0);
 
-    // The broker stored every record: high watermarks (via kafkajs ListOffsets) add up to 200.
-    const admin = kafka.admin();
-    await admin.connect();
-    const offsets = await admin.fetchTopicOffsets(topic);
-    await admin.disconnect();
-    expect(offsets.reduce((n, o) => n + Number(o.high), 0)).toBe(200);
+      // The broker stored every record: high watermarks (via kafkajs ListOffsets) add up to 200.
+      const admin = kafka.admin();
+      await admin.connect();
+      const offsets = await admin.fetchTopicOffsets(topic);
+      await admin.disconnect();
+      expect(offsets.reduce((n, o) => n + Number(o.high), 0)).toBe(200);
 
-    // And stored them intact: librdkafka decodes each codec and sees contiguous offsets per partition.
-    const read = await kcatReadAll(topic);
-    expect(read.map((r) => r.value).sort()).toEqual(lines.map((l) => l.split(':')[1]).sort());
-    for (const r of read) expect(r.key).toBe(`key${Number(r.value.split('-').pop()) % 13}`);
-    for (const p of [0, 1]) {
-      const mine = read.filter((r) => r.partition === p);
-      expect(mine.map((r) => r.offset)).toEqual(mine.map((_, i) => i));
-    }
+      // And stored them intact: librdkafka decodes each codec and sees contiguous offsets per partition.
+      const read = await kcatReadAll(topic);
+      expect(read.map((r) => r.value).sort()).toEqual(lines.map((l) => l.split(':')[1]).sort());
+      for (const r of read) expect(r.key).toBe(`key${Number(r.value.split('-').pop()) % 13}`);
+      for (const p of [0, 1]) {
+        const mine = read.filter((r) => r.partition === p);
+        expect(mine.map((r) => r.offset)).toEqual(mine.map((_, i) => i));
+      }
 
-    if (codec === 'none' || codec === 'gzip') {
-      // kafkajs decodes these natively: it reads the same content.
-      const consumer = kafka.consumer({ groupId: `kcat-verify-${codec}`, maxWaitTimeInMs: 200 });
-      await consumer.connect();
-      await consumer.subscribe({ topic, fromBeginning: true });
-      const values: string[] = [];
-      await consumer.run({ eachMessage: async ({ message }) => void values.push(message.value?.toString() ?? '') });
-      await eventually(() => expect(values.sort()).toEqual(lines.map((l) => l.split(':')[1]).sort()));
-      await consumer.disconnect();
-    }
-  });
+      if (codec === 'none' || codec === 'gzip') {
+        // kafkajs decodes these natively: it reads the same content.
+        const consumer = kafka.consumer({ groupId: `kcat-verify-${codec}`, maxWaitTimeInMs: 200 });
+        await consumer.connect();
+        await consumer.subscribe({ topic, fromBeginning: true });
+        const values: string[] = [];
+        await consumer.run({
+          eachMessage: async ({ message }) => void values.push(message.value?.toString() ?? ''),
+        });
+        await eventually(() =>
+          expect(values.sort()).toEqual(lines.map((l) => l.split(':')[1]).sort()),
+        );
+        await consumer.disconnect();
+      }
+    },
+  );
 
   it('lets kcat -C read everything kafkajs wrote, headers included', async () => {
     const topic = 'kcat-consume';
     await createTopic(topic, 3);
     const producer = kafka.producer();
     await producer.connect();
-    const messages = Array.from({ length: 300 }, (_, i) => ({ key: `k${i % 7}`, value: `v${i}`, headers: { trace: `t${i}` } }));
+    const messages = Array.from({ length: 300 }, (_, i) => ({
+      key: `k${i % 7}`,
+      value: `v${i}`,
+      headers: { trace: `t${i}` },
+    }));
     await producer.send({ topic, messages });
     await producer.disconnect();
-    const res = await kcat(['-C', '-b', bootstrap, '-t', topic, '-o', 'beginning', '-e', '-q', '-f', '%k\t%s\t%h\n']);
+    const res = await kcat([
+      '-C',
+      '-b',
+      bootstrap,
+      '-t',
+      topic,
+      '-o',
+      'beginning',
+      '-e',
+      '-q',
+      '-f',
+      '%k\t%s\t%h\n',
+    ]);
     expect(res.code).toBe(0);
     const got = res.stdout.split('\n').filter(Boolean).sort();
-    expect(got).toEqual(messages.map((m) => `${m.key}\t${m.value}\ttrace=${m.headers.trace}`).sort());
+    expect(got).toEqual(
+      messages.map((m) => `${m.key}\t${m.value}\ttrace=${m.headers.trace}`).sort(),
+    );
   });
 
   function startMember(groupId: string, topic: string): KcatMember {
     const proc = spawn(
       KCAT ?? 'kcat',
-      ['-b', bootstrap, '-G', groupId, topic, '-u', '-f', '%p %o %s\n',
-        '-X', 'auto.offset.reset=earliest', '-X', 'heartbeat.interval.ms=300', '-X', 'session.timeout.ms=6000'],
+      [
+        '-b',
+        bootstrap,
+        '-G',
+        groupId,
+        topic,
+        '-u',
+        '-f',
+        '%p %o %s\n',
+        '-X',
+        'auto.offset.reset=earliest',
+        '-X',
+        'heartbeat.interval.ms=300',
+        '-X',
+        'session.timeout.ms=6000',
+      ],
       { stdio: ['ignore', 'pipe', 'pipe'] },
     );
     const m: KcatMember = { proc, assigned: [], values: [] };
@@ -187,7 +247,10 @@ describeWithKcat('dev-kafka with kcat (librdkafka 2.0)', () => {
     await producer.connect();
     const first = Array.from({ length: 100 }, (_, i) => `first-${i}`);
     await producer.send({ topic, messages: first.map((value, i) => ({ key: `k${i}`, value })) });
-    await eventually(() => expect([...a.values, ...b.values].sort()).toEqual([...first].sort()), 30_000);
+    await eventually(
+      () => expect([...a.values, ...b.values].sort()).toEqual([...first].sort()),
+      30_000,
+    );
     expect(a.values.length).toBeGreaterThan(0);
     expect(b.values.length).toBeGreaterThan(0);
 
@@ -195,7 +258,11 @@ describeWithKcat('dev-kafka with kcat (librdkafka 2.0)', () => {
     await eventually(() => expect(a.assigned).toEqual([0, 1, 2, 3]), 40_000);
     const second = Array.from({ length: 100 }, (_, i) => `second-${i}`);
     await producer.send({ topic, messages: second.map((value, i) => ({ key: `k${i}`, value })) });
-    await eventually(() => expect(a.values.filter((v) => v.startsWith('second-')).sort()).toEqual([...second].sort()), 30_000);
+    await eventually(
+      () =>
+        expect(a.values.filter((v) => v.startsWith('second-')).sort()).toEqual([...second].sort()),
+      30_000,
+    );
     await producer.disconnect();
   });
 });

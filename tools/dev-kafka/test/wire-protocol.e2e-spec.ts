@@ -1,5 +1,5 @@
 import * as net from 'node:net';
-import { DevKafka } from '@qiwei/dev-kafka';
+import { DevKafka } from '../src';
 import { startTestBroker, tempDataDir } from './support/harness';
 
 /** Raw frames over one socket: what no client library lets us control. */
@@ -39,7 +39,13 @@ class RawClient {
   }
 }
 
-function request(apiKey: number, version: number, correlationId: number, body: Buffer, flexible = false): Buffer {
+function request(
+  apiKey: number,
+  version: number,
+  correlationId: number,
+  body: Buffer,
+  flexible = false,
+): Buffer {
   const clientId = Buffer.from('raw');
   const header = Buffer.alloc(10 + clientId.length + (flexible ? 1 : 0));
   header.writeInt16BE(apiKey, 0);
@@ -74,7 +80,9 @@ describe('dev-kafka wire protocol', () => {
     expect(frame.readInt16BE(4)).toBe(0); // no tag byte after the correlation id
     const count = frame[6] - 1;
     const keys = Array.from({ length: count }, (_, i) => frame.readInt16BE(7 + i * 7));
-    expect(keys).toEqual(expect.arrayContaining([0, 1, 2, 3, 8, 9, 10, 11, 12, 13, 14, 18, 19, 20, 22]));
+    expect(keys).toEqual(
+      expect.arrayContaining([0, 1, 2, 3, 8, 9, 10, 11, 12, 13, 14, 18, 19, 20, 22]),
+    );
     for (let i = 0; i < count; i++) expect(frame.readInt16BE(7 + i * 7 + 2)).toBe(0); // min version 0
   });
 
@@ -103,7 +111,10 @@ describe('dev-kafka wire protocol', () => {
     o = fetchBody.writeInt32BE(0, o); // no topics
     o = fetchBody.writeInt32BE(0, o); // no forgotten topics
     fetchBody.writeInt16BE(0, o); // rack id ""
-    const bytes = Buffer.concat([request(1, 11, 100, fetchBody), request(18, 2, 101, Buffer.alloc(0))]);
+    const bytes = Buffer.concat([
+      request(1, 11, 100, fetchBody),
+      request(18, 2, 101, Buffer.alloc(0)),
+    ]);
     for (let i = 0; i < bytes.length; i += 5) client.write(bytes.subarray(i, i + 5));
     expect((await client.nextFrame()).readInt32BE(0)).toBe(100);
     expect((await client.nextFrame()).readInt32BE(0)).toBe(101);

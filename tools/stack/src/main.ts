@@ -1,9 +1,20 @@
 import { type ChildProcess, spawn } from 'node:child_process';
 import { createInterface } from 'node:readline';
 import { join, resolve } from 'node:path';
-import { startEmbeddedPostgres, takeOverShutdownSignals, type RunningPostgres } from '@qiwei/embedded-postgres';
+import {
+  startEmbeddedPostgres,
+  takeOverShutdownSignals,
+  type RunningPostgres,
+} from '@qiwei/embedded-postgres';
+import { optionsFromEnv, quietLogger, startDevKafka, type DevKafka } from '@qiwei/dev-kafka';
 import { databaseUrl, ensureDatabase } from '@qiwei/persistence';
-import { loadStackConfig, RUNNABLE_SERVICES, serviceDatabase, type ServiceName, type StackConfig } from './stack-config';
+import {
+  loadStackConfig,
+  RUNNABLE_SERVICES,
+  serviceDatabase,
+  type ServiceName,
+  type StackConfig,
+} from './stack-config';
 
 // dist/tools/stack/src/main.js → the repository root.
 const REPO_ROOT = resolve(__dirname, '../../../..');
@@ -19,7 +30,12 @@ interface RunningService {
 
 const say = (line: string) => process.stdout.write(`[stack] ${line}\n`);
 
-function startService(config: StackConfig, name: ServiceName, postgres: RunningPostgres): RunningService {
+function startService(
+  config: StackConfig,
+  name: ServiceName,
+  postgres: RunningPostgres,
+  kafka: DevKafka,
+): RunningService {
   const entry = join(config.repoRoot, 'dist/services', name, 'src/main.js');
   const child = spawn(process.execPath, [entry], {
     cwd: config.repoRoot,
@@ -30,11 +46,14 @@ function startService(config: StackConfig, name: ServiceName, postgres: RunningP
       PORT: String(config.ports[name]),
       DATABASE_URL: databaseUrl(postgres.url, serviceDatabase(name)),
       QIWEI_PLATFORM_TOKEN: config.platformToken,
+      KAFKA_BROKERS: kafka.brokers.join(','),
       LOG_LEVEL: config.logLevel,
     },
   });
   for (const stream of [child.stdout, child.stderr]) {
-    createInterface({ input: stream }).on('line', (line) => process.stdout.write(`[${name}] ${line}\n`));
+    createInterface({ input: stream }).on('line', (line) =>
+      process.stdout.write(`[${name}] ${line}\n`),
+    );
   }
   const exited = new Promise<number | null>((done) => child.once('exit', (code) => done(code)));
   return { name, url: `http://${config.host}:${config.ports[name]}`, process: child, exited };
@@ -45,7 +64,8 @@ async function waitReady(service: RunningService): Promise<void> {
   let exitCode: number | null | undefined;
   void service.exited.then((code) => (exitCode = code));
   while (Date.now() < deadline) {
-    if (exitCode !== undefined) throw new Error(`${service.name} exited with code ${exitCode} while starting`);
+    if (exitCode !== undefined)
+      throw new Error(`${service.name} exited with code ${exitCode} while starting`);
     try {
       const res = await fetch(`${service.url}/health/ready`);
       if (res.ok) return;
@@ -70,12 +90,15 @@ async function main(): Promise<void> {
   const config = loadStackConfig(process.env, REPO_ROOT);
   const services: RunningService[] = [];
   let postgres: RunningPostgres | undefined;
+  let kafka: DevKafka | undefined;
   let stopping: Promise<void> | undefined;
 
   const stop = (exitCode: number) => {
     stopping ??= (async () => {
       say('stopping…');
+      // Services first (they drain and close their connections), then the engines.
       await Promise.all(services.map(stopService));
+      await kafka?.stop();
       await postgres?.stop();
       say('stopped');
       process.exit(exitCode);
@@ -93,9 +116,14 @@ async function main(): Promise<void> {
       port: config.postgresPort,
       persistent: true,
     });
+    kafka = await startDevKafka({
+      ...optionsFromEnv(process.env, config.repoRoot),
+      dataDir: process.env.DEV_KAFKA_DATA_DIR || join(config.dataDir, 'kafka'),
+      logger: quietLogger,
+    });
     for (const name of RUNNABLE_SERVICES) await ensureDatabase(postgres.url, serviceDatabase(name));
     for (const name of RUNNABLE_SERVICES) {
-      const service = startService(config, name, postgres);
+      const service = startService(config, name, postgres, kafka);
       services.push(service);
       void service.exited.then((code) => {
         if (!stopping) {
@@ -113,6 +141,7 @@ async function main(): Promise<void> {
 
   const rows: [string, string][] = [
     ['PostgreSQL (embedded)', `postgres://postgres:postgres@127.0.0.1:${config.postgresPort}`],
+    ['Kafka (dev-kafka broker)', kafka.brokers.join(',')],
     ...services.map((s): [string, string] => [s.name, `${s.url}  (docs: ${s.url}/docs)`]),
   ];
   const width = Math.max(...rows.map(([name]) => name.length));

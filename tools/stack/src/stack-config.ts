@@ -44,9 +44,13 @@ function port(env: NodeJS.ProcessEnv, name: string, fallback: number): number {
 }
 
 /** The platform admin token: QIWEI_PLATFORM_TOKEN, or one generated once and kept in the data dir. */
-function platformToken(env: NodeJS.ProcessEnv, dataDir: string): { token: string; generated: boolean } {
+function platformToken(
+  env: NodeJS.ProcessEnv,
+  dataDir: string,
+): { token: string; generated: boolean } {
   if (env.QIWEI_PLATFORM_TOKEN) {
-    if (env.QIWEI_PLATFORM_TOKEN.length < 24) throw new Error('QIWEI_PLATFORM_TOKEN must be at least 24 characters');
+    if (env.QIWEI_PLATFORM_TOKEN.length < 24)
+      throw new Error('QIWEI_PLATFORM_TOKEN must be at least 24 characters');
     return { token: env.QIWEI_PLATFORM_TOKEN, generated: false };
   }
   const file = join(dataDir, 'platform-token');
@@ -62,7 +66,10 @@ export function loadStackConfig(env: NodeJS.ProcessEnv, repoRoot: string): Stack
   mkdirSync(dataDir, { recursive: true });
   const token = platformToken(env, dataDir);
   const ports = Object.fromEntries(
-    Object.entries(SERVICE_PORTS).map(([name, fallback]) => [name, port(env, envVarOf(name as ServiceName), fallback)]),
+    Object.entries(SERVICE_PORTS).map(([name, fallback]) => [
+      name,
+      port(env, envVarOf(name as ServiceName), fallback),
+    ]),
   ) as Record<ServiceName, number>;
   return {
     repoRoot,

@@ -1,22 +1,30 @@
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { distEntry, eventually, freePort, isListening, spawnNode, type SpawnedProcess } from '@qiwei/testing';
+import {
+  distEntry,
+  eventually,
+  freePort,
+  isListening,
+  spawnNode,
+  type SpawnedProcess,
+} from '@qiwei/testing';
 
 /** What `npm start` runs: the whole platform on embedded defaults, and nothing left behind. */
 describe('npm start (tools/stack)', () => {
   let dataDir: string;
   let env: NodeJS.ProcessEnv;
-  let ports: { postgres: number; identity: number };
+  let ports: { postgres: number; identity: number; kafka: number };
 
   beforeAll(async () => {
     dataDir = await mkdtemp(join(tmpdir(), 'qiwei-stack-'));
-    ports = { postgres: await freePort(), identity: await freePort() };
+    ports = { postgres: await freePort(), identity: await freePort(), kafka: await freePort() };
     env = {
       PATH: process.env.PATH,
       QIWEI_DATA_DIR: dataDir,
       QIWEI_PG_PORT: String(ports.postgres),
       QIWEI_IDENTITY_PORT: String(ports.identity),
+      DEV_KAFKA_PORT: String(ports.kafka),
       LOG_LEVEL: 'warn',
     };
   });
@@ -42,6 +50,7 @@ describe('npm start (tools/stack)', () => {
     // Nothing is left listening: neither the services nor PostgreSQL.
     expect(await isListening(ports.identity)).toBe(false);
     expect(await isListening(ports.postgres)).toBe(false);
+    expect(await isListening(ports.kafka)).toBe(false);
   };
 
   it('starts, keeps data and the platform token across restarts, and leaves no process behind', async () => {
@@ -49,6 +58,8 @@ describe('npm start (tools/stack)', () => {
     const token = (await readFile(join(dataDir, 'platform-token'), 'utf8')).trim();
     expect(first.output()).toContain(token);
     expect(first.output()).toContain(`http://127.0.0.1:${ports.identity}`);
+    expect(first.output()).toContain(`127.0.0.1:${ports.kafka}`);
+    expect(await isListening(ports.kafka)).toBe(true);
     const identity = `http://127.0.0.1:${ports.identity}`;
     expect((await fetch(`${identity}/health/ready`)).status).toBe(200);
 

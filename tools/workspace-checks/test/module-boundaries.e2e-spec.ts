@@ -8,10 +8,14 @@ const run = promisify(execFile);
 
 async function lint(files: string[]): Promise<{ code: number; output: string }> {
   // The boundaries rule reads Nx's project graph: compute it first, as `npm run lint` does.
-  await run(process.execPath, [join(REPO_ROOT, 'node_modules/nx/dist/bin/nx.js'), 'show', 'projects'], {
-    cwd: REPO_ROOT,
-    env: { ...process.env, NX_DAEMON: 'false' },
-  });
+  await run(
+    process.execPath,
+    [join(REPO_ROOT, 'node_modules/nx/dist/bin/nx.js'), 'show', 'projects'],
+    {
+      cwd: REPO_ROOT,
+      env: { ...process.env, NX_DAEMON: 'false' },
+    },
+  );
   try {
     const { stdout } = await run(
       process.execPath,
@@ -42,7 +46,11 @@ describe('module boundaries', () => {
     await mkdir(join(probeService, 'src'), { recursive: true });
     await writeFile(
       join(probeService, 'project.json'),
-      JSON.stringify({ name: 'zz-boundary-probe', projectType: 'application', tags: ['scope:zz', 'type:app'] }),
+      JSON.stringify({
+        name: 'zz-boundary-probe',
+        projectType: 'application',
+        tags: ['scope:zz', 'type:app'],
+      }),
     );
     await writeFile(
       join(probeService, 'src/main.ts'),
@@ -54,7 +62,10 @@ describe('module boundaries', () => {
     );
     const result = await lint([join(probeService, 'src/main.ts'), probeLibFile]);
     expect(result.code).not.toBe(0);
-    const report = JSON.parse(result.output) as { filePath: string; messages: { ruleId: string | null }[] }[];
+    const report = JSON.parse(result.output) as {
+      filePath: string;
+      messages: { ruleId: string | null }[];
+    }[];
     const violating = report
       .filter((file) => file.messages.some((m) => m.ruleId === '@nx/enforce-module-boundaries'))
       .map((file) => file.filePath);
@@ -81,9 +92,11 @@ describe('module boundaries', () => {
         { cwd: REPO_ROOT, env: { ...process.env, NX_DAEMON: 'false' } },
       );
       const tags = (JSON.parse(detail) as { tags?: string[] }).tags ?? [];
-      expect({ name, scope: tags.some((t) => t.startsWith('scope:')), type: tags.some((t) => t.startsWith('type:')) }).toEqual(
-        { name, scope: true, type: true },
-      );
+      expect({
+        name,
+        scope: tags.some((t) => t.startsWith('scope:')),
+        type: tags.some((t) => t.startsWith('type:')),
+      }).toEqual({ name, scope: true, type: true });
     }
   });
 });

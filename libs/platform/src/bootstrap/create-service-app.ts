@@ -58,8 +58,11 @@ export interface ServiceAppOptions {
  * Builds a service's Nest application the same way for production and tests: Fastify,
  * problem+json errors, validated DTOs, metrics, health, OpenAPI. Does not listen.
  */
-export async function createServiceApp(options: ServiceAppOptions): Promise<NestFastifyApplication> {
-  const logger = options.logger ?? createLogger({ service: options.name, level: options.config.LOG_LEVEL });
+export async function createServiceApp(
+  options: ServiceAppOptions,
+): Promise<NestFastifyApplication> {
+  const logger =
+    options.logger ?? createLogger({ service: options.name, level: options.config.LOG_LEVEL });
   const metrics = createMetricsRegistry(options.name);
   const health = new HealthRegistry();
 
@@ -68,7 +71,9 @@ export async function createServiceApp(options: ServiceAppOptions): Promise<Nest
     bodyLimit: options.config.HTTP_BODY_LIMIT_BYTES,
     genReqId: (req: { headers: Record<string, string | string[] | undefined> }) => {
       const incoming = req.headers['x-request-id'];
-      return typeof incoming === 'string' && /^[\w.-]{1,128}$/.test(incoming) ? incoming : randomUUID();
+      return typeof incoming === 'string' && /^[\w.-]{1,128}$/.test(incoming)
+        ? incoming
+        : randomUUID();
     },
   });
 

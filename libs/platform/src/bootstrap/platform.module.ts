@@ -11,7 +11,11 @@ export const METRICS_REGISTRY = Symbol('METRICS_REGISTRY');
 @Global()
 @Module({})
 export class PlatformModule {
-  static forRoot(options: { logger: Logger; metrics: Registry; health: HealthRegistry }): DynamicModule {
+  static forRoot(options: {
+    logger: Logger;
+    metrics: Registry;
+    health: HealthRegistry;
+  }): DynamicModule {
     return {
       module: PlatformModule,
       controllers: [HealthController],

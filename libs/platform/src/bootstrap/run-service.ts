@@ -49,7 +49,11 @@ export async function runService<S extends z.ZodType<PlatformConfig>>(
   }
 }
 
-function installGracefulShutdown(app: NestFastifyApplication, logger: Logger, timeoutMs: number): void {
+function installGracefulShutdown(
+  app: NestFastifyApplication,
+  logger: Logger,
+  timeoutMs: number,
+): void {
   let stopping = false;
   const stop = (signal: NodeJS.Signals) => {
     if (stopping) return;

@@ -6,7 +6,12 @@ describe('loadConfig', () => {
 
   it('applies defaults and converts types', () => {
     const config = loadConfig(schema, { PORT: '4001', API_KEY: '12345678' });
-    expect(config).toMatchObject({ PORT: 4001, HOST: '0.0.0.0', LOG_LEVEL: 'info', SHUTDOWN_TIMEOUT_MS: 10_000 });
+    expect(config).toMatchObject({
+      PORT: 4001,
+      HOST: '0.0.0.0',
+      LOG_LEVEL: 'info',
+      SHUTDOWN_TIMEOUT_MS: 10_000,
+    });
   });
 
   it('names every missing or invalid variable', () => {

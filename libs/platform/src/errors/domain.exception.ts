@@ -23,7 +23,12 @@ export class DomainException extends Error {
 
 export class ValidationFailedException extends DomainException {
   constructor(errors: FieldError[]) {
-    super('VALIDATION_FAILED', 400, 'The request is not valid: see `errors` for each field.', errors);
+    super(
+      'VALIDATION_FAILED',
+      400,
+      'The request is not valid: see `errors` for each field.',
+      errors,
+    );
   }
 }
 

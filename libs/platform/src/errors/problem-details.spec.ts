@@ -5,7 +5,9 @@ import { toProblem } from './problem-details';
 describe('toProblem', () => {
   it('keeps a domain exception’s code, status and field errors', () => {
     const problem = toProblem(
-      new DomainException('DEPARTMENT_HAS_CHILDREN', 409, 'has children', [{ field: 'id', code: 'x', message: 'y' }]),
+      new DomainException('DEPARTMENT_HAS_CHILDREN', 409, 'has children', [
+        { field: 'id', code: 'x', message: 'y' },
+      ]),
     );
     expect(problem).toEqual({
       type: 'https://qiwei.dev/problems/department-has-children',
@@ -18,12 +20,20 @@ describe('toProblem', () => {
   });
 
   it('names unknown routes', () => {
-    expect(toProblem(new NestNotFound('Cannot GET /x'))).toMatchObject({ status: 404, code: 'ROUTE_NOT_FOUND' });
-    expect(toProblem(new BadRequestException('nope'))).toMatchObject({ status: 400, code: 'BAD_REQUEST' });
+    expect(toProblem(new NestNotFound('Cannot GET /x'))).toMatchObject({
+      status: 404,
+      code: 'ROUTE_NOT_FOUND',
+    });
+    expect(toProblem(new BadRequestException('nope'))).toMatchObject({
+      status: 400,
+      code: 'BAD_REQUEST',
+    });
   });
 
   it('maps Fastify client errors by their code and hides everything else behind a 500', () => {
-    expect(toProblem({ statusCode: 413, code: 'FST_ERR_CTP_BODY_TOO_LARGE', message: 'too big' })).toMatchObject({
+    expect(
+      toProblem({ statusCode: 413, code: 'FST_ERR_CTP_BODY_TOO_LARGE', message: 'too big' }),
+    ).toMatchObject({
       status: 413,
       code: 'PAYLOAD_TOO_LARGE',
     });

@@ -44,7 +44,12 @@ function titleOf(status: number): string {
   return name ? name.charAt(0) + name.slice(1).toLowerCase().replace(/_/g, ' ') : 'Error';
 }
 
-function problem(status: number, code: string, detail: string, errors?: FieldError[]): ProblemDetails {
+function problem(
+  status: number,
+  code: string,
+  detail: string,
+  errors?: FieldError[],
+): ProblemDetails {
   return {
     type: `${TYPE_BASE}${code.toLowerCase().replace(/_/g, '-')}`,
     title: titleOf(status),
@@ -70,12 +75,17 @@ export function toProblem(error: unknown): ProblemDetails {
     );
   }
   const candidate = error as { statusCode?: unknown; code?: unknown; message?: unknown };
-  if (typeof candidate?.statusCode === 'number' && candidate.statusCode >= 400 && candidate.statusCode < 500) {
+  if (
+    typeof candidate?.statusCode === 'number' &&
+    candidate.statusCode >= 400 &&
+    candidate.statusCode < 500
+  ) {
     const code =
       (typeof candidate.code === 'string' && FASTIFY_CODES[candidate.code]) ||
       CODE_BY_STATUS[candidate.statusCode] ||
       'BAD_REQUEST';
-    const detail = typeof candidate.message === 'string' ? candidate.message : titleOf(candidate.statusCode);
+    const detail =
+      typeof candidate.message === 'string' ? candidate.message : titleOf(candidate.statusCode);
     return problem(candidate.statusCode, code, detail);
   }
   return problem(500, 'INTERNAL_ERROR', 'An unexpected error occurred; it has been logged.');

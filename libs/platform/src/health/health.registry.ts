@@ -35,7 +35,9 @@ export class HealthRegistry {
         }
       }),
     );
-    const checks: ReadinessReport['checks'] = Object.fromEntries(entries) as ReadinessReport['checks'];
+    const checks: ReadinessReport['checks'] = Object.fromEntries(
+      entries,
+    ) as ReadinessReport['checks'];
     if (this.shuttingDown) checks.shutdown = { status: 'down', error: 'shutting down' };
     return { ready: Object.values(checks).every((c) => c.status === 'up'), checks };
   }

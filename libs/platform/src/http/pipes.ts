@@ -9,7 +9,11 @@ export class PositiveIntPipe implements PipeTransform<string, number> {
     if (!Number.isInteger(n) || n < 1 || n > 2_147_483_647) {
       const field = metadata.data ?? 'value';
       throw new ValidationFailedException([
-        { field, code: 'isPositiveInt', message: `${field} must be an integer between 1 and 2147483647` },
+        {
+          field,
+          code: 'isPositiveInt',
+          message: `${field} must be an integer between 1 and 2147483647`,
+        },
       ]);
     }
     return n;

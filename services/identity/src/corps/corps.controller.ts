@@ -1,5 +1,11 @@
 import { Body, Controller, Get, HttpCode, Param, Post, UseGuards } from '@nestjs/common';
-import { ApiBearerAuth, ApiCreatedResponse, ApiOkResponse, ApiOperation, ApiTags } from '@nestjs/swagger';
+import {
+  ApiBearerAuth,
+  ApiCreatedResponse,
+  ApiOkResponse,
+  ApiOperation,
+  ApiTags,
+} from '@nestjs/swagger';
 import { BearerAuthGuard, CurrentPrincipal, PlatformAdminGuard, type Principal } from '@qiwei/auth';
 import { asCorpId, CORP_ID_PATTERN } from '@qiwei/persistence';
 import { DomainException, NotFoundException, ValidationFailedException } from '@qiwei/platform';
@@ -56,22 +62,38 @@ export class CorpsController {
   @Post(':corpId/admin-tokens')
   @HttpCode(201)
   @UseGuards(PlatformAdminGuard)
-  @ApiOperation({ summary: 'Issue an access token for a super admin of a corp (platform admin token)' })
+  @ApiOperation({
+    summary: 'Issue an access token for a super admin of a corp (platform admin token)',
+  })
   @ApiCreatedResponse({ type: AccessTokenResponse })
   async issueAdminToken(@Param('corpId') corpIdParam: string, @Body() body: IssueAdminTokenDto) {
     if (!CORP_ID_PATTERN.test(corpIdParam)) {
       throw new ValidationFailedException([
-        { field: 'corpId', code: 'CORP_ID_INVALID', message: 'corpId is `ww` followed by 16 hex digits' },
+        {
+          field: 'corpId',
+          code: 'CORP_ID_INVALID',
+          message: 'corpId is `ww` followed by 16 hex digits',
+        },
       ]);
     }
     const corpId = asCorpId(corpIdParam);
-    const member = await this.dataSource.getRepository(Member).findOneBy({ corpId, userid: body.userid });
+    const member = await this.dataSource
+      .getRepository(Member)
+      .findOneBy({ corpId, userid: body.userid });
     if (!member) {
-      if (!(await this.dataSource.getRepository(Corp).existsBy({ corpId }))) throw new CorpNotFoundException(corpId);
-      throw new NotFoundException('MEMBER_NOT_FOUND', `Member ${body.userid} does not exist in corp ${corpId}.`);
+      if (!(await this.dataSource.getRepository(Corp).existsBy({ corpId })))
+        throw new CorpNotFoundException(corpId);
+      throw new NotFoundException(
+        'MEMBER_NOT_FOUND',
+        `Member ${body.userid} does not exist in corp ${corpId}.`,
+      );
     }
     if (member.status !== 'active' || !member.roles.includes('super_admin')) {
-      throw new DomainException('NOT_AN_ACTIVE_SUPER_ADMIN', 422, `Member ${body.userid} is not an active super admin.`);
+      throw new DomainException(
+        'NOT_AN_ACTIVE_SUPER_ADMIN',
+        422,
+        `Member ${body.userid} is not an active super admin.`,
+      );
     }
     return this.tokens.issue({ corpId, userId: member.userid, roles: member.roles });
   }

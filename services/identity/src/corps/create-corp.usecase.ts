@@ -29,7 +29,9 @@ export class CreateCorpUseCase {
   async execute(input: CreateCorpDto): Promise<CreatedCorpResponse> {
     const corpId = asCorpId(newCorpId());
     const { corp, root, admin } = await this.transactions.run(async (em) => {
-      const corp = await em.getRepository(Corp).save(em.getRepository(Corp).create({ corpId, name: input.name }));
+      const corp = await em
+        .getRepository(Corp)
+        .save(em.getRepository(Corp).create({ corpId, name: input.name }));
       const root = await this.departments.createRoot(em, corpId, input.name);
       const admin = await em.getRepository(Member).save(
         em.getRepository(Member).create({

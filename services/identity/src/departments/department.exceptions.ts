@@ -9,7 +9,11 @@ export class DepartmentNotFoundException extends NotFoundException {
 export class ParentDepartmentNotFoundException extends DomainException {
   constructor(id: number) {
     super('PARENT_DEPARTMENT_NOT_FOUND', 422, `Parent department ${id} does not exist.`, [
-      { field: 'parentId', code: 'PARENT_DEPARTMENT_NOT_FOUND', message: `Department ${id} does not exist.` },
+      {
+        field: 'parentId',
+        code: 'PARENT_DEPARTMENT_NOT_FOUND',
+        message: `Department ${id} does not exist.`,
+      },
     ]);
   }
 }
@@ -24,7 +28,11 @@ export class DepartmentNameInvalidException extends DomainException {
 
 export class DepartmentNameTakenException extends DomainException {
   constructor(name: string, parentId: number) {
-    super('DEPARTMENT_NAME_TAKEN', 409, `Department ${parentId} already has a sub-department named "${name}".`);
+    super(
+      'DEPARTMENT_NAME_TAKEN',
+      409,
+      `Department ${parentId} already has a sub-department named "${name}".`,
+    );
   }
 }
 
@@ -36,7 +44,11 @@ export class DepartmentIdTakenException extends DomainException {
 
 export class DepartmentTooDeepException extends DomainException {
   constructor(maxDepth: number) {
-    super('DEPARTMENT_TOO_DEEP', 422, `The department tree may be at most ${maxDepth} levels deep (the root is level 1).`);
+    super(
+      'DEPARTMENT_TOO_DEEP',
+      422,
+      `The department tree may be at most ${maxDepth} levels deep (the root is level 1).`,
+    );
   }
 }
 
@@ -54,7 +66,11 @@ export class RootDepartmentImmutableException extends DomainException {
 
 export class DepartmentHasChildrenException extends DomainException {
   constructor(id: number) {
-    super('DEPARTMENT_HAS_CHILDREN', 409, `Department ${id} has sub-departments; delete or move them first.`);
+    super(
+      'DEPARTMENT_HAS_CHILDREN',
+      409,
+      `Department ${id} has sub-departments; delete or move them first.`,
+    );
   }
 }
 

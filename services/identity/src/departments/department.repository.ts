@@ -17,7 +17,10 @@ function encodeCursor(value: object): string {
   return Buffer.from(JSON.stringify(value)).toString('base64url');
 }
 
-export function decodeCursor<T>(cursor: string, isValid: (value: unknown) => value is T): T | undefined {
+export function decodeCursor<T>(
+  cursor: string,
+  isValid: (value: unknown) => value is T,
+): T | undefined {
   try {
     const value: unknown = JSON.parse(Buffer.from(cursor, 'base64url').toString('utf8'));
     return isValid(value) ? value : undefined;
@@ -27,7 +30,10 @@ export function decodeCursor<T>(cursor: string, isValid: (value: unknown) => val
 }
 
 const isChildrenCursor = (v: unknown): v is ChildrenCursor =>
-  typeof v === 'object' && v !== null && Number.isInteger((v as ChildrenCursor).order) && Number.isInteger((v as ChildrenCursor).id);
+  typeof v === 'object' &&
+  v !== null &&
+  Number.isInteger((v as ChildrenCursor).order) &&
+  Number.isInteger((v as ChildrenCursor).id);
 const isIdCursor = (v: unknown): v is { id: number } =>
   typeof v === 'object' && v !== null && Number.isInteger((v as { id: number }).id);
 
@@ -37,7 +43,10 @@ export class InvalidCursorError extends Error {}
 @Injectable()
 export class DepartmentRepository {
   /** Serialises department writes within a corp (ids, limits and paths stay consistent). */
-  async lockCorp(em: EntityManager, corpId: CorpId): Promise<{ nextDepartmentId: number } | undefined> {
+  async lockCorp(
+    em: EntityManager,
+    corpId: CorpId,
+  ): Promise<{ nextDepartmentId: number } | undefined> {
     const rows: { next_department_id: number }[] = await em.query(
       'SELECT next_department_id FROM corps WHERE corp_id = $1 FOR UPDATE',
       [corpId],
@@ -142,7 +151,8 @@ export class DepartmentRepository {
     const last = items[items.length - 1];
     return {
       items,
-      nextCursor: rows.length > limit && last ? encodeCursor({ order: last.order, id: last.id }) : null,
+      nextCursor:
+        rows.length > limit && last ? encodeCursor({ order: last.order, id: last.id }) : null,
     };
   }
 
@@ -166,6 +176,9 @@ export class DepartmentRepository {
     const rows = await qb.getMany();
     const items = rows.slice(0, limit);
     const last = items[items.length - 1];
-    return { items, nextCursor: rows.length > limit && last ? encodeCursor({ id: last.id }) : null };
+    return {
+      items,
+      nextCursor: rows.length > limit && last ? encodeCursor({ id: last.id }) : null,
+    };
   }
 }

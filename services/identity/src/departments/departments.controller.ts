@@ -1,4 +1,15 @@
-import { Body, Controller, Delete, Get, HttpCode, Param, Patch, Post, Query, UseGuards } from '@nestjs/common';
+import {
+  Body,
+  Controller,
+  Delete,
+  Get,
+  HttpCode,
+  Param,
+  Patch,
+  Post,
+  Query,
+  UseGuards,
+} from '@nestjs/common';
 import {
   ApiBearerAuth,
   ApiCreatedResponse,
@@ -53,7 +64,11 @@ export class DepartmentsController {
   ) {
     if (body.name === undefined && body.parentId === undefined && body.order === undefined) {
       throw new ValidationFailedException([
-        { field: '(body)', code: 'NOTHING_TO_UPDATE', message: 'Give at least one of name, parentId, order.' },
+        {
+          field: '(body)',
+          code: 'NOTHING_TO_UPDATE',
+          message: 'Give at least one of name, parentId, order.',
+        },
       ]);
     }
     return DepartmentResponse.of(await this.departments.update(principal.corpId, id, body));
@@ -76,7 +91,12 @@ export class DepartmentsController {
     @Param('id', PositiveIntPipe) id: number,
     @Query() query: ListDepartmentsQuery,
   ): Promise<DepartmentPageResponse> {
-    const page = await this.departments.children(principal.corpId, id, query.limit ?? DEFAULT_PAGE_SIZE, query.cursor);
+    const page = await this.departments.children(
+      principal.corpId,
+      id,
+      query.limit ?? DEFAULT_PAGE_SIZE,
+      query.cursor,
+    );
     return { items: page.items.map((d) => DepartmentResponse.of(d)), nextCursor: page.nextCursor };
   }
 
@@ -88,7 +108,12 @@ export class DepartmentsController {
     @Param('id', PositiveIntPipe) id: number,
     @Query() query: ListDepartmentsQuery,
   ): Promise<DepartmentPageResponse> {
-    const page = await this.departments.subtree(principal.corpId, id, query.limit ?? DEFAULT_PAGE_SIZE, query.cursor);
+    const page = await this.departments.subtree(
+      principal.corpId,
+      id,
+      query.limit ?? DEFAULT_PAGE_SIZE,
+      query.cursor,
+    );
     return { items: page.items.map((d) => DepartmentResponse.of(d)), nextCursor: page.nextCursor };
   }
 }

@@ -35,7 +35,11 @@ export interface UpdateDepartment {
 class InvalidCursorException extends DomainException {
   constructor() {
     super('INVALID_CURSOR', 400, 'The cursor is not one this endpoint returned.', [
-      { field: 'cursor', code: 'INVALID_CURSOR', message: 'Pass back the nextCursor of the previous page.' },
+      {
+        field: 'cursor',
+        code: 'INVALID_CURSOR',
+        message: 'Pass back the nextCursor of the previous page.',
+      },
     ]);
   }
 }
@@ -140,10 +144,9 @@ export class DepartmentsService {
         );
       }
       try {
-        await em.getRepository(Department).update(
-          { corpId, id },
-          { name, parentId, order: changes.order ?? department.order },
-        );
+        await em
+          .getRepository(Department)
+          .update({ corpId, id }, { name, parentId, order: changes.order ?? department.order });
       } catch (error) {
         if (isUniqueViolation(error, 'departments_sibling_name_uq')) {
           throw new DepartmentNameTakenException(name, parentId as number);
@@ -160,8 +163,10 @@ export class DepartmentsService {
       if (id === ROOT_DEPARTMENT_ID) throw new RootDepartmentImmutableException('deleted');
       const department = await this.departments.find(em, corpId, id);
       if (!department) throw new DepartmentNotFoundException(id);
-      if (await this.departments.hasChildren(em, corpId, id)) throw new DepartmentHasChildrenException(id);
-      if (await this.departments.hasMembers(em, corpId, id)) throw new DepartmentHasMembersException(id);
+      if (await this.departments.hasChildren(em, corpId, id))
+        throw new DepartmentHasChildrenException(id);
+      if (await this.departments.hasMembers(em, corpId, id))
+        throw new DepartmentHasMembersException(id);
       await em.getRepository(Department).delete({ corpId, id });
     });
   }
@@ -172,14 +177,28 @@ export class DepartmentsService {
     return department;
   }
 
-  async children(corpId: CorpId, id: number, limit: number, cursor?: string): Promise<Page<Department>> {
+  async children(
+    corpId: CorpId,
+    id: number,
+    limit: number,
+    cursor?: string,
+  ): Promise<Page<Department>> {
     await this.get(corpId, id);
-    return this.paged(() => this.departments.children(this.dataSource.manager, corpId, id, limit, cursor));
+    return this.paged(() =>
+      this.departments.children(this.dataSource.manager, corpId, id, limit, cursor),
+    );
   }
 
-  async subtree(corpId: CorpId, id: number, limit: number, cursor?: string): Promise<Page<Department>> {
+  async subtree(
+    corpId: CorpId,
+    id: number,
+    limit: number,
+    cursor?: string,
+  ): Promise<Page<Department>> {
     const root = await this.get(corpId, id);
-    return this.paged(() => this.departments.subtree(this.dataSource.manager, corpId, root.path, limit, cursor));
+    return this.paged(() =>
+      this.departments.subtree(this.dataSource.manager, corpId, root.path, limit, cursor),
+    );
   }
 
   private async paged(query: () => Promise<Page<Department>>): Promise<Page<Department>> {
@@ -204,7 +223,8 @@ export class DepartmentsService {
     if (parent.path.startsWith(department.path)) {
       throw new DepartmentMoveIntoOwnSubtreeException(department.id, newParentId);
     }
-    const subtreeHeight = (await this.departments.maxDepthUnder(em, corpId, department.path)) - department.depth;
+    const subtreeHeight =
+      (await this.departments.maxDepthUnder(em, corpId, department.path)) - department.depth;
     if (parent.depth + 1 + subtreeHeight > this.config.DEPARTMENT_MAX_DEPTH) {
       throw new DepartmentTooDeepException(this.config.DEPARTMENT_MAX_DEPTH);
     }

@@ -34,7 +34,9 @@ export class InitialSchema1763700000000 implements MigrationInterface {
     await q.query(
       `CREATE INDEX departments_children_idx ON departments (corp_id, parent_id, "order" DESC, id)`,
     );
-    await q.query(`CREATE INDEX departments_path_idx ON departments (corp_id, path text_pattern_ops)`);
+    await q.query(
+      `CREATE INDEX departments_path_idx ON departments (corp_id, path text_pattern_ops)`,
+    );
     await q.query(`
       CREATE TABLE members (
         corp_id varchar(18) NOT NULL REFERENCES corps (corp_id),

@@ -1,6 +1,12 @@
 import { randomUUID } from 'node:crypto';
 import { Inject, Injectable } from '@nestjs/common';
-import { ACCESS_TOKEN_AUDIENCE, ACCESS_TOKEN_ISSUER, JwtTokenVerifier, type Principal, type Role } from '@qiwei/auth';
+import {
+  ACCESS_TOKEN_AUDIENCE,
+  ACCESS_TOKEN_ISSUER,
+  JwtTokenVerifier,
+  type Principal,
+  type Role,
+} from '@qiwei/auth';
 import { decodeProtectedHeader, SignJWT } from 'jose';
 import { IDENTITY_CONFIG, type IdentityConfig } from '../config';
 import { SigningKeysService } from './signing-keys.service';
@@ -27,7 +33,11 @@ export class AccessTokensService {
     });
   }
 
-  async issue(subject: { corpId: string; userId: string; roles: Role[] }): Promise<IssuedAccessToken> {
+  async issue(subject: {
+    corpId: string;
+    userId: string;
+    roles: Role[];
+  }): Promise<IssuedAccessToken> {
     const { kid, privateKey } = this.keys.activeKey();
     const expiresIn = this.config.ACCESS_TOKEN_TTL_SECONDS;
     const accessToken = await new SignJWT({ corp_id: subject.corpId, roles: subject.roles })

@@ -41,7 +41,9 @@ export class SigningKeysService implements OnModuleInit {
   }
 
   async jwks(): Promise<{ keys: JWK[] }> {
-    const keys = await this.dataSource.getRepository(SigningKey).find({ order: { createdAt: 'DESC' } });
+    const keys = await this.dataSource
+      .getRepository(SigningKey)
+      .find({ order: { createdAt: 'DESC' } });
     return { keys: keys.map((k) => k.publicJwk) };
   }
 

@@ -9,7 +9,11 @@ import { SigningKeysService } from './signing-keys.service';
   providers: [
     SigningKeysService,
     AccessTokensService,
-    { provide: TOKEN_VERIFIER, inject: [AccessTokensService], useFactory: (t: AccessTokensService) => t.verifier },
+    {
+      provide: TOKEN_VERIFIER,
+      inject: [AccessTokensService],
+      useFactory: (t: AccessTokensService) => t.verifier,
+    },
   ],
   exports: [AccessTokensService, TOKEN_VERIFIER],
 })

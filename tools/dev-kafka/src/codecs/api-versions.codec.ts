@@ -17,7 +17,11 @@ export function decodeApiVersionsRequest(reader: Reader, version: number): void 
 }
 
 /** Always answered with response header v0, even for flexible v3 (the Kafka exception clients rely on). */
-export function encodeApiVersionsResponse(w: Writer, version: number, res: ApiVersionsResponse): void {
+export function encodeApiVersionsResponse(
+  w: Writer,
+  version: number,
+  res: ApiVersionsResponse,
+): void {
   w.int16(res.errorCode);
   if (version >= 3) {
     w.compactArray(res.apiKeys, (x, k) => {

@@ -24,7 +24,10 @@ export function decodeCreateTopicsRequest(r: Reader, version: number): CreateTop
     const name = t.string();
     const numPartitions = t.int32();
     const replicationFactor = t.int16();
-    const assignments = t.array((a) => ({ partitionIndex: a.int32(), brokerIds: a.array((b) => b.int32()) }));
+    const assignments = t.array((a) => ({
+      partitionIndex: a.int32(),
+      brokerIds: a.array((b) => b.int32()),
+    }));
     // Topic configs are accepted and ignored: retention is a broker-wide setting here.
     t.array((c) => ({ name: c.string(), value: c.nullableString() }));
     return { name, numPartitions, replicationFactor, assignments };
@@ -34,7 +37,11 @@ export function decodeCreateTopicsRequest(r: Reader, version: number): CreateTop
   return { topics, timeoutMs, validateOnly };
 }
 
-export function encodeCreateTopicsResponse(w: Writer, version: number, res: CreateTopicsResponse): void {
+export function encodeCreateTopicsResponse(
+  w: Writer,
+  version: number,
+  res: CreateTopicsResponse,
+): void {
   if (version >= 2) w.int32(0);
   w.array(res.topics, (x, t) => {
     x.string(t.name).int16(t.errorCode);

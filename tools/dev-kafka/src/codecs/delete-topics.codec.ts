@@ -15,7 +15,11 @@ export function decodeDeleteTopicsRequest(r: Reader): DeleteTopicsRequest {
   return { topicNames };
 }
 
-export function encodeDeleteTopicsResponse(w: Writer, version: number, res: DeleteTopicsResponse): void {
+export function encodeDeleteTopicsResponse(
+  w: Writer,
+  version: number,
+  res: DeleteTopicsResponse,
+): void {
   if (version >= 1) w.int32(0);
   w.array(res.responses, (x, t) => {
     x.string(t.name).int16(t.errorCode);

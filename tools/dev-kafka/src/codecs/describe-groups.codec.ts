@@ -22,12 +22,24 @@ export function decodeDescribeGroupsRequest(r: Reader): string[] {
   return r.array((x) => x.string());
 }
 
-export function encodeDescribeGroupsResponse(w: Writer, version: number, groups: DescribedGroup[]): void {
+export function encodeDescribeGroupsResponse(
+  w: Writer,
+  version: number,
+  groups: DescribedGroup[],
+): void {
   if (version >= 1) w.int32(0);
   w.array(groups, (x, g) => {
-    x.int16(g.errorCode).string(g.groupId).string(g.groupState).string(g.protocolType).string(g.protocolData);
+    x.int16(g.errorCode)
+      .string(g.groupId)
+      .string(g.groupState)
+      .string(g.protocolType)
+      .string(g.protocolData);
     x.array(g.members, (y, m) => {
-      y.string(m.memberId).string(m.clientId).string(m.clientHost).bytes(m.memberMetadata).bytes(m.memberAssignment);
+      y.string(m.memberId)
+        .string(m.clientId)
+        .string(m.clientHost)
+        .bytes(m.memberMetadata)
+        .bytes(m.memberAssignment);
     });
   });
 }

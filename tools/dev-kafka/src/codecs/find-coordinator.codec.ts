@@ -19,7 +19,11 @@ export function decodeFindCoordinatorRequest(r: Reader, version: number): FindCo
   return { key, keyType };
 }
 
-export function encodeFindCoordinatorResponse(w: Writer, version: number, res: FindCoordinatorResponse): void {
+export function encodeFindCoordinatorResponse(
+  w: Writer,
+  version: number,
+  res: FindCoordinatorResponse,
+): void {
   if (version >= 1) w.int32(0);
   w.int16(res.errorCode);
   if (version >= 1) w.nullableString(null);

@@ -41,12 +41,24 @@ export function decodeJoinGroupRequest(r: Reader, version: number): JoinGroupReq
   const protocolType = r.string();
   // Copies: the metadata outlives the request buffer while the member stays in the group.
   const protocols = r.array((p) => ({ name: p.string(), metadata: Buffer.from(p.bytes()) }));
-  return { groupId, sessionTimeoutMs, rebalanceTimeoutMs, memberId, groupInstanceId, protocolType, protocols };
+  return {
+    groupId,
+    sessionTimeoutMs,
+    rebalanceTimeoutMs,
+    memberId,
+    groupInstanceId,
+    protocolType,
+    protocols,
+  };
 }
 
 export function encodeJoinGroupResponse(w: Writer, version: number, res: JoinGroupResponse): void {
   if (version >= 2) w.int32(0);
-  w.int16(res.errorCode).int32(res.generationId).string(res.protocolName).string(res.leader).string(res.memberId);
+  w.int16(res.errorCode)
+    .int32(res.generationId)
+    .string(res.protocolName)
+    .string(res.leader)
+    .string(res.memberId);
   w.array(res.members, (x, m) => {
     x.string(m.memberId);
     if (version >= 5) x.nullableString(m.groupInstanceId);

@@ -31,7 +31,11 @@ export function decodeListOffsetsRequest(r: Reader, version: number): ListOffset
   return { topics };
 }
 
-export function encodeListOffsetsResponse(w: Writer, version: number, res: ListOffsetsResponse): void {
+export function encodeListOffsetsResponse(
+  w: Writer,
+  version: number,
+  res: ListOffsetsResponse,
+): void {
   if (version >= 2) w.int32(0);
   w.array(res.topics, (x, t) => {
     x.string(t.name);

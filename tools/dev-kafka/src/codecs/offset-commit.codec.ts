@@ -35,7 +35,11 @@ export function decodeOffsetCommitRequest(r: Reader, version: number): OffsetCom
   return { groupId, generationId, memberId, topics };
 }
 
-export function encodeOffsetCommitResponse(w: Writer, version: number, res: OffsetCommitResponse): void {
+export function encodeOffsetCommitResponse(
+  w: Writer,
+  version: number,
+  res: OffsetCommitResponse,
+): void {
   if (version >= 3) w.int32(0);
   w.array(res.topics, (x, t) => {
     x.string(t.name);

@@ -21,16 +21,26 @@ export interface OffsetFetchResponse {
 
 export function decodeOffsetFetchRequest(r: Reader): OffsetFetchRequest {
   const groupId = r.string();
-  const topics = r.nullableArray((t) => ({ name: t.string(), partitionIndexes: t.array((p) => p.int32()) }));
+  const topics = r.nullableArray((t) => ({
+    name: t.string(),
+    partitionIndexes: t.array((p) => p.int32()),
+  }));
   return { groupId, topics };
 }
 
-export function encodeOffsetFetchResponse(w: Writer, version: number, res: OffsetFetchResponse): void {
+export function encodeOffsetFetchResponse(
+  w: Writer,
+  version: number,
+  res: OffsetFetchResponse,
+): void {
   if (version >= 3) w.int32(0);
   w.array(res.topics, (x, t) => {
     x.string(t.name);
     x.array(t.partitions, (y, p) => {
-      y.int32(p.partitionIndex).int64(p.committedOffset).nullableString(p.metadata).int16(p.errorCode);
+      y.int32(p.partitionIndex)
+        .int64(p.committedOffset)
+        .nullableString(p.metadata)
+        .int16(p.errorCode);
     });
   });
   if (version >= 2) w.int16(res.errorCode);

@@ -18,7 +18,10 @@ export function decodeSyncGroupRequest(r: Reader, version: number): SyncGroupReq
   const generationId = r.int32();
   const memberId = r.string();
   if (version >= 3) r.nullableString(); // group_instance_id: static membership is not implemented
-  const assignments = r.array((a) => ({ memberId: a.string(), assignment: Buffer.from(a.bytes()) }));
+  const assignments = r.array((a) => ({
+    memberId: a.string(),
+    assignment: Buffer.from(a.bytes()),
+  }));
   return { groupId, generationId, memberId, assignments };
 }
 

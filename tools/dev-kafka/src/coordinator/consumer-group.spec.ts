@@ -28,7 +28,11 @@ describe('ConsumerGroup', () => {
   let group: ConsumerGroup;
   beforeEach(() => {
     jest.useFakeTimers();
-    group = new ConsumerGroup('g', { minSessionTimeoutMs: 1000, maxSessionTimeoutMs: 60_000 }, silentLogger);
+    group = new ConsumerGroup(
+      'g',
+      { minSessionTimeoutMs: 1000, maxSessionTimeoutMs: 60_000 },
+      silentLogger,
+    );
   });
   afterEach(() => {
     group.markDead(ErrorCode.NOT_COORDINATOR);
@@ -40,7 +44,9 @@ describe('ConsumerGroup', () => {
     const joinA = await group.join(call(a));
     expect(joinA).toMatchObject({ errorCode: 0, generationId: 1, leader: a });
     expect(group.state).toBe('CompletingRebalance');
-    expect((await group.sync({ groupId: 'g', generationId: 1, memberId: a, assignments: [] })).errorCode).toBe(0);
+    expect(
+      (await group.sync({ groupId: 'g', generationId: 1, memberId: a, assignments: [] })).errorCode,
+    ).toBe(0);
     expect(group.state).toBe('Stable');
 
     const b = await joinNew(group);
@@ -55,9 +61,11 @@ describe('ConsumerGroup', () => {
 
     // The follower's SyncGroup is held until the leader's assignment arrives.
     let followerAssignment: Buffer | null = null;
-    const syncB = group.sync({ groupId: 'g', generationId: 2, memberId: b, assignments: [] }).then((r) => {
-      followerAssignment = r.assignment;
-    });
+    const syncB = group
+      .sync({ groupId: 'g', generationId: 2, memberId: b, assignments: [] })
+      .then((r) => {
+        followerAssignment = r.assignment;
+      });
     await Promise.resolve();
     expect(followerAssignment).toBeNull();
     await group.sync({

@@ -71,9 +71,13 @@ export class ConsumerGroup {
   }
 
   join(call: JoinGroupCall): Promise<JoinGroupResponse> {
-    if (this.state === 'Dead') return Promise.resolve(joinError(ErrorCode.COORDINATOR_NOT_AVAILABLE));
+    if (this.state === 'Dead')
+      return Promise.resolve(joinError(ErrorCode.COORDINATOR_NOT_AVAILABLE));
     const { minSessionTimeoutMs, maxSessionTimeoutMs } = this.timeouts;
-    if (call.sessionTimeoutMs < minSessionTimeoutMs || call.sessionTimeoutMs > maxSessionTimeoutMs) {
+    if (
+      call.sessionTimeoutMs < minSessionTimeoutMs ||
+      call.sessionTimeoutMs > maxSessionTimeoutMs
+    ) {
       return Promise.resolve(joinError(ErrorCode.INVALID_SESSION_TIMEOUT, call.memberId));
     }
     if (!this.acceptsProtocols(call)) {
@@ -82,7 +86,10 @@ export class ConsumerGroup {
     if (call.memberId === '') {
       const memberId = `${call.clientId || 'member'}-${randomUUID()}`;
       if (call.apiVersion >= 4) {
-        const expiry = setTimeout(() => this.pendingMembers.delete(memberId), call.sessionTimeoutMs);
+        const expiry = setTimeout(
+          () => this.pendingMembers.delete(memberId),
+          call.sessionTimeoutMs,
+        );
         this.pendingMembers.set(memberId, expiry);
         return Promise.resolve(joinError(ErrorCode.MEMBER_ID_REQUIRED, memberId));
       }
@@ -102,7 +109,8 @@ export class ConsumerGroup {
   sync(req: SyncGroupRequest): Promise<SyncGroupResponse> {
     const member = this.members.get(req.memberId);
     if (!member) return Promise.resolve(syncError(ErrorCode.UNKNOWN_MEMBER_ID));
-    if (req.generationId !== this.generationId) return Promise.resolve(syncError(ErrorCode.ILLEGAL_GENERATION));
+    if (req.generationId !== this.generationId)
+      return Promise.resolve(syncError(ErrorCode.ILLEGAL_GENERATION));
     switch (this.state) {
       case 'PreparingRebalance':
         return Promise.resolve(syncError(ErrorCode.REBALANCE_IN_PROGRESS));
@@ -197,7 +205,9 @@ export class ConsumerGroup {
     const others = [...this.members.values()].filter((m) => m.memberId !== call.memberId);
     if (others.length === 0) return true;
     if (call.protocolType !== this.protocolType) return false;
-    return call.protocols.some((p) => others.every((m) => m.protocols.some((q) => q.name === p.name)));
+    return call.protocols.some((p) =>
+      others.every((m) => m.protocols.some((q) => q.name === p.name)),
+    );
   }
 
   private addMemberAndRebalance(memberId: string, call: JoinGroupCall): Promise<JoinGroupResponse> {
@@ -261,7 +271,9 @@ export class ConsumerGroup {
     this.rebalanceTimer = null;
     for (const m of [...this.members.values()]) {
       if (!m.awaitingJoin) {
-        this.logger.info(`dev-kafka: group ${this.groupId}: member ${m.memberId} missed the rebalance`);
+        this.logger.info(
+          `dev-kafka: group ${this.groupId}: member ${m.memberId} missed the rebalance`,
+        );
         if (m.sessionTimer) clearTimeout(m.sessionTimer);
         this.members.delete(m.memberId);
       }
@@ -342,7 +354,9 @@ export class ConsumerGroup {
     member.sessionTimer = setTimeout(() => {
       member.sessionTimer = null;
       if (this.members.get(member.memberId) !== member || member.awaitingJoin) return;
-      this.logger.info(`dev-kafka: group ${this.groupId}: member ${member.memberId} session expired`);
+      this.logger.info(
+        `dev-kafka: group ${this.groupId}: member ${member.memberId} session expired`,
+      );
       this.removeMember(member);
     }, member.sessionTimeoutMs);
   }

@@ -46,12 +46,18 @@ export class GroupCoordinator {
 
   syncGroup(req: SyncGroupRequest): Promise<SyncGroupResponse> {
     const group = this.groups.get(req.groupId);
-    if (!group) return Promise.resolve({ errorCode: ErrorCode.UNKNOWN_MEMBER_ID, assignment: Buffer.alloc(0) });
+    if (!group)
+      return Promise.resolve({
+        errorCode: ErrorCode.UNKNOWN_MEMBER_ID,
+        assignment: Buffer.alloc(0),
+      });
     return group.sync(req);
   }
 
   heartbeat(groupId: string, memberId: string, generationId: number): ErrorCode {
-    return this.groups.get(groupId)?.heartbeat(memberId, generationId) ?? ErrorCode.UNKNOWN_MEMBER_ID;
+    return (
+      this.groups.get(groupId)?.heartbeat(memberId, generationId) ?? ErrorCode.UNKNOWN_MEMBER_ID
+    );
   }
 
   leaveGroup(groupId: string, memberId: string): ErrorCode {
@@ -91,7 +97,10 @@ export class GroupCoordinator {
     const committed = this.offsets.forGroup(req.groupId);
     const wanted =
       req.topics ??
-      [...committed.entries()].map(([name, partitions]) => ({ name, partitionIndexes: [...partitions.keys()] }));
+      [...committed.entries()].map(([name, partitions]) => ({
+        name,
+        partitionIndexes: [...partitions.keys()],
+      }));
     return {
       errorCode: ErrorCode.NONE,
       topics: wanted.map((t) => ({
@@ -114,20 +123,34 @@ export class GroupCoordinator {
       const group = this.groups.get(groupId);
       if (group) return group.describe();
       const state = this.offsets.forGroup(groupId).size > 0 ? 'Empty' : 'Dead';
-      return { errorCode: ErrorCode.NONE, groupId, groupState: state, protocolType: '', protocolData: '', members: [] };
+      return {
+        errorCode: ErrorCode.NONE,
+        groupId,
+        groupState: state,
+        protocolType: '',
+        protocolData: '',
+        members: [],
+      };
     });
   }
 
   listGroups(): ListedGroup[] {
-    const ids = new Set([...this.offsets.groupIds(), ...[...this.groups.values()].filter((g) => g.state !== 'Dead').map((g) => g.groupId)]);
-    return [...ids].sort().map((groupId) => ({ groupId, protocolType: this.groups.get(groupId)?.protocolType ?? 'consumer' }));
+    const ids = new Set([
+      ...this.offsets.groupIds(),
+      ...[...this.groups.values()].filter((g) => g.state !== 'Dead').map((g) => g.groupId),
+    ]);
+    return [...ids].sort().map((groupId) => ({
+      groupId,
+      protocolType: this.groups.get(groupId)?.protocolType ?? 'consumer',
+    }));
   }
 
   async deleteGroups(groupIds: string[]): Promise<{ groupId: string; errorCode: ErrorCode }[]> {
     const results = groupIds.map((groupId) => {
       const group = this.groups.get(groupId);
       if (group && group.memberCount > 0) return { groupId, errorCode: ErrorCode.NON_EMPTY_GROUP };
-      if (!group && this.offsets.forGroup(groupId).size === 0) return { groupId, errorCode: ErrorCode.GROUP_ID_NOT_FOUND };
+      if (!group && this.offsets.forGroup(groupId).size === 0)
+        return { groupId, errorCode: ErrorCode.GROUP_ID_NOT_FOUND };
       group?.markDead(ErrorCode.COORDINATOR_NOT_AVAILABLE);
       this.groups.delete(groupId);
       this.offsets.deleteGroup(groupId);

@@ -54,7 +54,9 @@ export const SUPPORTED_APIS: readonly ApiVersionRange[] = [
 ];
 
 export function isSupported(apiKey: number, version: number): boolean {
-  return SUPPORTED_APIS.some((r) => r.apiKey === apiKey && version >= r.minVersion && version <= r.maxVersion);
+  return SUPPORTED_APIS.some(
+    (r) => r.apiKey === apiKey && version >= r.minVersion && version <= r.maxVersion,
+  );
 }
 
 /**

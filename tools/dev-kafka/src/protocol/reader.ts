@@ -25,7 +25,9 @@ export class Reader {
 
   private need(n: number): void {
     if (this.pos + n > this.buf.length) {
-      throw new ProtocolDecodeError(`need ${n} bytes at ${this.pos}, have ${this.buf.length - this.pos}`);
+      throw new ProtocolDecodeError(
+        `need ${n} bytes at ${this.pos}, have ${this.buf.length - this.pos}`,
+      );
     }
   }
 

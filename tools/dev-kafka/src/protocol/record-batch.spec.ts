@@ -11,7 +11,9 @@ describe('crc32c', () => {
 
 describe('scanRecordBatches', () => {
   it('walks consecutive batches and reads their header fields', () => {
-    const scan = scanRecordBatches(Buffer.concat([makeRecordBatch(3, 1000), makeRecordBatch(1, 2000, 30)]));
+    const scan = scanRecordBatches(
+      Buffer.concat([makeRecordBatch(3, 1000), makeRecordBatch(1, 2000, 30)]),
+    );
     expect(scan.ok).toBe(true);
     expect(scan.batches.map((b) => [b.position, b.lastOffsetDelta, b.maxTimestamp])).toEqual([
       [0, 2, 1000],
@@ -22,9 +24,17 @@ describe('scanRecordBatches', () => {
   it('reports where a torn or corrupt batch starts', () => {
     const good = makeRecordBatch(2, 1);
     const torn = scanRecordBatches(Buffer.concat([good, makeRecordBatch(2, 1).subarray(0, 40)]));
-    expect(torn).toMatchObject({ ok: false, validUpTo: good.length, reason: 'truncated batch header' });
+    expect(torn).toMatchObject({
+      ok: false,
+      validUpTo: good.length,
+      reason: 'truncated batch header',
+    });
     const flipped = makeRecordBatch(2, 1);
     flipped[RECORD_BATCH_HEADER_SIZE + 1] ^= 0xff;
-    expect(scanRecordBatches(flipped)).toMatchObject({ ok: false, validUpTo: 0, reason: 'crc mismatch' });
+    expect(scanRecordBatches(flipped)).toMatchObject({
+      ok: false,
+      validUpTo: 0,
+      reason: 'crc mismatch',
+    });
   });
 });

@@ -34,7 +34,8 @@ export function scanRecordBatches(buf: Buffer, verifyCrc = true): BatchScan {
     if (buf.length - pos < RECORD_BATCH_HEADER_SIZE) return fail('truncated batch header');
     const batchLength = buf.readInt32BE(pos + 8);
     const size = batchLength + LENGTH_OVERHEAD;
-    if (batchLength < RECORD_BATCH_HEADER_SIZE - LENGTH_OVERHEAD) return fail(`bad batch length ${batchLength}`);
+    if (batchLength < RECORD_BATCH_HEADER_SIZE - LENGTH_OVERHEAD)
+      return fail(`bad batch length ${batchLength}`);
     if (pos + size > buf.length) return fail('truncated batch body');
     const magic = buf.readInt8(pos + 16);
     if (magic !== 2) return fail(`unsupported magic ${magic}`);

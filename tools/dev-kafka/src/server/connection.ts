@@ -2,7 +2,10 @@ import * as net from 'node:net';
 import { DevKafkaLogger } from '../logger';
 
 /** Returns the response frame, or null when nothing is sent (acks=0). May be asynchronous (held Fetch/JoinGroup). */
-export type FrameHandler = (frame: Buffer, clientHost: string) => Buffer | null | Promise<Buffer | null>;
+export type FrameHandler = (
+  frame: Buffer,
+  clientHost: string,
+) => Buffer | null | Promise<Buffer | null>;
 
 const MAX_FRAME_BYTES = 100 * 1024 * 1024;
 
@@ -76,18 +79,19 @@ export class Connection {
     } catch (err) {
       result = Promise.reject(err instanceof Error ? err : new Error(String(err)));
     }
-    this.responses = this.responses.then(
-      () =>
-        result.then(
-          (response) => {
-            if (response && !this.socket.destroyed) this.socket.write(response);
-          },
-          (err: unknown) => {
-            // A request we cannot decode leaves the stream in an unknown state: Kafka closes it too.
-            this.logger.warn(`dev-kafka: closing ${this.clientHost}: ${err instanceof Error ? err.message : String(err)}`);
-            this.socket.destroy();
-          },
-        ),
+    this.responses = this.responses.then(() =>
+      result.then(
+        (response) => {
+          if (response && !this.socket.destroyed) this.socket.write(response);
+        },
+        (err: unknown) => {
+          // A request we cannot decode leaves the stream in an unknown state: Kafka closes it too.
+          this.logger.warn(
+            `dev-kafka: closing ${this.clientHost}: ${err instanceof Error ? err.message : String(err)}`,
+          );
+          this.socket.destroy();
+        },
+      ),
     );
   }
 }

@@ -30,7 +30,10 @@ export async function startDevKafka(options: DevKafkaOptions): Promise<DevKafka>
   const groups = new GroupCoordinator(
     offsets,
     topics,
-    { minSessionTimeoutMs: config.minSessionTimeoutMs, maxSessionTimeoutMs: config.maxSessionTimeoutMs },
+    {
+      minSessionTimeoutMs: config.minSessionTimeoutMs,
+      maxSessionTimeoutMs: config.maxSessionTimeoutMs,
+    },
     logger,
   );
   const fetches = new FetchHandler(topics);
@@ -38,7 +41,11 @@ export async function startDevKafka(options: DevKafkaOptions): Promise<DevKafka>
   const router = new RequestRouter(config, () => port, topics, groups, fetches);
   const connections = new Set<Connection>();
   const server = net.createServer((socket) => {
-    const connection = new Connection(socket, (frame, clientHost) => router.handle(frame, clientHost), logger);
+    const connection = new Connection(
+      socket,
+      (frame, clientHost) => router.handle(frame, clientHost),
+      logger,
+    );
     connections.add(connection);
     socket.on('close', () => connections.delete(connection));
   });
@@ -55,11 +62,15 @@ export async function startDevKafka(options: DevKafkaOptions): Promise<DevKafka>
     try {
       topics.applyRetention(Date.now());
     } catch (err) {
-      logger.error(`dev-kafka: retention failed: ${err instanceof Error ? err.message : String(err)}`);
+      logger.error(
+        `dev-kafka: retention failed: ${err instanceof Error ? err.message : String(err)}`,
+      );
     }
   }, config.retentionCheckIntervalMs);
   retentionTimer.unref();
-  logger.info(`dev-kafka: listening on ${config.advertisedHost}:${port}, data in ${config.dataDir}`);
+  logger.info(
+    `dev-kafka: listening on ${config.advertisedHost}:${port}, data in ${config.dataDir}`,
+  );
 
   let stopping: Promise<void> | null = null;
   const stop = async (): Promise<void> => {

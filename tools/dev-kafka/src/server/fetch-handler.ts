@@ -69,9 +69,14 @@ export class FetchHandler {
               records: EMPTY,
             };
           }
-          const base = { partitionIndex: p.partition, highWatermark: log.logEndOffset, logStartOffset: log.logStartOffset };
+          const base = {
+            partitionIndex: p.partition,
+            highWatermark: log.logEndOffset,
+            logStartOffset: log.logStartOffset,
+          };
           // v0–v3 consumers expect the old MessageSet format; we store only RecordBatch v2.
-          if (apiVersion < 4) return { ...base, errorCode: ErrorCode.UNSUPPORTED_FOR_MESSAGE_FORMAT, records: EMPTY };
+          if (apiVersion < 4)
+            return { ...base, errorCode: ErrorCode.UNSUPPORTED_FOR_MESSAGE_FORMAT, records: EMPTY };
           // Every partition gets at least one batch while the response has budget left, even one larger
           // than partitionMaxBytes (KIP-74); otherwise a big batch would stall its partition forever.
           const limit = Math.max(0, Math.min(p.partitionMaxBytes, budget));

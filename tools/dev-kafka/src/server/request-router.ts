@@ -1,20 +1,53 @@
 import { decodeApiVersionsRequest, encodeApiVersionsResponse } from '../codecs/api-versions.codec';
-import { decodeCreateTopicsRequest, encodeCreateTopicsResponse } from '../codecs/create-topics.codec';
-import { decodeDeleteGroupsRequest, encodeDeleteGroupsResponse } from '../codecs/delete-groups.codec';
-import { decodeDeleteTopicsRequest, encodeDeleteTopicsResponse } from '../codecs/delete-topics.codec';
-import { decodeDescribeGroupsRequest, encodeDescribeGroupsResponse } from '../codecs/describe-groups.codec';
+import {
+  decodeCreateTopicsRequest,
+  encodeCreateTopicsResponse,
+} from '../codecs/create-topics.codec';
+import {
+  decodeDeleteGroupsRequest,
+  encodeDeleteGroupsResponse,
+} from '../codecs/delete-groups.codec';
+import {
+  decodeDeleteTopicsRequest,
+  encodeDeleteTopicsResponse,
+} from '../codecs/delete-topics.codec';
+import {
+  decodeDescribeGroupsRequest,
+  encodeDescribeGroupsResponse,
+} from '../codecs/describe-groups.codec';
 import { decodeFetchRequest, encodeFetchResponse } from '../codecs/fetch.codec';
-import { decodeFindCoordinatorRequest, encodeFindCoordinatorResponse } from '../codecs/find-coordinator.codec';
+import {
+  decodeFindCoordinatorRequest,
+  encodeFindCoordinatorResponse,
+} from '../codecs/find-coordinator.codec';
 import { decodeHeartbeatRequest, encodeErrorOnlyResponse } from '../codecs/heartbeat.codec';
-import { decodeInitProducerIdRequest, encodeInitProducerIdResponse } from '../codecs/init-producer-id.codec';
+import {
+  decodeInitProducerIdRequest,
+  encodeInitProducerIdResponse,
+} from '../codecs/init-producer-id.codec';
 import { decodeJoinGroupRequest, encodeJoinGroupResponse } from '../codecs/join-group.codec';
 import { decodeLeaveGroupRequest } from '../codecs/leave-group.codec';
 import { encodeListGroupsResponse } from '../codecs/list-groups.codec';
-import { decodeListOffsetsRequest, encodeListOffsetsResponse, ListOffsetsPartitionResponse } from '../codecs/list-offsets.codec';
-import { decodeMetadataRequest, encodeMetadataResponse, MetadataTopic } from '../codecs/metadata.codec';
-import { decodeOffsetCommitRequest, encodeOffsetCommitResponse } from '../codecs/offset-commit.codec';
+import {
+  decodeListOffsetsRequest,
+  encodeListOffsetsResponse,
+  ListOffsetsPartitionResponse,
+} from '../codecs/list-offsets.codec';
+import {
+  decodeMetadataRequest,
+  encodeMetadataResponse,
+  MetadataTopic,
+} from '../codecs/metadata.codec';
+import {
+  decodeOffsetCommitRequest,
+  encodeOffsetCommitResponse,
+} from '../codecs/offset-commit.codec';
 import { decodeOffsetFetchRequest, encodeOffsetFetchResponse } from '../codecs/offset-fetch.codec';
-import { decodeProduceRequest, encodeProduceResponse, ProducePartitionResponse } from '../codecs/produce.codec';
+import {
+  decodeProduceRequest,
+  encodeProduceResponse,
+  ProducePartitionResponse,
+} from '../codecs/produce.codec';
 import { decodeSyncGroupRequest, encodeSyncGroupResponse } from '../codecs/sync-group.codec';
 import { DevKafkaConfig } from '../config';
 import { GroupCoordinator } from '../coordinator/group-coordinator';
@@ -52,14 +85,20 @@ export class RequestRouter {
     if (!isSupported(h.apiKey, v)) {
       return respond(h, (w) => {
         // ApiVersions answers in v0 shape with the list, so the client can fall back (KIP-511).
-        if (h.apiKey === ApiKey.ApiVersions) encodeApiVersionsResponse(w, 0, { errorCode: ErrorCode.UNSUPPORTED_VERSION, apiKeys: SUPPORTED_APIS });
+        if (h.apiKey === ApiKey.ApiVersions)
+          encodeApiVersionsResponse(w, 0, {
+            errorCode: ErrorCode.UNSUPPORTED_VERSION,
+            apiKeys: SUPPORTED_APIS,
+          });
         else w.int16(ErrorCode.UNSUPPORTED_VERSION);
       });
     }
     switch (h.apiKey) {
       case ApiKey.ApiVersions:
         decodeApiVersionsRequest(r, v);
-        return respond(h, (w) => encodeApiVersionsResponse(w, v, { errorCode: ErrorCode.NONE, apiKeys: SUPPORTED_APIS }));
+        return respond(h, (w) =>
+          encodeApiVersionsResponse(w, v, { errorCode: ErrorCode.NONE, apiKeys: SUPPORTED_APIS }),
+        );
       case ApiKey.Metadata:
         return this.metadata(h, r);
       case ApiKey.Produce:
@@ -68,7 +107,14 @@ export class RequestRouter {
         const req = decodeFetchRequest(r, v);
         const res = this.fetches.fetch(req, v);
         const encode = (x: Awaited<typeof res>): Buffer =>
-          respond(h, (w) => encodeFetchResponse(w, v, x), x.topics.reduce((n, t) => n + t.partitions.reduce((m, p) => m + p.records.length, 64), 64));
+          respond(
+            h,
+            (w) => encodeFetchResponse(w, v, x),
+            x.topics.reduce(
+              (n, t) => n + t.partitions.reduce((m, p) => m + p.records.length, 64),
+              64,
+            ),
+          );
         return res instanceof Promise ? res.then(encode) : encode(res);
       }
       case ApiKey.ListOffsets:
@@ -80,7 +126,12 @@ export class RequestRouter {
       case ApiKey.FindCoordinator: {
         decodeFindCoordinatorRequest(r, v);
         return respond(h, (w) =>
-          encodeFindCoordinatorResponse(w, v, { errorCode: ErrorCode.NONE, nodeId: NODE_ID, host: this.config.advertisedHost, port: this.port() }),
+          encodeFindCoordinatorResponse(w, v, {
+            errorCode: ErrorCode.NONE,
+            nodeId: NODE_ID,
+            host: this.config.advertisedHost,
+            port: this.port(),
+          }),
         );
       }
       case ApiKey.JoinGroup: {
@@ -91,7 +142,9 @@ export class RequestRouter {
       }
       case ApiKey.SyncGroup: {
         const req = decodeSyncGroupRequest(r, v);
-        return this.groups.syncGroup(req).then((res) => respond(h, (w) => encodeSyncGroupResponse(w, v, res)));
+        return this.groups
+          .syncGroup(req)
+          .then((res) => respond(h, (w) => encodeSyncGroupResponse(w, v, res)));
       }
       case ApiKey.Heartbeat: {
         const req = decodeHeartbeatRequest(r, v);
@@ -105,7 +158,9 @@ export class RequestRouter {
       }
       case ApiKey.OffsetCommit: {
         const req = decodeOffsetCommitRequest(r, v);
-        return this.groups.commitOffsets(req).then((res) => respond(h, (w) => encodeOffsetCommitResponse(w, v, res)));
+        return this.groups
+          .commitOffsets(req)
+          .then((res) => respond(h, (w) => encodeOffsetCommitResponse(w, v, res)));
       }
       case ApiKey.OffsetFetch: {
         const req = decodeOffsetFetchRequest(r);
@@ -120,7 +175,9 @@ export class RequestRouter {
         return respond(h, (w) => encodeListGroupsResponse(w, v, this.groups.listGroups()));
       case ApiKey.DeleteGroups: {
         const ids = decodeDeleteGroupsRequest(r);
-        return this.groups.deleteGroups(ids).then((results) => respond(h, (w) => encodeDeleteGroupsResponse(w, results)));
+        return this.groups
+          .deleteGroups(ids)
+          .then((results) => respond(h, (w) => encodeDeleteGroupsResponse(w, results)));
       }
       case ApiKey.InitProducerId: {
         const req = decodeInitProducerIdRequest(r);
@@ -139,7 +196,8 @@ export class RequestRouter {
   /** Existing logs of a topic, creating the topic first when auto-creation applies. */
   private logsFor(topic: string, allowAutoCreate: boolean): PartitionLog[] | undefined {
     const logs = this.topics.partitions(topic);
-    if (logs || !allowAutoCreate || !this.config.autoCreateTopics || !isValidTopicName(topic)) return logs;
+    if (logs || !allowAutoCreate || !this.config.autoCreateTopics || !isValidTopicName(topic))
+      return logs;
     this.topics.create(topic, this.config.defaultPartitions);
     return this.topics.partitions(topic);
   }
@@ -151,7 +209,9 @@ export class RequestRouter {
     const topics = names.map((name): MetadataTopic => {
       const logs = this.logsFor(name, req.allowAutoTopicCreation);
       if (!logs) {
-        const errorCode = isValidTopicName(name) ? ErrorCode.UNKNOWN_TOPIC_OR_PARTITION : ErrorCode.INVALID_TOPIC_EXCEPTION;
+        const errorCode = isValidTopicName(name)
+          ? ErrorCode.UNKNOWN_TOPIC_OR_PARTITION
+          : ErrorCode.INVALID_TOPIC_EXCEPTION;
         return { errorCode, name, partitions: [] };
       }
       return {
@@ -199,7 +259,12 @@ export class RequestRouter {
           const result = log.append(p.records);
           if (result.errorCode !== ErrorCode.NONE) return fail(result.errorCode);
           appended.add(log);
-          return { partitionIndex: p.partitionIndex, errorCode: ErrorCode.NONE, baseOffset: result.baseOffset, logStartOffset: log.logStartOffset };
+          return {
+            partitionIndex: p.partitionIndex,
+            errorCode: ErrorCode.NONE,
+            baseOffset: result.baseOffset,
+            logStartOffset: log.logStartOffset,
+          };
         }),
       };
     });
@@ -208,7 +273,9 @@ export class RequestRouter {
     if (req.acks !== -1 || appended.size === 0) return encode();
     // acks=all on a single node means "on disk": wait for the (group-committed) fsync.
     return Promise.all([...appended].map((log) => log.flush())).then(encode, () => {
-      for (const t of topics) for (const p of t.partitions) if (p.errorCode === ErrorCode.NONE) p.errorCode = KAFKA_STORAGE_ERROR;
+      for (const t of topics)
+        for (const p of t.partitions)
+          if (p.errorCode === ErrorCode.NONE) p.errorCode = KAFKA_STORAGE_ERROR;
       return encode();
     });
   }
@@ -220,7 +287,13 @@ export class RequestRouter {
       name: t.name,
       partitions: t.partitions.map((p): ListOffsetsPartitionResponse => {
         const log = this.topics.partition(t.name, p.partitionIndex);
-        if (!log) return { partitionIndex: p.partitionIndex, errorCode: ErrorCode.UNKNOWN_TOPIC_OR_PARTITION, timestamp: -1, offset: -1 };
+        if (!log)
+          return {
+            partitionIndex: p.partitionIndex,
+            errorCode: ErrorCode.UNKNOWN_TOPIC_OR_PARTITION,
+            timestamp: -1,
+            offset: -1,
+          };
         const ok = (offset: number, timestamp = -1): ListOffsetsPartitionResponse => ({
           partitionIndex: p.partitionIndex,
           errorCode: ErrorCode.NONE,
@@ -241,12 +314,17 @@ export class RequestRouter {
     const req = decodeCreateTopicsRequest(r, v);
     const topics = req.topics.map((t) => {
       const numPartitions =
-        t.numPartitions === -1 ? (t.assignments.length > 0 ? t.assignments.length : this.config.defaultPartitions) : t.numPartitions;
+        t.numPartitions === -1
+          ? t.assignments.length > 0
+            ? t.assignments.length
+            : this.config.defaultPartitions
+          : t.numPartitions;
       let errorCode: ErrorCode = ErrorCode.NONE;
       let errorMessage: string | null = null;
       if (!isValidTopicName(t.name)) errorCode = ErrorCode.INVALID_TOPIC_EXCEPTION;
       else if (this.topics.partitions(t.name)) errorCode = ErrorCode.TOPIC_ALREADY_EXISTS;
-      else if (!Number.isInteger(numPartitions) || numPartitions < 1) errorCode = ErrorCode.INVALID_PARTITIONS;
+      else if (!Number.isInteger(numPartitions) || numPartitions < 1)
+        errorCode = ErrorCode.INVALID_PARTITIONS;
       else if (!req.validateOnly) errorCode = this.topics.create(t.name, numPartitions);
       if (errorCode !== ErrorCode.NONE) errorMessage = `topic ${t.name}: error ${errorCode}`;
       // Replication factors above 1 are accepted (one copy is kept) so production topic
@@ -260,8 +338,12 @@ export class RequestRouter {
     const v = h.apiVersion;
     const req = decodeDeleteTopicsRequest(r);
     const responses = req.topicNames.map((name) => ({ name, errorCode: this.topics.delete(name) }));
-    const forgotten = responses.filter((x) => x.errorCode === ErrorCode.NONE).map((x) => this.groups.forgetTopic(x.name));
-    return Promise.all(forgotten).then(() => respond(h, (w) => encodeDeleteTopicsResponse(w, v, { responses })));
+    const forgotten = responses
+      .filter((x) => x.errorCode === ErrorCode.NONE)
+      .map((x) => this.groups.forgetTopic(x.name));
+    return Promise.all(forgotten).then(() =>
+      respond(h, (w) => encodeDeleteTopicsResponse(w, v, { responses })),
+    );
   }
 }
 

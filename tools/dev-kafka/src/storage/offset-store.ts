@@ -24,7 +24,9 @@ export class OffsetStore {
 
   constructor(private readonly dataDir: string) {
     this.file = path.join(dataDir, 'consumer-offsets.json');
-    this.saver = new CoalescedFlush(() => writeFileAtomic(this.file, this.serialize(), this.dataDir));
+    this.saver = new CoalescedFlush(() =>
+      writeFileAtomic(this.file, this.serialize(), this.dataDir),
+    );
   }
 
   load(): void {
@@ -41,9 +43,9 @@ export class OffsetStore {
 
   set(group: string, topic: string, partition: number, committed: CommittedOffset): void {
     let topics = this.groups.get(group);
-    if (!topics) this.groups.set(group, (topics = new Map()));
+    if (!topics) this.groups.set(group, (topics = new Map<string, Map<number, CommittedOffset>>()));
     let partitions = topics.get(topic);
-    if (!partitions) topics.set(topic, (partitions = new Map()));
+    if (!partitions) topics.set(topic, (partitions = new Map<number, CommittedOffset>()));
     partitions.set(partition, committed);
   }
 
@@ -53,7 +55,7 @@ export class OffsetStore {
 
   /** Every committed partition of a group, by topic. */
   forGroup(group: string): Map<string, Map<number, CommittedOffset>> {
-    return this.groups.get(group) ?? new Map();
+    return this.groups.get(group) ?? new Map<string, Map<number, CommittedOffset>>();
   }
 
   groupIds(): string[] {

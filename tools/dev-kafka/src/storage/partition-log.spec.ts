@@ -23,7 +23,10 @@ describe('PartitionLog', () => {
     const batch = makeRecordBatch(5, 100);
     const original = Buffer.from(batch);
     expect(log.append(batch)).toEqual({ errorCode: ErrorCode.NONE, baseOffset: 0 });
-    expect(log.append(makeRecordBatch(3, 200))).toEqual({ errorCode: ErrorCode.NONE, baseOffset: 5 });
+    expect(log.append(makeRecordBatch(3, 200))).toEqual({
+      errorCode: ErrorCode.NONE,
+      baseOffset: 5,
+    });
     expect(log.logEndOffset).toBe(8);
     const read = log.read(6, 1 << 20, true);
     expect(read.records.readBigInt64BE(0)).toBe(5n);
@@ -39,7 +42,10 @@ describe('PartitionLog', () => {
     expect(log.read(0, 10, true).records.length).toBe(161);
     expect(log.read(0, 10, false).records.length).toBe(0);
     expect(log.read(0, 1000, true).records.length).toBe(322);
-    expect(log.read(2, 1000, true)).toEqual({ errorCode: ErrorCode.NONE, records: Buffer.alloc(0) });
+    expect(log.read(2, 1000, true)).toEqual({
+      errorCode: ErrorCode.NONE,
+      records: Buffer.alloc(0),
+    });
     expect(log.read(3, 1000, true).errorCode).toBe(ErrorCode.OFFSET_OUT_OF_RANGE);
     log.close(true);
   });
@@ -66,7 +72,9 @@ describe('PartitionLog', () => {
     expect(log.logStartOffset).toBeGreaterThan(0);
     expect(log.logStartOffset % 15).toBe(0); // a segment boundary: 3 batches of 5 records
     expect(log.read(0, 1 << 20, true).errorCode).toBe(ErrorCode.OFFSET_OUT_OF_RANGE);
-    expect(log.read(log.logStartOffset, 1 << 20, true).records.readBigInt64BE(0)).toBe(BigInt(log.logStartOffset));
+    expect(log.read(log.logStartOffset, 1 << 20, true).records.readBigInt64BE(0)).toBe(
+      BigInt(log.logStartOffset),
+    );
     const start = log.logStartOffset;
     log.close(true);
     expect(openLog(dir).logStartOffset).toBe(start);

@@ -31,7 +31,9 @@ interface Segment {
   batches: BatchEntry[];
 }
 
-export type AppendResult = { errorCode: typeof ErrorCode.NONE; baseOffset: number } | { errorCode: ErrorCode; baseOffset: -1 };
+export type AppendResult =
+  | { errorCode: typeof ErrorCode.NONE; baseOffset: number }
+  | { errorCode: ErrorCode; baseOffset: -1 };
 
 export interface ReadResult {
   errorCode: ErrorCode;
@@ -65,7 +67,9 @@ export class PartitionLog {
     private readonly retention: RetentionPolicy,
     private readonly logger: DevKafkaLogger,
   ) {
-    this.flusher = new CoalescedFlush(() => (this.closed ? Promise.resolve() : fsyncAsync(this.active.fd)));
+    this.flusher = new CoalescedFlush(() =>
+      this.closed ? Promise.resolve() : fsyncAsync(this.active.fd),
+    );
   }
 
   /** Opens (or creates) the partition directory and recovers from a torn tail left by a crash. */
@@ -145,7 +149,13 @@ export class PartitionLog {
         truncated = true;
       }
       const fd = fs.openSync(file, 'a+');
-      this.segments.push({ baseOffset: batches[0]?.baseOffset ?? next, file, fd, size: validUpTo, batches });
+      this.segments.push({
+        baseOffset: batches[0]?.baseOffset ?? next,
+        file,
+        fd,
+        size: validUpTo,
+        batches,
+      });
       expectedNext = next;
     }
     if (this.segments.length === 0) this.createSegment(0);
@@ -177,7 +187,8 @@ export class PartitionLog {
       return { errorCode: ErrorCode.CORRUPT_MESSAGE, baseOffset: -1 };
     }
     if (scan.batches.length === 0) return { errorCode: ErrorCode.CORRUPT_MESSAGE, baseOffset: -1 };
-    if (this.active.size > 0 && this.active.size + records.length > this.retention.segmentBytes) this.roll();
+    if (this.active.size > 0 && this.active.size + records.length > this.retention.segmentBytes)
+      this.roll();
     const seg = this.active;
     const firstOffset = this.logEndOffset;
     let next = firstOffset;
@@ -194,7 +205,8 @@ export class PartitionLog {
       next += b.lastOffsetDelta + 1;
     }
     let written = 0;
-    while (written < records.length) written += fs.writeSync(seg.fd, records, written, records.length - written);
+    while (written < records.length)
+      written += fs.writeSync(seg.fd, records, written, records.length - written);
     seg.size += records.length;
     for (const e of entries) seg.batches.push(e);
     for (const listener of this.appendListeners) listener();
@@ -226,9 +238,14 @@ export class PartitionLog {
     if (batchIndex < 0) return { errorCode: ErrorCode.NONE, records: empty };
     const seg = this.segments[segIndex];
     const first = seg.batches[batchIndex];
-    if (first.size > maxBytes && !mustReturnOne) return { errorCode: ErrorCode.NONE, records: empty };
+    if (first.size > maxBytes && !mustReturnOne)
+      return { errorCode: ErrorCode.NONE, records: empty };
     let total = first.size;
-    for (let i = batchIndex + 1; i < seg.batches.length && total + seg.batches[i].size <= maxBytes; i++) {
+    for (
+      let i = batchIndex + 1;
+      i < seg.batches.length && total + seg.batches[i].size <= maxBytes;
+      i++
+    ) {
       total += seg.batches[i].size;
     }
     const out = Buffer.allocUnsafe(total);
@@ -270,7 +287,9 @@ export class PartitionLog {
   applyRetention(now: number): number {
     const { maxAgeMs, maxBytes } = this.retention;
     const expired = (seg: Segment): boolean =>
-      maxAgeMs >= 0 && seg.batches.length > 0 && now - Math.max(...seg.batches.map((b) => b.maxTimestamp)) > maxAgeMs;
+      maxAgeMs >= 0 &&
+      seg.batches.length > 0 &&
+      now - Math.max(...seg.batches.map((b) => b.maxTimestamp)) > maxAgeMs;
     // An expired active segment is rolled first, so a quiet topic still ages out.
     if (expired(this.active)) this.roll();
     let deleted = 0;
@@ -285,7 +304,9 @@ export class PartitionLog {
     }
     if (deleted > 0) {
       fsyncDirSync(this.dir);
-      this.logger.info(`dev-kafka: retention deleted ${deleted} segment(s) in ${this.dir}, log start ${this.logStartOffset}`);
+      this.logger.info(
+        `dev-kafka: retention deleted ${deleted} segment(s) in ${this.dir}, log start ${this.logStartOffset}`,
+      );
     }
     return deleted;
   }

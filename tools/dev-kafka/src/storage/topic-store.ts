@@ -49,7 +49,9 @@ export class TopicStore {
       }
       this.topics.set(
         entry.name,
-        partitions.map((p) => PartitionLog.open(path.join(dir, String(p)), this.retention, this.logger)),
+        partitions.map((p) =>
+          PartitionLog.open(path.join(dir, String(p)), this.retention, this.logger),
+        ),
       );
     }
   }

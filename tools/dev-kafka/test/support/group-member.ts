@@ -7,7 +7,11 @@ const { Kafka, logLevel } = kafkajs;
 const [brokers, groupId, topic, sessionTimeout] = process.argv.slice(2);
 
 async function run(): Promise<void> {
-  const kafka = new Kafka({ clientId: 'killable-member', brokers: brokers.split(','), logLevel: logLevel.NOTHING });
+  const kafka = new Kafka({
+    clientId: 'killable-member',
+    brokers: brokers.split(','),
+    logLevel: logLevel.NOTHING,
+  });
   const consumer = kafka.consumer({
     groupId,
     sessionTimeout: Number(sessionTimeout),
@@ -15,13 +19,17 @@ async function run(): Promise<void> {
     maxWaitTimeInMs: 300,
   });
   consumer.on(consumer.events.GROUP_JOIN, (e) => {
-    process.stdout.write(`${JSON.stringify({ type: 'assigned', partitions: e.payload.memberAssignment[topic] ?? [] })}\n`);
+    process.stdout.write(
+      `${JSON.stringify({ type: 'assigned', partitions: e.payload.memberAssignment[topic] ?? [] })}\n`,
+    );
   });
   await consumer.connect();
   await consumer.subscribe({ topic, fromBeginning: true });
   await consumer.run({
     eachMessage: async ({ partition, message }) => {
-      process.stdout.write(`${JSON.stringify({ type: 'message', partition, offset: Number(message.offset), value: message.value?.toString() })}\n`);
+      process.stdout.write(
+        `${JSON.stringify({ type: 'message', partition, offset: Number(message.offset), value: message.value?.toString() })}\n`,
+      );
     },
   });
 }

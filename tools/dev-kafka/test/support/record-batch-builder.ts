@@ -2,7 +2,11 @@ import { crc32c } from '../../src/protocol/crc32c';
 import { RECORD_BATCH_HEADER_SIZE } from '../../src/protocol/record-batch';
 
 /** A RecordBatch v2 whose records section is opaque filler: the broker never parses records. */
-export function makeRecordBatch(recordCount: number, maxTimestamp: number, fillerBytes = 10): Buffer {
+export function makeRecordBatch(
+  recordCount: number,
+  maxTimestamp: number,
+  fillerBytes = 10,
+): Buffer {
   const buf = Buffer.alloc(RECORD_BATCH_HEADER_SIZE + fillerBytes, 0x2a);
   buf.writeBigInt64BE(0n, 0);
   buf.writeInt32BE(buf.length - 12, 8);

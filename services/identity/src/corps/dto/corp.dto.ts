@@ -23,7 +23,9 @@ export class CreateCorpDto {
   @ApiProperty({ description: 'Also the name of the root department', example: '示例科技有限公司' })
   @IsString()
   @Length(1, 64)
-  @Matches(NO_FORBIDDEN_CHARACTERS, { message: 'name must not contain \\ : * ? " < > | or control characters' })
+  @Matches(NO_FORBIDDEN_CHARACTERS, {
+    message: 'name must not contain \\ : * ? " < > | or control characters',
+  })
   name!: string;
 
   @ApiProperty({ type: CorpAdminDto, description: 'The first super admin' })

@@ -6,7 +6,10 @@ import type { Department } from '../department.entity';
 const INT32_MAX = 2_147_483_647;
 
 export class CreateDepartmentDto {
-  @ApiProperty({ description: '1–64 characters, none of \\:*?"<>|; unique among siblings', example: '华东区' })
+  @ApiProperty({
+    description: '1–64 characters, none of \\:*?"<>|; unique among siblings',
+    example: '华东区',
+  })
   @IsString()
   @MaxLength(1024)
   name!: string;
@@ -24,7 +27,9 @@ export class CreateDepartmentDto {
   @Max(INT32_MAX)
   order?: number;
 
-  @ApiPropertyOptional({ description: 'Explicit id (> 1, unused in the corp); allocated when absent' })
+  @ApiPropertyOptional({
+    description: 'Explicit id (> 1, unused in the corp); allocated when absent',
+  })
   @IsOptional()
   @IsInt()
   @Min(2)
