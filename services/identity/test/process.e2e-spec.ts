@@ -1,3 +1,5 @@
+import { createServer, type IncomingMessage } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import {
   createTestDatabase,
   distEntry,
@@ -76,5 +78,41 @@ describe('identity: as a process', () => {
     expect(lines.some((l) => l.msg === 'stopped')).toBe(true);
     // The platform token never reaches the logs.
     expect(proc.output()).not.toContain(PLATFORM_TOKEN);
+  });
+
+  it('exports its traces to the OTLP endpoint when one is configured', async () => {
+    const received: { path: string; body: string }[] = [];
+    const collector = createServer((req: IncomingMessage, res) => {
+      let body = '';
+      req.on('data', (chunk: Buffer) => (body += chunk.toString('latin1')));
+      req.on('end', () => {
+        received.push({ path: req.url ?? '', body });
+        res.writeHead(200, { 'content-type': 'application/json' }).end('{}');
+      });
+    });
+    await new Promise<void>((done) => collector.listen(0, '127.0.0.1', done));
+    const { port: collectorPort } = collector.address() as AddressInfo;
+    try {
+      const port = await freePort();
+      const proc = spawnNode(entry(), {
+        ...baseEnv(port),
+        OTEL_EXPORTER_OTLP_ENDPOINT: `http://127.0.0.1:${collectorPort}`,
+      });
+      await eventually(
+        async () => expect((await fetch(`http://127.0.0.1:${port}/health/ready`)).status).toBe(200),
+        { timeoutMs: 30_000 },
+      );
+      expect((await fetch(`http://127.0.0.1:${port}/v1/departments/1`)).status).toBe(401);
+      proc.child.kill('SIGTERM'); // shutdown flushes the batch of spans
+      expect((await proc.exited).code).toBe(0);
+      const traces = received.filter((r) => r.path === '/v1/traces');
+      expect(traces.length).toBeGreaterThan(0);
+      // The request's server span (its route) and the service name travel in the export.
+      const payload = traces.map((t) => t.body).join('');
+      expect(payload).toContain('qiwei-identity');
+      expect(payload).toContain('/v1/departments/1');
+    } finally {
+      await new Promise((done) => collector.close(done));
+    }
   });
 });

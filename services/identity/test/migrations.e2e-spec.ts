@@ -1,0 +1,48 @@
+import { createDataSource, runMigrations } from '@qiwei/persistence';
+import { createTestDatabase, type TestDatabase } from '@qiwei/testing';
+import { IDENTITY_ENTITIES, IDENTITY_MIGRATIONS } from '../src/identity.module';
+
+describe('identity: migrations', () => {
+  let database: TestDatabase;
+  beforeAll(async () => {
+    database = await createTestDatabase('identity_migrations');
+  });
+  afterAll(() => database.drop());
+
+  it('apply, revert and apply again; concurrent starts apply them once', async () => {
+    const sources = [0, 1, 2].map(() =>
+      createDataSource({
+        url: database.url,
+        applicationName: 'migration-test',
+        entities: IDENTITY_ENTITIES,
+        migrations: IDENTITY_MIGRATIONS,
+      }),
+    );
+    await Promise.all(sources.map((s) => s.initialize()));
+    try {
+      // Three replicas starting at once: the advisory lock lets one apply, the others see it done.
+      const applied = await Promise.all(sources.map((s) => runMigrations(s)));
+      expect(applied.flat()).toEqual(['InitialSchema1763700000000']);
+      const [ds] = sources;
+      const tables = async () =>
+        (
+          (await ds.query(
+            `SELECT tablename FROM pg_tables WHERE schemaname = 'public' AND tablename <> 'migrations' ORDER BY 1`,
+          )) as { tablename: string }[]
+        ).map((r) => r.tablename);
+      expect(await tables()).toEqual([
+        'corps',
+        'departments',
+        'member_departments',
+        'members',
+        'signing_keys',
+      ]);
+      await ds.undoLastMigration({ transaction: 'each' });
+      expect(await tables()).toEqual([]);
+      expect(await runMigrations(ds)).toEqual(['InitialSchema1763700000000']);
+      expect(await tables()).toHaveLength(5);
+    } finally {
+      await Promise.all(sources.map((s) => s.destroy()));
+    }
+  });
+});
