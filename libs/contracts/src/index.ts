@@ -1,0 +1,18 @@
+export {
+  defineTopic,
+  deadLetterTopicOf,
+  type EventTypeDefinition,
+  type TopicDefinition,
+} from './topic';
+export {
+  IDENTITY_CORP_TOPIC,
+  IDENTITY_DEPARTMENT_TOPIC,
+  IDENTITY_TOPICS,
+} from './topics/identity.topics';
+export * from './gen/qiwei/identity/v1/corp_pb';
+export * from './gen/qiwei/identity/v1/department_pb';
+import { IDENTITY_TOPICS } from './topics/identity.topics';
+import type { TopicDefinition } from './topic';
+
+/** Every topic Qiwei publishes: the source of docs/asyncapi.yaml. */
+export const TOPIC_CATALOG: readonly TopicDefinition[] = [...IDENTITY_TOPICS];

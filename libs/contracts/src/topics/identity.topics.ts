@@ -1,0 +1,60 @@
+import { CorpCreatedSchema } from '../gen/qiwei/identity/v1/corp_pb';
+import {
+  DepartmentCreatedSchema,
+  DepartmentDeletedSchema,
+  DepartmentMovedSchema,
+  DepartmentUpdatedSchema,
+} from '../gen/qiwei/identity/v1/department_pb';
+import { defineTopic } from '../topic';
+
+const DAY_MS = 24 * 60 * 60 * 1000;
+
+export const IDENTITY_CORP_TOPIC = defineTopic({
+  name: 'qiwei.identity.corp.v1',
+  publisher: 'identity',
+  summary: 'Corps (tenants) as they are created.',
+  key: 'corpId: all events of one corp stay in order.',
+  partitions: 3,
+  retentionMs: -1,
+  events: [
+    {
+      type: 'qiwei.identity.corp.created.v1',
+      schema: CorpCreatedSchema,
+      summary: 'A corp was created with its root department.',
+    },
+  ],
+});
+
+export const IDENTITY_DEPARTMENT_TOPIC = defineTopic({
+  name: 'qiwei.identity.department.v1',
+  publisher: 'identity',
+  summary:
+    'The department tree of every corp. Each event carries the full current state of the department.',
+  key: 'corpId: every change to one corp’s tree stays in order (moves touch whole subtrees).',
+  partitions: 6,
+  retentionMs: 30 * DAY_MS,
+  events: [
+    {
+      type: 'qiwei.identity.department.created.v1',
+      schema: DepartmentCreatedSchema,
+      summary: 'A department was created.',
+    },
+    {
+      type: 'qiwei.identity.department.updated.v1',
+      schema: DepartmentUpdatedSchema,
+      summary: 'A department was renamed or reordered.',
+    },
+    {
+      type: 'qiwei.identity.department.moved.v1',
+      schema: DepartmentMovedSchema,
+      summary: 'A department moved, with its subtree, under a new parent.',
+    },
+    {
+      type: 'qiwei.identity.department.deleted.v1',
+      schema: DepartmentDeletedSchema,
+      summary: 'A department was deleted.',
+    },
+  ],
+});
+
+export const IDENTITY_TOPICS = [IDENTITY_CORP_TOPIC, IDENTITY_DEPARTMENT_TOPIC] as const;
