@@ -16,6 +16,7 @@ export default tseslint.config(
       '.nx/**',
       '**/*.js',
       '**/*.mjs',
+      'libs/contracts/src/gen/**',
     ],
   },
   js.configs.recommended,

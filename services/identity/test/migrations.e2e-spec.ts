@@ -26,9 +26,9 @@ describe('identity: migrations', () => {
       const [ds] = sources;
       const tables = async () =>
         (
-          (await ds.query(
+          await ds.query<{ tablename: string }[]>(
             `SELECT tablename FROM pg_tables WHERE schemaname = 'public' AND tablename <> 'migrations' ORDER BY 1`,
-          )) as { tablename: string }[]
+          )
         ).map((r) => r.tablename);
       expect(await tables()).toEqual([
         'corps',
