@@ -4,3 +4,4 @@ export { eventually } from './eventually';
 export { freePort } from './free-port';
 export { unique } from './unique';
 export { REPO_ROOT, distEntry, spawnNode, isListening, type SpawnedProcess } from './processes';
+export { startTestKafka, type TestKafka } from './test-kafka';

@@ -1,0 +1,23 @@
+import { z } from 'zod';
+
+/** The variables of every service that publishes or consumes events. */
+export const eventsConfigSchema = z.object({
+  KAFKA_BROKERS: z
+    .string()
+    .regex(/^[^,\s]+:\d+(,[^,\s]+:\d+)*$/, 'must be a comma-separated list of host:port'),
+  OUTBOX_LANES: z.coerce.number().int().min(1).max(64).default(4),
+  OUTBOX_BATCH_SIZE: z.coerce.number().int().min(1).max(10_000).default(500),
+  OUTBOX_POLL_INTERVAL_MS: z.coerce.number().int().min(10).max(60_000).default(1_000),
+  OUTBOX_PRUNE_AFTER_MS: z.coerce
+    .number()
+    .int()
+    .min(1_000)
+    .default(24 * 60 * 60 * 1000),
+  CONSUMER_MAX_ATTEMPTS: z.coerce.number().int().min(1).max(100).default(5),
+  CONSUMER_RETRY_BACKOFF_MS: z.coerce.number().int().min(1).max(60_000).default(200),
+});
+
+export type EventsConfig = z.infer<typeof eventsConfigSchema>;
+
+export const brokersOf = (config: Pick<EventsConfig, 'KAFKA_BROKERS'>) =>
+  config.KAFKA_BROKERS.split(',');

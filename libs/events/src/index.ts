@@ -1,0 +1,32 @@
+export {
+  encodeEvent,
+  decodeEvent,
+  headersOf,
+  HEADER,
+  CE_SPECVERSION,
+  type NewEvent,
+  type ReceivedEvent,
+  type EncodedEvent,
+  type RawRecord,
+} from './cloud-event';
+export { NonRetriableEventError, PoisonMessageError, isNonRetriable } from './errors';
+export {
+  createKafka,
+  createProducer,
+  ensureTopics,
+  type KafkaSettings,
+} from './kafka/kafka-client';
+export { Outbox, OUTBOX_CHANNEL, type OutboxOptions } from './outbox/outbox';
+export { OutboxRelay, DEFAULT_RELAY_OPTIONS, type OutboxRelayOptions } from './outbox/outbox-relay';
+export { laneOf } from './outbox/lanes';
+export {
+  EventConsumer,
+  DEFAULT_CONSUMER_OPTIONS,
+  type Subscription,
+  type EventConsumerOptions,
+} from './consumer/event-consumer';
+export { redriveDeadLetters, REDRIVE_HEADER, type RedriveResult } from './dead-letter/redrive';
+export { EventMetrics } from './metrics';
+export { CreateEventTables1763800000000 } from './migrations/create-event-tables';
+export { eventsConfigSchema, brokersOf, type EventsConfig } from './events-config';
+export { EventsModule, EventSubscriptions, type EventsModuleOptions } from './events.module';

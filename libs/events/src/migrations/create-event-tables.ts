@@ -1,0 +1,44 @@
+import type { MigrationInterface, QueryRunner } from 'typeorm';
+
+/**
+ * The outbox and inbox tables every service that publishes or consumes events needs. Add this
+ * migration to the service's migration list; it runs in the service's own database.
+ */
+export class CreateEventTables1763800000000 implements MigrationInterface {
+  name = 'CreateEventTables1763800000000';
+
+  async up(q: QueryRunner): Promise<void> {
+    await q.query(`
+      CREATE TABLE event_outbox (
+        id bigserial PRIMARY KEY,
+        event_id text NOT NULL UNIQUE,
+        topic text NOT NULL,
+        partition_key text NOT NULL,
+        lane smallint NOT NULL,
+        headers jsonb NOT NULL,
+        payload text NOT NULL,
+        created_at timestamptz NOT NULL DEFAULT clock_timestamp(),
+        published_at timestamptz
+      )`);
+    await q.query(
+      `CREATE INDEX event_outbox_pending_idx ON event_outbox (lane, id) WHERE published_at IS NULL`,
+    );
+    await q.query(
+      `CREATE INDEX event_outbox_published_idx ON event_outbox (published_at) WHERE published_at IS NOT NULL`,
+    );
+    await q.query(`
+      CREATE TABLE event_inbox (
+        consumer text NOT NULL,
+        event_id text NOT NULL,
+        status text NOT NULL CHECK (status IN ('processed', 'dead_lettered')),
+        processed_at timestamptz NOT NULL DEFAULT now(),
+        PRIMARY KEY (consumer, event_id)
+      )`);
+    await q.query(`CREATE INDEX event_inbox_processed_idx ON event_inbox (processed_at)`);
+  }
+
+  async down(q: QueryRunner): Promise<void> {
+    await q.query('DROP TABLE event_inbox');
+    await q.query('DROP TABLE event_outbox');
+  }
+}

@@ -1,0 +1,243 @@
+import { SpanKind, trace } from '@opentelemetry/api';
+import type { Logger } from '@qiwei/platform';
+import type { Producer, TopicMessages } from 'kafkajs';
+import { Client } from 'pg';
+import type { DataSource } from 'typeorm';
+import type { EventMetrics } from '../metrics';
+import { contextFromHeaders, tracer, withTraceHeaders } from '../tracing';
+import { OUTBOX_CHANNEL } from './outbox';
+
+export interface OutboxRelayOptions {
+  /** Connection URL of the service's database (the relay keeps one session for LISTEN and leases). */
+  databaseUrl: string;
+  lanes: number;
+  batchSize: number;
+  /** Fallback when a notification is missed (or the LISTEN connection is down). */
+  pollIntervalMs: number;
+  /** Published rows are deleted after this long. */
+  pruneAfterMs: number;
+  /** Pause after a failed publish before trying again. */
+  retryBackoffMs: number;
+}
+
+export const DEFAULT_RELAY_OPTIONS: Omit<OutboxRelayOptions, 'databaseUrl'> = {
+  lanes: 4,
+  batchSize: 500,
+  pollIntervalMs: 1_000,
+  pruneAfterMs: 24 * 60 * 60 * 1000,
+  retryBackoffMs: 500,
+};
+
+// Advisory lock space of the outbox leases: (RELAY_LOCK_CLASS, lane).
+const RELAY_LOCK_CLASS = 4_240_002;
+
+interface OutboxRow {
+  id: string;
+  event_id: string;
+  topic: string;
+  partition_key: string;
+  headers: Record<string, string>;
+  payload: string;
+  created_at: Date;
+}
+
+/**
+ * Publishes the outbox to Kafka in order. Wakes on LISTEN/NOTIFY, polls as a fallback, sends
+ * a lane's oldest rows as one batch through the idempotent producer (acks=all), and marks them
+ * published in the same transaction that locked them. If it dies before marking, the rows are
+ * sent again on restart: delivery is at least once, and consumers deduplicate.
+ */
+export class OutboxRelay {
+  private session?: Client;
+  private readonly heldLanes = new Set<number>();
+  private running = false;
+  private loop?: Promise<void>;
+  private wake?: () => void;
+  private pending = true;
+  private lastPrune = 0;
+
+  constructor(
+    private readonly dataSource: DataSource,
+    private readonly producer: Producer,
+    private readonly options: OutboxRelayOptions,
+    private readonly logger: Logger,
+    private readonly metrics?: EventMetrics,
+  ) {}
+
+  /** Lanes this instance relays right now. */
+  lanes(): number[] {
+    return [...this.heldLanes].sort((a, b) => a - b);
+  }
+
+  async start(): Promise<void> {
+    this.running = true;
+    await this.connectSession();
+    this.loop = this.run();
+  }
+
+  async stop(): Promise<void> {
+    this.running = false;
+    this.wake?.();
+    await this.loop;
+    await this.closeSession();
+  }
+
+  /** Publishes whatever is pending in the lanes this instance holds; resolves when drained. */
+  async drainOnce(): Promise<number> {
+    let total = 0;
+    for (const lane of this.lanes()) {
+      for (;;) {
+        const sent = await this.publishBatch(lane);
+        total += sent;
+        if (sent < this.options.batchSize) break;
+      }
+    }
+    return total;
+  }
+
+  private async run(): Promise<void> {
+    while (this.running) {
+      try {
+        if (!this.session) await this.connectSession();
+        await this.acquireLanes();
+        this.pending = false;
+        await this.drainOnce();
+        await this.pruneIfDue();
+        if (!this.pending) await this.sleep(this.options.pollIntervalMs);
+      } catch (error) {
+        this.logger.error({ err: error }, 'outbox relay: publish failed; will retry');
+        await this.sleep(this.options.retryBackoffMs);
+      }
+    }
+  }
+
+  private async publishBatch(lane: number): Promise<number> {
+    return this.dataSource.transaction(async (manager) => {
+      const rows = await manager.query<OutboxRow[]>(
+        `SELECT id, event_id, topic, partition_key, headers, payload, created_at
+           FROM event_outbox
+          WHERE lane = $1 AND published_at IS NULL
+          ORDER BY id
+          LIMIT $2
+          FOR UPDATE`,
+        [lane, this.options.batchSize],
+      );
+      if (rows.length === 0) return 0;
+      if (!this.heldLanes.has(lane)) return 0; // lease lost while waiting for the rows
+
+      const spans = rows.map((row) =>
+        tracer.startSpan(
+          `${row.topic} publish`,
+          {
+            kind: SpanKind.PRODUCER,
+            attributes: {
+              'messaging.system': 'kafka',
+              'messaging.destination.name': row.topic,
+              'messaging.message.id': row.event_id,
+              'messaging.kafka.message.key': row.partition_key,
+            },
+          },
+          contextFromHeaders(row.headers),
+        ),
+      );
+      const byTopic = new Map<string, TopicMessages>();
+      rows.forEach((row, i) => {
+        const ctx = trace.setSpan(contextFromHeaders(row.headers), spans[i]);
+        const messages = byTopic.get(row.topic) ?? { topic: row.topic, messages: [] };
+        messages.messages.push({
+          key: row.partition_key,
+          value: row.payload,
+          headers: withTraceHeaders(row.headers, ctx),
+        });
+        byTopic.set(row.topic, messages);
+      });
+      try {
+        await this.producer.sendBatch({ topicMessages: [...byTopic.values()], acks: -1 });
+      } catch (error) {
+        for (const span of spans) {
+          span.recordException(error as Error);
+          span.end();
+        }
+        throw error;
+      }
+      for (const span of spans) span.end();
+      await manager.query(
+        `UPDATE event_outbox SET published_at = clock_timestamp() WHERE id = ANY($1::bigint[])`,
+        [rows.map((r) => r.id)],
+      );
+      const now = Date.now();
+      for (const row of rows) {
+        this.metrics?.published.inc({ topic: row.topic });
+        this.metrics?.publishLatency.observe(
+          { topic: row.topic },
+          (now - new Date(row.created_at).getTime()) / 1000,
+        );
+      }
+      return rows.length;
+    });
+  }
+
+  /** Takes every lane no other relay holds (session advisory locks, released if we die). */
+  private async acquireLanes(): Promise<void> {
+    const session = this.session;
+    if (!session || this.heldLanes.size === this.options.lanes) return;
+    for (let lane = 0; lane < this.options.lanes; lane++) {
+      if (this.heldLanes.has(lane)) continue;
+      const { rows } = await session.query<{ locked: boolean }>(
+        'SELECT pg_try_advisory_lock($1, $2) AS locked',
+        [RELAY_LOCK_CLASS, lane],
+      );
+      if (rows[0].locked) this.heldLanes.add(lane);
+    }
+  }
+
+  private async connectSession(): Promise<void> {
+    const session = new Client({
+      connectionString: this.options.databaseUrl,
+      application_name: 'qiwei-outbox-relay',
+    });
+    session.on('notification', () => {
+      this.pending = true;
+      this.wake?.();
+    });
+    session.on('error', (error) => {
+      // The leases died with the session: stop relaying those lanes until they are re-acquired.
+      this.logger.warn({ err: error }, 'outbox relay: database session lost');
+      this.heldLanes.clear();
+      if (this.session === session) this.session = undefined;
+    });
+    await session.connect();
+    await session.query(`LISTEN ${OUTBOX_CHANNEL}`);
+    this.session = session;
+  }
+
+  private async closeSession(): Promise<void> {
+    const session = this.session;
+    this.session = undefined;
+    this.heldLanes.clear();
+    await session?.end().catch(() => undefined);
+  }
+
+  private async pruneIfDue(): Promise<void> {
+    if (Date.now() - this.lastPrune < Math.min(this.options.pruneAfterMs, 60_000)) return;
+    this.lastPrune = Date.now();
+    await this.dataSource.query(
+      `DELETE FROM event_outbox WHERE id IN (
+         SELECT id FROM event_outbox
+          WHERE published_at IS NOT NULL AND published_at < clock_timestamp() - make_interval(secs => $1)
+          LIMIT 10000)`,
+      [this.options.pruneAfterMs / 1000],
+    );
+  }
+
+  private sleep(ms: number): Promise<void> {
+    return new Promise((resolve) => {
+      const timer = setTimeout(done, ms);
+      function done() {
+        clearTimeout(timer);
+        resolve();
+      }
+      this.wake = done;
+    });
+  }
+}
