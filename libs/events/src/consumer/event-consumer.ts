@@ -47,6 +47,16 @@ interface Decoded {
 
 class StoppingError extends Error {}
 
+/** Which record of a run failed, so that failure counts as its first attempt. */
+class RunFailure extends Error {
+  constructor(
+    readonly eventId: string,
+    readonly failure: unknown,
+  ) {
+    super(`event ${eventId} failed`);
+  }
+}
+
 /**
  * One kafkajs consumer for one subscription, in the service's consumer group. Each record is
  * validated against its schema, then handled in a transaction that also records its event id
@@ -170,20 +180,28 @@ export class EventConsumer {
         for (const item of run) {
           const event = item.event as ReceivedEvent;
           if (!fresh.delete(event.id)) continue; // already handled (or twice in this run)
-          await this.invoke(event, manager);
+          try {
+            await this.invoke(event, manager);
+          } catch (error) {
+            throw new RunFailure(event.id, error);
+          }
         }
       });
       this.observe(started, run.length, 'ok');
     } catch (error) {
-      if (run.length === 1) {
-        await this.handleWithRetries(run[0], isRunning, error);
-        return;
+      // The transaction rolled back: handle the run one record at a time, so a failing record
+      // is retried (and perhaps dead-lettered) alone. Its failure here was its first attempt.
+      const failed = error instanceof RunFailure ? error : undefined;
+      if (run.length > 1) {
+        this.logger.warn(
+          { err: failed?.failure ?? error, consumer: this.groupId },
+          'handling a run one by one',
+        );
       }
-      this.logger.warn(
-        { err: error, consumer: this.groupId },
-        'batch failed; handling its records one by one',
-      );
-      for (const item of run) await this.handleWithRetries(item, isRunning);
+      for (const item of run) {
+        const first = failed && item.event?.id === failed.eventId ? failed.failure : undefined;
+        await this.handleWithRetries(item, isRunning, first);
+      }
     }
   }
 
