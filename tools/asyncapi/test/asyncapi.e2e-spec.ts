@@ -1,0 +1,216 @@
+import { readFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { create, toJson, type DescMessage, type MessageInitShape } from '@bufbuild/protobuf';
+import { timestampFromDate } from '@bufbuild/protobuf/wkt';
+import { DiagnosticSeverity, Parser, type AsyncAPIDocumentInterface } from '@asyncapi/parser';
+import {
+  CorpCreatedSchema,
+  deadLetterTopicOf,
+  DepartmentCreatedSchema,
+  DepartmentDeletedSchema,
+  DepartmentMovedSchema,
+  DepartmentUpdatedSchema,
+  TOPIC_CATALOG,
+} from '@qiwei/contracts';
+import { REPO_ROOT } from '@qiwei/testing';
+import { parse } from 'yaml';
+import { buildAsyncApiDocument, renderAsyncApiYaml } from '../src/generate-asyncapi';
+import type { JsonSchema } from '../src/proto-json-schema';
+import { workspaceVersion } from '../src/workspace-version';
+import { validateJsonSchema } from './support/validate-json-schema';
+
+const DOC_PATH = join(REPO_ROOT, 'docs/asyncapi.yaml');
+
+interface ParsedMessage {
+  headers: JsonSchema;
+  payload: JsonSchema;
+}
+
+interface ParsedYaml {
+  components: { messages: Record<string, ParsedMessage>; schemas: Record<string, JsonSchema> };
+}
+
+const department = {
+  corpId: 'ww0123456789abcdef',
+  id: 7,
+  parentId: 1,
+  name: '研发部',
+  order: 100,
+  depth: 2,
+  path: [1, 7],
+  createdAt: timestampFromDate(new Date('2025-03-01T08:00:00Z')),
+  updatedAt: timestampFromDate(new Date('2025-03-02T09:30:00.123Z')),
+};
+
+/** A realistic payload of every event type in the catalog, as identity will publish it. */
+const REAL_PAYLOADS: ReadonlyMap<DescMessage, MessageInitShape<DescMessage>> = new Map<
+  DescMessage,
+  MessageInitShape<DescMessage>
+>([
+  [
+    CorpCreatedSchema,
+    {
+      corp: {
+        corpId: 'ww0123456789abcdef',
+        name: '企微科技',
+        createdAt: timestampFromDate(new Date('2025-03-01T08:00:00Z')),
+      },
+    },
+  ],
+  [DepartmentCreatedSchema, { department }],
+  [DepartmentUpdatedSchema, { department: { ...department, name: '平台研发部' } }],
+  [DepartmentMovedSchema, { department: { ...department, parentId: 3 }, previousParentId: 1 }],
+  [
+    DepartmentDeletedSchema,
+    {
+      corpId: 'ww0123456789abcdef',
+      id: 7,
+      deletedAt: timestampFromDate(new Date('2025-03-03T10:00:00Z')),
+    },
+  ],
+]);
+
+const allEvents = () => TOPIC_CATALOG.flatMap((topic) => topic.events);
+
+describe('docs/asyncapi.yaml', () => {
+  let text: string;
+  let yaml: ParsedYaml;
+  let document: AsyncAPIDocumentInterface;
+
+  beforeAll(async () => {
+    text = await readFile(DOC_PATH, 'utf8');
+    yaml = parse(text) as ParsedYaml;
+    const { document: parsed, diagnostics } = await new Parser().parse(text);
+    // Errors (0) and warnings (1) fail; information, such as "a newer minor 3.1.0 exists", and
+    // hints do not. Number(): the diagnostics carry Spectral's own copy of the enum.
+    const problems = diagnostics.filter(
+      (d) => Number(d.severity) <= Number(DiagnosticSeverity.Warning),
+    );
+    if (!parsed || problems.length > 0) {
+      throw new Error(
+        `docs/asyncapi.yaml is not valid AsyncAPI 3:\n${problems
+          .map((d) => `${d.code} at ${d.path.join('.')}: ${d.message}`)
+          .join('\n')}`,
+      );
+    }
+    document = parsed;
+  });
+
+  it('is what the generator writes from the current topic catalog', () => {
+    const generated = renderAsyncApiYaml(
+      buildAsyncApiDocument(TOPIC_CATALOG, { version: workspaceVersion(REPO_ROOT) }),
+    );
+    if (generated !== text) {
+      const committed = text.split('\n');
+      const line = generated.split('\n').findIndex((l, i) => l !== committed[i]) + 1;
+      throw new Error(
+        `docs/asyncapi.yaml is stale (first difference at line ${line}): run \`npm run asyncapi:generate\` and commit it.`,
+      );
+    }
+  });
+
+  it('is AsyncAPI 3 with a channel per topic and per dead-letter topic, and a send operation per topic', () => {
+    expect(document.version()).toMatch(/^3\./);
+    const addresses = document
+      .channels()
+      .all()
+      .map((channel) => channel.address());
+    expect(addresses.sort()).toEqual(
+      TOPIC_CATALOG.flatMap((topic) => [topic.name, deadLetterTopicOf(topic.name)]).sort(),
+    );
+    for (const topic of TOPIC_CATALOG) {
+      const channel = document
+        .channels()
+        .all()
+        .find((c) => c.address() === topic.name);
+      expect(channel?.bindings().get('kafka')?.value()).toMatchObject({
+        partitions: topic.partitions,
+        topicConfiguration: { 'retention.ms': topic.retentionMs },
+      });
+      const sends = document
+        .operations()
+        .all()
+        .filter((op) => op.isSend() && op.channels().all()[0]?.address() === topic.name);
+      expect(sends).toHaveLength(1);
+      expect(
+        sends[0]
+          ?.messages()
+          .all()
+          .map((message) => message.name())
+          .sort(),
+      ).toEqual(topic.events.map((event) => event.type).sort());
+    }
+  });
+
+  it('describes every event type with its CloudEvents headers, key and payload schema', () => {
+    for (const topic of TOPIC_CATALOG) {
+      for (const event of topic.events) {
+        const message = document
+          .messages()
+          .all()
+          .find((m) => m.name() === event.type);
+        expect(message?.contentType()).toBe('application/json');
+        expect(message?.summary()).toBe(event.summary);
+        expect(message?.bindings().get('kafka')?.value()).toMatchObject({
+          key: { type: 'string', description: topic.key },
+        });
+        const headers = yaml.components.messages[event.type]?.headers;
+        expect(headers).toMatchObject({
+          properties: {
+            ce_type: { const: event.type },
+            ce_dataschema: { const: event.schema.typeName },
+            ce_specversion: { const: '1.0' },
+            'content-type': { const: 'application/json' },
+          },
+        });
+        expect(headers?.required).toEqual(
+          expect.arrayContaining(['ce_id', 'ce_source', 'ce_type', 'ce_time', 'ce_tenant']),
+        );
+        const deadLetter = yaml.components.messages[`${event.type}.dlq`]?.headers;
+        expect(deadLetter?.properties?.dlq_original_topic).toMatchObject({ const: topic.name });
+        expect(deadLetter?.required).toEqual(
+          expect.arrayContaining(['dlq_error', 'dlq_attempts', 'dlq_original_offset']),
+        );
+      }
+    }
+  });
+
+  it('describes the shared Department message once, referenced by every department event', () => {
+    const refs = ['created', 'updated', 'moved'].map(
+      (happened) =>
+        yaml.components.schemas[
+          `qiwei.identity.v1.Department${happened[0]?.toUpperCase()}${happened.slice(1)}`
+        ]?.properties?.department?.$ref,
+    );
+    expect(refs).toEqual(Array(3).fill('#/components/schemas/qiwei.identity.v1.Department'));
+    expect(text.match(/^ {4}qiwei\.identity\.v1\.Department:$/gm)).toHaveLength(1);
+  });
+
+  it('accepts the proto3 JSON of a real payload of every event type, and rejects a mangled one', () => {
+    expect(new Set(allEvents().map((event) => event.schema))).toEqual(
+      new Set(REAL_PAYLOADS.keys()),
+    );
+    for (const event of allEvents()) {
+      const payloadSchema = yaml.components.messages[event.type]?.payload;
+      if (!payloadSchema) throw new Error(`no payload schema for ${event.type}`);
+      const json = toJson(event.schema, create(event.schema, REAL_PAYLOADS.get(event.schema)), {
+        alwaysEmitImplicit: true,
+      });
+      expect(validateJsonSchema(json, payloadSchema, yaml.components.schemas)).toEqual([]);
+    }
+    const created = yaml.components.messages['qiwei.identity.department.created.v1']?.payload;
+    const json = toJson(
+      DepartmentCreatedSchema,
+      create(DepartmentCreatedSchema, { department }),
+    ) as {
+      department: Record<string, unknown>;
+    };
+    const mangled = {
+      department: { ...json.department, createdAt: 'yesterday', path: ['1'] },
+    };
+    expect(validateJsonSchema(mangled, created ?? {}, yaml.components.schemas)).toEqual([
+      '$.department.path[0]: expected integer, got "1"',
+      '$.department.createdAt: yesterday is not an RFC 3339 date-time',
+    ]);
+  });
+});
