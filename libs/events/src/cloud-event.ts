@@ -87,7 +87,8 @@ export function encodeEvent<M extends DescMessage>(
     id,
     topic: topic.name,
     key: event.key,
-    value: toJsonString(schema, create(schema, event.data)),
+    // Every field, defaults included: readers with any JSON tool see the whole state.
+    value: toJsonString(schema, create(schema, event.data), { alwaysEmitImplicit: true }),
     headers: {
       [HEADER.id]: id,
       [HEADER.source]: source,

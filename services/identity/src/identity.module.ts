@@ -1,5 +1,7 @@
 import { type DynamicModule, Global, Module } from '@nestjs/common';
 import { PLATFORM_TOKEN } from '@qiwei/auth';
+import { IDENTITY_TOPICS } from '@qiwei/contracts';
+import { CreateEventTables1763800000000, EventsModule } from '@qiwei/events';
 import { PersistenceModule } from '@qiwei/persistence';
 import { IDENTITY_CONFIG, type IdentityConfig } from './config';
 import { Corp } from './corps/corp.entity';
@@ -12,7 +14,7 @@ import { SigningKey } from './tokens/signing-key.entity';
 import { TokensModule } from './tokens/tokens.module';
 
 export const IDENTITY_ENTITIES = [Corp, Department, Member, MemberDepartment, SigningKey];
-export const IDENTITY_MIGRATIONS = [InitialSchema1763700000000];
+export const IDENTITY_MIGRATIONS = [InitialSchema1763700000000, CreateEventTables1763800000000];
 
 @Global()
 @Module({})
@@ -43,6 +45,12 @@ export class IdentityModule {
           entities: IDENTITY_ENTITIES,
           migrations: IDENTITY_MIGRATIONS,
           poolSize: config.DATABASE_POOL_SIZE,
+        }),
+        EventsModule.forRoot({
+          service: 'identity',
+          config,
+          databaseUrl: config.DATABASE_URL,
+          publishes: IDENTITY_TOPICS,
         }),
         TokensModule,
         DepartmentsModule,

@@ -2,6 +2,7 @@ import { loadConfig } from '@qiwei/platform';
 import {
   bootTestApp,
   createTestDatabase,
+  startTestKafka,
   testPlatformConfig,
   unique,
   type TestApp,
@@ -21,6 +22,7 @@ export interface CreatedCorp {
 export interface IdentityTestApp extends TestApp {
   config: IdentityConfig;
   databaseUrl: string;
+  brokers: string[];
   /** A fresh corp through the API, with its super admin's token. */
   createCorp(name?: string): Promise<CreatedCorp>;
 }
@@ -28,12 +30,15 @@ export interface IdentityTestApp extends TestApp {
 /** Identity on its own fresh database, configured through its real config schema. */
 export async function bootIdentity(env: Record<string, string> = {}): Promise<IdentityTestApp> {
   const database = await createTestDatabase('identity');
+  const kafka = await startTestKafka();
   const platform = testPlatformConfig();
   const config = loadConfig(identityConfigSchema, {
     ...Object.fromEntries(Object.entries(platform).map(([k, v]) => [k, String(v)])),
     DATABASE_URL: database.url,
     DATABASE_POOL_SIZE: '5',
     QIWEI_PLATFORM_TOKEN: PLATFORM_TOKEN,
+    KAFKA_BROKERS: kafka.brokers.join(','),
+    OUTBOX_POLL_INTERVAL_MS: '100',
     ...env,
   });
   const app = await bootTestApp({
@@ -46,6 +51,7 @@ export async function bootIdentity(env: Record<string, string> = {}): Promise<Id
     ...app,
     config,
     databaseUrl: database.url,
+    brokers: kafka.brokers,
     async createCorp(name = unique('corp')) {
       const adminUserid = 'admin';
       const response = await app
@@ -58,6 +64,7 @@ export async function bootIdentity(env: Record<string, string> = {}): Promise<Id
     },
     async close() {
       await app.close();
+      await kafka.stop();
       await database.drop();
     },
   };

@@ -22,7 +22,10 @@ describe('identity: migrations', () => {
     try {
       // Three replicas starting at once: the advisory lock lets one apply, the others see it done.
       const applied = await Promise.all(sources.map((s) => runMigrations(s)));
-      expect(applied.flat()).toEqual(['InitialSchema1763700000000']);
+      expect(applied.flat()).toEqual([
+        'InitialSchema1763700000000',
+        'CreateEventTables1763800000000',
+      ]);
       const [ds] = sources;
       const tables = async () =>
         (
@@ -30,17 +33,26 @@ describe('identity: migrations', () => {
             `SELECT tablename FROM pg_tables WHERE schemaname = 'public' AND tablename <> 'migrations' ORDER BY 1`,
           )
         ).map((r) => r.tablename);
-      expect(await tables()).toEqual([
+      const all = [
         'corps',
         'departments',
+        'event_inbox',
+        'event_outbox',
         'member_departments',
         'members',
         'signing_keys',
-      ]);
+      ];
+      expect(await tables()).toEqual(all);
+      // Every migration reverts cleanly, newest first, and applies again.
+      await ds.undoLastMigration({ transaction: 'each' });
+      expect(await tables()).toEqual(all.filter((t) => !t.startsWith('event_')));
       await ds.undoLastMigration({ transaction: 'each' });
       expect(await tables()).toEqual([]);
-      expect(await runMigrations(ds)).toEqual(['InitialSchema1763700000000']);
-      expect(await tables()).toHaveLength(5);
+      expect(await runMigrations(ds)).toEqual([
+        'InitialSchema1763700000000',
+        'CreateEventTables1763800000000',
+      ]);
+      expect(await tables()).toEqual(all);
     } finally {
       await Promise.all(sources.map((s) => s.destroy()));
     }

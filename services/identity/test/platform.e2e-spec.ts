@@ -12,7 +12,10 @@ describe('identity: platform conventions', () => {
   it('answers liveness, and readiness with the database check', async () => {
     expect((await identity.http().get('/health/live').expect(200)).body).toEqual({ status: 'ok' });
     const ready = await identity.http().get('/health/ready').expect(200);
-    expect(ready.body).toEqual({ status: 'ok', checks: { database: { status: 'up' } } });
+    expect(ready.body).toEqual({
+      status: 'ok',
+      checks: { database: { status: 'up' }, kafka: { status: 'up' } },
+    });
   });
 
   it('exposes Prometheus metrics with HTTP latency by route template', async () => {

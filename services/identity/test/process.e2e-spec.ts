@@ -6,7 +6,9 @@ import {
   eventually,
   freePort,
   spawnNode,
+  startTestKafka,
   type TestDatabase,
+  type TestKafka,
 } from '@qiwei/testing';
 import { PLATFORM_TOKEN } from './identity-test-app';
 
@@ -14,10 +16,15 @@ import { PLATFORM_TOKEN } from './identity-test-app';
 describe('identity: as a process', () => {
   const entry = () => distEntry('services/identity/src/main.js');
   let database: TestDatabase;
+  let kafka: TestKafka;
   beforeAll(async () => {
     database = await createTestDatabase('identity_process');
+    kafka = await startTestKafka();
   });
-  afterAll(() => database.drop());
+  afterAll(async () => {
+    await kafka.stop();
+    await database.drop();
+  });
 
   const baseEnv = (port: number): NodeJS.ProcessEnv => ({
     PATH: process.env.PATH,
@@ -25,6 +32,8 @@ describe('identity: as a process', () => {
     HOST: '127.0.0.1',
     DATABASE_URL: database.url,
     QIWEI_PLATFORM_TOKEN: PLATFORM_TOKEN,
+    KAFKA_BROKERS: kafka.brokers.join(','),
+    KAFKAJS_NO_PARTITIONER_WARNING: '1',
     LOG_LEVEL: 'info',
   });
 

@@ -51,8 +51,8 @@ export async function ensureTopics(
   const existing = new Set(await admin.listTopics());
   const wanted = topics.flatMap((topic) => [
     { topic: topic.name, numPartitions: topic.partitions, retentionMs: topic.retentionMs },
-    // Dead letters are kept until someone looks at them.
-    { topic: deadLetterTopicOf(topic.name), numPartitions: 1, retentionMs: -1 },
+    // Dead letters are kept until an operator acts on them (docs/asyncapi.yaml says the same).
+    { topic: deadLetterTopicOf(topic.name), numPartitions: topic.partitions, retentionMs: -1 },
   ]);
   const missing = wanted.filter((t) => !existing.has(t.topic));
   if (missing.length === 0) return;

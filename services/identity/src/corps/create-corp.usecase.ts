@@ -1,5 +1,8 @@
 import { randomBytes } from 'node:crypto';
 import { Injectable } from '@nestjs/common';
+import { timestampFromDate } from '@bufbuild/protobuf/wkt';
+import { IDENTITY_CORP_TOPIC } from '@qiwei/contracts';
+import { Outbox } from '@qiwei/events';
 import { asCorpId, TransactionRunner } from '@qiwei/persistence';
 import { DepartmentResponse } from '../departments/dto/department.dto';
 import { DepartmentsService } from '../departments/departments.service';
@@ -24,6 +27,7 @@ export class CreateCorpUseCase {
     private readonly transactions: TransactionRunner,
     private readonly departments: DepartmentsService,
     private readonly tokens: AccessTokensService,
+    private readonly outbox: Outbox,
   ) {}
 
   async execute(input: CreateCorpDto): Promise<CreatedCorpResponse> {
@@ -45,6 +49,13 @@ export class CreateCorpUseCase {
       await em
         .getRepository(MemberDepartment)
         .insert({ corpId, userid: admin.userid, departmentId: ROOT_DEPARTMENT_ID, isMain: true });
+      await this.outbox.publish(em, IDENTITY_CORP_TOPIC, {
+        type: IDENTITY_CORP_TOPIC.events[0].type,
+        tenant: corpId,
+        key: corpId,
+        subject: `corp/${corpId}`,
+        data: { corp: { corpId, name: corp.name, createdAt: timestampFromDate(corp.createdAt) } },
+      });
       return { corp, root, admin };
     });
     const token = await this.tokens.issue({ corpId, userId: admin.userid, roles: admin.roles });

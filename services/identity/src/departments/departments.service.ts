@@ -1,9 +1,17 @@
 import { Inject, Injectable } from '@nestjs/common';
+import { IDENTITY_DEPARTMENT_TOPIC } from '@qiwei/contracts';
+import { Outbox } from '@qiwei/events';
 import { isUniqueViolation, TransactionRunner, type CorpId } from '@qiwei/persistence';
 import { DomainException, NotFoundException } from '@qiwei/platform';
 import { DataSource, type EntityManager } from 'typeorm';
 import { IDENTITY_CONFIG, type IdentityConfig } from '../config';
 import { assertValidDepartmentName } from './department-name';
+import {
+  departmentCreated,
+  departmentDeleted,
+  departmentMoved,
+  departmentUpdated,
+} from './department-events';
 import { Department, ROOT_DEPARTMENT_ID } from './department.entity';
 import {
   DepartmentHasChildrenException,
@@ -56,12 +64,13 @@ export class DepartmentsService {
     private readonly dataSource: DataSource,
     private readonly departments: DepartmentRepository,
     @Inject(IDENTITY_CONFIG) private readonly config: IdentityConfig,
+    private readonly outbox: Outbox,
   ) {}
 
   /** Creates the root department of a new corp, inside the corp's creating transaction. */
   async createRoot(em: EntityManager, corpId: CorpId, name: string): Promise<Department> {
     assertValidDepartmentName(name);
-    return em.getRepository(Department).save(
+    const root = await em.getRepository(Department).save(
       em.getRepository(Department).create({
         corpId,
         id: ROOT_DEPARTMENT_ID,
@@ -72,6 +81,8 @@ export class DepartmentsService {
         depth: 1,
       }),
     );
+    await this.outbox.publish(em, IDENTITY_DEPARTMENT_TOPIC, departmentCreated(root));
+    return root;
   }
 
   create(corpId: CorpId, input: CreateDepartment): Promise<Department> {
@@ -95,7 +106,7 @@ export class DepartmentsService {
       const id = await this.departments.allocateId(em, corpId, input.id);
       const repository = em.getRepository(Department);
       try {
-        return await repository.save(
+        const created = await repository.save(
           repository.create({
             corpId,
             id,
@@ -106,6 +117,8 @@ export class DepartmentsService {
             depth: parent.depth + 1,
           }),
         );
+        await this.outbox.publish(em, IDENTITY_DEPARTMENT_TOPIC, departmentCreated(created));
+        return created;
       } catch (error) {
         if (isUniqueViolation(error, 'departments_sibling_name_uq')) {
           throw new DepartmentNameTakenException(input.name, parent.id);
@@ -153,7 +166,17 @@ export class DepartmentsService {
         }
         throw error;
       }
-      return (await this.departments.find(em, corpId, id)) as Department;
+      const updated = (await this.departments.find(em, corpId, id)) as Department;
+      if (moving) {
+        await this.outbox.publish(
+          em,
+          IDENTITY_DEPARTMENT_TOPIC,
+          departmentMoved(updated, department.parentId as number),
+        );
+      } else {
+        await this.outbox.publish(em, IDENTITY_DEPARTMENT_TOPIC, departmentUpdated(updated));
+      }
+      return updated;
     });
   }
 
@@ -168,6 +191,11 @@ export class DepartmentsService {
       if (await this.departments.hasMembers(em, corpId, id))
         throw new DepartmentHasMembersException(id);
       await em.getRepository(Department).delete({ corpId, id });
+      await this.outbox.publish(
+        em,
+        IDENTITY_DEPARTMENT_TOPIC,
+        departmentDeleted(department, new Date()),
+      );
     });
   }
 
