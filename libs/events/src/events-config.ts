@@ -6,7 +6,7 @@ export const eventsConfigSchema = z.object({
     .string()
     .regex(/^[^,\s]+:\d+(,[^,\s]+:\d+)*$/, 'must be a comma-separated list of host:port'),
   OUTBOX_LANES: z.coerce.number().int().min(1).max(64).default(4),
-  OUTBOX_BATCH_SIZE: z.coerce.number().int().min(1).max(10_000).default(500),
+  OUTBOX_BATCH_SIZE: z.coerce.number().int().min(1).max(10_000).default(1_000),
   OUTBOX_POLL_INTERVAL_MS: z.coerce.number().int().min(10).max(60_000).default(1_000),
   OUTBOX_PRUNE_AFTER_MS: z.coerce
     .number()

@@ -166,7 +166,7 @@ describe('events: transactional outbox and relay', () => {
       key: first.key as string,
       value: first.value as string,
       headers: first.headers,
-      body: first.value as string,
+      body: first.value,
     };
     const cloudEvent = CloudEventsKafka.toEvent(message);
     const single = Array.isArray(cloudEvent) ? cloudEvent[0] : cloudEvent;

@@ -1,5 +1,5 @@
 // Loaded by each service's `instrumentation.ts` before anything else, so the OpenTelemetry
-// instrumentations can patch http, pg and kafkajs before those modules are first required.
+// instrumentations can patch http and pg before those modules are first required.
 // This file is its own entry point (`@qiwei/platform/tracing`) for that reason: the package
 // index pulls in NestJS and Fastify.
 import { context, propagation, trace } from '@opentelemetry/api';
@@ -7,7 +7,6 @@ import { NodeSDK } from '@opentelemetry/sdk-node';
 import { OTLPTraceExporter } from '@opentelemetry/exporter-trace-otlp-http';
 import { HttpInstrumentation } from '@opentelemetry/instrumentation-http';
 import { PgInstrumentation } from '@opentelemetry/instrumentation-pg';
-import { KafkaJsInstrumentation } from '@opentelemetry/instrumentation-kafkajs';
 import { BatchSpanProcessor, type SpanProcessor } from '@opentelemetry/sdk-trace-base';
 import { resourceFromAttributes } from '@opentelemetry/resources';
 import { ATTR_SERVICE_NAME, ATTR_SERVICE_VERSION } from '@opentelemetry/semantic-conventions';
@@ -49,7 +48,8 @@ export function startTracing(options: TracingOptions): void {
         ignoreIncomingRequestHook: (req) => /^\/(health|metrics)/.test(req.url ?? ''),
       }),
       new PgInstrumentation(),
-      new KafkaJsInstrumentation(),
+      // Kafka spans are made by libs/events (see its tracing.ts): the generic kafkajs
+      // instrumentation would parent them on the relay and overwrite `traceparent`.
     ],
   });
   sdk.start();

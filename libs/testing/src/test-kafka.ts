@@ -9,7 +9,9 @@ export interface TestKafka {
 }
 
 /** A dev Kafka broker of the test file's own, on a free port, with a throwaway data dir. */
-export async function startTestKafka(options: { defaultPartitions?: number } = {}): Promise<TestKafka> {
+export async function startTestKafka(
+  options: { defaultPartitions?: number } = {},
+): Promise<TestKafka> {
   process.env.KAFKAJS_NO_PARTITIONER_WARNING = '1';
   const dataDir = await mkdtemp(join(tmpdir(), 'qiwei-test-kafka-'));
   const kafka = await startDevKafka({

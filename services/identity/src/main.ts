@@ -1,4 +1,4 @@
-import './instrumentation'; // first: OpenTelemetry patches http/pg/kafkajs before they load
+import './instrumentation'; // first: OpenTelemetry patches http and pg before they load
 import { runService } from '@qiwei/platform';
 import { IdentityModule } from './identity.module';
 import { identityConfigSchema } from './config';

@@ -28,14 +28,17 @@ export interface EventConsumerOptions {
   chunkSize: number;
   sessionTimeoutMs: number;
   heartbeatIntervalMs: number;
+  /** Partitions handled at the same time (order within each partition is kept). */
+  partitionsConsumedConcurrently: number;
 }
 
 export const DEFAULT_CONSUMER_OPTIONS: Omit<EventConsumerOptions, 'service'> = {
   maxAttempts: 5,
   retryBackoffMs: 200,
-  chunkSize: 200,
+  chunkSize: 500,
   sessionTimeoutMs: 30_000,
   heartbeatIntervalMs: 3_000,
+  partitionsConsumedConcurrently: 3,
 };
 
 interface Decoded {
@@ -92,8 +95,14 @@ export class EventConsumer {
     await consumer.connect();
     await consumer.subscribe({ topic: this.subscription.topic.name, fromBeginning: true });
     await consumer.run({
+      // Only offsets of records whose transaction committed are resolved, and so committed.
+      // Committing at most once a second keeps the broker off the hot path; after a crash the
+      // inbox absorbs the redelivered second.
       autoCommit: true,
+      autoCommitInterval: 1_000,
       eachBatchAutoResolve: false,
+      // Partitions are independent; overlapping them hides database round trips.
+      partitionsConsumedConcurrently: this.options.partitionsConsumedConcurrently,
       eachBatch: (payload) => this.handleBatch(payload),
     });
   }
@@ -108,11 +117,12 @@ export class EventConsumer {
   }
 
   private async handleBatch(payload: EachBatchPayload): Promise<void> {
-    const { batch, resolveOffset, heartbeat, commitOffsetsIfNecessary, isRunning, isStale } =
-      payload;
+    const { batch } = payload;
+    const isRunning = () => payload.isRunning();
+    const isStale = () => payload.isStale();
     // Long handlers must not look like a dead member.
     const beat = setInterval(
-      () => void heartbeat().catch(() => undefined),
+      () => void payload.heartbeat().catch(() => undefined),
       this.options.heartbeatIntervalMs,
     );
     try {
@@ -123,17 +133,17 @@ export class EventConsumer {
       const flush = async () => {
         if (run.length === 0) return;
         await this.handleRun(run, isRunning);
-        resolveOffset(run[run.length - 1].message.offset);
+        payload.resolveOffset(run[run.length - 1].message.offset);
         run = [];
-        await commitOffsetsIfNecessary();
+        await payload.commitOffsetsIfNecessary();
       };
       for (const item of decoded) {
         if (!isRunning() || isStale()) break;
         if (item.poison) {
           await flush();
           await this.deadLetter(item, item.poison, 1);
-          resolveOffset(item.message.offset);
-          await commitOffsetsIfNecessary();
+          payload.resolveOffset(item.message.offset);
+          await payload.commitOffsetsIfNecessary();
           continue;
         }
         run.push(item);
@@ -235,7 +245,7 @@ export class EventConsumer {
     }
     await this.deadLetter(
       item,
-      lastError instanceof Error ? lastError : new Error(String(lastError)),
+      lastError instanceof Error ? lastError : new Error(JSON.stringify(lastError)),
       attempts,
     );
   }

@@ -22,7 +22,7 @@ export interface OutboxRelayOptions {
 
 export const DEFAULT_RELAY_OPTIONS: Omit<OutboxRelayOptions, 'databaseUrl'> = {
   lanes: 4,
-  batchSize: 500,
+  batchSize: 1_000,
   pollIntervalMs: 1_000,
   pruneAfterMs: 24 * 60 * 60 * 1000,
   retryBackoffMs: 500,
@@ -84,15 +84,19 @@ export class OutboxRelay {
 
   /** Publishes whatever is pending in the lanes this instance holds; resolves when drained. */
   async drainOnce(): Promise<number> {
-    let total = 0;
-    for (const lane of this.lanes()) {
-      for (;;) {
-        const sent = await this.publishBatch(lane);
-        total += sent;
-        if (sent < this.options.batchSize) break;
-      }
-    }
-    return total;
+    // Lanes are independent (a key never changes lane), so they drain concurrently; within a
+    // lane, batches go strictly one after another.
+    const sent = await Promise.all(
+      this.lanes().map(async (lane) => {
+        let total = 0;
+        for (;;) {
+          const count = await this.publishBatch(lane);
+          total += count;
+          if (count < this.options.batchSize) return total;
+        }
+      }),
+    );
+    return sent.reduce((a, b) => a + b, 0);
   }
 
   private async run(): Promise<void> {
