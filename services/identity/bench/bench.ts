@@ -10,6 +10,7 @@ import { spawn } from 'node:child_process';
 import { performance } from 'node:perf_hooks';
 import autocannon from 'autocannon';
 import { Client } from 'pg';
+import { silentLogger, startDevKafka } from '@qiwei/dev-kafka';
 import { startEmbeddedPostgres } from '@qiwei/embedded-postgres';
 import { databaseUrl, ensureDatabase } from '@qiwei/persistence';
 
@@ -117,6 +118,12 @@ async function main(): Promise<void> {
     port: 5499,
     persistent: false,
   });
+  // Identity publishes its events through the outbox: a broker must be there.
+  const kafka = await startDevKafka({
+    port: 0,
+    dataDir: join(dataDir, 'kafka'),
+    logger: silentLogger,
+  });
   await ensureDatabase(postgres.url, 'qiwei_identity_bench');
   const dbUrl = databaseUrl(postgres.url, 'qiwei_identity_bench');
   const port = 4901;
@@ -128,6 +135,8 @@ async function main(): Promise<void> {
       HOST: '127.0.0.1',
       DATABASE_URL: dbUrl,
       QIWEI_PLATFORM_TOKEN: TOKEN,
+      KAFKA_BROKERS: kafka.brokers.join(','),
+      KAFKAJS_NO_PARTITIONER_WARNING: '1',
       LOG_LEVEL: 'warn',
     },
     stdio: ['ignore', 'inherit', 'inherit'],
@@ -229,6 +238,7 @@ async function main(): Promise<void> {
   } finally {
     service.kill('SIGTERM');
     await new Promise((r) => service.once('exit', r));
+    await kafka.stop();
     await postgres.stop();
     await rm(dataDir, { recursive: true, force: true });
   }
