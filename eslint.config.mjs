@@ -1,10 +1,38 @@
 // Type-aware lint for the whole monorepo, with Nx module boundaries on real tags:
 //   scope:<service> may use only itself and scope:shared; type:lib never depends on an app;
-//   only tests (and tools) may use type:testing.
+//   only tests, benchmarks and tools may use type:testing / type:tool projects.
 import js from '@eslint/js';
 import nx from '@nx/eslint-plugin';
 import prettier from 'eslint-config-prettier';
 import tseslint from 'typescript-eslint';
+
+const SERVICES = [
+  'identity',
+  'messaging',
+  'approvals',
+  'customer-contact',
+  'materials',
+  'compliance',
+  'devices',
+];
+
+const scopeConstraints = [
+  { sourceTag: 'scope:shared', onlyDependOnLibsWithTags: ['scope:shared'] },
+  ...SERVICES.map((service) => ({
+    sourceTag: `scope:${service}`,
+    onlyDependOnLibsWithTags: [`scope:${service}`, 'scope:shared'],
+  })),
+];
+
+const boundaries = (typeConstraints) => [
+  'error',
+  {
+    enforceBuildableLibDependency: false,
+    // The tracing entry point must load before the rest of @qiwei/platform (see its header).
+    allow: ['@qiwei/platform/tracing'],
+    depConstraints: [...typeConstraints, ...scopeConstraints],
+  },
+];
 
 export default tseslint.config(
   {
@@ -33,81 +61,33 @@ export default tseslint.config(
       '@typescript-eslint/switch-exhaustiveness-check': 'error',
       '@typescript-eslint/no-explicit-any': 'error',
       '@typescript-eslint/no-unused-vars': ['error', { argsIgnorePattern: '^_' }],
-      '@nx/enforce-module-boundaries': [
-        'error',
-        {
-          enforceBuildableLibDependency: false,
-          allow: ['@qiwei/platform/tracing'],
-          depConstraints: [
-            { sourceTag: 'type:app', onlyDependOnLibsWithTags: ['type:lib'] },
-            { sourceTag: 'type:lib', onlyDependOnLibsWithTags: ['type:lib'] },
-            { sourceTag: 'type:testing', onlyDependOnLibsWithTags: ['type:lib', 'type:tool'] },
-            { sourceTag: 'type:tool', onlyDependOnLibsWithTags: ['type:lib', 'type:tool'] },
-            { sourceTag: 'scope:shared', onlyDependOnLibsWithTags: ['scope:shared'] },
-            {
-              sourceTag: 'scope:identity',
-              onlyDependOnLibsWithTags: ['scope:identity', 'scope:shared'],
-            },
-            {
-              sourceTag: 'scope:messaging',
-              onlyDependOnLibsWithTags: ['scope:messaging', 'scope:shared'],
-            },
-            {
-              sourceTag: 'scope:approvals',
-              onlyDependOnLibsWithTags: ['scope:approvals', 'scope:shared'],
-            },
-            {
-              sourceTag: 'scope:customer-contact',
-              onlyDependOnLibsWithTags: ['scope:customer-contact', 'scope:shared'],
-            },
-            {
-              sourceTag: 'scope:materials',
-              onlyDependOnLibsWithTags: ['scope:materials', 'scope:shared'],
-            },
-            {
-              sourceTag: 'scope:compliance',
-              onlyDependOnLibsWithTags: ['scope:compliance', 'scope:shared'],
-            },
-            {
-              sourceTag: 'scope:devices',
-              onlyDependOnLibsWithTags: ['scope:devices', 'scope:shared'],
-            },
-          ],
-        },
-      ],
+      '@nx/enforce-module-boundaries': boundaries([
+        { sourceTag: 'type:app', onlyDependOnLibsWithTags: ['type:lib'] },
+        { sourceTag: 'type:lib', onlyDependOnLibsWithTags: ['type:lib'] },
+        { sourceTag: 'type:testing', onlyDependOnLibsWithTags: ['type:lib', 'type:tool'] },
+        { sourceTag: 'type:tool', onlyDependOnLibsWithTags: ['type:lib', 'type:tool'] },
+      ]),
     },
   },
   {
-    // Tests may use the testing library and talk to anything in their own scope.
+    // Tests and benchmarks may use the testing library and the tools (embedded engines).
     files: ['**/*.spec.ts', '**/*.e2e-spec.ts', '**/test/**/*.ts', '**/bench/**/*.ts'],
     rules: {
-      '@nx/enforce-module-boundaries': [
-        'error',
+      '@nx/enforce-module-boundaries': boundaries([
         {
-          enforceBuildableLibDependency: false,
-          allow: ['@qiwei/platform/tracing'],
-          depConstraints: [
-            {
-              sourceTag: 'type:app',
-              onlyDependOnLibsWithTags: ['type:lib', 'type:testing', 'type:tool'],
-            },
-            {
-              sourceTag: 'type:lib',
-              onlyDependOnLibsWithTags: ['type:lib', 'type:testing', 'type:tool'],
-            },
-            { sourceTag: 'type:testing', onlyDependOnLibsWithTags: ['type:lib', 'type:tool'] },
-            {
-              sourceTag: 'type:tool',
-              onlyDependOnLibsWithTags: ['type:lib', 'type:tool', 'type:testing'],
-            },
-            { sourceTag: 'scope:shared', onlyDependOnLibsWithTags: ['scope:shared'] },
-            {
-              sourceTag: 'scope:identity',
-              onlyDependOnLibsWithTags: ['scope:identity', 'scope:shared'],
-            },
-          ],
+          sourceTag: 'type:app',
+          onlyDependOnLibsWithTags: ['type:lib', 'type:testing', 'type:tool'],
         },
-      ],
+        {
+          sourceTag: 'type:lib',
+          onlyDependOnLibsWithTags: ['type:lib', 'type:testing', 'type:tool'],
+        },
+        { sourceTag: 'type:testing', onlyDependOnLibsWithTags: ['type:lib', 'type:tool'] },
+        {
+          sourceTag: 'type:tool',
+          onlyDependOnLibsWithTags: ['type:lib', 'type:tool', 'type:testing'],
+        },
+      ]),
       '@typescript-eslint/no-unsafe-member-access': 'off',
       '@typescript-eslint/no-unsafe-assignment': 'off',
       '@typescript-eslint/no-unsafe-argument': 'off',

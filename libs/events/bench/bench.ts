@@ -2,12 +2,12 @@
 // to raw kafkajs produce → consume of the same records, measured in the same run, on embedded
 // PostgreSQL and a dev-kafka broker process. BENCH_RUNS / BENCH_EVENTS / BENCH_STEADY_SECONDS
 // override the defaults.
-import { spawn } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
+import { join } from 'node:path';
 import { create } from '@bufbuild/protobuf';
 import { defineTopic, DepartmentCreatedSchema, DepartmentSchema } from '@qiwei/contracts';
+import { spawnDevKafka } from '@qiwei/dev-kafka';
 import { startEmbeddedPostgres } from '@qiwei/embedded-postgres';
 import { createDataSource, databaseUrl, ensureDatabase, runMigrations } from '@qiwei/persistence';
 import { createLogger } from '@qiwei/platform';
@@ -27,7 +27,6 @@ import {
 } from '../src';
 
 process.env.KAFKAJS_NO_PARTITIONER_WARNING = '1';
-const REPO_ROOT = resolve(__dirname, '../../../..');
 const RUNS = Number(process.env.BENCH_RUNS ?? 3);
 const EVENTS = Number(process.env.BENCH_EVENTS ?? 30_000);
 const STEADY_RATE = 2_000;
@@ -77,35 +76,6 @@ function anEvent(type: string, i: number): NewEvent<typeof DepartmentCreatedSche
         path: [1, 7, i],
       }),
     },
-  };
-}
-
-async function startBroker(dataDir: string): Promise<{ bootstrap: string; stop(): Promise<void> }> {
-  const proc = spawn(process.execPath, [join(REPO_ROOT, 'dist/tools/dev-kafka/src/main.js')], {
-    env: {
-      ...process.env,
-      DEV_KAFKA_PORT: '0',
-      DEV_KAFKA_DATA_DIR: dataDir,
-      DEV_KAFKA_DEFAULT_PARTITIONS: '6',
-    },
-    stdio: ['ignore', 'pipe', 'inherit'],
-  });
-  const bootstrap = await new Promise<string>((done, fail) => {
-    let out = '';
-    proc.stdout.on('data', (chunk: Buffer) => {
-      out += chunk.toString();
-      const match = /bootstrap (\S+)/.exec(out);
-      if (match) done(match[1]);
-    });
-    proc.once('exit', (code) => fail(new Error(`dev-kafka exited with ${code}`)));
-  });
-  return {
-    bootstrap,
-    stop: () =>
-      new Promise((done) => {
-        proc.once('exit', () => done());
-        proc.kill('SIGTERM');
-      }),
   };
 }
 
@@ -282,7 +252,7 @@ async function main(): Promise<void> {
     port: 5497,
     persistent: false,
   });
-  const broker = await startBroker(join(dir, 'kafka'));
+  const broker = await spawnDevKafka(join(dir, 'kafka'), { DEV_KAFKA_DEFAULT_PARTITIONS: '6' });
   await ensureDatabase(postgres.url, 'bench_events');
   const dbUrl = databaseUrl(postgres.url, 'bench_events');
   const dataSource = createDataSource({

@@ -1,11 +1,11 @@
 // Throughput benchmark: kafkajs against a standalone dev-kafka process (so client and broker
 // use separate cores, as in `npm start`), next to a raw append+fsync baseline of the same bytes.
 // Run with `npm run bench:dev-kafka`; BENCH_RUNS / BENCH_MESSAGES override the defaults.
-import { spawn } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { Kafka, logLevel } from 'kafkajs';
+import { spawnDevKafka } from '../src';
 
 process.env.KAFKAJS_NO_PARTITIONER_WARNING = '1';
 
@@ -14,7 +14,6 @@ const MESSAGES = Number(process.env.BENCH_MESSAGES ?? 100_000);
 const BATCH = 1000;
 const MESSAGE_BYTES = 1024;
 const PARTITIONS = 3;
-const MAIN = path.join(__dirname, '..', 'src', 'main.js');
 
 interface Figures {
   seconds: number;
@@ -33,36 +32,12 @@ function median(values: number[]): number {
   return s[Math.floor(s.length / 2)];
 }
 
-async function startBrokerProcess(
-  dataDir: string,
-): Promise<{ bootstrap: string; stop: () => Promise<void> }> {
-  const proc = spawn(process.execPath, [MAIN], {
-    env: { ...process.env, DEV_KAFKA_PORT: '0', DEV_KAFKA_DATA_DIR: dataDir },
-    stdio: ['ignore', 'pipe', 'inherit'],
-  });
-  const bootstrap = await new Promise<string>((resolve, reject) => {
-    let out = '';
-    proc.stdout.on('data', (c: Buffer) => {
-      out += c.toString();
-      const m = /bootstrap (\S+)/.exec(out);
-      if (m) resolve(m[1]);
-    });
-    proc.once('exit', (code) => reject(new Error(`dev-kafka exited with ${code}`)));
-  });
-  const stop = (): Promise<void> =>
-    new Promise((resolve) => {
-      proc.once('exit', () => resolve());
-      proc.kill('SIGTERM');
-    });
-  return { bootstrap, stop };
-}
-
 async function benchKafka(
   run: number,
   value: Buffer,
 ): Promise<{ produce: Figures; consume: Figures }> {
   const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'dev-kafka-bench-'));
-  const broker = await startBrokerProcess(dataDir);
+  const broker = await spawnDevKafka(dataDir);
   try {
     const kafka = new Kafka({
       clientId: 'bench',

@@ -5,3 +5,4 @@ export { optionsFromEnv } from './config';
 export type { DevKafkaLogger } from './logger';
 export { consoleLogger, quietLogger, silentLogger } from './logger';
 export { SUPPORTED_APIS } from './protocol/api-keys';
+export { spawnDevKafka, type DevKafkaProcess } from './broker-process';
