@@ -160,4 +160,36 @@ describe('identity: events', () => {
     // One partition per corp: the order above is the order any consumer sees.
     expect(new Set(events.map((e) => e.headers.ce_id)).size).toBe(events.length);
   });
+
+  it('creates its topics and their dead-letter topics as the catalog says, not by auto-creation', async () => {
+    const admin = kafka.admin();
+    await admin.connect();
+    try {
+      // The test broker auto-creates topics with 3 partitions; the catalog says 6 and 3.
+      const { topics } = await admin.fetchTopicMetadata({
+        topics: [
+          'qiwei.identity.department.v1',
+          'qiwei.identity.department.v1.dlq',
+          'qiwei.identity.corp.v1',
+        ],
+      });
+      expect(Object.fromEntries(topics.map((t) => [t.name, t.partitions.length]))).toEqual({
+        'qiwei.identity.department.v1': 6,
+        'qiwei.identity.department.v1.dlq': 6,
+        'qiwei.identity.corp.v1': 3,
+      });
+    } finally {
+      await admin.disconnect();
+    }
+  });
+
+  it('exposes the outbox and consumer metrics', async () => {
+    const metrics = await identity.http().get('/metrics').expect(200);
+    expect(metrics.text).toMatch(/qiwei_outbox_backlog_events\{[^}]*\} \d+/);
+    expect(metrics.text).toMatch(/qiwei_outbox_oldest_pending_age_seconds/);
+    expect(metrics.text).toMatch(
+      /qiwei_outbox_published_total\{[^}]*topic="qiwei.identity.department.v1"[^}]*\} [1-9]/,
+    );
+    expect(metrics.text).toContain('qiwei_outbox_publish_latency_seconds_bucket');
+  });
 });
