@@ -30,6 +30,8 @@ export const DEFAULT_RELAY_OPTIONS: Omit<OutboxRelayOptions, 'databaseUrl'> = {
 
 // Advisory lock space of the outbox leases: (RELAY_LOCK_CLASS, lane).
 const RELAY_LOCK_CLASS = 4_240_002;
+// Advisory lock space of the per-batch lane locks (transaction scope).
+const BATCH_LOCK_CLASS = 4_240_003;
 
 interface OutboxRow {
   id: string;
@@ -117,17 +119,21 @@ export class OutboxRelay {
 
   private async publishBatch(lane: number): Promise<number> {
     return this.dataSource.transaction(async (manager) => {
-      const rows = await manager.query<OutboxRow[]>(
-        `SELECT id, event_id, topic, partition_key, headers, payload, created_at
-           FROM event_outbox
-          WHERE lane = $1 AND published_at IS NULL
-          ORDER BY id
-          LIMIT $2
-          FOR UPDATE`,
-        [lane, this.options.batchSize],
-      );
+      // One lock per lane batch instead of a lock per row: should a lease change hands while a
+      // batch is in flight, the next holder waits for it, then reads what it marked.
+      await manager.query('SELECT pg_advisory_xact_lock($1, $2)', [BATCH_LOCK_CLASS, lane]);
+      if (!this.heldLanes.has(lane)) return 0; // lease lost while waiting
+      const rows = (
+        await manager.query<(Omit<OutboxRow, 'headers'> & { headers: string })[]>(
+          `SELECT id, event_id, topic, partition_key, headers, payload, created_at
+             FROM event_outbox
+            WHERE lane = $1 AND published_at IS NULL
+            ORDER BY id
+            LIMIT $2`,
+          [lane, this.options.batchSize],
+        )
+      ).map((row) => ({ ...row, headers: JSON.parse(row.headers) as Record<string, string> }));
       if (rows.length === 0) return 0;
-      if (!this.heldLanes.has(lane)) return 0; // lease lost while waiting for the rows
 
       const spans = rows.map((row) =>
         tracer.startSpan(
@@ -226,9 +232,11 @@ export class OutboxRelay {
     if (Date.now() - this.lastPrune < Math.min(this.options.pruneAfterMs, 60_000)) return;
     this.lastPrune = Date.now();
     await this.dataSource.query(
+      // Oldest rows first along the primary key: they are the published ones past retention.
       `DELETE FROM event_outbox WHERE id IN (
          SELECT id FROM event_outbox
           WHERE published_at IS NOT NULL AND published_at < clock_timestamp() - make_interval(secs => $1)
+          ORDER BY id
           LIMIT 10000)`,
       [this.options.pruneAfterMs / 1000],
     );
