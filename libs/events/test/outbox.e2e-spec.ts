@@ -87,6 +87,18 @@ describe('events: transactional outbox and relay', () => {
     expect(offsets.reduce((sum, p) => sum + Number(p.high), 0)).toBe(1);
   });
 
+  it('wakes the relay on commit (LISTEN/NOTIFY), without waiting for its polling', async () => {
+    const topic = aTestTopic('notify');
+    await ensureTopics(admin, [topic]);
+    await startRelay({ pollIntervalMs: 600_000 }); // polling would take ten minutes
+    await eventually(async () => expect(await pending()).toBe(0));
+    await env.dataSource.transaction((manager) =>
+      outbox.publish(manager, topic, anEvent(topic, 'k', 7)),
+    );
+    const [record] = await readTopic(env.kafka, topic.name, 1, 10_000);
+    expect(seqOfRecord(record)).toBe(7);
+  });
+
   it('refuses to publish outside a transaction', async () => {
     const topic = aTestTopic('no-tx');
     await expect(

@@ -23,6 +23,18 @@ export class CreateEventTables1763800000000 implements MigrationInterface {
     await q.query(
       `CREATE INDEX event_outbox_pending_idx ON event_outbox (lane, id) WHERE published_at IS NULL`,
     );
+    // Relays LISTEN on qiwei_outbox. Notifying from a statement trigger saves producers a round
+    // trip per event; PostgreSQL delivers it at commit, once per transaction (it folds
+    // duplicates), and never for a rolled-back one.
+    await q.query(`
+      CREATE FUNCTION event_outbox_notify() RETURNS trigger LANGUAGE plpgsql AS $$
+      BEGIN
+        PERFORM pg_notify('qiwei_outbox', '');
+        RETURN NULL;
+      END $$`);
+    await q.query(`
+      CREATE TRIGGER event_outbox_notify AFTER INSERT ON event_outbox
+      FOR EACH STATEMENT EXECUTE FUNCTION event_outbox_notify()`);
     await q.query(`
       CREATE TABLE event_inbox (
         consumer text NOT NULL,
@@ -37,5 +49,6 @@ export class CreateEventTables1763800000000 implements MigrationInterface {
   async down(q: QueryRunner): Promise<void> {
     await q.query('DROP TABLE event_inbox');
     await q.query('DROP TABLE event_outbox');
+    await q.query('DROP FUNCTION event_outbox_notify()');
   }
 }

@@ -46,8 +46,7 @@ export class Outbox {
         encoded.value,
       ],
     );
-    // Delivered to listening relays when (and only if) the transaction commits.
-    await manager.query('SELECT pg_notify($1, $2)', [OUTBOX_CHANNEL, '']);
+    // A trigger on event_outbox notifies OUTBOX_CHANNEL, delivered to relays at commit.
     return encoded.id;
   }
 }
