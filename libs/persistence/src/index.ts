@@ -9,3 +9,9 @@ export {
 } from './data-source';
 export { TransactionRunner, isUniqueViolation } from './transaction-runner';
 export { PersistenceModule } from './persistence.module';
+export {
+  Idempotent,
+  IdempotencyInterceptor,
+  CreateIdempotencyKeys1763900000000,
+  IDEMPOTENCY_HEADER,
+} from './idempotency';

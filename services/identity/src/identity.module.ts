@@ -2,7 +2,7 @@ import { type DynamicModule, Global, Module } from '@nestjs/common';
 import { PLATFORM_TOKEN } from '@qiwei/auth';
 import { IDENTITY_TOPICS } from '@qiwei/contracts';
 import { CreateEventTables1763800000000, EventsModule } from '@qiwei/events';
-import { PersistenceModule } from '@qiwei/persistence';
+import { CreateIdempotencyKeys1763900000000, PersistenceModule } from '@qiwei/persistence';
 import { IDENTITY_CONFIG, type IdentityConfig } from './config';
 import { Corp } from './corps/corp.entity';
 import { CorpsModule } from './corps/corps.module';
@@ -14,7 +14,11 @@ import { SigningKey } from './tokens/signing-key.entity';
 import { TokensModule } from './tokens/tokens.module';
 
 export const IDENTITY_ENTITIES = [Corp, Department, Member, MemberDepartment, SigningKey];
-export const IDENTITY_MIGRATIONS = [InitialSchema1763700000000, CreateEventTables1763800000000];
+export const IDENTITY_MIGRATIONS = [
+  InitialSchema1763700000000,
+  CreateEventTables1763800000000,
+  CreateIdempotencyKeys1763900000000,
+];
 
 @Global()
 @Module({})

@@ -22,10 +22,12 @@ describe('identity: migrations', () => {
     try {
       // Three replicas starting at once: the advisory lock lets one apply, the others see it done.
       const applied = await Promise.all(sources.map((s) => runMigrations(s)));
-      expect(applied.flat()).toEqual([
+      const migrations = [
         'InitialSchema1763700000000',
         'CreateEventTables1763800000000',
-      ]);
+        'CreateIdempotencyKeys1763900000000',
+      ];
+      expect(applied.flat()).toEqual(migrations);
       const [ds] = sources;
       const tables = async () =>
         (
@@ -38,6 +40,7 @@ describe('identity: migrations', () => {
         'departments',
         'event_inbox',
         'event_outbox',
+        'idempotency_keys',
         'member_departments',
         'members',
         'signing_keys',
@@ -45,13 +48,14 @@ describe('identity: migrations', () => {
       expect(await tables()).toEqual(all);
       // Every migration reverts cleanly, newest first, and applies again.
       await ds.undoLastMigration({ transaction: 'each' });
-      expect(await tables()).toEqual(all.filter((t) => !t.startsWith('event_')));
+      expect(await tables()).toEqual(all.filter((t) => t !== 'idempotency_keys'));
+      await ds.undoLastMigration({ transaction: 'each' });
+      expect(await tables()).toEqual(
+        all.filter((t) => t !== 'idempotency_keys' && !t.startsWith('event_')),
+      );
       await ds.undoLastMigration({ transaction: 'each' });
       expect(await tables()).toEqual([]);
-      expect(await runMigrations(ds)).toEqual([
-        'InitialSchema1763700000000',
-        'CreateEventTables1763800000000',
-      ]);
+      expect(await runMigrations(ds)).toEqual(migrations);
       expect(await tables()).toEqual(all);
     } finally {
       await Promise.all(sources.map((s) => s.destroy()));

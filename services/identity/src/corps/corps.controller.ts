@@ -7,7 +7,7 @@ import {
   ApiTags,
 } from '@nestjs/swagger';
 import { BearerAuthGuard, CurrentPrincipal, PlatformAdminGuard, type Principal } from '@qiwei/auth';
-import { asCorpId, CORP_ID_PATTERN } from '@qiwei/persistence';
+import { asCorpId, CORP_ID_PATTERN, Idempotent } from '@qiwei/persistence';
 import { DomainException, NotFoundException, ValidationFailedException } from '@qiwei/platform';
 import { DataSource } from 'typeorm';
 import { Member } from '../members/member.entity';
@@ -40,6 +40,7 @@ export class CorpsController {
 
   @Post()
   @UseGuards(PlatformAdminGuard)
+  @Idempotent()
   @ApiOperation({
     summary: 'Create a corp with its root department and first super admin (platform admin token)',
   })

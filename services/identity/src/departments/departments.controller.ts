@@ -19,6 +19,7 @@ import {
   ApiTags,
 } from '@nestjs/swagger';
 import { BearerAuthGuard, CurrentPrincipal, RequireRoles, type Principal } from '@qiwei/auth';
+import { Idempotent } from '@qiwei/persistence';
 import { PositiveIntPipe, ValidationFailedException } from '@qiwei/platform';
 import { DepartmentsService } from './departments.service';
 import {
@@ -40,6 +41,7 @@ export class DepartmentsController {
 
   @Post()
   @RequireRoles('super_admin')
+  @Idempotent()
   @ApiOperation({ summary: 'Create a department' })
   @ApiCreatedResponse({ type: DepartmentResponse })
   async create(@CurrentPrincipal() principal: Principal, @Body() body: CreateDepartmentDto) {
