@@ -119,10 +119,10 @@ export class IdempotencyInterceptor implements NestInterceptor {
       if (!stored || stored.request_hash !== hash) throw new IdempotencyKeyReusedException();
       if (stored.status === null) throw new IdempotencyKeyInProgressException();
       void reply.status(stored.status).header('idempotent-replayed', 'true');
-      return stored.response === null ? undefined : JSON.parse(stored.response);
+      return stored.response === null ? undefined : (JSON.parse(stored.response) as unknown);
     }
     try {
-      const body = await lastValueFrom(next.handle(), { defaultValue: undefined });
+      const body: unknown = await lastValueFrom(next.handle(), { defaultValue: undefined });
       await this.dataSource.query(
         'UPDATE idempotency_keys SET status = $3, response = $4 WHERE scope = $1 AND key = $2',
         [scope, header, reply.statusCode, body === undefined ? null : JSON.stringify(body)],
