@@ -7,10 +7,12 @@ export {
 export {
   IDENTITY_CORP_TOPIC,
   IDENTITY_DEPARTMENT_TOPIC,
+  IDENTITY_MEMBER_TOPIC,
   IDENTITY_TOPICS,
 } from './topics/identity.topics';
 export * from './gen/qiwei/identity/v1/corp_pb';
 export * from './gen/qiwei/identity/v1/department_pb';
+export * from './gen/qiwei/identity/v1/member_pb';
 import { IDENTITY_TOPICS } from './topics/identity.topics';
 import type { TopicDefinition } from './topic';
 

@@ -9,7 +9,9 @@ import { CorpsModule } from './corps/corps.module';
 import { Department } from './departments/department.entity';
 import { DepartmentsModule } from './departments/departments.module';
 import { Member, MemberDepartment } from './members/member.entity';
+import { MembersModule } from './members/members.module';
 import { InitialSchema1763700000000 } from './migrations/1763700000000-initial-schema';
+import { MemberProfile1764000000000 } from './migrations/1764000000000-member-profile';
 import { SigningKey } from './tokens/signing-key.entity';
 import { TokensModule } from './tokens/tokens.module';
 
@@ -18,6 +20,7 @@ export const IDENTITY_MIGRATIONS = [
   InitialSchema1763700000000,
   CreateEventTables1763800000000,
   CreateIdempotencyKeys1763900000000,
+  MemberProfile1764000000000,
 ];
 
 @Global()
@@ -58,6 +61,7 @@ export class IdentityModule {
         }),
         TokensModule,
         DepartmentsModule,
+        MembersModule,
         CorpsModule,
       ],
     };

@@ -201,14 +201,13 @@ describe('identity: departments', () => {
     const withChildren = await api().remove(parent.id).expect(409);
     expect(withChildren.body.code).toBe('DEPARTMENT_HAS_CHILDREN');
 
-    // Members get their own API with the identity issue; place one directly for now.
     const staffed = await create(aDepartment().build());
-    await identity.app
-      .get(DataSource)
-      .query(
-        `INSERT INTO member_departments (corp_id, userid, department_id, is_main) VALUES ($1, $2, $3, false)`,
-        [corp.corpId, corp.adminUserid, staffed.id],
-      );
+    await identity
+      .http()
+      .post('/v1/members')
+      .set('authorization', `Bearer ${corp.token}`)
+      .send({ name: '员工', departments: [{ id: staffed.id }] })
+      .expect(201);
     const withMembers = await api().remove(staffed.id).expect(409);
     expect(withMembers.body.code).toBe('DEPARTMENT_HAS_MEMBERS');
 

@@ -10,6 +10,12 @@ import {
   DepartmentDeletedSchema,
   DepartmentMovedSchema,
   DepartmentUpdatedSchema,
+  MemberCreatedSchema,
+  MemberDeletedSchema,
+  MemberDisabledSchema,
+  MemberEnabledSchema,
+  MemberLeftSchema,
+  MemberUpdatedSchema,
   TOPIC_CATALOG,
 } from '@qiwei/contracts';
 import { REPO_ROOT } from '@qiwei/testing';
@@ -42,6 +48,22 @@ const department = {
   updatedAt: timestampFromDate(new Date('2025-03-02T09:30:00.123Z')),
 };
 
+const member = {
+  corpId: 'ww0123456789abcdef',
+  userid: 'zhangsan',
+  name: '张三',
+  mobile: '13800138000',
+  position: '工程师',
+  gender: 'male',
+  status: 'active',
+  departments: [{ departmentId: 7, order: 2, isLeader: true }],
+  mainDepartmentId: 7,
+  directLeaders: ['lisi'],
+  joinedAt: timestampFromDate(new Date('2025-03-01T08:00:00Z')),
+  createdAt: timestampFromDate(new Date('2025-03-01T08:00:00Z')),
+  updatedAt: timestampFromDate(new Date('2025-03-02T09:30:00Z')),
+};
+
 /** A realistic payload of every event type in the catalog, as identity will publish it. */
 const REAL_PAYLOADS: ReadonlyMap<DescMessage, MessageInitShape<DescMessage>> = new Map<
   DescMessage,
@@ -66,6 +88,28 @@ const REAL_PAYLOADS: ReadonlyMap<DescMessage, MessageInitShape<DescMessage>> = n
       corpId: 'ww0123456789abcdef',
       id: 7,
       deletedAt: timestampFromDate(new Date('2025-03-03T10:00:00Z')),
+    },
+  ],
+  [MemberCreatedSchema, { member }],
+  [MemberUpdatedSchema, { member: { ...member, position: '高级工程师' } }],
+  [MemberDisabledSchema, { member: { ...member, status: 'disabled' } }],
+  [MemberEnabledSchema, { member }],
+  [
+    MemberLeftSchema,
+    {
+      member: {
+        ...member,
+        status: 'left',
+        leftAt: timestampFromDate(new Date('2025-06-30T18:00:00Z')),
+      },
+    },
+  ],
+  [
+    MemberDeletedSchema,
+    {
+      corpId: 'ww0123456789abcdef',
+      userid: 'zhangsan',
+      deletedAt: timestampFromDate(new Date('2025-07-01T10:00:00Z')),
     },
   ],
 ]);

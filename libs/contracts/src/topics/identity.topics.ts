@@ -5,6 +5,14 @@ import {
   DepartmentMovedSchema,
   DepartmentUpdatedSchema,
 } from '../gen/qiwei/identity/v1/department_pb';
+import {
+  MemberCreatedSchema,
+  MemberDeletedSchema,
+  MemberDisabledSchema,
+  MemberEnabledSchema,
+  MemberLeftSchema,
+  MemberUpdatedSchema,
+} from '../gen/qiwei/identity/v1/member_pb';
 import { defineTopic } from '../topic';
 
 const DAY_MS = 24 * 60 * 60 * 1000;
@@ -57,4 +65,50 @@ export const IDENTITY_DEPARTMENT_TOPIC = defineTopic({
   ],
 });
 
-export const IDENTITY_TOPICS = [IDENTITY_CORP_TOPIC, IDENTITY_DEPARTMENT_TOPIC] as const;
+export const IDENTITY_MEMBER_TOPIC = defineTopic({
+  name: 'qiwei.identity.member.v1',
+  publisher: 'identity',
+  summary:
+    'The members of every corp. Each event but deleted carries the full current state of the member.',
+  key: 'corpId: every change to one corp’s directory stays in order.',
+  partitions: 6,
+  retentionMs: 30 * DAY_MS,
+  events: [
+    {
+      type: 'qiwei.identity.member.created.v1',
+      schema: MemberCreatedSchema,
+      summary: 'A member was added.',
+    },
+    {
+      type: 'qiwei.identity.member.updated.v1',
+      schema: MemberUpdatedSchema,
+      summary: 'A member’s profile or departments changed.',
+    },
+    {
+      type: 'qiwei.identity.member.disabled.v1',
+      schema: MemberDisabledSchema,
+      summary: 'A member was disabled.',
+    },
+    {
+      type: 'qiwei.identity.member.enabled.v1',
+      schema: MemberEnabledSchema,
+      summary: 'A disabled member was enabled again.',
+    },
+    {
+      type: 'qiwei.identity.member.left.v1',
+      schema: MemberLeftSchema,
+      summary: 'A member left the corp.',
+    },
+    {
+      type: 'qiwei.identity.member.deleted.v1',
+      schema: MemberDeletedSchema,
+      summary: 'A member was deleted.',
+    },
+  ],
+});
+
+export const IDENTITY_TOPICS = [
+  IDENTITY_CORP_TOPIC,
+  IDENTITY_DEPARTMENT_TOPIC,
+  IDENTITY_MEMBER_TOPIC,
+] as const;

@@ -42,18 +42,6 @@ export class InvalidCursorError extends Error {}
 /** Queries on departments. Every method is scoped to one corp. */
 @Injectable()
 export class DepartmentRepository {
-  /** Serialises department writes within a corp (ids, limits and paths stay consistent). */
-  async lockCorp(
-    em: EntityManager,
-    corpId: CorpId,
-  ): Promise<{ nextDepartmentId: number } | undefined> {
-    const rows: { next_department_id: number }[] = await em.query(
-      'SELECT next_department_id FROM corps WHERE corp_id = $1 FOR UPDATE',
-      [corpId],
-    );
-    return rows[0] ? { nextDepartmentId: rows[0].next_department_id } : undefined;
-  }
-
   async allocateId(em: EntityManager, corpId: CorpId, explicitId?: number): Promise<number> {
     if (explicitId !== undefined) {
       await em.query(

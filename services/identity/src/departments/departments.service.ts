@@ -2,9 +2,10 @@ import { Inject, Injectable } from '@nestjs/common';
 import { IDENTITY_DEPARTMENT_TOPIC } from '@qiwei/contracts';
 import { Outbox } from '@qiwei/events';
 import { isUniqueViolation, TransactionRunner, type CorpId } from '@qiwei/persistence';
-import { DomainException, NotFoundException } from '@qiwei/platform';
+import { DomainException } from '@qiwei/platform';
 import { DataSource, type EntityManager } from 'typeorm';
 import { IDENTITY_CONFIG, type IdentityConfig } from '../config';
+import { lockCorpForWrite } from '../corps/corp-lock';
 import { assertValidDepartmentName } from './department-name';
 import {
   departmentCreated,
@@ -259,9 +260,7 @@ export class DepartmentsService {
     return parent.id;
   }
 
-  private async lockCorp(em: EntityManager, corpId: CorpId): Promise<void> {
-    if (!(await this.departments.lockCorp(em, corpId))) {
-      throw new NotFoundException('CORP_NOT_FOUND', `Corp ${corpId} does not exist.`);
-    }
+  private lockCorp(em: EntityManager, corpId: CorpId): Promise<void> {
+    return lockCorpForWrite(em, corpId);
   }
 }

@@ -2,8 +2,9 @@ import { Column, CreateDateColumn, Entity, PrimaryColumn, UpdateDateColumn } fro
 import type { Role } from '@qiwei/auth';
 
 export type MemberStatus = 'active' | 'disabled' | 'inactive' | 'left';
+export type Gender = 'unknown' | 'male' | 'female';
 
-/** A person in a corp. This first slice keeps what corps and departments need of members. */
+/** A person in a corp: the directory entry every other service learns from member events. */
 @Entity({ name: 'members' })
 export class Member {
   @PrimaryColumn({ name: 'corp_id', type: 'varchar', length: 18 })
@@ -20,6 +21,30 @@ export class Member {
 
   @Column({ type: 'text', array: true, default: () => "'{}'" })
   roles!: Role[];
+
+  @Column({ type: 'varchar', length: 20, nullable: true })
+  mobile!: string | null;
+
+  @Column({ type: 'varchar', length: 254, nullable: true })
+  email!: string | null;
+
+  @Column({ type: 'varchar', length: 128, default: '' })
+  position!: string;
+
+  @Column({ type: 'varchar', length: 8, default: 'unknown' })
+  gender!: Gender;
+
+  @Column({ name: 'main_department_id', type: 'int', default: 1 })
+  mainDepartmentId!: number;
+
+  @Column({ name: 'direct_leaders', type: 'text', array: true, default: () => "'{}'" })
+  directLeaders!: string[];
+
+  @Column({ name: 'joined_at', type: 'timestamptz', default: () => 'now()' })
+  joinedAt!: Date;
+
+  @Column({ name: 'left_at', type: 'timestamptz', nullable: true })
+  leftAt!: Date | null;
 
   @CreateDateColumn({ name: 'created_at', type: 'timestamptz' })
   createdAt!: Date;
@@ -42,4 +67,11 @@ export class MemberDepartment {
 
   @Column({ name: 'is_main', type: 'boolean', default: false })
   isMain!: boolean;
+
+  /** Position among the department's members: higher sorts first. */
+  @Column({ name: 'order', type: 'int', default: 0 })
+  order!: number;
+
+  @Column({ name: 'is_leader', type: 'boolean', default: false })
+  isLeader!: boolean;
 }

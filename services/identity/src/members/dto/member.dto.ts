@@ -1,0 +1,228 @@
+import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
+import { Transform, Type } from 'class-transformer';
+import {
+  ArrayMaxSize,
+  ArrayMinSize,
+  ArrayUnique,
+  IsBoolean,
+  IsEmail,
+  IsIn,
+  IsInt,
+  IsOptional,
+  IsString,
+  Length,
+  Matches,
+  Max,
+  MaxLength,
+  Min,
+  ValidateIf,
+  ValidateNested,
+} from 'class-validator';
+import { USERID_PATTERN } from '../../corps/dto/corp.dto';
+import type { MemberWithDepartments } from '../members.repository';
+
+const INT32_MAX = 2_147_483_647;
+/** A mainland China mobile (11 digits from 1[3-9]) or an E.164 number with its +country code. */
+export const MOBILE_PATTERN = /^(1[3-9]\d{9}|\+[1-9]\d{6,14})$/;
+const NOT_BLANK = /\S/;
+
+export class MembershipDto {
+  @ApiProperty({ description: 'Department id' })
+  @IsInt()
+  @Min(1)
+  @Max(INT32_MAX)
+  id!: number;
+
+  @ApiPropertyOptional({
+    description: 'Order among the department’s members; higher sorts first',
+    default: 0,
+  })
+  @IsOptional()
+  @IsInt()
+  @Min(0)
+  @Max(INT32_MAX)
+  order?: number;
+
+  @ApiPropertyOptional({ description: 'Leader in this department (部门负责人)', default: false })
+  @IsOptional()
+  @IsBoolean()
+  isLeader?: boolean;
+}
+
+class MemberProfileDto {
+  @ApiPropertyOptional({
+    example: '13800138000',
+    description: 'Unique in the corp; 1[3-9]xxxxxxxxx or +<country><number>',
+  })
+  @IsOptional()
+  @ValidateIf((_o, v) => v !== null)
+  @IsString()
+  @Matches(MOBILE_PATTERN, {
+    message: 'mobile must be 1[3-9] and 9 more digits, or + and 7–15 digits',
+  })
+  mobile?: string | null;
+
+  @ApiPropertyOptional({ example: 'zhangsan@example.com' })
+  @IsOptional()
+  @ValidateIf((_o, v) => v !== null)
+  @IsEmail()
+  @MaxLength(254)
+  email?: string | null;
+
+  @ApiPropertyOptional({ example: '销售经理' })
+  @IsOptional()
+  @IsString()
+  @MaxLength(128)
+  position?: string;
+
+  @ApiPropertyOptional({ enum: ['unknown', 'male', 'female'] })
+  @IsOptional()
+  @IsIn(['unknown', 'male', 'female'])
+  gender?: 'unknown' | 'male' | 'female';
+
+  @ApiPropertyOptional({ description: 'One of `departments`; the first one when absent' })
+  @IsOptional()
+  @IsInt()
+  @Min(1)
+  @Max(INT32_MAX)
+  mainDepartmentId?: number;
+
+  @ApiPropertyOptional({ type: [String], description: 'Userids of direct supervisors (at most 5)' })
+  @IsOptional()
+  @ArrayMaxSize(5)
+  @ArrayUnique()
+  @IsString({ each: true })
+  @Matches(USERID_PATTERN, { each: true, message: 'each direct leader must be a userid' })
+  directLeaders?: string[];
+}
+
+export class CreateMemberDto extends MemberProfileDto {
+  @ApiPropertyOptional({
+    description: '1–64 of A–Z a–z 0–9 _ @ . -; generated when absent',
+    example: 'zhangsan',
+  })
+  @IsOptional()
+  @IsString()
+  @Matches(USERID_PATTERN, { message: 'userid must be 1–64 of A-Z a-z 0-9 _ @ . -' })
+  userid?: string;
+
+  @ApiProperty({ example: '张三' })
+  @IsString()
+  @Length(1, 64)
+  @Matches(NOT_BLANK, { message: 'name must not be blank' })
+  name!: string;
+
+  @ApiProperty({ type: [MembershipDto], description: '1–100 departments' })
+  @ArrayMinSize(1)
+  @ArrayMaxSize(100)
+  @ArrayUnique((d: MembershipDto) => d.id, { message: 'each department may appear once' })
+  @ValidateNested({ each: true })
+  @Type(() => MembershipDto)
+  departments!: MembershipDto[];
+
+  @ApiPropertyOptional({
+    enum: ['active', 'inactive'],
+    description: '`inactive`: invited, not joined yet',
+  })
+  @IsOptional()
+  @IsIn(['active', 'inactive'])
+  status?: 'active' | 'inactive';
+}
+
+export class UpdateMemberDto extends MemberProfileDto {
+  @ApiPropertyOptional()
+  @IsOptional()
+  @IsString()
+  @Length(1, 64)
+  @Matches(NOT_BLANK, { message: 'name must not be blank' })
+  name?: string;
+
+  @ApiPropertyOptional({ type: [MembershipDto] })
+  @IsOptional()
+  @ArrayMinSize(1)
+  @ArrayMaxSize(100)
+  @ArrayUnique((d: MembershipDto) => d.id, { message: 'each department may appear once' })
+  @ValidateNested({ each: true })
+  @Type(() => MembershipDto)
+  departments?: MembershipDto[];
+}
+
+export class ListMembersQuery {
+  @ApiPropertyOptional({ description: 'Include the whole subtree', default: false })
+  @IsOptional()
+  @Transform(({ value }: { value: unknown }) =>
+    value === 'true' ? true : value === 'false' ? false : value,
+  )
+  @IsBoolean()
+  recursive?: boolean;
+
+  @ApiPropertyOptional({ enum: ['active', 'disabled', 'inactive', 'left'] })
+  @IsOptional()
+  @IsIn(['active', 'disabled', 'inactive', 'left'])
+  status?: 'active' | 'disabled' | 'inactive' | 'left';
+
+  @ApiPropertyOptional({ minimum: 1, maximum: 1000, default: 100 })
+  @IsOptional()
+  @Type(() => Number)
+  @IsInt()
+  @Min(1)
+  @Max(1000)
+  limit?: number;
+
+  @ApiPropertyOptional()
+  @IsOptional()
+  @IsString()
+  @MaxLength(512)
+  cursor?: string;
+}
+
+export class MemberResponse {
+  @ApiProperty() userid!: string;
+  @ApiProperty() name!: string;
+  @ApiProperty({ nullable: true, type: String }) mobile!: string | null;
+  @ApiProperty({ nullable: true, type: String }) email!: string | null;
+  @ApiProperty() position!: string;
+  @ApiProperty({ enum: ['unknown', 'male', 'female'] }) gender!: string;
+  @ApiProperty({ enum: ['active', 'disabled', 'inactive', 'left'] }) status!: string;
+  @ApiProperty({ type: [MembershipDto] }) departments!: {
+    id: number;
+    order: number;
+    isLeader: boolean;
+  }[];
+  @ApiProperty() mainDepartmentId!: number;
+  @ApiProperty({ type: [String] }) directLeaders!: string[];
+  @ApiProperty({ type: [String] }) roles!: string[];
+  @ApiProperty() joinedAt!: string;
+  @ApiProperty({ nullable: true, type: String }) leftAt!: string | null;
+  @ApiProperty() createdAt!: string;
+  @ApiProperty() updatedAt!: string;
+
+  static of({ member, departments }: MemberWithDepartments): MemberResponse {
+    return {
+      userid: member.userid,
+      name: member.name,
+      mobile: member.mobile,
+      email: member.email,
+      position: member.position,
+      gender: member.gender,
+      status: member.status,
+      departments: departments.map((d) => ({
+        id: d.departmentId,
+        order: d.order,
+        isLeader: d.isLeader,
+      })),
+      mainDepartmentId: member.mainDepartmentId,
+      directLeaders: member.directLeaders,
+      roles: member.roles,
+      joinedAt: member.joinedAt.toISOString(),
+      leftAt: member.leftAt ? member.leftAt.toISOString() : null,
+      createdAt: member.createdAt.toISOString(),
+      updatedAt: member.updatedAt.toISOString(),
+    };
+  }
+}
+
+export class MemberPageResponse {
+  @ApiProperty({ type: [MemberResponse] }) items!: MemberResponse[];
+  @ApiProperty({ nullable: true, type: String }) nextCursor!: string | null;
+}
