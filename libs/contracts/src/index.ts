@@ -8,11 +8,13 @@ export {
   IDENTITY_CORP_TOPIC,
   IDENTITY_DEPARTMENT_TOPIC,
   IDENTITY_MEMBER_TOPIC,
+  IDENTITY_TAG_TOPIC,
   IDENTITY_TOPICS,
 } from './topics/identity.topics';
 export * from './gen/qiwei/identity/v1/corp_pb';
 export * from './gen/qiwei/identity/v1/department_pb';
 export * from './gen/qiwei/identity/v1/member_pb';
+export * from './gen/qiwei/identity/v1/tag_pb';
 import { IDENTITY_TOPICS } from './topics/identity.topics';
 import type { TopicDefinition } from './topic';
 

@@ -10,17 +10,21 @@ import { Department } from './departments/department.entity';
 import { DepartmentsModule } from './departments/departments.module';
 import { Member, MemberDepartment } from './members/member.entity';
 import { MembersModule } from './members/members.module';
+import { Tag } from './tags/tag.entity';
+import { TagsModule } from './tags/tags.module';
 import { InitialSchema1763700000000 } from './migrations/1763700000000-initial-schema';
 import { MemberProfile1764000000000 } from './migrations/1764000000000-member-profile';
+import { Tags1764100000000 } from './migrations/1764100000000-tags';
 import { SigningKey } from './tokens/signing-key.entity';
 import { TokensModule } from './tokens/tokens.module';
 
-export const IDENTITY_ENTITIES = [Corp, Department, Member, MemberDepartment, SigningKey];
+export const IDENTITY_ENTITIES = [Corp, Department, Member, MemberDepartment, SigningKey, Tag];
 export const IDENTITY_MIGRATIONS = [
   InitialSchema1763700000000,
   CreateEventTables1763800000000,
   CreateIdempotencyKeys1763900000000,
   MemberProfile1764000000000,
+  Tags1764100000000,
 ];
 
 @Global()
@@ -62,6 +66,7 @@ export class IdentityModule {
         TokensModule,
         DepartmentsModule,
         MembersModule,
+        TagsModule,
         CorpsModule,
       ],
     };

@@ -40,6 +40,9 @@ describe('identity: migrations', () => {
         'member_departments',
         'members',
         'signing_keys',
+        'tag_departments',
+        'tag_members',
+        'tags',
       ];
       expect(await tables()).toEqual(all);
       // Every migration reverts cleanly, newest first, and applies again.

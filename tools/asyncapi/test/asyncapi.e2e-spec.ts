@@ -16,6 +16,10 @@ import {
   MemberEnabledSchema,
   MemberLeftSchema,
   MemberUpdatedSchema,
+  TagCreatedSchema,
+  TagDeletedSchema,
+  TagMembersChangedSchema,
+  TagUpdatedSchema,
   TOPIC_CATALOG,
 } from '@qiwei/contracts';
 import { REPO_ROOT } from '@qiwei/testing';
@@ -64,6 +68,16 @@ const member = {
   updatedAt: timestampFromDate(new Date('2025-03-02T09:30:00Z')),
 };
 
+const tag = {
+  corpId: 'ww0123456789abcdef',
+  id: 3,
+  name: '客户经理',
+  userids: ['zhangsan'],
+  departmentIds: [],
+  createdAt: timestampFromDate(new Date('2025-03-01T08:00:00Z')),
+  updatedAt: timestampFromDate(new Date('2025-03-02T09:30:00Z')),
+};
+
 /** A realistic payload of every event type in the catalog, as identity will publish it. */
 const REAL_PAYLOADS: ReadonlyMap<DescMessage, MessageInitShape<DescMessage>> = new Map<
   DescMessage,
@@ -102,6 +116,17 @@ const REAL_PAYLOADS: ReadonlyMap<DescMessage, MessageInitShape<DescMessage>> = n
         status: 'left',
         leftAt: timestampFromDate(new Date('2025-06-30T18:00:00Z')),
       },
+    },
+  ],
+  [TagCreatedSchema, { tag }],
+  [TagUpdatedSchema, { tag: { ...tag, name: '重点客户经理' } }],
+  [TagMembersChangedSchema, { tag: { ...tag, userids: ['zhangsan', 'lisi'], departmentIds: [7] } }],
+  [
+    TagDeletedSchema,
+    {
+      corpId: 'ww0123456789abcdef',
+      id: 3,
+      deletedAt: timestampFromDate(new Date('2025-07-01T10:00:00Z')),
     },
   ],
   [

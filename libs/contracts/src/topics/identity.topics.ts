@@ -13,6 +13,12 @@ import {
   MemberLeftSchema,
   MemberUpdatedSchema,
 } from '../gen/qiwei/identity/v1/member_pb';
+import {
+  TagCreatedSchema,
+  TagDeletedSchema,
+  TagMembersChangedSchema,
+  TagUpdatedSchema,
+} from '../gen/qiwei/identity/v1/tag_pb';
 import { defineTopic } from '../topic';
 
 const DAY_MS = 24 * 60 * 60 * 1000;
@@ -107,8 +113,40 @@ export const IDENTITY_MEMBER_TOPIC = defineTopic({
   ],
 });
 
+export const IDENTITY_TAG_TOPIC = defineTopic({
+  name: 'qiwei.identity.tag.v1',
+  publisher: 'identity',
+  summary: 'Tags (标签) and whom they name. Each event but deleted carries the whole tag.',
+  key: 'corpId: every change to one corp’s tags stays in order.',
+  partitions: 3,
+  retentionMs: 30 * DAY_MS,
+  events: [
+    {
+      type: 'qiwei.identity.tag.created.v1',
+      schema: TagCreatedSchema,
+      summary: 'A tag was created.',
+    },
+    {
+      type: 'qiwei.identity.tag.updated.v1',
+      schema: TagUpdatedSchema,
+      summary: 'A tag was renamed.',
+    },
+    {
+      type: 'qiwei.identity.tag.members_changed.v1',
+      schema: TagMembersChangedSchema,
+      summary: 'Members or departments were added to or removed from a tag.',
+    },
+    {
+      type: 'qiwei.identity.tag.deleted.v1',
+      schema: TagDeletedSchema,
+      summary: 'A tag was deleted.',
+    },
+  ],
+});
+
 export const IDENTITY_TOPICS = [
   IDENTITY_CORP_TOPIC,
   IDENTITY_DEPARTMENT_TOPIC,
   IDENTITY_MEMBER_TOPIC,
+  IDENTITY_TAG_TOPIC,
 ] as const;
