@@ -9,6 +9,7 @@ export interface Principal {
   userId: string;
   roles: Role[];
   tokenId: string;
+  issuedAt: Date;
 }
 
 export const ACCESS_TOKEN_ISSUER = 'qiwei-identity';

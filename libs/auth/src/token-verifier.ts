@@ -33,7 +33,7 @@ export class JwtTokenVerifier implements TokenVerifier {
         issuer: ACCESS_TOKEN_ISSUER,
         audience: ACCESS_TOKEN_AUDIENCE,
         algorithms: ['ES256'],
-        requiredClaims: ['sub', 'exp', 'jti', 'corp_id'],
+        requiredClaims: ['sub', 'exp', 'iat', 'jti', 'corp_id'],
       });
       const roles = Array.isArray(payload.roles)
         ? payload.roles.filter((r): r is Role => (ROLES as readonly string[]).includes(r as string))
@@ -43,6 +43,7 @@ export class JwtTokenVerifier implements TokenVerifier {
         userId: String(payload.sub),
         roles,
         tokenId: String(payload.jti),
+        issuedAt: new Date((payload.iat ?? 0) * 1000),
       };
     } catch (error) {
       if (error instanceof errors.JWTExpired) {

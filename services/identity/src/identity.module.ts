@@ -15,6 +15,7 @@ import { TagsModule } from './tags/tags.module';
 import { InitialSchema1763700000000 } from './migrations/1763700000000-initial-schema';
 import { MemberProfile1764000000000 } from './migrations/1764000000000-member-profile';
 import { Tags1764100000000 } from './migrations/1764100000000-tags';
+import { TokenRevocation1764200000000 } from './migrations/1764200000000-token-revocation';
 import { SigningKey } from './tokens/signing-key.entity';
 import { TokensModule } from './tokens/tokens.module';
 
@@ -25,6 +26,7 @@ export const IDENTITY_MIGRATIONS = [
   CreateIdempotencyKeys1763900000000,
   MemberProfile1764000000000,
   Tags1764100000000,
+  TokenRevocation1764200000000,
 ];
 
 @Global()

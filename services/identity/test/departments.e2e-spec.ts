@@ -276,6 +276,12 @@ describe('identity: departments', () => {
       .expect(401);
     expect(forged.body.code).toBe('TOKEN_INVALID');
     // A member token (no admin role), as sign-in will issue them.
+    await identity
+      .http()
+      .post('/v1/members')
+      .set('authorization', `Bearer ${corp.token}`)
+      .send({ userid: 'someone', name: '普通成员', departments: [{ id: 1 }] })
+      .expect(201);
     const memberToken = (
       await identity.app
         .get(AccessTokensService)

@@ -3,6 +3,7 @@ import { MemberLeftSchema } from '@qiwei/contracts';
 import { createKafka } from '@qiwei/events';
 import { eventually } from '@qiwei/testing';
 import { DataSource } from 'typeorm';
+import { AccessTokensService } from '../src/tokens/access-tokens.service';
 import { aDepartment } from './builders';
 import { bootIdentity, type CreatedCorp, type IdentityTestApp } from './identity-test-app';
 
@@ -219,6 +220,39 @@ describe('identity: members', () => {
       expect((await api().action('admin', action).expect(422)).body.code).toBe('LAST_SUPER_ADMIN');
     }
     expect((await api().remove('admin').expect(422)).body.code).toBe('LAST_SUPER_ADMIN');
+  });
+
+  it('revokes a member’s tokens at once when they are disabled, leave or are deleted', async () => {
+    const tokens = identity.app.get(AccessTokensService);
+    const tokenOf = async (userid: string) =>
+      (await tokens.issue({ corpId: corp.corpId, userId: userid, roles: ['member'] })).accessToken;
+    for (const userid of ['m1', 'm2', 'm3']) {
+      await api()
+        .create({ userid, name: userid, departments: [{ id: 1 }] })
+        .expect(201);
+    }
+    const [t1, t2, t3] = [await tokenOf('m1'), await tokenOf('m2'), await tokenOf('m3')];
+    for (const token of [t1, t2, t3]) await as(token).get('admin').expect(200);
+
+    await api().action('m1', 'disable').expect(200);
+    expect((await as(t1).get('admin').expect(401)).body.code).toBe('TOKEN_REVOKED');
+    await api().action('m1', 'enable').expect(200);
+    // Re-enabled: tokens from before the disable stay revoked; new ones work.
+    await as(t1).get('admin').expect(401);
+    // A token issued after the re-enable works, once the clock passes the revocation's second
+    // (JWT iat has one-second resolution).
+    await eventually(
+      async () =>
+        as(await tokenOf('m1'))
+          .get('admin')
+          .expect(200),
+      { intervalMs: 200 },
+    );
+
+    await api().action('m2', 'leave').expect(200);
+    expect((await as(t2).get('admin').expect(401)).body.code).toBe('TOKEN_REVOKED');
+    await api().remove('m3').expect(204);
+    expect((await as(t3).get('admin').expect(401)).body.code).toBe('TOKEN_REVOKED');
   });
 
   it('lists a department’s members directly or through its subtree, paginated, filtered by status', async () => {

@@ -178,12 +178,15 @@ export class MembersService {
       if (!allowed[to].includes(member.status))
         throw new MemberStatusTransitionException(member.status, to);
       if (to !== 'active') await this.keepASuperAdmin(em, corpId, member);
-      await em
-        .getRepository(Member)
-        .update(
-          { corpId, userid },
-          { status: to, ...(to === 'left' ? { leftAt: new Date() } : {}) },
-        );
+      await em.getRepository(Member).update(
+        { corpId, userid },
+        {
+          status: to,
+          ...(to === 'left' ? { leftAt: new Date() } : {}),
+          // Disabled or gone: every token issued so far stops working at once.
+          ...(to !== 'active' ? { tokensValidAfter: new Date() } : {}),
+        },
+      );
       const change: MemberChange = to === 'active' ? 'enabled' : to;
       return this.announce(em, corpId, userid, change);
     });

@@ -6,7 +6,10 @@ import {
   JwtTokenVerifier,
   type Principal,
   type Role,
+  type TokenVerifier,
 } from '@qiwei/auth';
+import { UnauthorizedException } from '@qiwei/platform';
+import { DataSource } from 'typeorm';
 import { decodeProtectedHeader, SignJWT } from 'jose';
 import { IDENTITY_CONFIG, type IdentityConfig } from '../config';
 import { SigningKeysService } from './signing-keys.service';
@@ -20,17 +23,39 @@ export interface IssuedAccessToken {
 /** Issues access tokens (short-lived ES256 JWTs) and verifies them against identity's own keys. */
 @Injectable()
 export class AccessTokensService {
-  readonly verifier: JwtTokenVerifier;
+  readonly verifier: TokenVerifier;
 
   constructor(
     private readonly keys: SigningKeysService,
     @Inject(IDENTITY_CONFIG) private readonly config: IdentityConfig,
+    private readonly dataSource: DataSource,
   ) {
-    this.verifier = new JwtTokenVerifier(async (header) => {
+    const signature = new JwtTokenVerifier(async (header) => {
       const key = header.kid ? await this.keys.publicKey(header.kid) : undefined;
       if (!key) throw new Error('unknown signing key');
       return key;
     });
+    // Identity also knows whether the member may still act: a disabled, departed or deleted
+    // member's tokens stop working at once, not at expiry.
+    this.verifier = {
+      verify: async (token: string) => {
+        const principal = await signature.verify(token);
+        const [member] = await this.dataSource.query<
+          { status: string; tokens_valid_after: Date | null }[]
+        >('SELECT status, tokens_valid_after FROM members WHERE corp_id = $1 AND userid = $2', [
+          principal.corpId,
+          principal.userId,
+        ]);
+        const revoked =
+          !member ||
+          member.status !== 'active' ||
+          (member.tokens_valid_after !== null &&
+            principal.issuedAt.getTime() < member.tokens_valid_after.getTime());
+        if (revoked)
+          throw new UnauthorizedException('This access token has been revoked.', 'TOKEN_REVOKED');
+        return principal;
+      },
+    };
   }
 
   async issue(subject: {
