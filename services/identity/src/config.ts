@@ -13,6 +13,20 @@ export const identityConfigSchema = platformConfigSchema
     ACCESS_TOKEN_TTL_SECONDS: z.coerce.number().int().min(60).max(86_400).default(7_200),
     DEPARTMENT_MAX_DEPTH: z.coerce.number().int().min(2).max(100).default(15),
     DEPARTMENT_MAX_PER_CORP: z.coerce.number().int().min(1).max(1_000_000).default(30_000),
+    /** Consecutive failed sign-ins that lock an account, and for how long. */
+    SIGN_IN_MAX_FAILURES: z.coerce.number().int().min(1).max(100).default(5),
+    SIGN_IN_LOCK_MINUTES: z.coerce
+      .number()
+      .int()
+      .min(1)
+      .max(24 * 60)
+      .default(15),
+    REFRESH_TOKEN_TTL_SECONDS: z.coerce
+      .number()
+      .int()
+      .min(300)
+      .max(365 * 86_400)
+      .default(30 * 86_400),
   });
 
 export type IdentityConfig = z.infer<typeof identityConfigSchema>;

@@ -16,6 +16,8 @@ import { InitialSchema1763700000000 } from './migrations/1763700000000-initial-s
 import { MemberProfile1764000000000 } from './migrations/1764000000000-member-profile';
 import { Tags1764100000000 } from './migrations/1764100000000-tags';
 import { TokenRevocation1764200000000 } from './migrations/1764200000000-token-revocation';
+import { SignIn1764300000000 } from './migrations/1764300000000-sign-in';
+import { AuthModule } from './auth/auth.module';
 import { SigningKey } from './tokens/signing-key.entity';
 import { TokensModule } from './tokens/tokens.module';
 
@@ -27,6 +29,7 @@ export const IDENTITY_MIGRATIONS = [
   MemberProfile1764000000000,
   Tags1764100000000,
   TokenRevocation1764200000000,
+  SignIn1764300000000,
 ];
 
 @Global()
@@ -69,6 +72,7 @@ export class IdentityModule {
         DepartmentsModule,
         MembersModule,
         TagsModule,
+        AuthModule,
         CorpsModule,
       ],
     };

@@ -39,6 +39,7 @@ describe('identity: migrations', () => {
         'idempotency_keys',
         'member_departments',
         'members',
+        'refresh_tokens',
         'signing_keys',
         'tag_departments',
         'tag_members',

@@ -5,6 +5,7 @@ import { Outbox } from '@qiwei/events';
 import { isUniqueViolation, TransactionRunner, type CorpId } from '@qiwei/persistence';
 import { DomainException } from '@qiwei/platform';
 import { DataSource, type EntityManager } from 'typeorm';
+import { revokeMemberRefreshTokens } from '../auth/refresh-tokens';
 import { lockCorpForWrite } from '../corps/corp-lock';
 import { decodeCursor } from '../departments/department.repository';
 import { DepartmentsService } from '../departments/departments.service';
@@ -187,6 +188,7 @@ export class MembersService {
           ...(to !== 'active' ? { tokensValidAfter: new Date() } : {}),
         },
       );
+      if (to !== 'active') await revokeMemberRefreshTokens(em, corpId, userid);
       const change: MemberChange = to === 'active' ? 'enabled' : to;
       return this.announce(em, corpId, userid, change);
     });
