@@ -17,6 +17,8 @@ import { MemberProfile1764000000000 } from './migrations/1764000000000-member-pr
 import { Tags1764100000000 } from './migrations/1764100000000-tags';
 import { TokenRevocation1764200000000 } from './migrations/1764200000000-token-revocation';
 import { SignIn1764300000000 } from './migrations/1764300000000-sign-in';
+import { AuditLog1764400000000 } from './migrations/1764400000000-audit-log';
+import { AuditModule } from './audit/audit.module';
 import { AuthModule } from './auth/auth.module';
 import { SigningKey } from './tokens/signing-key.entity';
 import { TokensModule } from './tokens/tokens.module';
@@ -30,6 +32,7 @@ export const IDENTITY_MIGRATIONS = [
   Tags1764100000000,
   TokenRevocation1764200000000,
   SignIn1764300000000,
+  AuditLog1764400000000,
 ];
 
 @Global()
@@ -73,6 +76,7 @@ export class IdentityModule {
         MembersModule,
         TagsModule,
         AuthModule,
+        AuditModule,
         CorpsModule,
       ],
     };

@@ -32,6 +32,7 @@ describe('identity: migrations', () => {
           )
         ).map((r) => r.tablename);
       const all = [
+        'audit_log',
         'corps',
         'departments',
         'event_inbox',

@@ -4,6 +4,7 @@ import { asCorpId, TransactionRunner, type CorpId } from '@qiwei/persistence';
 import { UnauthorizedException } from '@qiwei/platform';
 import type { EntityManager } from 'typeorm';
 import { IDENTITY_CONFIG, type IdentityConfig } from '../config';
+import { recordAudit } from '../audit/audit-log';
 import { lockCorpForWrite } from '../corps/corp-lock';
 import { MemberNotFoundException } from '../members/member.exceptions';
 import type { Role } from '@qiwei/auth';
@@ -69,6 +70,11 @@ export class SignInService {
       );
       if (updated.length === 0) throw new MemberNotFoundException(userid);
       await revokeMemberRefreshTokens(em, corpId, userid);
+      await recordAudit(em, corpId, {
+        action: 'member.password_set',
+        targetType: 'member',
+        targetId: userid,
+      });
     });
   }
 
@@ -83,6 +89,11 @@ export class SignInService {
       );
       if (!member) {
         await verifyPassword(password, await DUMMY_HASH_PROMISE);
+        await recordAudit(em, corpId, {
+          action: 'auth.sign_in_failed',
+          targetType: 'member',
+          targetId: userid,
+        });
         return { ok: false as const };
       }
       if (member.locked_until && member.locked_until.getTime() > Date.now()) {
@@ -103,6 +114,11 @@ export class SignInService {
             WHERE corp_id = $1 AND userid = $2`,
           [corpId, userid, lock ? 0 : failures, lock, this.config.SIGN_IN_LOCK_MINUTES],
         );
+        await recordAudit(em, corpId, {
+          action: lock ? 'auth.locked' : 'auth.sign_in_failed',
+          targetType: 'member',
+          targetId: userid,
+        });
         return { ok: false as const };
       }
       await em.query(
@@ -110,6 +126,12 @@ export class SignInService {
         [corpId, userid],
       );
       const refresh = await this.newRefreshToken(em, corpId, userid, randomUUID());
+      await recordAudit(em, corpId, {
+        action: 'auth.signed_in',
+        targetType: 'member',
+        targetId: userid,
+        actorId: userid,
+      });
       return { ok: true as const, roles: member.roles, refresh };
     });
     if (!outcome.ok) {

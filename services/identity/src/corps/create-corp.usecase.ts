@@ -9,6 +9,7 @@ import { DepartmentsService } from '../departments/departments.service';
 import { ROOT_DEPARTMENT_ID } from '../departments/department.entity';
 import { Member, MemberDepartment } from '../members/member.entity';
 import { AccessTokensService } from '../tokens/access-tokens.service';
+import { recordAudit } from '../audit/audit-log';
 import { Corp } from './corp.entity';
 import type { CreateCorpDto, CreatedCorpResponse } from './dto/corp.dto';
 
@@ -55,6 +56,12 @@ export class CreateCorpUseCase {
         key: corpId,
         subject: `corp/${corpId}`,
         data: { corp: { corpId, name: corp.name, createdAt: timestampFromDate(corp.createdAt) } },
+      });
+      await recordAudit(em, corpId, {
+        action: 'corp.created',
+        targetType: 'corp',
+        targetId: corpId,
+        after: { corp, admin },
       });
       return { corp, root, admin };
     });

@@ -5,6 +5,7 @@ import { isUniqueViolation, TransactionRunner, type CorpId } from '@qiwei/persis
 import { DomainException } from '@qiwei/platform';
 import { DataSource, type EntityManager } from 'typeorm';
 import { IDENTITY_CONFIG, type IdentityConfig } from '../config';
+import { recordAudit } from '../audit/audit-log';
 import { lockCorpForWrite } from '../corps/corp-lock';
 import { assertValidDepartmentName } from './department-name';
 import {
@@ -119,6 +120,12 @@ export class DepartmentsService {
           }),
         );
         await this.outbox.publish(em, IDENTITY_DEPARTMENT_TOPIC, departmentCreated(created));
+        await recordAudit(em, corpId, {
+          action: 'department.created',
+          targetType: 'department',
+          targetId: created.id,
+          after: created,
+        });
         return created;
       } catch (error) {
         if (isUniqueViolation(error, 'departments_sibling_name_uq')) {
@@ -168,6 +175,13 @@ export class DepartmentsService {
         throw error;
       }
       const updated = (await this.departments.find(em, corpId, id)) as Department;
+      await recordAudit(em, corpId, {
+        action: moving ? 'department.moved' : 'department.updated',
+        targetType: 'department',
+        targetId: id,
+        before: department,
+        after: updated,
+      });
       if (moving) {
         await this.outbox.publish(
           em,
@@ -192,6 +206,12 @@ export class DepartmentsService {
       if (await this.departments.hasMembers(em, corpId, id))
         throw new DepartmentHasMembersException(id);
       await em.getRepository(Department).delete({ corpId, id });
+      await recordAudit(em, corpId, {
+        action: 'department.deleted',
+        targetType: 'department',
+        targetId: id,
+        before: department,
+      });
       await this.outbox.publish(
         em,
         IDENTITY_DEPARTMENT_TOPIC,

@@ -6,6 +6,7 @@ import { isUniqueViolation, TransactionRunner, type CorpId } from '@qiwei/persis
 import { DomainException } from '@qiwei/platform';
 import { DataSource, type EntityManager } from 'typeorm';
 import { revokeMemberRefreshTokens } from '../auth/refresh-tokens';
+import { recordAudit } from '../audit/audit-log';
 import { lockCorpForWrite } from '../corps/corp-lock';
 import { decodeCursor } from '../departments/department.repository';
 import { DepartmentsService } from '../departments/departments.service';
@@ -157,7 +158,7 @@ export class MembersService {
         throw error;
       }
       await this.members.replaceDepartments(em, corpId, userid, mainDepartmentId, memberships);
-      return this.announce(em, corpId, userid, 'updated');
+      return this.announce(em, corpId, userid, 'updated', current);
     });
   }
 
@@ -190,7 +191,7 @@ export class MembersService {
       );
       if (to !== 'active') await revokeMemberRefreshTokens(em, corpId, userid);
       const change: MemberChange = to === 'active' ? 'enabled' : to;
-      return this.announce(em, corpId, userid, change);
+      return this.announce(em, corpId, userid, change, member);
     });
   }
 
@@ -201,6 +202,12 @@ export class MembersService {
       if (!member) throw new MemberNotFoundException(userid);
       await this.keepASuperAdmin(em, corpId, member);
       await em.getRepository(Member).delete({ corpId, userid }); // memberships cascade
+      await recordAudit(em, corpId, {
+        action: 'member.deleted',
+        targetType: 'member',
+        targetId: userid,
+        before: member,
+      });
       await this.outbox.publish(
         em,
         IDENTITY_MEMBER_TOPIC,
@@ -288,12 +295,20 @@ export class MembersService {
     corpId: CorpId,
     userid: string,
     change: MemberChange,
+    before?: unknown,
   ): Promise<MemberWithDepartments> {
     const state = (await this.members.findWithDepartments(
       em,
       corpId,
       userid,
     )) as MemberWithDepartments;
+    await recordAudit(em, corpId, {
+      action: `member.${change}`,
+      targetType: 'member',
+      targetId: userid,
+      before,
+      after: state,
+    });
     await this.outbox.publish(
       em,
       IDENTITY_MEMBER_TOPIC,

@@ -4,6 +4,7 @@ import { IDENTITY_TAG_TOPIC } from '@qiwei/contracts';
 import { Outbox, type NewEvent } from '@qiwei/events';
 import { isUniqueViolation, TransactionRunner, type CorpId } from '@qiwei/persistence';
 import { DataSource, type EntityManager } from 'typeorm';
+import { recordAudit } from '../audit/audit-log';
 import { lockCorpForWrite } from '../corps/corp-lock';
 import { Member } from '../members/member.entity';
 import { Tag } from './tag.entity';
@@ -74,7 +75,14 @@ export class TagsService {
     return this.transactions.run(async (em) => {
       await lockCorpForWrite(em, corpId);
       await this.mustExist(em, corpId, id);
+      const before = await this.view(em, corpId, id);
       await em.getRepository(Tag).delete({ corpId, id });
+      await recordAudit(em, corpId, {
+        action: 'tag.deleted',
+        targetType: 'tag',
+        targetId: id,
+        before,
+      });
       const deleted: NewEvent = {
         type: 'qiwei.identity.tag.deleted.v1',
         tenant: corpId,
@@ -235,6 +243,12 @@ export class TagsService {
       },
     };
     await this.outbox.publish(em, IDENTITY_TAG_TOPIC, event);
+    await recordAudit(em, corpId, {
+      action: `tag.${change}`,
+      targetType: 'tag',
+      targetId: id,
+      after: view,
+    });
     return view;
   }
 }

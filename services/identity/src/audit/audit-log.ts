@@ -1,0 +1,55 @@
+import type { CorpId } from '@qiwei/persistence';
+import type { EntityManager } from 'typeorm';
+import { currentRequestContext } from './request-context';
+
+export interface AuditEntry {
+  action: string;
+  targetType: string;
+  targetId: string | number;
+  before?: unknown;
+  after?: unknown;
+  /** Overrides the request's actor (e.g. the member signing in). */
+  actorId?: string;
+}
+
+// Never written to the log, whatever a use case passes.
+const SECRET_KEYS = new Set([
+  'password',
+  'passwordHash',
+  'password_hash',
+  'accessToken',
+  'refreshToken',
+  'secret',
+]);
+
+function scrub(value: unknown): unknown {
+  if (value === undefined || value === null) return null;
+  return JSON.parse(
+    JSON.stringify(value, (key, v: unknown) => (SECRET_KEYS.has(key) ? undefined : v)),
+  ) as unknown;
+}
+
+/** Appends an audit entry in the caller's transaction: the change and its record commit together. */
+export async function recordAudit(
+  em: EntityManager,
+  corpId: CorpId,
+  entry: AuditEntry,
+): Promise<void> {
+  const ctx = currentRequestContext();
+  await em.query(
+    `INSERT INTO audit_log (corp_id, actor_type, actor_id, action, target_type, target_id, before, after, ip, request_id)
+     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)`,
+    [
+      corpId,
+      entry.actorId ? 'member' : ctx.actorType,
+      entry.actorId ?? ctx.actorId,
+      entry.action,
+      entry.targetType,
+      String(entry.targetId),
+      JSON.stringify(scrub(entry.before)),
+      JSON.stringify(scrub(entry.after)),
+      ctx.ip,
+      ctx.requestId,
+    ],
+  );
+}
