@@ -104,6 +104,17 @@ describe('identity: audit log', () => {
       .post('/v1/auth/sign-in')
       .send({ corpId: corp.corpId, userid: 'admin', password: 'admin password 1' })
       .expect(200);
+    await identity
+      .http()
+      .post('/v1/auth/sign-in')
+      .send({ corpId: 'ww0000000000000000', userid: 'admin', password: 'nope' })
+      .expect(401);
+    const stray = await identity.app
+      .get(DataSource)
+      .query<{ n: string }[]>(
+        `SELECT count(*) AS n FROM audit_log WHERE corp_id = 'ww0000000000000000'`,
+      );
+    expect(Number(stray[0].n)).toBe(0); // made-up corps leave no trace
     const failed = await entries('?action=auth.sign_in_failed');
     expect(failed.items).toHaveLength(1);
     expect(failed.items[0]).toMatchObject({ targetId: 'admin', actorType: 'anonymous' });

@@ -37,8 +37,10 @@ export async function recordAudit(
 ): Promise<void> {
   const ctx = currentRequestContext();
   await em.query(
+    // Only for corps that exist: a sign-in attempt naming a made-up corp must not fill the log.
     `INSERT INTO audit_log (corp_id, actor_type, actor_id, action, target_type, target_id, before, after, ip, request_id)
-     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)`,
+     SELECT $1::varchar, $2, $3, $4, $5, $6, $7::jsonb, $8::jsonb, $9, $10
+      WHERE EXISTS (SELECT 1 FROM corps WHERE corp_id = $1::varchar)`,
     [
       corpId,
       entry.actorId ? 'member' : ctx.actorType,
