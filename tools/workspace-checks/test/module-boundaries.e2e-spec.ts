@@ -40,6 +40,15 @@ describe('module boundaries', () => {
   afterAll(async () => {
     await rm(probeService, { recursive: true, force: true });
     await rm(probeLibFile, { force: true });
+    // Leave Nx's cached project graph without the probes, for whoever lints next.
+    await run(
+      process.execPath,
+      [join(REPO_ROOT, 'node_modules/nx/dist/bin/nx.js'), 'show', 'projects'],
+      {
+        cwd: REPO_ROOT,
+        env: { ...process.env, NX_DAEMON: 'false' },
+      },
+    );
   });
 
   it('fails lint when a service imports another service or a library imports a service', async () => {

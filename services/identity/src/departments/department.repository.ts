@@ -1,6 +1,7 @@
 import { Injectable } from '@nestjs/common';
 import type { CorpId } from '@qiwei/persistence';
 import type { EntityManager } from 'typeorm';
+import { decodeCursor, encodeCursor, isIdCursor } from '../pagination/cursor';
 import { Department } from './department.entity';
 
 export interface Page<T> {
@@ -13,31 +14,11 @@ interface ChildrenCursor {
   id: number;
 }
 
-function encodeCursor(value: object): string {
-  return Buffer.from(JSON.stringify(value)).toString('base64url');
-}
-
-export function decodeCursor<T>(
-  cursor: string,
-  isValid: (value: unknown) => value is T,
-): T | undefined {
-  try {
-    const value: unknown = JSON.parse(Buffer.from(cursor, 'base64url').toString('utf8'));
-    return isValid(value) ? value : undefined;
-  } catch {
-    return undefined;
-  }
-}
-
 const isChildrenCursor = (v: unknown): v is ChildrenCursor =>
   typeof v === 'object' &&
   v !== null &&
   Number.isInteger((v as ChildrenCursor).order) &&
   Number.isInteger((v as ChildrenCursor).id);
-const isIdCursor = (v: unknown): v is { id: number } =>
-  typeof v === 'object' && v !== null && Number.isInteger((v as { id: number }).id);
-
-export class InvalidCursorError extends Error {}
 
 /** Queries on departments. Every method is scoped to one corp. */
 @Injectable()
@@ -122,8 +103,7 @@ export class DepartmentRepository {
     limit: number,
     cursor?: string,
   ): Promise<Page<Department>> {
-    const after = cursor ? decodeCursor(cursor, isChildrenCursor) : undefined;
-    if (cursor && !after) throw new InvalidCursorError();
+    const after = decodeCursor(cursor, isChildrenCursor);
     const qb = em
       .getRepository(Department)
       .createQueryBuilder('d')
@@ -152,8 +132,7 @@ export class DepartmentRepository {
     limit: number,
     cursor?: string,
   ): Promise<Page<Department>> {
-    const after = cursor ? decodeCursor(cursor, isIdCursor) : undefined;
-    if (cursor && !after) throw new InvalidCursorError();
+    const after = decodeCursor(cursor, isIdCursor);
     const qb = em
       .getRepository(Department)
       .createQueryBuilder('d')

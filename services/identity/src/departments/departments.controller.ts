@@ -21,16 +21,14 @@ import {
 import { BearerAuthGuard, CurrentPrincipal, RequireRoles, type Principal } from '@qiwei/auth';
 import { Idempotent } from '@qiwei/persistence';
 import { PositiveIntPipe, ValidationFailedException } from '@qiwei/platform';
+import { DEFAULT_PAGE_SIZE, PageQuery } from '../pagination/cursor';
 import { DepartmentsService } from './departments.service';
 import {
   CreateDepartmentDto,
   DepartmentPageResponse,
   DepartmentResponse,
-  ListDepartmentsQuery,
   UpdateDepartmentDto,
 } from './dto/department.dto';
-
-const DEFAULT_PAGE_SIZE = 100;
 
 @ApiTags('departments')
 @ApiBearerAuth()
@@ -91,7 +89,7 @@ export class DepartmentsController {
   async children(
     @CurrentPrincipal() principal: Principal,
     @Param('id', PositiveIntPipe) id: number,
-    @Query() query: ListDepartmentsQuery,
+    @Query() query: PageQuery,
   ): Promise<DepartmentPageResponse> {
     const page = await this.departments.children(
       principal.corpId,
@@ -108,7 +106,7 @@ export class DepartmentsController {
   async subtree(
     @CurrentPrincipal() principal: Principal,
     @Param('id', PositiveIntPipe) id: number,
-    @Query() query: ListDepartmentsQuery,
+    @Query() query: PageQuery,
   ): Promise<DepartmentPageResponse> {
     const page = await this.departments.subtree(
       principal.corpId,

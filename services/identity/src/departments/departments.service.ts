@@ -2,7 +2,6 @@ import { Inject, Injectable } from '@nestjs/common';
 import { IDENTITY_DEPARTMENT_TOPIC } from '@qiwei/contracts';
 import { Outbox } from '@qiwei/events';
 import { isUniqueViolation, TransactionRunner, type CorpId } from '@qiwei/persistence';
-import { DomainException } from '@qiwei/platform';
 import { DataSource, type EntityManager } from 'typeorm';
 import { IDENTITY_CONFIG, type IdentityConfig } from '../config';
 import { recordAudit } from '../audit/audit-log';
@@ -27,7 +26,7 @@ import {
   ParentDepartmentNotFoundException,
   RootDepartmentImmutableException,
 } from './department.exceptions';
-import { DepartmentRepository, InvalidCursorError, type Page } from './department.repository';
+import { DepartmentRepository, type Page } from './department.repository';
 
 export interface CreateDepartment {
   name: string;
@@ -40,18 +39,6 @@ export interface UpdateDepartment {
   name?: string;
   parentId?: number;
   order?: number;
-}
-
-class InvalidCursorException extends DomainException {
-  constructor() {
-    super('INVALID_CURSOR', 400, 'The cursor is not one this endpoint returned.', [
-      {
-        field: 'cursor',
-        code: 'INVALID_CURSOR',
-        message: 'Pass back the nextCursor of the previous page.',
-      },
-    ]);
-  }
 }
 
 /**
@@ -233,9 +220,7 @@ export class DepartmentsService {
     cursor?: string,
   ): Promise<Page<Department>> {
     await this.get(corpId, id);
-    return this.paged(() =>
-      this.departments.children(this.dataSource.manager, corpId, id, limit, cursor),
-    );
+    return this.departments.children(this.dataSource.manager, corpId, id, limit, cursor);
   }
 
   async subtree(
@@ -245,18 +230,7 @@ export class DepartmentsService {
     cursor?: string,
   ): Promise<Page<Department>> {
     const root = await this.get(corpId, id);
-    return this.paged(() =>
-      this.departments.subtree(this.dataSource.manager, corpId, root.path, limit, cursor),
-    );
-  }
-
-  private async paged(query: () => Promise<Page<Department>>): Promise<Page<Department>> {
-    try {
-      return await query();
-    } catch (error) {
-      if (error instanceof InvalidCursorError) throw new InvalidCursorException();
-      throw error;
-    }
+    return this.departments.subtree(this.dataSource.manager, corpId, root.path, limit, cursor);
   }
 
   /** Validates a move and returns the new parent id. */

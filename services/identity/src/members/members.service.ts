@@ -3,12 +3,11 @@ import { Injectable } from '@nestjs/common';
 import { IDENTITY_MEMBER_TOPIC } from '@qiwei/contracts';
 import { Outbox } from '@qiwei/events';
 import { isUniqueViolation, TransactionRunner, type CorpId } from '@qiwei/persistence';
-import { DomainException } from '@qiwei/platform';
 import { DataSource, type EntityManager } from 'typeorm';
 import { revokeMemberRefreshTokens } from '../auth/refresh-tokens';
 import { recordAudit } from '../audit/audit-log';
 import { lockCorpForWrite } from '../corps/corp-lock';
-import { decodeCursor } from '../departments/department.repository';
+import { decodeCursor, encodeCursor, isUseridCursor } from '../pagination/cursor';
 import { DepartmentsService } from '../departments/departments.service';
 import { memberChanged, memberDeleted, type MemberChange } from './member-events';
 import { Member, type Gender, type MemberStatus } from './member.entity';
@@ -47,21 +46,6 @@ export interface CreateMemberInput extends MemberProfileInput {
   departments: MembershipInput[];
   status?: 'active' | 'inactive';
 }
-
-class InvalidMemberCursorException extends DomainException {
-  constructor() {
-    super('INVALID_CURSOR', 400, 'The cursor is not one this endpoint returned.', [
-      {
-        field: 'cursor',
-        code: 'INVALID_CURSOR',
-        message: 'Pass back the nextCursor of the previous page.',
-      },
-    ]);
-  }
-}
-
-const isUseridCursor = (v: unknown): v is { userid: string } =>
-  typeof v === 'object' && v !== null && typeof (v as { userid: unknown }).userid === 'string';
 
 /**
  * The corp's members. Writes take the corp's row lock (as department writes do), so
@@ -228,8 +212,7 @@ export class MembersService {
     options: { recursive: boolean; status?: MemberStatus; cursor?: string; limit: number },
   ): Promise<{ items: MemberWithDepartments[]; nextCursor: string | null }> {
     const department = await this.departments.get(corpId, departmentId);
-    const after = options.cursor ? decodeCursor(options.cursor, isUseridCursor) : undefined;
-    if (options.cursor && !after) throw new InvalidMemberCursorException();
+    const after = decodeCursor(options.cursor, isUseridCursor);
     const em = this.dataSource.manager;
     const rows = await this.members.inDepartment(em, corpId, department, {
       ...options,
@@ -245,9 +228,7 @@ export class MembersService {
     return {
       items: page.map((member) => ({ member, departments: memberships.get(member.userid) ?? [] })),
       nextCursor:
-        rows.length > options.limit && last
-          ? Buffer.from(JSON.stringify({ userid: last.userid })).toString('base64url')
-          : null,
+        rows.length > options.limit && last ? encodeCursor({ userid: last.userid }) : null,
     };
   }
 

@@ -20,11 +20,16 @@ import {
 } from '@nestjs/swagger';
 import { BearerAuthGuard, CurrentPrincipal, RequireRoles, type Principal } from '@qiwei/auth';
 import { Idempotent } from '@qiwei/persistence';
-import { DomainException, PositiveIntPipe, ValidationFailedException } from '@qiwei/platform';
-import { decodeCursor } from '../departments/department.repository';
+import { PositiveIntPipe, ValidationFailedException } from '@qiwei/platform';
+import {
+  decodeCursor,
+  encodeCursor,
+  isIdCursor,
+  isUseridCursor,
+  PageQuery,
+} from '../pagination/cursor';
 import {
   CreateTagDto,
-  PageQuery,
   RenameTagDto,
   TagMemberPageResponse,
   TagMemberSummary,
@@ -33,33 +38,6 @@ import {
   TagTargetsDto,
 } from './dto/tag.dto';
 import { TagsService } from './tags.service';
-
-const encode = (value: object) => Buffer.from(JSON.stringify(value)).toString('base64url');
-
-function cursorValue<T>(cursor: string | undefined, valid: (v: unknown) => v is T): T | undefined {
-  if (cursor === undefined) return undefined;
-  const value = decodeCursor(cursor, valid);
-  if (value === undefined) {
-    throw new DomainException(
-      'INVALID_CURSOR',
-      400,
-      'The cursor is not one this endpoint returned.',
-      [
-        {
-          field: 'cursor',
-          code: 'INVALID_CURSOR',
-          message: 'Pass back the nextCursor of the previous page.',
-        },
-      ],
-    );
-  }
-  return value;
-}
-
-const isIdCursor = (v: unknown): v is { id: number } =>
-  typeof v === 'object' && v !== null && Number.isInteger((v as { id: unknown }).id);
-const isUseridCursor = (v: unknown): v is { userid: string } =>
-  typeof v === 'object' && v !== null && typeof (v as { userid: unknown }).userid === 'string';
 
 function targets(body: TagTargetsDto): { userids: string[]; departmentIds: number[] } {
   const userids = body.userids ?? [];
@@ -99,12 +77,12 @@ export class TagsController {
     @CurrentPrincipal() principal: Principal,
     @Query() query: PageQuery,
   ): Promise<TagPageResponse> {
-    const after = cursorValue(query.cursor, isIdCursor);
+    const after = decodeCursor(query.cursor, isIdCursor);
     const page = await this.tags.list(principal.corpId, after?.id ?? 0, query.limit ?? 100);
     const last = page.items[page.items.length - 1];
     return {
       items: page.items.map((t) => ({ id: t.id, name: t.name })),
-      nextCursor: page.more && last ? encode({ id: last.id }) : null,
+      nextCursor: page.more && last ? encodeCursor({ id: last.id }) : null,
     };
   }
 
@@ -176,7 +154,7 @@ export class TagsController {
     @Param('id', PositiveIntPipe) id: number,
     @Query() query: PageQuery,
   ): Promise<TagMemberPageResponse> {
-    const after = cursorValue(query.cursor, isUseridCursor);
+    const after = decodeCursor(query.cursor, isUseridCursor);
     const page = await this.tags.effectiveMembers(
       principal.corpId,
       id,
@@ -186,7 +164,7 @@ export class TagsController {
     const last = page.items[page.items.length - 1];
     return {
       items: page.items.map((m) => TagMemberSummary.of(m)),
-      nextCursor: page.more && last ? encode({ userid: last.userid }) : null,
+      nextCursor: page.more && last ? encodeCursor({ userid: last.userid }) : null,
     };
   }
 }

@@ -19,6 +19,7 @@ import {
   ValidateNested,
 } from 'class-validator';
 import { USERID_PATTERN } from '../../corps/dto/corp.dto';
+import { PageQuery } from '../../pagination/cursor';
 import type { MemberWithDepartments } from '../members.repository';
 
 const INT32_MAX = 2_147_483_647;
@@ -147,7 +148,7 @@ export class UpdateMemberDto extends MemberProfileDto {
   departments?: MembershipDto[];
 }
 
-export class ListMembersQuery {
+export class ListMembersQuery extends PageQuery {
   @ApiPropertyOptional({ description: 'Include the whole subtree', default: false })
   @IsOptional()
   @Transform(({ value }: { value: unknown }) =>
@@ -160,20 +161,6 @@ export class ListMembersQuery {
   @IsOptional()
   @IsIn(['active', 'disabled', 'inactive', 'left'])
   status?: 'active' | 'disabled' | 'inactive' | 'left';
-
-  @ApiPropertyOptional({ minimum: 1, maximum: 1000, default: 100 })
-  @IsOptional()
-  @Type(() => Number)
-  @IsInt()
-  @Min(1)
-  @Max(1000)
-  limit?: number;
-
-  @ApiPropertyOptional()
-  @IsOptional()
-  @IsString()
-  @MaxLength(512)
-  cursor?: string;
 }
 
 export class MemberResponse {
