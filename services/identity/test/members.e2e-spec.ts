@@ -1,10 +1,10 @@
 import { fromJsonString } from '@bufbuild/protobuf';
 import { MemberLeftSchema } from '@qiwei/contracts';
-import { createKafka } from '@qiwei/events';
 import { eventually } from '@qiwei/testing';
 import { DataSource } from 'typeorm';
 import { AccessTokensService } from '../src/tokens/access-tokens.service';
 import { aDepartment } from './builders';
+import { corpEventsOn } from './corp-events';
 import { bootIdentity, type CreatedCorp, type IdentityTestApp } from './identity-test-app';
 
 describe('identity: members', () => {
@@ -314,28 +314,10 @@ describe('identity: members', () => {
       .create({ userid: 'qianqi', name: '钱七', departments: [{ id: 1 }] })
       .expect(201);
     await api().action('qianqi', 'leave').expect(200);
-    const kafka = createKafka({ brokers: identity.brokers, clientId: 'members-test' });
-    const consumer = kafka.consumer({ groupId: `members-test-${corp.corpId}` });
-    const events: { type: string; value: string }[] = [];
-    await consumer.connect();
-    await consumer.subscribe({ topic: 'qiwei.identity.member.v1', fromBeginning: true });
-    await consumer.run({
-      eachMessage: async ({ message }) => {
-        if (String(message.key) === corp.corpId) {
-          events.push({ type: String(message.headers?.ce_type), value: String(message.value) });
-        }
-      },
-    });
-    try {
-      await eventually(() =>
-        expect(events.map((e) => e.type)).toEqual([
-          'qiwei.identity.member.created.v1',
-          'qiwei.identity.member.left.v1',
-        ]),
-      );
-    } finally {
-      await consumer.disconnect();
-    }
+    const events = await corpEventsOn(identity.brokers, 'qiwei.identity.member.v1', corp.corpId, [
+      'qiwei.identity.member.created.v1',
+      'qiwei.identity.member.left.v1',
+    ]);
     expect(fromJsonString(MemberLeftSchema, events[1].value).member).toMatchObject({
       corpId: corp.corpId,
       userid: 'qianqi',

@@ -1,8 +1,7 @@
 import { fromJsonString } from '@bufbuild/protobuf';
 import { TagMembersChangedSchema } from '@qiwei/contracts';
-import { createKafka } from '@qiwei/events';
-import { eventually } from '@qiwei/testing';
 import { aDepartment } from './builders';
+import { corpEventsOn } from './corp-events';
 import { bootIdentity, type CreatedCorp, type IdentityTestApp } from './identity-test-app';
 
 describe('identity: tags', () => {
@@ -145,27 +144,10 @@ describe('identity: tags', () => {
     await api()
       .post(`/v1/tags/${tag.id}/members`, { userids: ['dave'] })
       .expect(200);
-    const kafka = createKafka({ brokers: identity.brokers, clientId: 'tags-test' });
-    const consumer = kafka.consumer({ groupId: `tags-test-${corp.corpId}` });
-    const events: { type: string; value: string }[] = [];
-    await consumer.connect();
-    await consumer.subscribe({ topic: 'qiwei.identity.tag.v1', fromBeginning: true });
-    await consumer.run({
-      eachMessage: async ({ message }) => {
-        if (String(message.key) === corp.corpId)
-          events.push({ type: String(message.headers?.ce_type), value: String(message.value) });
-      },
-    });
-    try {
-      await eventually(() =>
-        expect(events.map((e) => e.type)).toEqual([
-          'qiwei.identity.tag.created.v1',
-          'qiwei.identity.tag.members_changed.v1',
-        ]),
-      );
-    } finally {
-      await consumer.disconnect();
-    }
+    const events = await corpEventsOn(identity.brokers, 'qiwei.identity.tag.v1', corp.corpId, [
+      'qiwei.identity.tag.created.v1',
+      'qiwei.identity.tag.members_changed.v1',
+    ]);
     expect(fromJsonString(TagMembersChangedSchema, events[1].value).tag).toMatchObject({
       corpId: corp.corpId,
       id: tag.id,

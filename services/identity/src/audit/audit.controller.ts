@@ -10,22 +10,13 @@ import {
 } from '@nestjs/swagger';
 import { BearerAuthGuard, CurrentPrincipal, RequireRoles, type Principal } from '@qiwei/auth';
 import { DomainException } from '@qiwei/platform';
-import { Type } from 'class-transformer';
-import {
-  IsDateString,
-  IsInt,
-  IsOptional,
-  IsString,
-  Matches,
-  Max,
-  MaxLength,
-  Min,
-} from 'class-validator';
+import { IsDateString, IsOptional, IsString, Matches, MaxLength } from 'class-validator';
 import { DataSource } from 'typeorm';
+import { PageQuery } from '../pagination/cursor';
 
 const EXPORT_LIMIT = 100_000;
 
-export class AuditQuery {
+export class AuditQuery extends PageQuery {
   @ApiPropertyOptional({ example: 'member.disabled' })
   @IsOptional()
   @IsString()
@@ -60,19 +51,11 @@ export class AuditQuery {
   @IsDateString()
   to?: string;
 
-  @ApiPropertyOptional({ minimum: 1, maximum: 1000, default: 100 })
-  @IsOptional()
-  @Type(() => Number)
-  @IsInt()
-  @Min(1)
-  @Max(1000)
-  limit?: number;
-
+  /** The id of the last entry of the previous page (the generic cursor's checks, and digits only). */
   @ApiPropertyOptional({ description: 'nextCursor of the previous page' })
   @IsOptional()
-  @IsString()
   @Matches(/^[0-9]{1,19}$/, { message: 'cursor is the nextCursor of the previous page' })
-  cursor?: string;
+  override cursor?: string;
 }
 
 class AuditEntryResponse {
