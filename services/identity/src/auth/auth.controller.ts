@@ -7,8 +7,7 @@ import {
   ApiTags,
 } from '@nestjs/swagger';
 import { BearerAuthGuard, CurrentPrincipal, RequireRoles, type Principal } from '@qiwei/auth';
-import { ValidationFailedException } from '@qiwei/platform';
-import { USERID_PATTERN } from '../corps/dto/corp.dto';
+import { UseridPipe } from '../members/userid.pipe';
 import { RefreshDto, SessionResponse, SetPasswordDto, SignInDto } from './dto/auth.dto';
 import { SignInService } from './sign-in.service';
 
@@ -50,18 +49,9 @@ export class AuthController {
   @ApiNoContentResponse()
   async setPassword(
     @CurrentPrincipal() principal: Principal,
-    @Param('userid') userid: string,
+    @Param('userid', UseridPipe) userid: string,
     @Body() body: SetPasswordDto,
   ): Promise<void> {
-    if (!USERID_PATTERN.test(userid)) {
-      throw new ValidationFailedException([
-        {
-          field: 'userid',
-          code: 'USERID_INVALID',
-          message: 'userid must be 1–64 of A-Z a-z 0-9 _ @ . -',
-        },
-      ]);
-    }
     await this.signIn.setPassword(principal.corpId, userid, body.password);
   }
 }

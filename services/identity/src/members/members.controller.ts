@@ -21,7 +21,6 @@ import {
 import { BearerAuthGuard, CurrentPrincipal, RequireRoles, type Principal } from '@qiwei/auth';
 import { Idempotent } from '@qiwei/persistence';
 import { PositiveIntPipe, ValidationFailedException } from '@qiwei/platform';
-import { USERID_PATTERN } from '../corps/dto/corp.dto';
 import {
   CreateMemberDto,
   ListMembersQuery,
@@ -30,19 +29,7 @@ import {
   UpdateMemberDto,
 } from './dto/member.dto';
 import { MembersService } from './members.service';
-
-function userid(value: string): string {
-  if (!USERID_PATTERN.test(value)) {
-    throw new ValidationFailedException([
-      {
-        field: 'userid',
-        code: 'USERID_INVALID',
-        message: 'userid must be 1–64 of A-Z a-z 0-9 _ @ . -',
-      },
-    ]);
-  }
-  return value;
-}
+import { UseridPipe } from './userid.pipe';
 
 @ApiTags('members')
 @ApiBearerAuth()
@@ -63,8 +50,8 @@ export class MembersController {
   @Get('members/:userid')
   @ApiOperation({ summary: 'Read a member' })
   @ApiOkResponse({ type: MemberResponse })
-  async get(@CurrentPrincipal() principal: Principal, @Param('userid') id: string) {
-    return MemberResponse.of(await this.members.get(principal.corpId, userid(id)));
+  async get(@CurrentPrincipal() principal: Principal, @Param('userid', UseridPipe) userid: string) {
+    return MemberResponse.of(await this.members.get(principal.corpId, userid));
   }
 
   @Patch('members/:userid')
@@ -73,7 +60,7 @@ export class MembersController {
   @ApiOkResponse({ type: MemberResponse })
   async update(
     @CurrentPrincipal() principal: Principal,
-    @Param('userid') id: string,
+    @Param('userid', UseridPipe) userid: string,
     @Body() body: UpdateMemberDto,
   ) {
     if (Object.values(body).every((v) => v === undefined)) {
@@ -85,7 +72,7 @@ export class MembersController {
         },
       ]);
     }
-    return MemberResponse.of(await this.members.update(principal.corpId, userid(id), body));
+    return MemberResponse.of(await this.members.update(principal.corpId, userid, body));
   }
 
   @Post('members/:userid/disable')
@@ -93,10 +80,11 @@ export class MembersController {
   @RequireRoles('super_admin')
   @ApiOperation({ summary: 'Disable a member' })
   @ApiOkResponse({ type: MemberResponse })
-  async disable(@CurrentPrincipal() principal: Principal, @Param('userid') id: string) {
-    return MemberResponse.of(
-      await this.members.changeStatus(principal.corpId, userid(id), 'disabled'),
-    );
+  async disable(
+    @CurrentPrincipal() principal: Principal,
+    @Param('userid', UseridPipe) userid: string,
+  ) {
+    return MemberResponse.of(await this.members.changeStatus(principal.corpId, userid, 'disabled'));
   }
 
   @Post('members/:userid/enable')
@@ -104,10 +92,11 @@ export class MembersController {
   @RequireRoles('super_admin')
   @ApiOperation({ summary: 'Enable a disabled member again' })
   @ApiOkResponse({ type: MemberResponse })
-  async enable(@CurrentPrincipal() principal: Principal, @Param('userid') id: string) {
-    return MemberResponse.of(
-      await this.members.changeStatus(principal.corpId, userid(id), 'active'),
-    );
+  async enable(
+    @CurrentPrincipal() principal: Principal,
+    @Param('userid', UseridPipe) userid: string,
+  ) {
+    return MemberResponse.of(await this.members.changeStatus(principal.corpId, userid, 'active'));
   }
 
   @Post('members/:userid/leave')
@@ -115,8 +104,11 @@ export class MembersController {
   @RequireRoles('super_admin')
   @ApiOperation({ summary: 'Mark a member as having left the corp (离职)' })
   @ApiOkResponse({ type: MemberResponse })
-  async leave(@CurrentPrincipal() principal: Principal, @Param('userid') id: string) {
-    return MemberResponse.of(await this.members.changeStatus(principal.corpId, userid(id), 'left'));
+  async leave(
+    @CurrentPrincipal() principal: Principal,
+    @Param('userid', UseridPipe) userid: string,
+  ) {
+    return MemberResponse.of(await this.members.changeStatus(principal.corpId, userid, 'left'));
   }
 
   @Delete('members/:userid')
@@ -124,8 +116,11 @@ export class MembersController {
   @RequireRoles('super_admin')
   @ApiOperation({ summary: 'Delete a member' })
   @ApiNoContentResponse()
-  async remove(@CurrentPrincipal() principal: Principal, @Param('userid') id: string) {
-    await this.members.remove(principal.corpId, userid(id));
+  async remove(
+    @CurrentPrincipal() principal: Principal,
+    @Param('userid', UseridPipe) userid: string,
+  ) {
+    await this.members.remove(principal.corpId, userid);
   }
 
   @Get('departments/:id/members')
