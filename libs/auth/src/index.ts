@@ -4,6 +4,8 @@ export {
   ACCESS_TOKEN_ISSUER,
   type Role,
   type Principal,
+  type AppRange,
+  appSubject,
 } from './principal';
 export { TOKEN_VERIFIER, JwtTokenVerifier, type TokenVerifier } from './token-verifier';
 export {

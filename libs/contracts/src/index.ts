@@ -9,8 +9,10 @@ export {
   IDENTITY_DEPARTMENT_TOPIC,
   IDENTITY_MEMBER_TOPIC,
   IDENTITY_TAG_TOPIC,
+  IDENTITY_APP_TOPIC,
   IDENTITY_TOPICS,
 } from './topics/identity.topics';
+export * from './gen/qiwei/identity/v1/app_pb';
 export * from './gen/qiwei/identity/v1/corp_pb';
 export * from './gen/qiwei/identity/v1/department_pb';
 export * from './gen/qiwei/identity/v1/member_pb';

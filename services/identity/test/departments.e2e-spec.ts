@@ -57,7 +57,7 @@ describe('identity: departments', () => {
     expect(sales).toMatchObject({ id: 2, parentId: 1, name: '销售部', depth: 2, order: 0 });
     expect(east).toMatchObject({ id: 3, parentId: 2, name: '华东区', depth: 3, order: 5 });
     const read = await api().get(3).expect(200);
-    expect(read.body).toEqual(east);
+    expect(read.body).toEqual({ ...east, leaders: [], admins: [] });
   });
 
   it('accepts an explicit id and keeps allocating after it', async () => {

@@ -16,6 +16,10 @@ import {
   MemberEnabledSchema,
   MemberLeftSchema,
   MemberUpdatedSchema,
+  AppCreatedSchema,
+  AppDeletedSchema,
+  AppSecretRotatedSchema,
+  AppUpdatedSchema,
   TagCreatedSchema,
   TagDeletedSchema,
   TagMembersChangedSchema,
@@ -48,6 +52,9 @@ const department = {
   order: 100,
   depth: 2,
   path: [1, 7],
+  visibility: 'restricted',
+  visibleToRoles: ['super_admin'],
+  visibleToDepartmentIds: [3],
   createdAt: timestampFromDate(new Date('2025-03-01T08:00:00Z')),
   updatedAt: timestampFromDate(new Date('2025-03-02T09:30:00.123Z')),
 };
@@ -60,6 +67,8 @@ const member = {
   position: '工程师',
   gender: 'male',
   status: 'active',
+  roles: ['member', 'department_admin'],
+  adminScopes: [{ departmentId: 7, permissions: ['contacts:edit'] }],
   departments: [{ departmentId: 7, order: 2, isLeader: true }],
   mainDepartmentId: 7,
   directLeaders: ['lisi'],
@@ -74,6 +83,16 @@ const tag = {
   name: '客户经理',
   userids: ['zhangsan'],
   departmentIds: [],
+  createdAt: timestampFromDate(new Date('2025-03-01T08:00:00Z')),
+  updatedAt: timestampFromDate(new Date('2025-03-02T09:30:00Z')),
+};
+
+const app = {
+  corpId: 'ww0123456789abcdef',
+  agentid: 1000002,
+  name: '审批助手',
+  description: '推送审批结果',
+  range: { departmentIds: [7], userids: ['lisi'], tagIds: [3] },
   createdAt: timestampFromDate(new Date('2025-03-01T08:00:00Z')),
   updatedAt: timestampFromDate(new Date('2025-03-02T09:30:00Z')),
 };
@@ -126,6 +145,17 @@ const REAL_PAYLOADS: ReadonlyMap<DescMessage, MessageInitShape<DescMessage>> = n
     {
       corpId: 'ww0123456789abcdef',
       id: 3,
+      deletedAt: timestampFromDate(new Date('2025-07-01T10:00:00Z')),
+    },
+  ],
+  [AppCreatedSchema, { app }],
+  [AppUpdatedSchema, { app: { ...app, range: { departmentIds: [1], userids: [], tagIds: [] } } }],
+  [AppSecretRotatedSchema, { app, rotatedAt: timestampFromDate(new Date('2025-04-01T08:00:00Z')) }],
+  [
+    AppDeletedSchema,
+    {
+      corpId: 'ww0123456789abcdef',
+      agentid: 1000002,
       deletedAt: timestampFromDate(new Date('2025-07-01T10:00:00Z')),
     },
   ],

@@ -1,3 +1,9 @@
+import {
+  AppCreatedSchema,
+  AppDeletedSchema,
+  AppSecretRotatedSchema,
+  AppUpdatedSchema,
+} from '../gen/qiwei/identity/v1/app_pb';
 import { CorpCreatedSchema } from '../gen/qiwei/identity/v1/corp_pb';
 import {
   DepartmentCreatedSchema,
@@ -144,9 +150,42 @@ export const IDENTITY_TAG_TOPIC = defineTopic({
   ],
 });
 
+export const IDENTITY_APP_TOPIC = defineTopic({
+  name: 'qiwei.identity.app.v1',
+  publisher: 'identity',
+  summary:
+    'Apps (自建应用) and their visibility ranges. Each event but deleted carries the whole app, never its secret.',
+  key: 'corpId: every change to one corp’s apps stays in order.',
+  partitions: 3,
+  retentionMs: 30 * DAY_MS,
+  events: [
+    {
+      type: 'qiwei.identity.app.created.v1',
+      schema: AppCreatedSchema,
+      summary: 'An app was created.',
+    },
+    {
+      type: 'qiwei.identity.app.updated.v1',
+      schema: AppUpdatedSchema,
+      summary: 'An app was renamed, described or given another visibility range.',
+    },
+    {
+      type: 'qiwei.identity.app.secret_rotated.v1',
+      schema: AppSecretRotatedSchema,
+      summary: 'An app’s secret was replaced; tokens issued before stop working.',
+    },
+    {
+      type: 'qiwei.identity.app.deleted.v1',
+      schema: AppDeletedSchema,
+      summary: 'An app was deleted; its tokens stop working.',
+    },
+  ],
+});
+
 export const IDENTITY_TOPICS = [
   IDENTITY_CORP_TOPIC,
   IDENTITY_DEPARTMENT_TOPIC,
   IDENTITY_MEMBER_TOPIC,
   IDENTITY_TAG_TOPIC,
+  IDENTITY_APP_TOPIC,
 ] as const;

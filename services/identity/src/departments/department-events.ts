@@ -23,6 +23,9 @@ export function departmentState(d: Department): MessageInitShape<typeof Departme
     order: d.order,
     depth: d.depth,
     path: d.path.split('/').filter(Boolean).map(Number),
+    visibility: d.visibility,
+    visibleToRoles: d.visibleToRoles,
+    visibleToDepartmentIds: d.visibleToDepartments,
     createdAt: timestampFromDate(d.createdAt),
     updatedAt: timestampFromDate(d.updatedAt),
   };

@@ -91,3 +91,29 @@ export class DepartmentMoveIntoOwnSubtreeException extends DomainException {
     );
   }
 }
+
+export class DepartmentHasAdminsException extends DomainException {
+  constructor(id: number) {
+    super(
+      'DEPARTMENT_HAS_ADMINS',
+      409,
+      `Department ${id} is in a department admin's scope; change that admin's scope first.`,
+    );
+  }
+}
+
+export class DepartmentVisibilityInvalidException extends DomainException {
+  constructor(detail: string) {
+    super('DEPARTMENT_VISIBILITY_INVALID', 422, detail);
+  }
+}
+
+export class ScopeRootImmutableException extends DomainException {
+  constructor(verb: 'moved' | 'deleted') {
+    super(
+      'SCOPE_ROOT_IMMUTABLE',
+      403,
+      `The top department of your admin scope cannot be ${verb} by you; ask a super admin.`,
+    );
+  }
+}

@@ -1,6 +1,7 @@
 import { Injectable } from '@nestjs/common';
 import type { CorpId } from '@qiwei/persistence';
 import type { EntityManager } from 'typeorm';
+import type { Access } from '../access/access';
 import { decodeCursor, encodeCursor, isIdCursor } from '../pagination/cursor';
 import { Department } from './department.entity';
 
@@ -70,6 +71,37 @@ export class DepartmentRepository {
     return rows.length > 0;
   }
 
+  async hasAdmins(em: EntityManager, corpId: CorpId, id: number): Promise<boolean> {
+    const rows: unknown[] = await em.query(
+      'SELECT 1 FROM admin_scopes WHERE corp_id = $1 AND department_id = $2 LIMIT 1',
+      [corpId, id],
+    );
+    return rows.length > 0;
+  }
+
+  /** Userids of the department's leaders (部门负责人). */
+  async leaders(em: EntityManager, corpId: CorpId, id: number): Promise<string[]> {
+    const rows = await em.query<{ userid: string }[]>(
+      `SELECT userid FROM member_departments
+        WHERE corp_id = $1 AND department_id = $2 AND is_leader ORDER BY userid LIMIT 1000`,
+      [corpId, id],
+    );
+    return rows.map((r) => r.userid);
+  }
+
+  /** Department admins whose scope is rooted at this department. */
+  async admins(
+    em: EntityManager,
+    corpId: CorpId,
+    id: number,
+  ): Promise<{ userid: string; permissions: string[] }[]> {
+    return em.query(
+      `SELECT userid, permissions FROM admin_scopes
+        WHERE corp_id = $1 AND department_id = $2 ORDER BY userid`,
+      [corpId, id],
+    );
+  }
+
   /** Deepest level inside the subtree rooted at `path`. */
   async maxDepthUnder(em: EntityManager, corpId: CorpId, path: string): Promise<number> {
     const rows: { max: number }[] = await em.query(
@@ -98,7 +130,7 @@ export class DepartmentRepository {
   /** Children, higher `order` first, then by id; keyset-paginated. */
   async children(
     em: EntityManager,
-    corpId: CorpId,
+    access: Access,
     parentId: number,
     limit: number,
     cursor?: string,
@@ -107,10 +139,15 @@ export class DepartmentRepository {
     const qb = em
       .getRepository(Department)
       .createQueryBuilder('d')
-      .where('d.corp_id = :corpId AND d.parent_id = :parentId', { corpId, parentId })
+      .where('d.corp_id = :corpId AND d.parent_id = :parentId', {
+        corpId: access.corpId,
+        parentId,
+      })
       .orderBy('d.order', 'DESC')
       .addOrderBy('d.id', 'ASC')
       .limit(limit + 1);
+    const visible = access.departmentVisibleSql('d');
+    if (visible) qb.andWhere(visible.sql, visible.params);
     if (after) {
       qb.andWhere('(d.order < :order OR (d.order = :order AND d.id > :id))', after);
     }
@@ -127,7 +164,7 @@ export class DepartmentRepository {
   /** The department and everything under it, by id; keyset-paginated. */
   async subtree(
     em: EntityManager,
-    corpId: CorpId,
+    access: Access,
     path: string,
     limit: number,
     cursor?: string,
@@ -136,9 +173,14 @@ export class DepartmentRepository {
     const qb = em
       .getRepository(Department)
       .createQueryBuilder('d')
-      .where('d.corp_id = :corpId AND d.path LIKE :prefix', { corpId, prefix: `${path}%` })
+      .where('d.corp_id = :corpId AND d.path LIKE :prefix', {
+        corpId: access.corpId,
+        prefix: `${path}%`,
+      })
       .orderBy('d.id', 'ASC')
       .limit(limit + 1);
+    const visible = access.departmentVisibleSql('d');
+    if (visible) qb.andWhere(visible.sql, visible.params);
     if (after) qb.andWhere('d.id > :id', { id: after.id });
     const rows = await qb.getMany();
     const items = rows.slice(0, limit);

@@ -18,13 +18,16 @@ import {
   ApiOperation,
   ApiTags,
 } from '@nestjs/swagger';
-import { BearerAuthGuard, CurrentPrincipal, RequireRoles, type Principal } from '@qiwei/auth';
+import { BearerAuthGuard } from '@qiwei/auth';
+import type { Access } from '../access/access';
+import { CurrentAccess } from '../access/current-access';
 import { Idempotent } from '@qiwei/persistence';
 import { PositiveIntPipe, ValidationFailedException } from '@qiwei/platform';
 import { DEFAULT_PAGE_SIZE, PageQuery } from '../pagination/cursor';
 import { DepartmentsService } from './departments.service';
 import {
   CreateDepartmentDto,
+  DepartmentDetailsResponse,
   DepartmentPageResponse,
   DepartmentResponse,
   UpdateDepartmentDto,
@@ -38,61 +41,66 @@ export class DepartmentsController {
   constructor(private readonly departments: DepartmentsService) {}
 
   @Post()
-  @RequireRoles('super_admin')
   @Idempotent()
-  @ApiOperation({ summary: 'Create a department' })
+  @ApiOperation({
+    summary:
+      'Create a department (super admin, or department admin with contacts:edit on the parent)',
+  })
   @ApiCreatedResponse({ type: DepartmentResponse })
-  async create(@CurrentPrincipal() principal: Principal, @Body() body: CreateDepartmentDto) {
-    return DepartmentResponse.of(await this.departments.create(principal.corpId, body));
+  async create(@CurrentAccess() access: Access, @Body() body: CreateDepartmentDto) {
+    return DepartmentResponse.of(await this.departments.create(access, body));
   }
 
   @Get(':id')
-  @ApiOperation({ summary: 'Read a department' })
-  @ApiOkResponse({ type: DepartmentResponse })
-  async get(@CurrentPrincipal() principal: Principal, @Param('id', PositiveIntPipe) id: number) {
-    return DepartmentResponse.of(await this.departments.get(principal.corpId, id));
+  @ApiOperation({
+    summary: 'Read a department with its leaders and admins (404 when hidden from the caller)',
+  })
+  @ApiOkResponse({ type: DepartmentDetailsResponse })
+  async get(@CurrentAccess() access: Access, @Param('id', PositiveIntPipe) id: number) {
+    return DepartmentDetailsResponse.ofDetails(await this.departments.details(access, id));
   }
 
   @Patch(':id')
-  @RequireRoles('super_admin')
-  @ApiOperation({ summary: 'Rename, reorder or move a department (with its subtree)' })
+  @ApiOperation({
+    summary:
+      'Rename, reorder, move (with its subtree) or set the visibility of a department (contacts:edit)',
+  })
   @ApiOkResponse({ type: DepartmentResponse })
   async update(
-    @CurrentPrincipal() principal: Principal,
+    @CurrentAccess() access: Access,
     @Param('id', PositiveIntPipe) id: number,
     @Body() body: UpdateDepartmentDto,
   ) {
-    if (body.name === undefined && body.parentId === undefined && body.order === undefined) {
+    if (Object.values(body).every((v) => v === undefined)) {
       throw new ValidationFailedException([
         {
           field: '(body)',
           code: 'NOTHING_TO_UPDATE',
-          message: 'Give at least one of name, parentId, order.',
+          message: 'Give at least one of name, parentId, order, visibility.',
         },
       ]);
     }
-    return DepartmentResponse.of(await this.departments.update(principal.corpId, id, body));
+    return DepartmentResponse.of(await this.departments.update(access, id, body));
   }
 
   @Delete(':id')
   @HttpCode(204)
-  @RequireRoles('super_admin')
   @ApiOperation({ summary: 'Delete a department that has no sub-departments and no members' })
   @ApiNoContentResponse()
-  async remove(@CurrentPrincipal() principal: Principal, @Param('id', PositiveIntPipe) id: number) {
-    await this.departments.remove(principal.corpId, id);
+  async remove(@CurrentAccess() access: Access, @Param('id', PositiveIntPipe) id: number) {
+    await this.departments.remove(access, id);
   }
 
   @Get(':id/children')
   @ApiOperation({ summary: 'Direct sub-departments, higher order first' })
   @ApiOkResponse({ type: DepartmentPageResponse })
   async children(
-    @CurrentPrincipal() principal: Principal,
+    @CurrentAccess() access: Access,
     @Param('id', PositiveIntPipe) id: number,
     @Query() query: PageQuery,
   ): Promise<DepartmentPageResponse> {
     const page = await this.departments.children(
-      principal.corpId,
+      access,
       id,
       query.limit ?? DEFAULT_PAGE_SIZE,
       query.cursor,
@@ -104,12 +112,12 @@ export class DepartmentsController {
   @ApiOperation({ summary: 'The department and all departments below it, by id' })
   @ApiOkResponse({ type: DepartmentPageResponse })
   async subtree(
-    @CurrentPrincipal() principal: Principal,
+    @CurrentAccess() access: Access,
     @Param('id', PositiveIntPipe) id: number,
     @Query() query: PageQuery,
   ): Promise<DepartmentPageResponse> {
     const page = await this.departments.subtree(
-      principal.corpId,
+      access,
       id,
       query.limit ?? DEFAULT_PAGE_SIZE,
       query.cursor,

@@ -3,6 +3,7 @@ import { IDENTITY_DEPARTMENT_TOPIC } from '@qiwei/contracts';
 import { Outbox } from '@qiwei/events';
 import { isUniqueViolation, TransactionRunner, type CorpId } from '@qiwei/persistence';
 import { DataSource, type EntityManager } from 'typeorm';
+import type { Access } from '../access/access';
 import { IDENTITY_CONFIG, type IdentityConfig } from '../config';
 import { recordAudit } from '../audit/audit-log';
 import { lockCorpForWrite } from '../corps/corp-lock';
@@ -13,8 +14,9 @@ import {
   departmentMoved,
   departmentUpdated,
 } from './department-events';
-import { Department, ROOT_DEPARTMENT_ID } from './department.entity';
+import { Department, ROOT_DEPARTMENT_ID, type DepartmentVisibility } from './department.entity';
 import {
+  DepartmentHasAdminsException,
   DepartmentHasChildrenException,
   DepartmentHasMembersException,
   DepartmentIdTakenException,
@@ -24,7 +26,9 @@ import {
   DepartmentNotFoundException,
   DepartmentTooDeepException,
   ParentDepartmentNotFoundException,
+  DepartmentVisibilityInvalidException,
   RootDepartmentImmutableException,
+  ScopeRootImmutableException,
 } from './department.exceptions';
 import { DepartmentRepository, type Page } from './department.repository';
 
@@ -35,10 +39,24 @@ export interface CreateDepartment {
   id?: number;
 }
 
+export interface VisibilityInput {
+  mode: DepartmentVisibility;
+  roles?: string[];
+  departmentIds?: number[];
+}
+
 export interface UpdateDepartment {
   name?: string;
   parentId?: number;
   order?: number;
+  visibility?: VisibilityInput;
+}
+
+/** A department with its leaders (部门负责人) and its admins. */
+export interface DepartmentDetails {
+  department: Department;
+  leaders: string[];
+  admins: { userid: string; permissions: string[] }[];
 }
 
 /**
@@ -74,12 +92,15 @@ export class DepartmentsService {
     return root;
   }
 
-  create(corpId: CorpId, input: CreateDepartment): Promise<Department> {
+  create(access: Access, input: CreateDepartment): Promise<Department> {
     assertValidDepartmentName(input.name);
+    const corpId = access.corpId;
     return this.transactions.run(async (em) => {
       await this.lockCorp(em, corpId);
       const parent = await this.departments.find(em, corpId, input.parentId);
-      if (!parent) throw new ParentDepartmentNotFoundException(input.parentId);
+      if (!parent || !access.canSeeDepartment(parent.path))
+        throw new ParentDepartmentNotFoundException(input.parentId);
+      access.assertMayAdminister('contacts:edit', [parent.path]);
       if (parent.depth + 1 > this.config.DEPARTMENT_MAX_DEPTH) {
         throw new DepartmentTooDeepException(this.config.DEPARTMENT_MAX_DEPTH);
       }
@@ -123,18 +144,21 @@ export class DepartmentsService {
     });
   }
 
-  update(corpId: CorpId, id: number, changes: UpdateDepartment): Promise<Department> {
+  update(access: Access, id: number, changes: UpdateDepartment): Promise<Department> {
     if (changes.name !== undefined) assertValidDepartmentName(changes.name);
+    const corpId = access.corpId;
     return this.transactions.run(async (em) => {
       await this.lockCorp(em, corpId);
-      const department = await this.departments.find(em, corpId, id);
-      if (!department) throw new DepartmentNotFoundException(id);
+      const department = await this.visible(em, access, id);
+      access.assertMayAdminister('contacts:edit', [department.path]);
 
       const moving = changes.parentId !== undefined && changes.parentId !== department.parentId;
       let parentId = department.parentId;
       if (moving) {
-        parentId = await this.checkMove(em, corpId, department, changes.parentId as number);
+        if (access.isScopeRoot(department.path)) throw new ScopeRootImmutableException('moved');
+        parentId = await this.checkMove(em, access, department, changes.parentId as number);
       }
+      if (changes.visibility) await this.checkVisibility(em, corpId, changes.visibility);
       const name = changes.name ?? department.name;
       if (parentId !== null && (moving || name !== department.name)) {
         const sibling = await this.departments.siblingNamed(em, corpId, parentId, name);
@@ -152,9 +176,21 @@ export class DepartmentsService {
         );
       }
       try {
-        await em
-          .getRepository(Department)
-          .update({ corpId, id }, { name, parentId, order: changes.order ?? department.order });
+        await em.getRepository(Department).update(
+          { corpId, id },
+          {
+            name,
+            parentId,
+            order: changes.order ?? department.order,
+            ...(changes.visibility
+              ? {
+                  visibility: changes.visibility.mode,
+                  visibleToRoles: [...new Set(changes.visibility.roles ?? [])],
+                  visibleToDepartments: [...new Set(changes.visibility.departmentIds ?? [])],
+                }
+              : {}),
+          },
+        );
       } catch (error) {
         if (isUniqueViolation(error, 'departments_sibling_name_uq')) {
           throw new DepartmentNameTakenException(name, parentId as number);
@@ -182,16 +218,20 @@ export class DepartmentsService {
     });
   }
 
-  remove(corpId: CorpId, id: number): Promise<void> {
+  remove(access: Access, id: number): Promise<void> {
+    const corpId = access.corpId;
     return this.transactions.run(async (em) => {
       await this.lockCorp(em, corpId);
+      const department = await this.visible(em, access, id);
+      access.assertMayAdminister('contacts:edit', [department.path]);
       if (id === ROOT_DEPARTMENT_ID) throw new RootDepartmentImmutableException('deleted');
-      const department = await this.departments.find(em, corpId, id);
-      if (!department) throw new DepartmentNotFoundException(id);
+      if (access.isScopeRoot(department.path)) throw new ScopeRootImmutableException('deleted');
       if (await this.departments.hasChildren(em, corpId, id))
         throw new DepartmentHasChildrenException(id);
       if (await this.departments.hasMembers(em, corpId, id))
         throw new DepartmentHasMembersException(id);
+      if (await this.departments.hasAdmins(em, corpId, id))
+        throw new DepartmentHasAdminsException(id);
       await em.getRepository(Department).delete({ corpId, id });
       await recordAudit(em, corpId, {
         action: 'department.deleted',
@@ -207,42 +247,90 @@ export class DepartmentsService {
     });
   }
 
-  async get(corpId: CorpId, id: number): Promise<Department> {
-    const department = await this.departments.find(this.dataSource.manager, corpId, id);
-    if (!department) throw new DepartmentNotFoundException(id);
-    return department;
+  /** The department, if the caller can see it (otherwise 404, as if it did not exist). */
+  get(access: Access, id: number): Promise<Department> {
+    return this.visible(this.dataSource.manager, access, id);
+  }
+
+  async details(access: Access, id: number): Promise<DepartmentDetails> {
+    const em = this.dataSource.manager;
+    const department = await this.visible(em, access, id);
+    const [leaders, admins] = await Promise.all([
+      this.departments.leaders(em, access.corpId, id),
+      this.departments.admins(em, access.corpId, id),
+    ]);
+    return { department, leaders, admins };
   }
 
   async children(
-    corpId: CorpId,
+    access: Access,
     id: number,
     limit: number,
     cursor?: string,
   ): Promise<Page<Department>> {
-    await this.get(corpId, id);
-    return this.departments.children(this.dataSource.manager, corpId, id, limit, cursor);
+    await this.get(access, id);
+    return this.departments.children(this.dataSource.manager, access, id, limit, cursor);
   }
 
   async subtree(
-    corpId: CorpId,
+    access: Access,
     id: number,
     limit: number,
     cursor?: string,
   ): Promise<Page<Department>> {
-    const root = await this.get(corpId, id);
-    return this.departments.subtree(this.dataSource.manager, corpId, root.path, limit, cursor);
+    const root = await this.get(access, id);
+    return this.departments.subtree(this.dataSource.manager, access, root.path, limit, cursor);
+  }
+
+  private async visible(em: EntityManager, access: Access, id: number): Promise<Department> {
+    const department = await this.departments.find(em, access.corpId, id);
+    if (!department || !access.canSeeDepartment(department.path))
+      throw new DepartmentNotFoundException(id);
+    return department;
+  }
+
+  private async checkVisibility(
+    em: EntityManager,
+    corpId: CorpId,
+    visibility: VisibilityInput,
+  ): Promise<void> {
+    const audience = (visibility.roles?.length ?? 0) + (visibility.departmentIds?.length ?? 0);
+    if (visibility.mode !== 'restricted' && audience > 0) {
+      throw new DepartmentVisibilityInvalidException(
+        'Only a restricted department names roles or departments that see it.',
+      );
+    }
+    if (visibility.mode === 'restricted' && audience === 0) {
+      throw new DepartmentVisibilityInvalidException(
+        'A restricted department names at least one role or department that sees it.',
+      );
+    }
+    const ids = [...new Set(visibility.departmentIds ?? [])];
+    const found = await em.query<{ id: number }[]>(
+      'SELECT id FROM departments WHERE corp_id = $1 AND id = ANY($2::int[])',
+      [corpId, ids],
+    );
+    const missing = ids.filter((id) => !found.some((f) => f.id === id));
+    if (missing.length) {
+      throw new DepartmentVisibilityInvalidException(
+        `Unknown department(s): ${missing.join(', ')}.`,
+      );
+    }
   }
 
   /** Validates a move and returns the new parent id. */
   private async checkMove(
     em: EntityManager,
-    corpId: CorpId,
+    access: Access,
     department: Department,
     newParentId: number,
   ): Promise<number> {
+    const corpId = access.corpId;
     if (department.id === ROOT_DEPARTMENT_ID) throw new RootDepartmentImmutableException('moved');
     const parent = await this.departments.find(em, corpId, newParentId);
-    if (!parent) throw new ParentDepartmentNotFoundException(newParentId);
+    if (!parent || !access.canSeeDepartment(parent.path))
+      throw new ParentDepartmentNotFoundException(newParentId);
+    access.assertMayAdminister('contacts:edit', [parent.path]);
     if (parent.path.startsWith(department.path)) {
       throw new DepartmentMoveIntoOwnSubtreeException(department.id, newParentId);
     }

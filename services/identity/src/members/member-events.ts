@@ -6,7 +6,7 @@ import {
   type MemberSchema,
 } from '@qiwei/contracts';
 import type { NewEvent } from '@qiwei/events';
-import type { Member, MemberDepartment } from './member.entity';
+import type { MemberWithDepartments } from './members.repository';
 
 export type MemberChange = 'created' | 'updated' | 'disabled' | 'enabled' | 'left';
 
@@ -17,10 +17,11 @@ const typeOf = (happened: string) => {
   return type;
 };
 
-export function memberState(
-  member: Member,
-  memberships: MemberDepartment[],
-): MessageInitShape<typeof MemberSchema> {
+export function memberState({
+  member,
+  departments: memberships,
+  scopes,
+}: MemberWithDepartments): MessageInitShape<typeof MemberSchema> {
   return {
     corpId: member.corpId,
     userid: member.userid,
@@ -41,6 +42,8 @@ export function memberState(
     leftAt: member.leftAt ? timestampFromDate(member.leftAt) : undefined,
     createdAt: timestampFromDate(member.createdAt),
     updatedAt: timestampFromDate(member.updatedAt),
+    roles: member.roles,
+    adminScopes: scopes.map((s) => ({ departmentId: s.departmentId, permissions: s.permissions })),
   };
 }
 
@@ -51,15 +54,11 @@ const envelope = (corpId: string, userid: string) => ({
 });
 
 /** Every member event but `deleted` carries the member's whole state. */
-export function memberChanged(
-  change: MemberChange,
-  member: Member,
-  memberships: MemberDepartment[],
-): NewEvent {
+export function memberChanged(change: MemberChange, state: MemberWithDepartments): NewEvent {
   return {
-    ...envelope(member.corpId, member.userid),
+    ...envelope(state.member.corpId, state.member.userid),
     type: typeOf(change),
-    data: { member: memberState(member, memberships) },
+    data: { member: memberState(state) },
   };
 }
 

@@ -66,3 +66,9 @@ export class MemberStatusTransitionException extends DomainException {
     super('MEMBER_STATUS_TRANSITION_INVALID', 422, `A member who is ${from} cannot become ${to}.`);
   }
 }
+
+export class AdminScopeInvalidException extends DomainException {
+  constructor(detail: string) {
+    super('ADMIN_SCOPE_INVALID', 422, detail);
+  }
+}

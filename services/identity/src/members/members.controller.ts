@@ -7,6 +7,7 @@ import {
   Param,
   Patch,
   Post,
+  Put,
   Query,
   UseGuards,
 } from '@nestjs/common';
@@ -18,7 +19,9 @@ import {
   ApiOperation,
   ApiTags,
 } from '@nestjs/swagger';
-import { BearerAuthGuard, CurrentPrincipal, RequireRoles, type Principal } from '@qiwei/auth';
+import { BearerAuthGuard, RequireRoles } from '@qiwei/auth';
+import type { Access } from '../access/access';
+import { CurrentAccess } from '../access/current-access';
 import { Idempotent } from '@qiwei/persistence';
 import { PositiveIntPipe, ValidationFailedException } from '@qiwei/platform';
 import {
@@ -26,6 +29,7 @@ import {
   ListMembersQuery,
   MemberPageResponse,
   MemberResponse,
+  SetRolesDto,
   UpdateMemberDto,
 } from './dto/member.dto';
 import { MembersService } from './members.service';
@@ -39,27 +43,25 @@ export class MembersController {
   constructor(private readonly members: MembersService) {}
 
   @Post('members')
-  @RequireRoles('super_admin')
   @Idempotent()
   @ApiOperation({ summary: 'Add a member to one or more departments' })
   @ApiCreatedResponse({ type: MemberResponse })
-  async create(@CurrentPrincipal() principal: Principal, @Body() body: CreateMemberDto) {
-    return MemberResponse.of(await this.members.create(principal.corpId, body));
+  async create(@CurrentAccess() access: Access, @Body() body: CreateMemberDto) {
+    return MemberResponse.of(await this.members.create(access, body));
   }
 
   @Get('members/:userid')
   @ApiOperation({ summary: 'Read a member' })
   @ApiOkResponse({ type: MemberResponse })
-  async get(@CurrentPrincipal() principal: Principal, @Param('userid', UseridPipe) userid: string) {
-    return MemberResponse.of(await this.members.get(principal.corpId, userid));
+  async get(@CurrentAccess() access: Access, @Param('userid', UseridPipe) userid: string) {
+    return MemberResponse.of(await this.members.get(access, userid));
   }
 
   @Patch('members/:userid')
-  @RequireRoles('super_admin')
   @ApiOperation({ summary: 'Change a member’s profile or departments' })
   @ApiOkResponse({ type: MemberResponse })
   async update(
-    @CurrentPrincipal() principal: Principal,
+    @CurrentAccess() access: Access,
     @Param('userid', UseridPipe) userid: string,
     @Body() body: UpdateMemberDto,
   ) {
@@ -72,66 +74,74 @@ export class MembersController {
         },
       ]);
     }
-    return MemberResponse.of(await this.members.update(principal.corpId, userid, body));
+    return MemberResponse.of(await this.members.update(access, userid, body));
   }
 
   @Post('members/:userid/disable')
   @HttpCode(200)
-  @RequireRoles('super_admin')
   @ApiOperation({ summary: 'Disable a member' })
   @ApiOkResponse({ type: MemberResponse })
-  async disable(
-    @CurrentPrincipal() principal: Principal,
-    @Param('userid', UseridPipe) userid: string,
-  ) {
-    return MemberResponse.of(await this.members.changeStatus(principal.corpId, userid, 'disabled'));
+  async disable(@CurrentAccess() access: Access, @Param('userid', UseridPipe) userid: string) {
+    return MemberResponse.of(await this.members.changeStatus(access, userid, 'disabled'));
   }
 
   @Post('members/:userid/enable')
   @HttpCode(200)
-  @RequireRoles('super_admin')
   @ApiOperation({ summary: 'Enable a disabled member again' })
   @ApiOkResponse({ type: MemberResponse })
-  async enable(
-    @CurrentPrincipal() principal: Principal,
-    @Param('userid', UseridPipe) userid: string,
-  ) {
-    return MemberResponse.of(await this.members.changeStatus(principal.corpId, userid, 'active'));
+  async enable(@CurrentAccess() access: Access, @Param('userid', UseridPipe) userid: string) {
+    return MemberResponse.of(await this.members.changeStatus(access, userid, 'active'));
   }
 
   @Post('members/:userid/leave')
   @HttpCode(200)
-  @RequireRoles('super_admin')
   @ApiOperation({ summary: 'Mark a member as having left the corp (离职)' })
   @ApiOkResponse({ type: MemberResponse })
-  async leave(
-    @CurrentPrincipal() principal: Principal,
-    @Param('userid', UseridPipe) userid: string,
-  ) {
-    return MemberResponse.of(await this.members.changeStatus(principal.corpId, userid, 'left'));
+  async leave(@CurrentAccess() access: Access, @Param('userid', UseridPipe) userid: string) {
+    return MemberResponse.of(await this.members.changeStatus(access, userid, 'left'));
   }
 
   @Delete('members/:userid')
   @HttpCode(204)
-  @RequireRoles('super_admin')
   @ApiOperation({ summary: 'Delete a member' })
   @ApiNoContentResponse()
-  async remove(
-    @CurrentPrincipal() principal: Principal,
+  async remove(@CurrentAccess() access: Access, @Param('userid', UseridPipe) userid: string) {
+    await this.members.remove(access, userid);
+  }
+
+  @Put('members/:userid/roles')
+  @RequireRoles('super_admin')
+  @ApiOperation({
+    summary:
+      'Set a member’s admin roles and a department admin’s scope (super admin; the last super admin cannot be demoted)',
+  })
+  @ApiOkResponse({ type: MemberResponse })
+  async setRoles(
+    @CurrentAccess() access: Access,
     @Param('userid', UseridPipe) userid: string,
+    @Body() body: SetRolesDto,
   ) {
-    await this.members.remove(principal.corpId, userid);
+    return MemberResponse.of(await this.members.setRoles(access, userid, body));
+  }
+
+  @Get('admins')
+  @RequireRoles('super_admin', 'department_admin', 'compliance_officer')
+  @ApiOperation({ summary: 'The corp’s super admins, department admins and compliance officers' })
+  @ApiOkResponse({ type: MemberPageResponse })
+  async admins(@CurrentAccess() access: Access): Promise<MemberPageResponse> {
+    const admins = await this.members.admins(access);
+    return { items: admins.map((m) => MemberResponse.of(m)), nextCursor: null };
   }
 
   @Get('departments/:id/members')
   @ApiOperation({ summary: 'Members of a department (or its whole subtree), by userid' })
   @ApiOkResponse({ type: MemberPageResponse })
   async inDepartment(
-    @CurrentPrincipal() principal: Principal,
+    @CurrentAccess() access: Access,
     @Param('id', PositiveIntPipe) id: number,
     @Query() query: ListMembersQuery,
   ): Promise<MemberPageResponse> {
-    const page = await this.members.inDepartment(principal.corpId, id, {
+    const page = await this.members.inDepartment(access, id, {
       recursive: query.recursive ?? false,
       status: query.status,
       cursor: query.cursor,

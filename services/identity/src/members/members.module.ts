@@ -1,4 +1,5 @@
 import { Module } from '@nestjs/common';
+import { AccessModule } from '../access/access.module';
 import { DepartmentsModule } from '../departments/departments.module';
 import { TokensModule } from '../tokens/tokens.module';
 import { MembersController } from './members.controller';
@@ -6,7 +7,7 @@ import { MembersRepository } from './members.repository';
 import { MembersService } from './members.service';
 
 @Module({
-  imports: [DepartmentsModule, TokensModule],
+  imports: [AccessModule, DepartmentsModule, TokensModule],
   controllers: [MembersController],
   providers: [MembersService, MembersRepository],
 })

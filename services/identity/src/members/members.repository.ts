@@ -1,11 +1,20 @@
 import { Injectable } from '@nestjs/common';
 import type { CorpId } from '@qiwei/persistence';
 import type { EntityManager } from 'typeorm';
+import type { Access } from '../access/access';
 import { Member, MemberDepartment, type MemberStatus } from './member.entity';
+
+/** One department subtree of a department admin's scope. */
+export interface MemberAdminScope {
+  departmentId: number;
+  permissions: string[];
+}
 
 export interface MemberWithDepartments {
   member: Member;
   departments: MemberDepartment[];
+  /** Empty unless the member is a department admin. */
+  scopes: MemberAdminScope[];
 }
 
 /** Queries on members. Every method is scoped to one corp. */
@@ -22,10 +31,69 @@ export class MembersRepository {
   ): Promise<MemberWithDepartments | null> {
     const member = await this.find(em, corpId, userid);
     if (!member) return null;
-    return {
+    return (await this.withDepartments(em, corpId, [member]))[0];
+  }
+
+  /** The members with their memberships and admin scopes, in two queries. */
+  async withDepartments(
+    em: EntityManager,
+    corpId: CorpId,
+    members: Member[],
+  ): Promise<MemberWithDepartments[]> {
+    const userids = members.map((m) => m.userid);
+    const [memberships, scopes] = await Promise.all([
+      this.departmentsOf(em, corpId, userids),
+      this.scopesOf(em, corpId, userids),
+    ]);
+    return members.map((member) => ({
       member,
-      departments: (await this.departmentsOf(em, corpId, [userid])).get(userid) ?? [],
-    };
+      departments: memberships.get(member.userid) ?? [],
+      scopes: scopes.get(member.userid) ?? [],
+    }));
+  }
+
+  /** Admin scopes of several members, in one query, ordered by department id. */
+  async scopesOf(
+    em: EntityManager,
+    corpId: CorpId,
+    userids: string[],
+  ): Promise<Map<string, MemberAdminScope[]>> {
+    const rows = userids.length
+      ? await em.query<{ userid: string; department_id: number; permissions: string[] }[]>(
+          `SELECT userid, department_id, permissions FROM admin_scopes
+            WHERE corp_id = $1 AND userid = ANY($2::text[]) ORDER BY department_id`,
+          [corpId, userids],
+        )
+      : [];
+    const byMember = new Map<string, MemberAdminScope[]>();
+    for (const row of rows) {
+      const scope = { departmentId: row.department_id, permissions: row.permissions };
+      byMember.set(row.userid, [...(byMember.get(row.userid) ?? []), scope]);
+    }
+    return byMember;
+  }
+
+  /** Replaces a member's admin scopes (none unless they are a department admin). */
+  async replaceScopes(
+    em: EntityManager,
+    corpId: CorpId,
+    userid: string,
+    scopes: MemberAdminScope[],
+  ): Promise<void> {
+    await em.query('DELETE FROM admin_scopes WHERE corp_id = $1 AND userid = $2', [corpId, userid]);
+    if (!scopes.length) return;
+    await em.query(
+      `INSERT INTO admin_scopes (corp_id, userid, department_id, permissions)
+       SELECT $1, $2, s.department_id, ARRAY(SELECT jsonb_array_elements_text(s.permissions))
+         FROM jsonb_to_recordset($3::jsonb) AS s(department_id int, permissions jsonb)`,
+      [
+        corpId,
+        userid,
+        JSON.stringify(
+          scopes.map((s) => ({ department_id: s.departmentId, permissions: s.permissions })),
+        ),
+      ],
+    );
   }
 
   /** Memberships of several members, in one query, ordered by department id. */
@@ -120,14 +188,14 @@ export class MembersRepository {
    */
   async inDepartment(
     em: EntityManager,
-    corpId: CorpId,
+    access: Access,
     department: { id: number; path: string },
     options: { recursive: boolean; status?: MemberStatus; after?: string; limit: number },
   ): Promise<Member[]> {
     const qb = em
       .getRepository(Member)
       .createQueryBuilder('m')
-      .where('m.corp_id = :corpId', { corpId })
+      .where('m.corp_id = :corpId', { corpId: access.corpId })
       .andWhere(
         `EXISTS (SELECT 1 FROM member_departments md JOIN departments d
                     ON d.corp_id = md.corp_id AND d.id = md.department_id
@@ -137,6 +205,8 @@ export class MembersRepository {
       )
       .orderBy('m.userid', 'ASC')
       .limit(options.limit + 1);
+    const visible = access.memberVisibleSql('m');
+    if (visible) qb.andWhere(visible.sql, visible.params);
     if (options.status) qb.andWhere('m.status = :status', { status: options.status });
     if (options.after !== undefined) qb.andWhere('m.userid > :after', { after: options.after });
     return qb.getMany();

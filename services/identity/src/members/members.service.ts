@@ -3,7 +3,9 @@ import { Injectable } from '@nestjs/common';
 import { IDENTITY_MEMBER_TOPIC } from '@qiwei/contracts';
 import { Outbox } from '@qiwei/events';
 import { isUniqueViolation, TransactionRunner, type CorpId } from '@qiwei/persistence';
+import { ForbiddenException } from '@qiwei/platform';
 import { DataSource, type EntityManager } from 'typeorm';
+import type { Access } from '../access/access';
 import { revokeMemberRefreshTokens } from '../auth/refresh-tokens';
 import { recordAudit } from '../audit/audit-log';
 import { lockCorpForWrite } from '../corps/corp-lock';
@@ -13,6 +15,7 @@ import { memberChanged, memberDeleted, type MemberChange } from './member-events
 import { Member, type Gender, type MemberStatus } from './member.entity';
 import {
   DirectLeaderInvalidException,
+  AdminScopeInvalidException,
   LastSuperAdminException,
   MainDepartmentNotAMembershipException,
   MemberDepartmentNotFoundException,
@@ -21,7 +24,11 @@ import {
   MemberStatusTransitionException,
   MemberUseridTakenException,
 } from './member.exceptions';
-import { MembersRepository, type MemberWithDepartments } from './members.repository';
+import {
+  MembersRepository,
+  type MemberAdminScope,
+  type MemberWithDepartments,
+} from './members.repository';
 
 export interface MembershipInput {
   id: number;
@@ -38,6 +45,13 @@ export interface MemberProfileInput {
   departments?: MembershipInput[];
   mainDepartmentId?: number;
   directLeaders?: string[];
+}
+
+export type AssignableRole = 'super_admin' | 'department_admin' | 'compliance_officer';
+
+export interface RolesInput {
+  roles: AssignableRole[];
+  scopes?: MemberAdminScope[];
 }
 
 export interface CreateMemberInput extends MemberProfileInput {
@@ -62,9 +76,18 @@ export class MembersService {
     private readonly outbox: Outbox,
   ) {}
 
-  create(corpId: CorpId, input: CreateMemberInput): Promise<MemberWithDepartments> {
+  create(access: Access, input: CreateMemberInput): Promise<MemberWithDepartments> {
+    const corpId = access.corpId;
     return this.transactions.run(async (em) => {
       await lockCorpForWrite(em, corpId);
+      access.assertMayAdminister(
+        'contacts:edit',
+        await this.pathsOf(
+          em,
+          access,
+          input.departments.map((d) => d.id),
+        ),
+      );
       const userid = input.userid ?? `qw${randomBytes(6).toString('hex')}`;
       if (await this.members.find(em, corpId, userid)) throw new MemberUseridTakenException(userid);
       const memberships = await this.checkProfile(em, corpId, userid, input);
@@ -96,14 +119,25 @@ export class MembersService {
   }
 
   update(
-    corpId: CorpId,
+    access: Access,
     userid: string,
     input: MemberProfileInput,
   ): Promise<MemberWithDepartments> {
+    const corpId = access.corpId;
     return this.transactions.run(async (em) => {
       await lockCorpForWrite(em, corpId);
-      const current = await this.members.findWithDepartments(em, corpId, userid);
-      if (!current) throw new MemberNotFoundException(userid);
+      const current = await this.manageable(em, access, userid);
+      if (input.departments) {
+        // Every membership added or removed must lie inside the admin's scope.
+        const before = current.departments.map((d) => d.departmentId);
+        const after = input.departments.map((d) => d.id);
+        const added = after.filter((id) => !before.includes(id));
+        const removed = before.filter((id) => !after.includes(id));
+        access.assertMayAdminister('contacts:edit', [
+          ...(await this.pathsOf(em, access, added)),
+          ...(await this.pathsOfExisting(em, access, removed)),
+        ]);
+      }
       const departments =
         input.departments ??
         current.departments.map((d) => ({
@@ -148,14 +182,14 @@ export class MembersService {
 
   /** disable, enable, or mark as left (离职). */
   changeStatus(
-    corpId: CorpId,
+    access: Access,
     userid: string,
     to: 'disabled' | 'active' | 'left',
   ): Promise<MemberWithDepartments> {
+    const corpId = access.corpId;
     return this.transactions.run(async (em) => {
       await lockCorpForWrite(em, corpId);
-      const member = await this.members.find(em, corpId, userid);
-      if (!member) throw new MemberNotFoundException(userid);
+      const { member } = await this.manageable(em, access, userid);
       const allowed: Record<typeof to, MemberStatus[]> = {
         disabled: ['active', 'inactive'],
         active: ['disabled'],
@@ -179,11 +213,11 @@ export class MembersService {
     });
   }
 
-  remove(corpId: CorpId, userid: string): Promise<void> {
+  remove(access: Access, userid: string): Promise<void> {
+    const corpId = access.corpId;
     return this.transactions.run(async (em) => {
       await lockCorpForWrite(em, corpId);
-      const member = await this.members.find(em, corpId, userid);
-      if (!member) throw new MemberNotFoundException(userid);
+      const { member } = await this.manageable(em, access, userid);
       await this.keepASuperAdmin(em, corpId, member);
       await em.getRepository(Member).delete({ corpId, userid }); // memberships cascade
       await recordAudit(em, corpId, {
@@ -200,33 +234,78 @@ export class MembersService {
     });
   }
 
-  async get(corpId: CorpId, userid: string): Promise<MemberWithDepartments> {
-    const found = await this.members.findWithDepartments(this.dataSource.manager, corpId, userid);
-    if (!found) throw new MemberNotFoundException(userid);
-    return found;
+  async get(access: Access, userid: string): Promise<MemberWithDepartments> {
+    return this.visible(this.dataSource.manager, access, userid);
+  }
+
+  /**
+   * Makes a member a super admin, department admin (with a scope of department subtrees and
+   * permissions) and/or compliance officer, or takes those roles away. Tokens issued before
+   * stop working, so a demotion takes effect at once; refreshing picks up the new roles.
+   */
+  setRoles(access: Access, userid: string, input: RolesInput): Promise<MemberWithDepartments> {
+    const corpId = access.corpId;
+    return this.transactions.run(async (em) => {
+      await lockCorpForWrite(em, corpId);
+      const current = await this.members.findWithDepartments(em, corpId, userid);
+      if (!current) throw new MemberNotFoundException(userid);
+      const scopes = input.scopes ?? [];
+      if (input.roles.includes('department_admin') !== scopes.length > 0) {
+        throw new AdminScopeInvalidException(
+          input.roles.includes('department_admin')
+            ? 'A department admin needs at least one scope.'
+            : 'Scopes are only for department admins.',
+        );
+      }
+      const ids = scopes.map((s) => s.departmentId);
+      if (new Set(ids).size !== ids.length)
+        throw new AdminScopeInvalidException('Each department appears in one scope only.');
+      const existing = await this.members.existingDepartments(em, corpId, ids);
+      const missing = ids.filter((id) => !existing.has(id));
+      if (missing.length) throw new MemberDepartmentNotFoundException(missing);
+      if (!input.roles.includes('super_admin'))
+        await this.keepASuperAdmin(em, corpId, current.member);
+      const roles = ['member' as const, ...[...new Set(input.roles)].sort()];
+      await em.query(
+        `UPDATE members SET roles = $3::text[], updated_at = now(), tokens_valid_after = $4
+          WHERE corp_id = $1 AND userid = $2`,
+        [corpId, userid, roles, new Date()],
+      );
+      await this.members.replaceScopes(em, corpId, userid, scopes);
+      return this.announce(em, corpId, userid, 'updated', current, 'member.roles_changed');
+    });
+  }
+
+  /** The corp's admins (super admins, department admins, compliance officers) with their scopes. */
+  async admins(access: Access): Promise<MemberWithDepartments[]> {
+    const em = this.dataSource.manager;
+    const members = await em
+      .getRepository(Member)
+      .createQueryBuilder('m')
+      .where('m.corp_id = :corpId', { corpId: access.corpId })
+      .andWhere(`m.roles && ARRAY['super_admin', 'department_admin', 'compliance_officer']::text[]`)
+      .orderBy('m.userid', 'ASC')
+      .limit(1000)
+      .getMany();
+    return this.members.withDepartments(em, access.corpId, members);
   }
 
   async inDepartment(
-    corpId: CorpId,
+    access: Access,
     departmentId: number,
     options: { recursive: boolean; status?: MemberStatus; cursor?: string; limit: number },
   ): Promise<{ items: MemberWithDepartments[]; nextCursor: string | null }> {
-    const department = await this.departments.get(corpId, departmentId);
+    const department = await this.departments.get(access, departmentId);
     const after = decodeCursor(options.cursor, isUseridCursor);
     const em = this.dataSource.manager;
-    const rows = await this.members.inDepartment(em, corpId, department, {
+    const rows = await this.members.inDepartment(em, access, department, {
       ...options,
       after: after?.userid,
     });
     const page = rows.slice(0, options.limit);
-    const memberships = await this.members.departmentsOf(
-      em,
-      corpId,
-      page.map((m) => m.userid),
-    );
     const last = page[page.length - 1];
     return {
-      items: page.map((member) => ({ member, departments: memberships.get(member.userid) ?? [] })),
+      items: await this.members.withDepartments(em, access.corpId, page),
       nextCursor:
         rows.length > options.limit && last ? encodeCursor({ userid: last.userid }) : null,
     };
@@ -263,6 +342,74 @@ export class MembersService {
     }));
   }
 
+  /** Paths of these departments; ones that do not exist or the caller cannot see are 404. */
+  private async pathsOf(em: EntityManager, access: Access, ids: number[]): Promise<string[]> {
+    const rows = await em.query<{ id: number; path: string }[]>(
+      'SELECT id, path FROM departments WHERE corp_id = $1 AND id = ANY($2::int[])',
+      [access.corpId, ids],
+    );
+    const paths = new Map(rows.map((r) => [r.id, r.path]));
+    const missing = ids.filter((id) => {
+      const path = paths.get(id);
+      return path === undefined || !access.canSeeDepartment(path);
+    });
+    if (missing.length) throw new MemberDepartmentNotFoundException(missing);
+    return [...paths.values()];
+  }
+
+  /** The member if the caller can see them (otherwise 404, as if they did not exist). */
+  private async visible(
+    em: EntityManager,
+    access: Access,
+    userid: string,
+  ): Promise<MemberWithDepartments & { paths: string[] }> {
+    const found = await this.members.findWithDepartments(em, access.corpId, userid);
+    if (!found) throw new MemberNotFoundException(userid);
+    const paths = await this.pathsOfExisting(
+      em,
+      access,
+      found.departments.map((d) => d.departmentId),
+    );
+    if (!access.canSeeMember(userid, paths)) throw new MemberNotFoundException(userid);
+    return { ...found, paths };
+  }
+
+  /**
+   * The member if the caller may administer them: a super admin always; a department admin
+   * (`contacts:edit`) when one of the member's departments lies in their scope and the member
+   * holds no admin role.
+   */
+  private async manageable(
+    em: EntityManager,
+    access: Access,
+    userid: string,
+  ): Promise<MemberWithDepartments> {
+    const found = await this.visible(em, access, userid);
+    if (access.isSuperAdmin) return found;
+    if (!found.paths.some((path) => access.mayAdminister('contacts:edit', [path]))) {
+      access.assertMayAdminister('contacts:edit', found.paths);
+    }
+    if (found.member.roles.some((role) => role !== 'member')) {
+      throw new ForbiddenException(
+        'Only a super admin can change a member who holds an admin role.',
+        'ADMIN_TARGET_REQUIRES_SUPER_ADMIN',
+      );
+    }
+    return found;
+  }
+
+  private async pathsOfExisting(
+    em: EntityManager,
+    access: Access,
+    ids: number[],
+  ): Promise<string[]> {
+    const rows = await em.query<{ path: string }[]>(
+      'SELECT path FROM departments WHERE corp_id = $1 AND id = ANY($2::int[])',
+      [access.corpId, ids],
+    );
+    return rows.map((r) => r.path);
+  }
+
   private async keepASuperAdmin(em: EntityManager, corpId: CorpId, member: Member): Promise<void> {
     if (member.status === 'active' && member.roles.includes('super_admin')) {
       if ((await this.members.otherActiveSuperAdmins(em, corpId, member.userid)) === 0) {
@@ -277,6 +424,7 @@ export class MembersService {
     userid: string,
     change: MemberChange,
     before?: unknown,
+    action = `member.${change}`,
   ): Promise<MemberWithDepartments> {
     const state = (await this.members.findWithDepartments(
       em,
@@ -284,17 +432,13 @@ export class MembersService {
       userid,
     )) as MemberWithDepartments;
     await recordAudit(em, corpId, {
-      action: `member.${change}`,
+      action,
       targetType: 'member',
       targetId: userid,
       before,
       after: state,
     });
-    await this.outbox.publish(
-      em,
-      IDENTITY_MEMBER_TOPIC,
-      memberChanged(change, state.member, state.departments),
-    );
+    await this.outbox.publish(em, IDENTITY_MEMBER_TOPIC, memberChanged(change, state));
     return state;
   }
 }

@@ -18,7 +18,9 @@ import {
   ApiOperation,
   ApiTags,
 } from '@nestjs/swagger';
-import { BearerAuthGuard, CurrentPrincipal, RequireRoles, type Principal } from '@qiwei/auth';
+import { BearerAuthGuard } from '@qiwei/auth';
+import type { Access } from '../access/access';
+import { CurrentAccess } from '../access/current-access';
 import { Idempotent } from '@qiwei/persistence';
 import { PositiveIntPipe, ValidationFailedException } from '@qiwei/platform';
 import {
@@ -62,23 +64,19 @@ export class TagsController {
   constructor(private readonly tags: TagsService) {}
 
   @Post()
-  @RequireRoles('super_admin')
   @Idempotent()
   @ApiOperation({ summary: 'Create a tag' })
   @ApiCreatedResponse({ type: TagResponse })
-  async create(@CurrentPrincipal() principal: Principal, @Body() body: CreateTagDto) {
-    return TagResponse.of(await this.tags.create(principal.corpId, body.name, body.id));
+  async create(@CurrentAccess() access: Access, @Body() body: CreateTagDto) {
+    return TagResponse.of(await this.tags.create(access, body.name, body.id));
   }
 
   @Get()
   @ApiOperation({ summary: 'The corp’s tags, by id' })
   @ApiOkResponse({ type: TagPageResponse })
-  async list(
-    @CurrentPrincipal() principal: Principal,
-    @Query() query: PageQuery,
-  ): Promise<TagPageResponse> {
+  async list(@CurrentAccess() access: Access, @Query() query: PageQuery): Promise<TagPageResponse> {
     const after = decodeCursor(query.cursor, isIdCursor);
-    const page = await this.tags.list(principal.corpId, after?.id ?? 0, query.limit ?? 100);
+    const page = await this.tags.list(access, after?.id ?? 0, query.limit ?? 100);
     const last = page.items[page.items.length - 1];
     return {
       items: page.items.map((t) => ({ id: t.id, name: t.name })),
@@ -89,59 +87,51 @@ export class TagsController {
   @Get(':id')
   @ApiOperation({ summary: 'A tag with its members and departments' })
   @ApiOkResponse({ type: TagResponse })
-  async get(@CurrentPrincipal() principal: Principal, @Param('id', PositiveIntPipe) id: number) {
-    return TagResponse.of(await this.tags.get(principal.corpId, id));
+  async get(@CurrentAccess() access: Access, @Param('id', PositiveIntPipe) id: number) {
+    return TagResponse.of(await this.tags.get(access, id));
   }
 
   @Patch(':id')
-  @RequireRoles('super_admin')
   @ApiOperation({ summary: 'Rename a tag' })
   @ApiOkResponse({ type: TagResponse })
   async rename(
-    @CurrentPrincipal() principal: Principal,
+    @CurrentAccess() access: Access,
     @Param('id', PositiveIntPipe) id: number,
     @Body() body: RenameTagDto,
   ) {
-    return TagResponse.of(await this.tags.rename(principal.corpId, id, body.name));
+    return TagResponse.of(await this.tags.rename(access, id, body.name));
   }
 
   @Delete(':id')
   @HttpCode(204)
-  @RequireRoles('super_admin')
   @ApiOperation({ summary: 'Delete a tag' })
   @ApiNoContentResponse()
-  async remove(@CurrentPrincipal() principal: Principal, @Param('id', PositiveIntPipe) id: number) {
-    await this.tags.remove(principal.corpId, id);
+  async remove(@CurrentAccess() access: Access, @Param('id', PositiveIntPipe) id: number) {
+    await this.tags.remove(access, id);
   }
 
   @Post(':id/members')
   @HttpCode(200)
-  @RequireRoles('super_admin')
   @ApiOperation({ summary: 'Add members and departments to a tag (all or nothing)' })
   @ApiOkResponse({ type: TagResponse })
   async add(
-    @CurrentPrincipal() principal: Principal,
+    @CurrentAccess() access: Access,
     @Param('id', PositiveIntPipe) id: number,
     @Body() body: TagTargetsDto,
   ) {
-    return TagResponse.of(
-      await this.tags.changeTargets(principal.corpId, id, 'add', targets(body)),
-    );
+    return TagResponse.of(await this.tags.changeTargets(access, id, 'add', targets(body)));
   }
 
   @Post(':id/members/remove')
   @HttpCode(200)
-  @RequireRoles('super_admin')
   @ApiOperation({ summary: 'Remove members and departments from a tag' })
   @ApiOkResponse({ type: TagResponse })
   async removeTargets(
-    @CurrentPrincipal() principal: Principal,
+    @CurrentAccess() access: Access,
     @Param('id', PositiveIntPipe) id: number,
     @Body() body: TagTargetsDto,
   ) {
-    return TagResponse.of(
-      await this.tags.changeTargets(principal.corpId, id, 'remove', targets(body)),
-    );
+    return TagResponse.of(await this.tags.changeTargets(access, id, 'remove', targets(body)));
   }
 
   @Get(':id/effective-members')
@@ -150,13 +140,13 @@ export class TagsController {
   })
   @ApiOkResponse({ type: TagMemberPageResponse })
   async effective(
-    @CurrentPrincipal() principal: Principal,
+    @CurrentAccess() access: Access,
     @Param('id', PositiveIntPipe) id: number,
     @Query() query: PageQuery,
   ): Promise<TagMemberPageResponse> {
     const after = decodeCursor(query.cursor, isUseridCursor);
     const page = await this.tags.effectiveMembers(
-      principal.corpId,
+      access,
       id,
       after?.userid ?? '',
       query.limit ?? 100,

@@ -1,10 +1,11 @@
 import { Module } from '@nestjs/common';
+import { AccessModule } from '../access/access.module';
 import { TokensModule } from '../tokens/tokens.module';
 import { TagsController } from './tags.controller';
 import { TagsService } from './tags.service';
 
 @Module({
-  imports: [TokensModule],
+  imports: [AccessModule, TokensModule],
   controllers: [TagsController],
   providers: [TagsService],
 })

@@ -4,6 +4,7 @@ import { IDENTITY_TAG_TOPIC } from '@qiwei/contracts';
 import { Outbox, type NewEvent } from '@qiwei/events';
 import { isUniqueViolation, TransactionRunner, type CorpId } from '@qiwei/persistence';
 import { DataSource, type EntityManager } from 'typeorm';
+import type { Access } from '../access/access';
 import { recordAudit } from '../audit/audit-log';
 import { lockCorpForWrite } from '../corps/corp-lock';
 import { Member } from '../members/member.entity';
@@ -32,7 +33,9 @@ export class TagsService {
     private readonly outbox: Outbox,
   ) {}
 
-  create(corpId: CorpId, name: string, explicitId?: number): Promise<TagView> {
+  create(access: Access, name: string, explicitId?: number): Promise<TagView> {
+    access.assertHasPermission('tags:manage');
+    const corpId = access.corpId;
     return this.transactions.run(async (em) => {
       await lockCorpForWrite(em, corpId);
       if (await em.getRepository(Tag).existsBy({ corpId, name }))
@@ -57,7 +60,9 @@ export class TagsService {
     });
   }
 
-  rename(corpId: CorpId, id: number, name: string): Promise<TagView> {
+  rename(access: Access, id: number, name: string): Promise<TagView> {
+    access.assertHasPermission('tags:manage');
+    const corpId = access.corpId;
     return this.transactions.run(async (em) => {
       await lockCorpForWrite(em, corpId);
       await this.mustExist(em, corpId, id);
@@ -71,7 +76,9 @@ export class TagsService {
     });
   }
 
-  remove(corpId: CorpId, id: number): Promise<void> {
+  remove(access: Access, id: number): Promise<void> {
+    access.assertHasPermission('tags:manage');
+    const corpId = access.corpId;
     return this.transactions.run(async (em) => {
       await lockCorpForWrite(em, corpId);
       await this.mustExist(em, corpId, id);
@@ -96,14 +103,17 @@ export class TagsService {
 
   /** Adds or removes members and departments, all or nothing. */
   changeTargets(
-    corpId: CorpId,
+    access: Access,
     id: number,
     change: 'add' | 'remove',
     targets: { userids: string[]; departmentIds: number[] },
   ): Promise<TagView> {
+    access.assertHasPermission('tags:manage');
+    const corpId = access.corpId;
     return this.transactions.run(async (em) => {
       await lockCorpForWrite(em, corpId);
       await this.mustExist(em, corpId, id);
+      if (!access.isSuperAdmin) await this.assertTargetsInScope(em, access, targets);
       if (change === 'add') {
         const knownMembers = new Set(
           (
@@ -150,34 +160,73 @@ export class TagsService {
     });
   }
 
-  async get(corpId: CorpId, id: number): Promise<TagView> {
-    return this.view(this.dataSource.manager, corpId, id);
+  /** The tag, with only the members and departments the caller can see. */
+  async get(access: Access, id: number): Promise<TagView> {
+    const em = this.dataSource.manager;
+    if (access.app && !access.app.tagIds.includes(id)) throw new TagNotFoundException(id);
+    const view = await this.view(em, access.corpId, id);
+    const departments = access.departmentVisibleSql('d');
+    const members = access.memberVisibleSql('m');
+    if (!departments || !members) return view;
+    const [visibleDepartments, visibleMembers] = await Promise.all([
+      em
+        .createQueryBuilder()
+        .select('d.id', 'id')
+        .from('departments', 'd')
+        .where('d.corp_id = :corpId AND d.id = ANY(:ids::int[])', {
+          corpId: access.corpId,
+          ids: view.departmentIds,
+        })
+        .andWhere(departments.sql, departments.params)
+        .getRawMany<{ id: number }>(),
+      em
+        .createQueryBuilder()
+        .select('m.userid', 'userid')
+        .from('members', 'm')
+        .where('m.corp_id = :corpId AND m.userid = ANY(:userids::text[])', {
+          corpId: access.corpId,
+          userids: view.userids,
+        })
+        .andWhere(members.sql, members.params)
+        .getRawMany<{ userid: string }>(),
+    ]);
+    const seenDepartments = new Set(visibleDepartments.map((d) => d.id));
+    const seenMembers = new Set(visibleMembers.map((m) => m.userid));
+    return {
+      tag: view.tag,
+      userids: view.userids.filter((u) => seenMembers.has(u)),
+      departmentIds: view.departmentIds.filter((d) => seenDepartments.has(d)),
+    };
   }
 
+  /** The corp's tags by id; an app sees only the tags of its range. */
   async list(
-    corpId: CorpId,
+    access: Access,
     afterId: number,
     limit: number,
   ): Promise<{ items: Tag[]; more: boolean }> {
-    const rows = await this.dataSource
+    const qb = this.dataSource
       .getRepository(Tag)
       .createQueryBuilder('t')
-      .where('t.corp_id = :corpId AND t.id > :afterId', { corpId, afterId })
+      .where('t.corp_id = :corpId AND t.id > :afterId', { corpId: access.corpId, afterId })
       .orderBy('t.id', 'ASC')
-      .limit(limit + 1)
-      .getMany();
+      .limit(limit + 1);
+    if (access.app) qb.andWhere('t.id = ANY(:tagIds::int[])', { tagIds: access.app.tagIds });
+    const rows = await qb.getMany();
     return { items: rows.slice(0, limit), more: rows.length > limit };
   }
 
   /** Members named directly or through a tagged department's subtree, by userid. */
   async effectiveMembers(
-    corpId: CorpId,
+    access: Access,
     id: number,
     afterUserid: string,
     limit: number,
   ): Promise<{ items: Member[]; more: boolean }> {
+    const corpId = access.corpId;
+    if (access.app && !access.app.tagIds.includes(id)) throw new TagNotFoundException(id);
     await this.mustExist(this.dataSource.manager, corpId, id);
-    const rows = await this.dataSource
+    const qb = this.dataSource
       .getRepository(Member)
       .createQueryBuilder('m')
       .where('m.corp_id = :corpId AND m.userid > :after', { corpId, after: afterUserid })
@@ -191,9 +240,37 @@ export class TagsService {
         { id },
       )
       .orderBy('m.userid', 'ASC')
-      .limit(limit + 1)
-      .getMany();
+      .limit(limit + 1);
+    const visible = access.memberVisibleSql('m');
+    if (visible) qb.andWhere(visible.sql, visible.params);
+    const rows = await qb.getMany();
     return { items: rows.slice(0, limit), more: rows.length > limit };
+  }
+
+  /** A department admin tags only members and departments inside their `tags:manage` scope. */
+  private async assertTargetsInScope(
+    em: EntityManager,
+    access: Access,
+    targets: { userids: string[]; departmentIds: number[] },
+  ): Promise<void> {
+    const rows = await em.query<{ path: string }[]>(
+      `SELECT d.path FROM departments d WHERE d.corp_id = $1 AND d.id = ANY($2::int[])
+       UNION ALL
+       SELECT min(d.path) FILTER (WHERE d.path LIKE ANY($4::text[])) FROM member_departments md
+         JOIN departments d ON d.corp_id = md.corp_id AND d.id = md.department_id
+        WHERE md.corp_id = $1 AND md.userid = ANY($3::text[]) GROUP BY md.userid`,
+      [
+        access.corpId,
+        targets.departmentIds,
+        targets.userids,
+        access.scopes.filter((s) => s.permissions.includes('tags:manage')).map((s) => `${s.path}%`),
+      ],
+    );
+    // A member outside every scope yields a NULL path, which no scope contains.
+    access.assertMayAdminister(
+      'tags:manage',
+      rows.map((r) => r.path ?? ''),
+    );
   }
 
   private async mustExist(em: EntityManager, corpId: CorpId, id: number): Promise<void> {

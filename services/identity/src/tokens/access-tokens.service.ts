@@ -65,13 +65,19 @@ export class AccessTokensService {
   }): Promise<IssuedAccessToken> {
     const { kid, privateKey } = this.keys.activeKey();
     const expiresIn = this.config.ACCESS_TOKEN_TTL_SECONDS;
-    const accessToken = await new SignJWT({ corp_id: subject.corpId, roles: subject.roles })
+    // `iat` has whole seconds; `iat_ms` lets revocation (`tokens_valid_after`) be exact.
+    const now = Date.now();
+    const accessToken = await new SignJWT({
+      corp_id: subject.corpId,
+      roles: subject.roles,
+      iat_ms: now,
+    })
       .setProtectedHeader({ alg: 'ES256', kid, typ: 'at+jwt' })
       .setIssuer(ACCESS_TOKEN_ISSUER)
       .setAudience(ACCESS_TOKEN_AUDIENCE)
       .setSubject(subject.userId)
       .setJti(randomUUID())
-      .setIssuedAt()
+      .setIssuedAt(Math.floor(now / 1000))
       .setExpirationTime(`${expiresIn}s`)
       .sign(privateKey);
     return { accessToken, tokenType: 'Bearer', expiresIn };

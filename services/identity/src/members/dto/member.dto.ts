@@ -4,6 +4,7 @@ import {
   ArrayMaxSize,
   ArrayMinSize,
   ArrayUnique,
+  IsArray,
   IsBoolean,
   IsEmail,
   IsIn,
@@ -19,6 +20,7 @@ import {
   ValidateNested,
 } from 'class-validator';
 import { USERID_PATTERN } from '../../corps/dto/corp.dto';
+import { PERMISSIONS, type Permission } from '../../access/access';
 import { PageQuery } from '../../pagination/cursor';
 import type { MemberWithDepartments } from '../members.repository';
 
@@ -163,6 +165,49 @@ export class ListMembersQuery extends PageQuery {
   status?: 'active' | 'disabled' | 'inactive' | 'left';
 }
 
+export class AdminScopeDto {
+  @ApiProperty({ description: 'The top department of the subtree' })
+  @IsInt()
+  @Min(1)
+  @Max(INT32_MAX)
+  departmentId!: number;
+
+  @ApiProperty({ enum: PERMISSIONS, isArray: true })
+  @IsArray()
+  @ArrayMinSize(1)
+  @ArrayMaxSize(PERMISSIONS.length)
+  @ArrayUnique()
+  @IsIn(PERMISSIONS, { each: true })
+  permissions!: Permission[];
+}
+
+const ASSIGNABLE_ROLES = ['super_admin', 'department_admin', 'compliance_officer'] as const;
+
+export class SetRolesDto {
+  @ApiProperty({
+    enum: ASSIGNABLE_ROLES,
+    isArray: true,
+    description:
+      'Every member also has the role `member`; an empty list takes every admin role away',
+  })
+  @IsArray()
+  @ArrayMaxSize(ASSIGNABLE_ROLES.length)
+  @ArrayUnique()
+  @IsIn(ASSIGNABLE_ROLES, { each: true })
+  roles!: (typeof ASSIGNABLE_ROLES)[number][];
+
+  @ApiPropertyOptional({
+    type: [AdminScopeDto],
+    description: 'Required with `department_admin`, refused without it',
+  })
+  @IsOptional()
+  @IsArray()
+  @ArrayMaxSize(100)
+  @ValidateNested({ each: true })
+  @Type(() => AdminScopeDto)
+  scopes?: AdminScopeDto[];
+}
+
 export class MemberResponse {
   @ApiProperty() userid!: string;
   @ApiProperty() name!: string;
@@ -179,12 +224,14 @@ export class MemberResponse {
   @ApiProperty() mainDepartmentId!: number;
   @ApiProperty({ type: [String] }) directLeaders!: string[];
   @ApiProperty({ type: [String] }) roles!: string[];
+  @ApiProperty({ type: [AdminScopeDto], description: 'A department admin’s scope' })
+  adminScopes!: { departmentId: number; permissions: string[] }[];
   @ApiProperty() joinedAt!: string;
   @ApiProperty({ nullable: true, type: String }) leftAt!: string | null;
   @ApiProperty() createdAt!: string;
   @ApiProperty() updatedAt!: string;
 
-  static of({ member, departments }: MemberWithDepartments): MemberResponse {
+  static of({ member, departments, scopes }: MemberWithDepartments): MemberResponse {
     return {
       userid: member.userid,
       name: member.name,
@@ -201,6 +248,7 @@ export class MemberResponse {
       mainDepartmentId: member.mainDepartmentId,
       directLeaders: member.directLeaders,
       roles: member.roles,
+      adminScopes: scopes,
       joinedAt: member.joinedAt.toISOString(),
       leftAt: member.leftAt ? member.leftAt.toISOString() : null,
       createdAt: member.createdAt.toISOString(),

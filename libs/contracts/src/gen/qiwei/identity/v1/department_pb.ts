@@ -12,7 +12,7 @@ import type { Message } from "@bufbuild/protobuf";
  * Describes the file qiwei/identity/v1/department.proto.
  */
 export const file_qiwei_identity_v1_department: GenFile = /*@__PURE__*/
-  fileDesc("CiJxaXdlaS9pZGVudGl0eS92MS9kZXBhcnRtZW50LnByb3RvEhFxaXdlaS5pZGVudGl0eS52MSLpAQoKRGVwYXJ0bWVudBIPCgdjb3JwX2lkGAEgASgJEgoKAmlkGAIgASgFEhYKCXBhcmVudF9pZBgDIAEoBUgAiAEBEgwKBG5hbWUYBCABKAkSDQoFb3JkZXIYBSABKAUSDQoFZGVwdGgYBiABKAUSDAoEcGF0aBgHIAMoBRIuCgpjcmVhdGVkX2F0GAggASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBIuCgp1cGRhdGVkX2F0GAkgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcEIMCgpfcGFyZW50X2lkIkYKEURlcGFydG1lbnRDcmVhdGVkEjEKCmRlcGFydG1lbnQYASABKAsyHS5xaXdlaS5pZGVudGl0eS52MS5EZXBhcnRtZW50IkYKEURlcGFydG1lbnRVcGRhdGVkEjEKCmRlcGFydG1lbnQYASABKAsyHS5xaXdlaS5pZGVudGl0eS52MS5EZXBhcnRtZW50ImAKD0RlcGFydG1lbnRNb3ZlZBIxCgpkZXBhcnRtZW50GAEgASgLMh0ucWl3ZWkuaWRlbnRpdHkudjEuRGVwYXJ0bWVudBIaChJwcmV2aW91c19wYXJlbnRfaWQYAiABKAUiYAoRRGVwYXJ0bWVudERlbGV0ZWQSDwoHY29ycF9pZBgBIAEoCRIKCgJpZBgCIAEoBRIuCgpkZWxldGVkX2F0GAMgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcGIGcHJvdG8z", [file_google_protobuf_timestamp]);
+  fileDesc("CiJxaXdlaS9pZGVudGl0eS92MS9kZXBhcnRtZW50LnByb3RvEhFxaXdlaS5pZGVudGl0eS52MSK6AgoKRGVwYXJ0bWVudBIPCgdjb3JwX2lkGAEgASgJEgoKAmlkGAIgASgFEhYKCXBhcmVudF9pZBgDIAEoBUgAiAEBEgwKBG5hbWUYBCABKAkSDQoFb3JkZXIYBSABKAUSDQoFZGVwdGgYBiABKAUSDAoEcGF0aBgHIAMoBRIuCgpjcmVhdGVkX2F0GAggASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBIuCgp1cGRhdGVkX2F0GAkgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBISCgp2aXNpYmlsaXR5GAogASgJEhgKEHZpc2libGVfdG9fcm9sZXMYCyADKAkSIQoZdmlzaWJsZV90b19kZXBhcnRtZW50X2lkcxgMIAMoBUIMCgpfcGFyZW50X2lkIkYKEURlcGFydG1lbnRDcmVhdGVkEjEKCmRlcGFydG1lbnQYASABKAsyHS5xaXdlaS5pZGVudGl0eS52MS5EZXBhcnRtZW50IkYKEURlcGFydG1lbnRVcGRhdGVkEjEKCmRlcGFydG1lbnQYASABKAsyHS5xaXdlaS5pZGVudGl0eS52MS5EZXBhcnRtZW50ImAKD0RlcGFydG1lbnRNb3ZlZBIxCgpkZXBhcnRtZW50GAEgASgLMh0ucWl3ZWkuaWRlbnRpdHkudjEuRGVwYXJ0bWVudBIaChJwcmV2aW91c19wYXJlbnRfaWQYAiABKAUiYAoRRGVwYXJ0bWVudERlbGV0ZWQSDwoHY29ycF9pZBgBIAEoCRIKCgJpZBgCIAEoBRIuCgpkZWxldGVkX2F0GAMgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcGIGcHJvdG8z", [file_google_protobuf_timestamp]);
 
 /**
  * The whole current state of a department: every department event carries it, so a consumer
@@ -75,6 +75,25 @@ export type Department = Message<"qiwei.identity.v1.Department"> & {
    * @generated from field: google.protobuf.Timestamp updated_at = 9;
    */
   updatedAt?: Timestamp | undefined;
+
+  /**
+   * Who may see the department in the directory: "public" (everyone), "hidden" (only its own
+   * members, its admins and super admins) or "restricted" (also the roles and the members of
+   * the departments below).
+   *
+   * @generated from field: string visibility = 10;
+   */
+  visibility: string;
+
+  /**
+   * @generated from field: repeated string visible_to_roles = 11;
+   */
+  visibleToRoles: string[];
+
+  /**
+   * @generated from field: repeated int32 visible_to_department_ids = 12;
+   */
+  visibleToDepartmentIds: number[];
 };
 
 /**

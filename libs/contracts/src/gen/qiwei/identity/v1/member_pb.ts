@@ -12,7 +12,7 @@ import type { Message } from "@bufbuild/protobuf";
  * Describes the file qiwei/identity/v1/member.proto.
  */
 export const file_qiwei_identity_v1_member: GenFile = /*@__PURE__*/
-  fileDesc("Ch5xaXdlaS9pZGVudGl0eS92MS9tZW1iZXIucHJvdG8SEXFpd2VpLmlkZW50aXR5LnYxIksKEE1lbWJlckRlcGFydG1lbnQSFQoNZGVwYXJ0bWVudF9pZBgBIAEoBRINCgVvcmRlchgCIAEoBRIRCglpc19sZWFkZXIYAyABKAgi4gMKBk1lbWJlchIPCgdjb3JwX2lkGAEgASgJEg4KBnVzZXJpZBgCIAEoCRIMCgRuYW1lGAMgASgJEhMKBm1vYmlsZRgEIAEoCUgAiAEBEhIKBWVtYWlsGAUgASgJSAGIAQESEAoIcG9zaXRpb24YBiABKAkSDgoGZ2VuZGVyGAcgASgJEg4KBnN0YXR1cxgIIAEoCRI4CgtkZXBhcnRtZW50cxgJIAMoCzIjLnFpd2VpLmlkZW50aXR5LnYxLk1lbWJlckRlcGFydG1lbnQSGgoSbWFpbl9kZXBhcnRtZW50X2lkGAogASgFEhYKDmRpcmVjdF9sZWFkZXJzGAsgAygJEi0KCWpvaW5lZF9hdBgMIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASMAoHbGVmdF9hdBgNIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXBIAogBARIuCgpjcmVhdGVkX2F0GA4gASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBIuCgp1cGRhdGVkX2F0GA8gASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcEIJCgdfbW9iaWxlQggKBl9lbWFpbEIKCghfbGVmdF9hdCI6Cg1NZW1iZXJDcmVhdGVkEikKBm1lbWJlchgBIAEoCzIZLnFpd2VpLmlkZW50aXR5LnYxLk1lbWJlciI6Cg1NZW1iZXJVcGRhdGVkEikKBm1lbWJlchgBIAEoCzIZLnFpd2VpLmlkZW50aXR5LnYxLk1lbWJlciI7Cg5NZW1iZXJEaXNhYmxlZBIpCgZtZW1iZXIYASABKAsyGS5xaXdlaS5pZGVudGl0eS52MS5NZW1iZXIiOgoNTWVtYmVyRW5hYmxlZBIpCgZtZW1iZXIYASABKAsyGS5xaXdlaS5pZGVudGl0eS52MS5NZW1iZXIiNwoKTWVtYmVyTGVmdBIpCgZtZW1iZXIYASABKAsyGS5xaXdlaS5pZGVudGl0eS52MS5NZW1iZXIiYAoNTWVtYmVyRGVsZXRlZBIPCgdjb3JwX2lkGAEgASgJEg4KBnVzZXJpZBgCIAEoCRIuCgpkZWxldGVkX2F0GAMgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcGIGcHJvdG8z", [file_google_protobuf_timestamp]);
+  fileDesc("Ch5xaXdlaS9pZGVudGl0eS92MS9tZW1iZXIucHJvdG8SEXFpd2VpLmlkZW50aXR5LnYxIksKEE1lbWJlckRlcGFydG1lbnQSFQoNZGVwYXJ0bWVudF9pZBgBIAEoBRINCgVvcmRlchgCIAEoBRIRCglpc19sZWFkZXIYAyABKAgipgQKBk1lbWJlchIPCgdjb3JwX2lkGAEgASgJEg4KBnVzZXJpZBgCIAEoCRIMCgRuYW1lGAMgASgJEhMKBm1vYmlsZRgEIAEoCUgAiAEBEhIKBWVtYWlsGAUgASgJSAGIAQESEAoIcG9zaXRpb24YBiABKAkSDgoGZ2VuZGVyGAcgASgJEg4KBnN0YXR1cxgIIAEoCRI4CgtkZXBhcnRtZW50cxgJIAMoCzIjLnFpd2VpLmlkZW50aXR5LnYxLk1lbWJlckRlcGFydG1lbnQSGgoSbWFpbl9kZXBhcnRtZW50X2lkGAogASgFEhYKDmRpcmVjdF9sZWFkZXJzGAsgAygJEi0KCWpvaW5lZF9hdBgMIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASMAoHbGVmdF9hdBgNIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXBIAogBARIuCgpjcmVhdGVkX2F0GA4gASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBIuCgp1cGRhdGVkX2F0GA8gASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBINCgVyb2xlcxgQIAMoCRIzCgxhZG1pbl9zY29wZXMYESADKAsyHS5xaXdlaS5pZGVudGl0eS52MS5BZG1pblNjb3BlQgkKB19tb2JpbGVCCAoGX2VtYWlsQgoKCF9sZWZ0X2F0IjgKCkFkbWluU2NvcGUSFQoNZGVwYXJ0bWVudF9pZBgBIAEoBRITCgtwZXJtaXNzaW9ucxgCIAMoCSI6Cg1NZW1iZXJDcmVhdGVkEikKBm1lbWJlchgBIAEoCzIZLnFpd2VpLmlkZW50aXR5LnYxLk1lbWJlciI6Cg1NZW1iZXJVcGRhdGVkEikKBm1lbWJlchgBIAEoCzIZLnFpd2VpLmlkZW50aXR5LnYxLk1lbWJlciI7Cg5NZW1iZXJEaXNhYmxlZBIpCgZtZW1iZXIYASABKAsyGS5xaXdlaS5pZGVudGl0eS52MS5NZW1iZXIiOgoNTWVtYmVyRW5hYmxlZBIpCgZtZW1iZXIYASABKAsyGS5xaXdlaS5pZGVudGl0eS52MS5NZW1iZXIiNwoKTWVtYmVyTGVmdBIpCgZtZW1iZXIYASABKAsyGS5xaXdlaS5pZGVudGl0eS52MS5NZW1iZXIiYAoNTWVtYmVyRGVsZXRlZBIPCgdjb3JwX2lkGAEgASgJEg4KBnVzZXJpZBgCIAEoCRIuCgpkZWxldGVkX2F0GAMgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcGIGcHJvdG8z", [file_google_protobuf_timestamp]);
 
 /**
  * A member's place in one department.
@@ -138,6 +138,20 @@ export type Member = Message<"qiwei.identity.v1.Member"> & {
    * @generated from field: google.protobuf.Timestamp updated_at = 15;
    */
   updatedAt?: Timestamp | undefined;
+
+  /**
+   * "super_admin", "department_admin", "compliance_officer", "member".
+   *
+   * @generated from field: repeated string roles = 16;
+   */
+  roles: string[];
+
+  /**
+   * A department admin's scope: department subtrees with permissions.
+   *
+   * @generated from field: repeated qiwei.identity.v1.AdminScope admin_scopes = 17;
+   */
+  adminScopes: AdminScope[];
 };
 
 /**
@@ -146,6 +160,30 @@ export type Member = Message<"qiwei.identity.v1.Member"> & {
  */
 export const MemberSchema: GenMessage<Member> = /*@__PURE__*/
   messageDesc(file_qiwei_identity_v1_member, 1);
+
+/**
+ * @generated from message qiwei.identity.v1.AdminScope
+ */
+export type AdminScope = Message<"qiwei.identity.v1.AdminScope"> & {
+  /**
+   * @generated from field: int32 department_id = 1;
+   */
+  departmentId: number;
+
+  /**
+   * "contacts:edit", "tags:manage", "apps:manage", "data:export".
+   *
+   * @generated from field: repeated string permissions = 2;
+   */
+  permissions: string[];
+};
+
+/**
+ * Describes the message qiwei.identity.v1.AdminScope.
+ * Use `create(AdminScopeSchema)` to create a new message.
+ */
+export const AdminScopeSchema: GenMessage<AdminScope> = /*@__PURE__*/
+  messageDesc(file_qiwei_identity_v1_member, 2);
 
 /**
  * qiwei.identity.member.created.v1
@@ -164,7 +202,7 @@ export type MemberCreated = Message<"qiwei.identity.v1.MemberCreated"> & {
  * Use `create(MemberCreatedSchema)` to create a new message.
  */
 export const MemberCreatedSchema: GenMessage<MemberCreated> = /*@__PURE__*/
-  messageDesc(file_qiwei_identity_v1_member, 2);
+  messageDesc(file_qiwei_identity_v1_member, 3);
 
 /**
  * qiwei.identity.member.updated.v1: profile or departments changed.
@@ -183,7 +221,7 @@ export type MemberUpdated = Message<"qiwei.identity.v1.MemberUpdated"> & {
  * Use `create(MemberUpdatedSchema)` to create a new message.
  */
 export const MemberUpdatedSchema: GenMessage<MemberUpdated> = /*@__PURE__*/
-  messageDesc(file_qiwei_identity_v1_member, 3);
+  messageDesc(file_qiwei_identity_v1_member, 4);
 
 /**
  * qiwei.identity.member.disabled.v1: the member can no longer sign in or act; their tokens stop working.
@@ -202,7 +240,7 @@ export type MemberDisabled = Message<"qiwei.identity.v1.MemberDisabled"> & {
  * Use `create(MemberDisabledSchema)` to create a new message.
  */
 export const MemberDisabledSchema: GenMessage<MemberDisabled> = /*@__PURE__*/
-  messageDesc(file_qiwei_identity_v1_member, 4);
+  messageDesc(file_qiwei_identity_v1_member, 5);
 
 /**
  * qiwei.identity.member.enabled.v1
@@ -221,7 +259,7 @@ export type MemberEnabled = Message<"qiwei.identity.v1.MemberEnabled"> & {
  * Use `create(MemberEnabledSchema)` to create a new message.
  */
 export const MemberEnabledSchema: GenMessage<MemberEnabled> = /*@__PURE__*/
-  messageDesc(file_qiwei_identity_v1_member, 5);
+  messageDesc(file_qiwei_identity_v1_member, 6);
 
 /**
  * qiwei.identity.member.left.v1: the member left the corp (离职); other services hand over
@@ -241,7 +279,7 @@ export type MemberLeft = Message<"qiwei.identity.v1.MemberLeft"> & {
  * Use `create(MemberLeftSchema)` to create a new message.
  */
 export const MemberLeftSchema: GenMessage<MemberLeft> = /*@__PURE__*/
-  messageDesc(file_qiwei_identity_v1_member, 6);
+  messageDesc(file_qiwei_identity_v1_member, 7);
 
 /**
  * qiwei.identity.member.deleted.v1
@@ -270,5 +308,5 @@ export type MemberDeleted = Message<"qiwei.identity.v1.MemberDeleted"> & {
  * Use `create(MemberDeletedSchema)` to create a new message.
  */
 export const MemberDeletedSchema: GenMessage<MemberDeleted> = /*@__PURE__*/
-  messageDesc(file_qiwei_identity_v1_member, 7);
+  messageDesc(file_qiwei_identity_v1_member, 8);
 
