@@ -11,6 +11,8 @@ export const identityConfigSchema = platformConfigSchema
     /** The platform operator's token: creates corps. Keep it secret. */
     QIWEI_PLATFORM_TOKEN: z.string().min(24, 'must be at least 24 characters'),
     ACCESS_TOKEN_TTL_SECONDS: z.coerce.number().int().min(60).max(86_400).default(7_200),
+    /** Lifetime of an app's access token (WeCom's `expires_in` is 7200). */
+    APP_TOKEN_TTL_SECONDS: z.coerce.number().int().min(60).max(86_400).default(7_200),
     DEPARTMENT_MAX_DEPTH: z.coerce.number().int().min(2).max(100).default(15),
     DEPARTMENT_MAX_PER_CORP: z.coerce.number().int().min(1).max(1_000_000).default(30_000),
     /** Consecutive failed sign-ins that lock an account, and for how long. */

@@ -19,6 +19,7 @@ import { TokenRevocation1764200000000 } from './migrations/1764200000000-token-r
 import { SignIn1764300000000 } from './migrations/1764300000000-sign-in';
 import { AuditLog1764400000000 } from './migrations/1764400000000-audit-log';
 import { AccessControl1764500000000 } from './migrations/1764500000000-access-control';
+import { AppsModule } from './apps/apps.module';
 import { AuditModule } from './audit/audit.module';
 import { AuthModule } from './auth/auth.module';
 import { SigningKey } from './tokens/signing-key.entity';
@@ -77,6 +78,7 @@ export class IdentityModule {
         DepartmentsModule,
         MembersModule,
         TagsModule,
+        AppsModule,
         AuthModule,
         AuditModule,
         CorpsModule,

@@ -32,6 +32,8 @@ describe('identity: migrations', () => {
           )
         ).map((r) => r.tablename);
       const all = [
+        'admin_scopes',
+        'apps',
         'audit_log',
         'corps',
         'departments',

@@ -82,6 +82,35 @@ export class AccessService {
     );
   }
 
+  /**
+   * For a department admin: throws 403 unless every department named lies in a subtree of their
+   * scope holding `permission`, and every member named has a membership in one.
+   */
+  async assertTargetsInScope(
+    em: EntityManager,
+    access: Access,
+    permission: Permission,
+    targets: { userids: string[]; departmentIds: number[] },
+  ): Promise<void> {
+    if (access.isSuperAdmin) return;
+    const prefixes = access.scopes
+      .filter((s) => s.permissions.includes(permission))
+      .map((s) => `${s.path}%`);
+    const rows = await em.query<{ path: string | null }[]>(
+      `SELECT d.path FROM departments d WHERE d.corp_id = $1 AND d.id = ANY($2::int[])
+       UNION ALL
+       SELECT min(d.path) FILTER (WHERE d.path LIKE ANY($4::text[])) FROM member_departments md
+         JOIN departments d ON d.corp_id = md.corp_id AND d.id = md.department_id
+        WHERE md.corp_id = $1 AND md.userid = ANY($3::text[]) GROUP BY md.userid`,
+      [access.corpId, targets.departmentIds, targets.userids, prefixes],
+    );
+    // A member outside every scope yields a NULL path, which no scope contains.
+    access.assertMayAdminister(
+      permission,
+      rows.map((r) => r.path ?? ''),
+    );
+  }
+
   private async scopes(em: EntityManager, principal: Principal): Promise<ScopeGrant[]> {
     const rows = await em.query<{ department_id: number; path: string; permissions: string[] }[]>(
       `SELECT s.department_id, d.path, s.permissions FROM admin_scopes s

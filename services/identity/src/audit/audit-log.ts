@@ -10,6 +10,8 @@ export interface AuditEntry {
   after?: unknown;
   /** Overrides the request's actor (e.g. the member signing in). */
   actorId?: string;
+  /** With `actorId`: what kind of actor it names (a member unless said). */
+  actorType?: 'member' | 'app';
 }
 
 // Never written to the log, whatever a use case passes.
@@ -43,7 +45,7 @@ export async function recordAudit(
       WHERE EXISTS (SELECT 1 FROM corps WHERE corp_id = $1::varchar)`,
     [
       corpId,
-      entry.actorId ? 'member' : ctx.actorType,
+      entry.actorId ? (entry.actorType ?? 'member') : ctx.actorType,
       entry.actorId ?? ctx.actorId,
       entry.action,
       entry.targetType,

@@ -10,7 +10,7 @@ import { Observable } from 'rxjs';
 
 /** Who is acting in this request, for the audit log: set once per request, read by use cases. */
 export interface RequestContext {
-  actorType: 'member' | 'platform' | 'anonymous';
+  actorType: 'member' | 'app' | 'platform' | 'anonymous';
   actorId: string | null;
   ip: string | null;
   requestId: string | null;
@@ -21,7 +21,7 @@ const storage = new AsyncLocalStorage<RequestContext>();
 export const currentRequestContext = (): RequestContext =>
   storage.getStore() ?? { actorType: 'anonymous', actorId: null, ip: null, requestId: null };
 
-type AuthenticatedRequest = FastifyRequest & { principal?: { userId: string } };
+type AuthenticatedRequest = FastifyRequest & { principal?: { userId: string; app?: unknown } };
 
 /** Runs the handler inside the request's context (after the guards have authenticated it). */
 @Injectable()
@@ -30,7 +30,13 @@ export class RequestContextInterceptor implements NestInterceptor {
     const request = context.switchToHttp().getRequest<AuthenticatedRequest>();
     const isPlatform = !request.principal && /^Bearer\s/i.test(request.headers.authorization ?? '');
     const ctx: RequestContext = {
-      actorType: request.principal ? 'member' : isPlatform ? 'platform' : 'anonymous',
+      actorType: request.principal
+        ? request.principal.app
+          ? 'app'
+          : 'member'
+        : isPlatform
+          ? 'platform'
+          : 'anonymous',
       actorId: request.principal?.userId ?? null,
       ip: request.ip ?? null,
       requestId: typeof request.id === 'string' ? request.id : null,

@@ -50,9 +50,16 @@ export class AccessControl1764500000000 implements MigrationInterface {
       )`);
     await q.query('CREATE UNIQUE INDEX apps_secret_uq ON apps (corp_id, secret_hash)');
     await q.query('CREATE UNIQUE INDEX apps_name_uq ON apps (corp_id, name)');
+    // Apps act too (token exchange, WeCom API calls): the audit log names them.
+    await q.query(`ALTER TABLE audit_log DROP CONSTRAINT audit_log_actor_type_check,
+      ADD CONSTRAINT audit_log_actor_type_check
+        CHECK (actor_type IN ('member', 'platform', 'anonymous', 'app'))`);
   }
 
   async down(q: QueryRunner): Promise<void> {
+    await q.query(`ALTER TABLE audit_log DROP CONSTRAINT audit_log_actor_type_check,
+      ADD CONSTRAINT audit_log_actor_type_check
+        CHECK (actor_type IN ('member', 'platform', 'anonymous'))`);
     await q.query('DROP TABLE apps');
     await q.query('ALTER TABLE corps DROP COLUMN next_agentid');
     await q.query('DROP INDEX departments_non_public_idx');

@@ -5,6 +5,7 @@ import { Outbox, type NewEvent } from '@qiwei/events';
 import { isUniqueViolation, TransactionRunner, type CorpId } from '@qiwei/persistence';
 import { DataSource, type EntityManager } from 'typeorm';
 import type { Access } from '../access/access';
+import { AccessService } from '../access/access.service';
 import { recordAudit } from '../audit/audit-log';
 import { lockCorpForWrite } from '../corps/corp-lock';
 import { Member } from '../members/member.entity';
@@ -31,6 +32,7 @@ export class TagsService {
     private readonly transactions: TransactionRunner,
     private readonly dataSource: DataSource,
     private readonly outbox: Outbox,
+    private readonly access: AccessService,
   ) {}
 
   create(access: Access, name: string, explicitId?: number): Promise<TagView> {
@@ -113,7 +115,7 @@ export class TagsService {
     return this.transactions.run(async (em) => {
       await lockCorpForWrite(em, corpId);
       await this.mustExist(em, corpId, id);
-      if (!access.isSuperAdmin) await this.assertTargetsInScope(em, access, targets);
+      await this.access.assertTargetsInScope(em, access, 'tags:manage', targets);
       if (change === 'add') {
         const knownMembers = new Set(
           (
@@ -245,32 +247,6 @@ export class TagsService {
     if (visible) qb.andWhere(visible.sql, visible.params);
     const rows = await qb.getMany();
     return { items: rows.slice(0, limit), more: rows.length > limit };
-  }
-
-  /** A department admin tags only members and departments inside their `tags:manage` scope. */
-  private async assertTargetsInScope(
-    em: EntityManager,
-    access: Access,
-    targets: { userids: string[]; departmentIds: number[] },
-  ): Promise<void> {
-    const rows = await em.query<{ path: string }[]>(
-      `SELECT d.path FROM departments d WHERE d.corp_id = $1 AND d.id = ANY($2::int[])
-       UNION ALL
-       SELECT min(d.path) FILTER (WHERE d.path LIKE ANY($4::text[])) FROM member_departments md
-         JOIN departments d ON d.corp_id = md.corp_id AND d.id = md.department_id
-        WHERE md.corp_id = $1 AND md.userid = ANY($3::text[]) GROUP BY md.userid`,
-      [
-        access.corpId,
-        targets.departmentIds,
-        targets.userids,
-        access.scopes.filter((s) => s.permissions.includes('tags:manage')).map((s) => `${s.path}%`),
-      ],
-    );
-    // A member outside every scope yields a NULL path, which no scope contains.
-    access.assertMayAdminister(
-      'tags:manage',
-      rows.map((r) => r.path ?? ''),
-    );
   }
 
   private async mustExist(em: EntityManager, corpId: CorpId, id: number): Promise<void> {

@@ -3,7 +3,9 @@ import { Inject, Injectable } from '@nestjs/common';
 import {
   ACCESS_TOKEN_AUDIENCE,
   ACCESS_TOKEN_ISSUER,
+  appSubject,
   JwtTokenVerifier,
+  type AppRange,
   type Principal,
   type Role,
   type TokenVerifier,
@@ -40,6 +42,10 @@ export class AccessTokensService {
     this.verifier = {
       verify: async (token: string) => {
         const principal = await signature.verify(token);
+        if (principal.app) {
+          await this.assertAppTokenValid(principal);
+          return principal;
+        }
         const [member] = await this.dataSource.query<
           { status: string; tokens_valid_after: Date | null }[]
         >('SELECT status, tokens_valid_after FROM members WHERE corp_id = $1 AND userid = $2', [
@@ -81,6 +87,46 @@ export class AccessTokensService {
       .setExpirationTime(`${expiresIn}s`)
       .sign(privateKey);
     return { accessToken, tokenType: 'Bearer', expiresIn };
+  }
+
+  /**
+   * An app's access token (from its secret): `sub` is `app:<agentid>`, no roles, and the app's
+   * visibility range as a claim, so every service can limit what the app reads and addresses.
+   */
+  async issueForApp(app: {
+    corpId: string;
+    agentId: number;
+    range: AppRange;
+  }): Promise<IssuedAccessToken> {
+    const { kid, privateKey } = this.keys.activeKey();
+    const expiresIn = this.config.APP_TOKEN_TTL_SECONDS;
+    const now = Date.now();
+    const accessToken = await new SignJWT({
+      corp_id: app.corpId,
+      roles: [],
+      agentid: app.agentId,
+      range: app.range,
+      iat_ms: now,
+    })
+      .setProtectedHeader({ alg: 'ES256', kid, typ: 'at+jwt' })
+      .setIssuer(ACCESS_TOKEN_ISSUER)
+      .setAudience(ACCESS_TOKEN_AUDIENCE)
+      .setSubject(appSubject(app.agentId))
+      .setJti(randomUUID())
+      .setIssuedAt(Math.floor(now / 1000))
+      .setExpirationTime(Math.floor(now / 1000) + expiresIn)
+      .sign(privateKey);
+    return { accessToken, tokenType: 'Bearer', expiresIn };
+  }
+
+  /** A deleted app's tokens, and those issued before its secret was rotated, stop working. */
+  private async assertAppTokenValid(principal: Principal): Promise<void> {
+    const [app] = await this.dataSource.query<{ tokens_valid_after: Date }[]>(
+      'SELECT tokens_valid_after FROM apps WHERE corp_id = $1 AND agentid = $2',
+      [principal.corpId, principal.app?.agentId],
+    );
+    if (!app || principal.issuedAt.getTime() < app.tokens_valid_after.getTime())
+      throw new UnauthorizedException('This access token has been revoked.', 'TOKEN_REVOKED');
   }
 
   verify(token: string): Promise<Principal> {
