@@ -248,4 +248,44 @@ describe('identity: apps', () => {
       .expect(403);
     await salesAdmin.post(`/v1/apps/${mine.body.agentid}/secret`).expect(200);
   });
+
+  it('a contacts-sync app (contacts:edit) changes the directory only inside its range', async () => {
+    const sync = (
+      await admin()
+        .post('/v1/apps', {
+          name: '通讯录同步',
+          range: { departmentIds: [sales], userids: [], tagIds: [] },
+          permissions: ['contacts:edit'],
+        })
+        .expect(201)
+    ).body;
+    expect(sync.permissions).toEqual(['contacts:edit']);
+    const asSync = call((await exchange(sync.secret).expect(200)).body.accessToken);
+    const east = await asSync
+      .post('/v1/departments', { name: '华东区', parentId: sales })
+      .expect(201);
+    await asSync
+      .post('/v1/members', { userid: 'newhire', name: '新人', departments: [{ id: east.body.id }] })
+      .expect(201);
+    await asSync.patch('/v1/members/seller', { position: '主管' }).expect(200);
+    const outside = await asSync
+      .post('/v1/members', { userid: 'spy', name: 'spy', departments: [{ id: finance }] })
+      .expect(422);
+    expect(outside.body.code).toBe('MEMBER_DEPARTMENT_NOT_FOUND');
+    const root = await asSync.post('/v1/departments', { name: 'x', parentId: 1 }).expect(422);
+    expect(root.body.code).toBe('PARENT_DEPARTMENT_NOT_FOUND');
+    await asSync.get('/v1/members/accountant').expect(404);
+    // Without a permission an app only reads.
+    const reader = await createApp({ departmentIds: [sales], userids: [], tagIds: [] }, '只读');
+    const asReader = call((await exchange(reader.secret).expect(200)).body.accessToken);
+    const refused = await asReader.patch('/v1/members/seller', { position: 'x' }).expect(403);
+    expect(refused.body.code).toBe('ROLE_REQUIRED');
+    const audit = await identity.app
+      .get(DataSource)
+      .query(
+        `SELECT actor_type, actor_id FROM audit_log WHERE corp_id = $1 AND action = 'member.created' AND target_id = 'newhire'`,
+        [corp.corpId],
+      );
+    expect(audit).toEqual([{ actor_type: 'app', actor_id: `app:${sync.agentid}` }]);
+  });
 });

@@ -93,6 +93,7 @@ const app = {
   name: '审批助手',
   description: '推送审批结果',
   range: { departmentIds: [7], userids: ['lisi'], tagIds: [3] },
+  permissions: ['contacts:edit'],
   createdAt: timestampFromDate(new Date('2025-03-01T08:00:00Z')),
   updatedAt: timestampFromDate(new Date('2025-03-02T09:30:00Z')),
 };

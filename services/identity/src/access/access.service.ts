@@ -38,7 +38,11 @@ export class AccessService {
       const hidden = nonPublic
         .filter((d) => !app.paths.some((range) => range.startsWith(d.path)))
         .map((d) => d.path);
-      return new Access(principal, [], hidden, app);
+      // An app granted permissions administers the department subtrees of its range.
+      const scopes: ScopeGrant[] = app.permissions.length
+        ? app.departments.map((d) => ({ ...d, permissions: app.permissions }))
+        : [];
+      return new Access(principal, scopes, hidden, app);
     }
     const scopes = principal.roles.includes('department_admin')
       ? await this.scopes(em, principal)
@@ -129,18 +133,29 @@ export class AccessService {
     em: EntityManager,
     principal: Principal,
     agentId: number,
-  ): Promise<ResolvedAppRange> {
+  ): Promise<
+    ResolvedAppRange & {
+      permissions: Permission[];
+      departments: { departmentId: number; path: string }[];
+    }
+  > {
     const [app] = await em.query<
-      { range_departments: number[]; range_userids: string[]; range_tags: number[] }[]
+      {
+        range_departments: number[];
+        range_userids: string[];
+        range_tags: number[];
+        permissions: Permission[];
+      }[]
     >(
-      'SELECT range_departments, range_userids, range_tags FROM apps WHERE corp_id = $1 AND agentid = $2',
+      `SELECT range_departments, range_userids, range_tags, permissions FROM apps
+        WHERE corp_id = $1 AND agentid = $2`,
       [principal.corpId, agentId],
     );
     if (!app) throw new UnauthorizedException('This app no longer exists.', 'TOKEN_REVOKED');
     const tagIds = app.range_tags;
     const [paths, userids] = await Promise.all([
-      em.query<{ path: string }[]>(
-        `SELECT path FROM departments
+      em.query<{ id: number; path: string }[]>(
+        `SELECT id, path FROM departments
           WHERE corp_id = $1 AND (id = ANY($2::int[]) OR id IN (
             SELECT department_id FROM tag_departments WHERE corp_id = $1 AND tag_id = ANY($3::int[])))`,
         [principal.corpId, app.range_departments, tagIds],
@@ -152,6 +167,10 @@ export class AccessService {
     ]);
     return {
       agentId,
+      permissions: app.permissions,
+      departments: paths
+        .filter((p) => app.range_departments.includes(p.id))
+        .map((p) => ({ departmentId: p.id, path: p.path })),
       paths: paths.map((p) => p.path),
       userids: [...new Set([...app.range_userids, ...userids.map((u) => u.userid)])],
       tagIds,

@@ -80,10 +80,17 @@ export class Access {
     );
   }
 
+  /**
+   * A department admin, or an app granted permissions: both act only inside their `scopes`.
+   */
+  get isScopedAdmin(): boolean {
+    return this.app ? this.scopes.length > 0 : this.hasRole('department_admin');
+  }
+
   /** Whether every department path lies inside the caller's scope with `permission`. */
   mayAdminister(permission: Permission, paths: string[]): boolean {
     if (this.isSuperAdmin) return true;
-    if (!this.hasRole('department_admin')) return false;
+    if (!this.isScopedAdmin) return false;
     return paths.every((path) =>
       this.scopes.some(
         (scope) => scope.permissions.includes(permission) && path.startsWith(scope.path),
@@ -105,8 +112,7 @@ export class Access {
   assertHasPermission(permission: Permission): void {
     const held =
       this.isSuperAdmin ||
-      (this.hasRole('department_admin') &&
-        this.scopes.some((scope) => scope.permissions.includes(permission)));
+      (this.isScopedAdmin && this.scopes.some((scope) => scope.permissions.includes(permission)));
     if (held) return;
     this.assertIsAdmin(permission);
     throw new ForbiddenException(
@@ -116,7 +122,7 @@ export class Access {
   }
 
   private assertIsAdmin(permission: Permission): void {
-    if (!this.isSuperAdmin && !this.hasRole('department_admin')) {
+    if (!this.isSuperAdmin && !this.isScopedAdmin) {
       throw new ForbiddenException(
         `This needs one of the roles: super_admin, department_admin (with \`${permission}\`).`,
         'ROLE_REQUIRED',

@@ -28,6 +28,7 @@ export function appState(app: App): MessageInitShape<typeof AppSchema> {
     name: app.name,
     description: app.description,
     range: app.range,
+    permissions: app.permissions,
     createdAt: timestampFromDate(app.createdAt),
     updatedAt: timestampFromDate(app.updatedAt),
   };

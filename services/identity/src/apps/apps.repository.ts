@@ -11,6 +11,8 @@ export interface App {
   name: string;
   description: string;
   range: AppRange;
+  /** What it may change inside its range's department subtrees. */
+  permissions: AppPermission[];
   createdBy: string | null;
   createdAt: Date;
   updatedAt: Date;
@@ -24,13 +26,18 @@ interface AppRow {
   range_departments: number[];
   range_userids: string[];
   range_tags: number[];
+  permissions: AppPermission[];
   created_by: string | null;
   created_at: Date;
   updated_at: Date;
 }
 
 const COLUMNS = `corp_id, agentid, name, description, range_departments, range_userids, range_tags,
-  created_by, created_at, updated_at`;
+  permissions, created_by, created_at, updated_at`;
+
+/** What an app may be granted: a contacts-sync app (通讯录同步) has `contacts:edit`. */
+export const APP_PERMISSIONS = ['contacts:edit', 'tags:manage'] as const;
+export type AppPermission = (typeof APP_PERMISSIONS)[number];
 
 const toApp = (r: AppRow): App => ({
   corpId: r.corp_id,
@@ -38,6 +45,7 @@ const toApp = (r: AppRow): App => ({
   name: r.name,
   description: r.description,
   range: { departmentIds: r.range_departments, userids: r.range_userids, tagIds: r.range_tags },
+  permissions: r.permissions,
   createdBy: r.created_by,
   createdAt: r.created_at,
   updatedAt: r.updated_at,
@@ -100,8 +108,9 @@ export class AppsRepository {
   ): Promise<void> {
     await em.query(
       `INSERT INTO apps (corp_id, agentid, name, description, secret_hash, range_departments,
-                         range_userids, range_tags, created_by, tokens_valid_after, created_at, updated_at)
-       VALUES ($1, $2, $3, $4, $5, $6::int[], $7::text[], $8::int[], $9, $10, $10, $10)`,
+                         range_userids, range_tags, permissions, created_by, tokens_valid_after,
+                         created_at, updated_at)
+       VALUES ($1, $2, $3, $4, $5, $6::int[], $7::text[], $8::int[], $11::text[], $9, $10, $10, $10)`,
       [
         app.corpId,
         app.agentId,
@@ -113,6 +122,7 @@ export class AppsRepository {
         app.range.tagIds,
         app.createdBy,
         at,
+        app.permissions,
       ],
     );
   }
@@ -121,11 +131,12 @@ export class AppsRepository {
     em: EntityManager,
     corpId: CorpId,
     agentId: number,
-    changes: { name: string; description: string; range: AppRange },
+    changes: { name: string; description: string; range: AppRange; permissions: AppPermission[] },
   ): Promise<void> {
     await em.query(
       `UPDATE apps SET name = $3, description = $4, range_departments = $5::int[],
-              range_userids = $6::text[], range_tags = $7::int[], updated_at = now()
+              range_userids = $6::text[], range_tags = $7::int[], permissions = $8::text[],
+              updated_at = now()
         WHERE corp_id = $1 AND agentid = $2`,
       [
         corpId,
@@ -135,6 +146,7 @@ export class AppsRepository {
         changes.range.departmentIds,
         changes.range.userids,
         changes.range.tagIds,
+        changes.permissions,
       ],
     );
   }

@@ -19,18 +19,20 @@ import {
   AppRangeInvalidException,
   AppSecretInvalidException,
 } from './app.exceptions';
-import { AppsRepository, type App } from './apps.repository';
+import { AppsRepository, type App, type AppPermission } from './apps.repository';
 
 export interface CreateAppInput {
   name: string;
   description?: string;
   range: AppRange;
+  permissions?: AppPermission[];
 }
 
 export interface UpdateAppInput {
   name?: string;
   description?: string;
   range?: AppRange;
+  permissions?: AppPermission[];
 }
 
 /** An app with its secret: returned once, at creation and at rotation. */
@@ -64,7 +66,8 @@ export class AppsService {
     return this.transactions.run(async (em) => {
       await lockCorpForWrite(em, corpId);
       const range = normaliseRange(input.range);
-      await this.checkRange(em, access, range);
+      const permissions = [...new Set(input.permissions ?? [])].sort();
+      await this.checkRange(em, access, range, permissions);
       if (await this.apps.nameTaken(em, corpId, input.name))
         throw new AppNameTakenException(input.name);
       const agentId = await this.apps.allocateAgentId(em, corpId);
@@ -77,6 +80,7 @@ export class AppsService {
           name: input.name,
           description: input.description ?? '',
           range,
+          permissions,
           createdBy: access.actorId,
         },
         secret,
@@ -93,7 +97,10 @@ export class AppsService {
       await lockCorpForWrite(em, corpId);
       const app = await this.manageable(em, access, agentId);
       const range = input.range ? normaliseRange(input.range) : app.range;
-      if (input.range) await this.checkRange(em, access, range);
+      const permissions = input.permissions
+        ? [...new Set(input.permissions)].sort()
+        : app.permissions;
+      if (input.range || input.permissions) await this.checkRange(em, access, range, permissions);
       const name = input.name ?? app.name;
       if (await this.apps.nameTaken(em, corpId, name, agentId))
         throw new AppNameTakenException(name);
@@ -102,6 +109,7 @@ export class AppsService {
           name,
           description: input.description ?? app.description,
           range,
+          permissions,
         });
       } catch (error) {
         if (isUniqueViolation(error, 'apps_name_uq')) throw new AppNameTakenException(name);
@@ -221,8 +229,16 @@ export class AppsService {
     }
   }
 
-  /** Everything the range names exists; a department admin's range lies in their scope. */
-  private async checkRange(em: EntityManager, access: Access, range: AppRange): Promise<void> {
+  /**
+   * Everything the range names exists; a department admin's range lies in their scope, and they
+   * grant the app only permissions they hold there themselves.
+   */
+  private async checkRange(
+    em: EntityManager,
+    access: Access,
+    range: AppRange,
+    permissions: AppPermission[],
+  ): Promise<void> {
     const corpId = access.corpId;
     const [departments, members, tags] = await Promise.all([
       existing<number>(em, 'SELECT id AS v FROM departments', corpId, 'id', range.departmentIds),
@@ -242,7 +258,9 @@ export class AppsService {
         'OUTSIDE_ADMIN_SCOPE',
       );
     }
-    await this.access.assertTargetsInScope(em, access, 'apps:manage', range);
+    for (const permission of ['apps:manage' as const, ...permissions]) {
+      await this.access.assertTargetsInScope(em, access, permission, range);
+    }
   }
 
   private async announce(

@@ -42,6 +42,7 @@ export class AccessControl1764500000000 implements MigrationInterface {
         range_departments int[] NOT NULL DEFAULT '{}',
         range_userids text[] NOT NULL DEFAULT '{}',
         range_tags int[] NOT NULL DEFAULT '{}',
+        permissions text[] NOT NULL DEFAULT '{}',
         created_by varchar(64),
         tokens_valid_after timestamptz NOT NULL DEFAULT now(),
         created_at timestamptz NOT NULL DEFAULT now(),

@@ -4,6 +4,7 @@ import {
   ArrayMaxSize,
   IsArray,
   IsDefined,
+  IsIn,
   IsInt,
   IsOptional,
   IsString,
@@ -15,7 +16,7 @@ import {
   ValidateNested,
 } from 'class-validator';
 import { USERID_PATTERN } from '../../corps/dto/corp.dto';
-import type { App } from '../apps.repository';
+import { APP_PERMISSIONS, type App, type AppPermission } from '../apps.repository';
 
 const INT32_MAX = 2_147_483_647;
 const NOT_BLANK = /\S/;
@@ -66,6 +67,18 @@ export class CreateAppDto {
   @ValidateNested()
   @Type(() => AppRangeDto)
   range!: AppRangeDto;
+
+  @ApiPropertyOptional({
+    enum: APP_PERMISSIONS,
+    isArray: true,
+    description:
+      'What the app may change inside its range’s department subtrees (a contacts-sync app has contacts:edit)',
+  })
+  @IsOptional()
+  @IsArray()
+  @ArrayMaxSize(APP_PERMISSIONS.length)
+  @IsIn(APP_PERMISSIONS, { each: true })
+  permissions?: AppPermission[];
 }
 
 export class UpdateAppDto {
@@ -87,6 +100,18 @@ export class UpdateAppDto {
   @ValidateNested()
   @Type(() => AppRangeDto)
   range?: AppRangeDto;
+
+  @ApiPropertyOptional({
+    enum: APP_PERMISSIONS,
+    isArray: true,
+    description:
+      'What the app may change inside its range’s department subtrees (a contacts-sync app has contacts:edit)',
+  })
+  @IsOptional()
+  @IsArray()
+  @ArrayMaxSize(APP_PERMISSIONS.length)
+  @IsIn(APP_PERMISSIONS, { each: true })
+  permissions?: AppPermission[];
 }
 
 export class AppTokenRequestDto {
@@ -106,6 +131,7 @@ export class AppResponse {
   @ApiProperty() name!: string;
   @ApiProperty() description!: string;
   @ApiProperty({ type: AppRangeDto }) range!: AppRangeDto;
+  @ApiProperty({ enum: APP_PERMISSIONS, isArray: true }) permissions!: AppPermission[];
   @ApiProperty({ nullable: true, type: String }) createdBy!: string | null;
   @ApiProperty() createdAt!: string;
   @ApiProperty() updatedAt!: string;
@@ -116,6 +142,7 @@ export class AppResponse {
       name: app.name,
       description: app.description,
       range: app.range,
+      permissions: app.permissions,
       createdBy: app.createdBy,
       createdAt: app.createdAt.toISOString(),
       updatedAt: app.updatedAt.toISOString(),

@@ -12,7 +12,7 @@ import type { Message } from "@bufbuild/protobuf";
  * Describes the file qiwei/identity/v1/app.proto.
  */
 export const file_qiwei_identity_v1_app: GenFile = /*@__PURE__*/
-  fileDesc("ChtxaXdlaS9pZGVudGl0eS92MS9hcHAucHJvdG8SEXFpd2VpLmlkZW50aXR5LnYxIkQKCEFwcFJhbmdlEhYKDmRlcGFydG1lbnRfaWRzGAEgAygFEg8KB3VzZXJpZHMYAiADKAkSDwoHdGFnX2lkcxgDIAMoBSLWAQoDQXBwEg8KB2NvcnBfaWQYASABKAkSDwoHYWdlbnRpZBgCIAEoBRIMCgRuYW1lGAMgASgJEhMKC2Rlc2NyaXB0aW9uGAQgASgJEioKBXJhbmdlGAUgASgLMhsucWl3ZWkuaWRlbnRpdHkudjEuQXBwUmFuZ2USLgoKY3JlYXRlZF9hdBgGIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASLgoKdXBkYXRlZF9hdBgHIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXAiMQoKQXBwQ3JlYXRlZBIjCgNhcHAYASABKAsyFi5xaXdlaS5pZGVudGl0eS52MS5BcHAiMQoKQXBwVXBkYXRlZBIjCgNhcHAYASABKAsyFi5xaXdlaS5pZGVudGl0eS52MS5BcHAiZwoQQXBwU2VjcmV0Um90YXRlZBIjCgNhcHAYASABKAsyFi5xaXdlaS5pZGVudGl0eS52MS5BcHASLgoKcm90YXRlZF9hdBgCIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXAiXgoKQXBwRGVsZXRlZBIPCgdjb3JwX2lkGAEgASgJEg8KB2FnZW50aWQYAiABKAUSLgoKZGVsZXRlZF9hdBgDIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXBiBnByb3RvMw", [file_google_protobuf_timestamp]);
+  fileDesc("ChtxaXdlaS9pZGVudGl0eS92MS9hcHAucHJvdG8SEXFpd2VpLmlkZW50aXR5LnYxIkQKCEFwcFJhbmdlEhYKDmRlcGFydG1lbnRfaWRzGAEgAygFEg8KB3VzZXJpZHMYAiADKAkSDwoHdGFnX2lkcxgDIAMoBSLrAQoDQXBwEg8KB2NvcnBfaWQYASABKAkSDwoHYWdlbnRpZBgCIAEoBRIMCgRuYW1lGAMgASgJEhMKC2Rlc2NyaXB0aW9uGAQgASgJEioKBXJhbmdlGAUgASgLMhsucWl3ZWkuaWRlbnRpdHkudjEuQXBwUmFuZ2USLgoKY3JlYXRlZF9hdBgGIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASLgoKdXBkYXRlZF9hdBgHIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASEwoLcGVybWlzc2lvbnMYCCADKAkiMQoKQXBwQ3JlYXRlZBIjCgNhcHAYASABKAsyFi5xaXdlaS5pZGVudGl0eS52MS5BcHAiMQoKQXBwVXBkYXRlZBIjCgNhcHAYASABKAsyFi5xaXdlaS5pZGVudGl0eS52MS5BcHAiZwoQQXBwU2VjcmV0Um90YXRlZBIjCgNhcHAYASABKAsyFi5xaXdlaS5pZGVudGl0eS52MS5BcHASLgoKcm90YXRlZF9hdBgCIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXAiXgoKQXBwRGVsZXRlZBIPCgdjb3JwX2lkGAEgASgJEg8KB2FnZW50aWQYAiABKAUSLgoKZGVsZXRlZF9hdBgDIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXBiBnByb3RvMw", [file_google_protobuf_timestamp]);
 
 /**
  * Whom an app may read and address: members of these department subtrees, these members, and
@@ -87,6 +87,14 @@ export type App = Message<"qiwei.identity.v1.App"> & {
    * @generated from field: google.protobuf.Timestamp updated_at = 7;
    */
   updatedAt?: Timestamp | undefined;
+
+  /**
+   * What the app may change inside the department subtrees of its range ("contacts:edit",
+   * "tags:manage"): a contacts-sync app (通讯录同步) has "contacts:edit" on the root.
+   *
+   * @generated from field: repeated string permissions = 8;
+   */
+  permissions: string[];
 };
 
 /**
