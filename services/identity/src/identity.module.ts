@@ -18,6 +18,7 @@ import { Tags1764100000000 } from './migrations/1764100000000-tags';
 import { TokenRevocation1764200000000 } from './migrations/1764200000000-token-revocation';
 import { SignIn1764300000000 } from './migrations/1764300000000-sign-in';
 import { AuditLog1764400000000 } from './migrations/1764400000000-audit-log';
+import { SealedSigningKeys1764700000000 } from './migrations/1764700000000-sealed-signing-keys';
 import { AuditModule } from './audit/audit.module';
 import { AuthModule } from './auth/auth.module';
 import { SigningKey } from './tokens/signing-key.entity';
@@ -33,6 +34,7 @@ export const IDENTITY_MIGRATIONS = [
   TokenRevocation1764200000000,
   SignIn1764300000000,
   AuditLog1764400000000,
+  SealedSigningKeys1764700000000,
 ];
 
 @Global()

@@ -71,7 +71,9 @@ export class AccessTokensService {
       .setAudience(ACCESS_TOKEN_AUDIENCE)
       .setSubject(subject.userId)
       .setJti(randomUUID())
-      .setIssuedAt()
+      // Millisecond precision, so a token issued right after a revocation (tokens_valid_after)
+      // works and one issued right before does not (NumericDate may be fractional, RFC 7519).
+      .setIssuedAt(Date.now() / 1000)
       .setExpirationTime(`${expiresIn}s`)
       .sign(privateKey);
     return { accessToken, tokenType: 'Bearer', expiresIn };
