@@ -19,6 +19,7 @@ import { TokenRevocation1764200000000 } from './migrations/1764200000000-token-r
 import { SignIn1764300000000 } from './migrations/1764300000000-sign-in';
 import { AuditLog1764400000000 } from './migrations/1764400000000-audit-log';
 import { SealedSigningKeys1764700000000 } from './migrations/1764700000000-sealed-signing-keys';
+import { Totp1764800000000 } from './migrations/1764800000000-totp';
 import { AuditModule } from './audit/audit.module';
 import { AuthModule } from './auth/auth.module';
 import { SigningKey } from './tokens/signing-key.entity';
@@ -35,6 +36,7 @@ export const IDENTITY_MIGRATIONS = [
   SignIn1764300000000,
   AuditLog1764400000000,
   SealedSigningKeys1764700000000,
+  Totp1764800000000,
 ];
 
 @Global()

@@ -62,12 +62,7 @@ export class SecretCipher {
     }
   }
 
-  /** Whether a sealed value was sealed with the current key (rotation re-seals the others). */
-  isCurrent(sealed: string): boolean {
-    return sealed.startsWith(`${VERSION}.${this.current.id}.`);
-  }
-
-  /** The prefix of values sealed with the current key, for queries that find the others. */
+  /** The prefix of values sealed with the current key (rotation re-seals the others). */
   get currentPrefix(): string {
     return `${VERSION}.${this.current.id}.`;
   }

@@ -3,6 +3,7 @@ import { Injectable, type OnModuleInit } from '@nestjs/common';
 import { isUniqueViolation } from '@qiwei/persistence';
 import { exportJWK, generateKeyPair, importJWK, type JWK, type KeyLike } from 'jose';
 import { DataSource } from 'typeorm';
+import { resealStaleSecrets } from '../crypto/reseal-stale-secrets';
 import { SecretCipher } from '../crypto/secret-cipher';
 import { SigningKey } from './signing-key.entity';
 
@@ -56,26 +57,24 @@ export class SigningKeysService implements OnModuleInit {
     return { keys: keys.map((k) => k.publicJwk) };
   }
 
-  /** Seals plaintext private keys and re-seals those not sealed with the current KEK. */
+  /** Seals plaintext private keys (older versions) and re-seals those under an older KEK. */
   private async sealStoredKeys(): Promise<void> {
     await this.dataSource.transaction(async (em) => {
-      const stale = await em.query<
-        { kid: string; private_jwk: JWK | null; private_key_sealed: string | null }[]
-      >(
-        `SELECT kid, private_jwk, private_key_sealed FROM signing_keys
-          WHERE private_jwk IS NOT NULL OR left(private_key_sealed, length($1)) <> $1
-          FOR UPDATE`,
-        [this.cipher.currentPrefix],
+      const plaintext = await em.query<{ kid: string; private_jwk: JWK }[]>(
+        'SELECT kid, private_jwk FROM signing_keys WHERE private_jwk IS NOT NULL FOR UPDATE',
       );
-      for (const row of stale) {
-        const sealed = row.private_jwk
-          ? this.seal(row.kid, row.private_jwk)
-          : this.cipher.reseal(row.private_key_sealed ?? '', contextOf(row.kid));
+      for (const row of plaintext) {
         await em.query(
           'UPDATE signing_keys SET private_key_sealed = $2, private_jwk = NULL WHERE kid = $1',
-          [row.kid, sealed],
+          [row.kid, this.seal(row.kid, row.private_jwk)],
         );
       }
+    });
+    await resealStaleSecrets<{ kid: string }>(this.dataSource, this.cipher, {
+      table: 'signing_keys',
+      column: 'private_key_sealed',
+      keyColumns: ['kid'],
+      context: (row) => contextOf(row.kid),
     });
   }
 
