@@ -3,6 +3,7 @@ import { createDataSource, runMigrations } from '@qiwei/persistence';
 import { ConfigurationError } from '@qiwei/platform';
 import { createTestDatabase, type TestDatabase } from '@qiwei/testing';
 import { exportJWK, generateKeyPair, type JWK } from 'jose';
+import { generate } from 'otplib';
 import { DataSource } from 'typeorm';
 import { SecretCipher } from '../src/crypto/secret-cipher';
 import { IDENTITY_ENTITIES, IDENTITY_MIGRATIONS } from '../src/identity.module';
@@ -41,6 +42,9 @@ describe('identity: secrets at rest under the key-encryption key', () => {
     app.app
       .get(DataSource)
       .query<SigningKeyRow[]>('SELECT * FROM signing_keys ORDER BY created_at');
+  const bearer = (token: string) => ({ authorization: `Bearer ${token}` });
+  const currentCorp = (app: IdentityTestApp, token: string) =>
+    app.http().get('/v1/corps/current').set(bearer(token));
   const bootError = async (kek: string) => {
     const error = await boot(kek).then(
       () => undefined,
@@ -106,34 +110,36 @@ describe('identity: secrets at rest under the key-encryption key', () => {
     });
     const corp = await app.createCorp();
     expect(AccessTokensService.keyIdOf(corp.token)).toBe(kid);
-    await app
-      .http()
-      .get('/v1/corps/current')
-      .set('authorization', `Bearer ${corp.token}`)
-      .expect(200);
+    await currentCorp(app, corp.token).expect(200);
   });
 
   it('rotates: a new key first and the old one listed re-seals every row, then the old key can go', async () => {
     const first = await boot(TEST_KEY_ENCRYPTION_KEY);
     const corp = await first.createCorp();
+    const { secret } = (
+      await first.http().post('/v1/auth/totp').set(bearer(corp.token)).expect(201)
+    ).body as { secret: string };
     const next = newKek('next');
 
     const rotated = await boot(`${next},${TEST_KEY_ENCRYPTION_KEY}`);
     expect((await signingKeys(rotated)).map((r) => r.private_key_sealed)).toEqual([
       expect.stringMatching(/^v1\.next\./),
     ]);
+    const [totp] = await rotated.app
+      .get(DataSource)
+      .query<{ secret_sealed: string }[]>('SELECT secret_sealed FROM member_totp');
+    expect(totp.secret_sealed).toMatch(/^v1\.next\./);
     // Same signing key: tokens issued before the rotation still work.
-    await rotated
-      .http()
-      .get('/v1/corps/current')
-      .set('authorization', `Bearer ${corp.token}`)
-      .expect(200);
+    await currentCorp(rotated, corp.token).expect(200);
 
     const withoutOld = await boot(next);
+    await currentCorp(withoutOld, corp.token).expect(200);
+    // The TOTP secret re-sealed under the new key still checks codes.
     await withoutOld
       .http()
-      .get('/v1/corps/current')
-      .set('authorization', `Bearer ${corp.token}`)
+      .post('/v1/auth/totp/activate')
+      .set(bearer(corp.token))
+      .send({ code: await generate({ secret }) })
       .expect(200);
   });
 
