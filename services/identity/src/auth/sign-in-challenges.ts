@@ -22,7 +22,8 @@ export async function issueSignInChallenge(
 ): Promise<string> {
   const challenge = randomBytes(32).toString('base64url');
   await em.query(
-    'DELETE FROM sign_in_challenges WHERE corp_id = $1 AND userid = $2 AND expires_at < now()',
+    `DELETE FROM sign_in_challenges
+      WHERE corp_id = $1 AND userid = $2 AND (expires_at < now() OR used_at IS NOT NULL)`,
     [corpId, userid],
   );
   await em.query(
