@@ -32,8 +32,13 @@ export async function bootTestApp(options: ServiceAppOptions): Promise<TestApp> 
     logger:
       options.logger ?? createLogger({ service: options.name, level: options.config.LOG_LEVEL }),
   });
-  await app.init();
-  await app.getHttpAdapter().getInstance().ready();
+  try {
+    await app.init();
+    await app.getHttpAdapter().getInstance().ready();
+  } catch (error) {
+    await app.close(); // a start that fails (e.g. in onModuleInit) leaves no pool or client open
+    throw error;
+  }
   return {
     app,
     http: () => request(app.getHttpServer()),

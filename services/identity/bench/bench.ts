@@ -3,6 +3,7 @@
 // (/health/live: Fastify + Nest, no auth, no database) and the database floor (the same
 // primary-key read through a bare pg client). The service runs as its own process, as in
 // production; the load generator (autocannon) runs here.
+import { randomBytes } from 'node:crypto';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
@@ -135,6 +136,7 @@ async function main(): Promise<void> {
       HOST: '127.0.0.1',
       DATABASE_URL: dbUrl,
       QIWEI_PLATFORM_TOKEN: TOKEN,
+      IDENTITY_KEY_ENCRYPTION_KEY: `bench:${randomBytes(32).toString('base64')}`,
       KAFKA_BROKERS: kafka.brokers.join(','),
       KAFKAJS_NO_PARTITIONER_WARNING: '1',
       LOG_LEVEL: 'warn',

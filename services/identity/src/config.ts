@@ -2,6 +2,7 @@ import { eventsConfigSchema } from '@qiwei/events';
 import { databaseConfigSchema } from '@qiwei/persistence';
 import { platformConfigSchema } from '@qiwei/platform';
 import { z } from 'zod';
+import { keyEncryptionKeysSchema } from './crypto/key-encryption-keys';
 
 export const identityConfigSchema = platformConfigSchema
   .extend(databaseConfigSchema.shape)
@@ -10,6 +11,8 @@ export const identityConfigSchema = platformConfigSchema
     PORT: z.coerce.number().int().min(0).max(65535).default(4001),
     /** The platform operator's token: creates corps. Keep it secret. */
     QIWEI_PLATFORM_TOKEN: z.string().min(24, 'must be at least 24 characters'),
+    /** Seals signing keys and TOTP secrets at rest: `<id>:<base64 32 bytes>[,<older id>:<key>…]`. */
+    IDENTITY_KEY_ENCRYPTION_KEY: keyEncryptionKeysSchema,
     ACCESS_TOKEN_TTL_SECONDS: z.coerce.number().int().min(60).max(86_400).default(7_200),
     /** Lifetime of an app's access token (WeCom's `expires_in` is 7200). */
     APP_TOKEN_TTL_SECONDS: z.coerce.number().int().min(60).max(86_400).default(7_200),

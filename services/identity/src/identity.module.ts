@@ -20,6 +20,8 @@ import { SignIn1764300000000 } from './migrations/1764300000000-sign-in';
 import { AuditLog1764400000000 } from './migrations/1764400000000-audit-log';
 import { AccessControl1764500000000 } from './migrations/1764500000000-access-control';
 import { AppsModule } from './apps/apps.module';
+import { SealedSigningKeys1764700000000 } from './migrations/1764700000000-sealed-signing-keys';
+import { Totp1764800000000 } from './migrations/1764800000000-totp';
 import { AuditModule } from './audit/audit.module';
 import { AuthModule } from './auth/auth.module';
 import { SigningKey } from './tokens/signing-key.entity';
@@ -36,6 +38,8 @@ export const IDENTITY_MIGRATIONS = [
   SignIn1764300000000,
   AuditLog1764400000000,
   AccessControl1764500000000,
+  SealedSigningKeys1764700000000,
+  Totp1764800000000,
 ];
 
 @Global()

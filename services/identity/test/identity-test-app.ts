@@ -6,12 +6,15 @@ import {
   testPlatformConfig,
   unique,
   type TestApp,
+  type TestDatabase,
 } from '@qiwei/testing';
 import { identityConfigSchema, type IdentityConfig } from '../src/config';
 import { IdentityModule } from '../src/identity.module';
 import { IDENTITY_OPENAPI } from '../src/openapi';
 
 export const PLATFORM_TOKEN = 'test-platform-token-0123456789abcdef';
+/** The tests' key-encryption key (`IDENTITY_KEY_ENCRYPTION_KEY`). */
+export const TEST_KEY_ENCRYPTION_KEY = `test:${Buffer.alloc(32, 7).toString('base64')}`;
 
 export interface CreatedCorp {
   corpId: string;
@@ -27,26 +30,43 @@ export interface IdentityTestApp extends TestApp {
   createCorp(name?: string): Promise<CreatedCorp>;
 }
 
-/** Identity on its own fresh database, configured through its real config schema. */
-export async function bootIdentity(env: Record<string, string> = {}): Promise<IdentityTestApp> {
-  const database = await createTestDatabase('identity');
+/**
+ * Identity on its own fresh database (or on `database`, which the caller then drops),
+ * configured through its real config schema.
+ */
+export async function bootIdentity(
+  env: Record<string, string> = {},
+  existing?: TestDatabase,
+): Promise<IdentityTestApp> {
+  const database = existing ?? (await createTestDatabase('identity'));
   const kafka = await startTestKafka();
-  const platform = testPlatformConfig();
-  const config = loadConfig(identityConfigSchema, {
-    ...Object.fromEntries(Object.entries(platform).map(([k, v]) => [k, String(v)])),
-    DATABASE_URL: database.url,
-    DATABASE_POOL_SIZE: '5',
-    QIWEI_PLATFORM_TOKEN: PLATFORM_TOKEN,
-    KAFKA_BROKERS: kafka.brokers.join(','),
-    OUTBOX_POLL_INTERVAL_MS: '100',
-    ...env,
-  });
-  const app = await bootTestApp({
-    name: 'identity',
-    appModule: IdentityModule.register(config),
-    config,
-    openapi: IDENTITY_OPENAPI,
-  });
+  const release = async () => {
+    await kafka.stop();
+    if (!existing) await database.drop();
+  };
+  let app: TestApp;
+  let config: IdentityConfig;
+  try {
+    config = loadConfig(identityConfigSchema, {
+      ...Object.fromEntries(Object.entries(testPlatformConfig()).map(([k, v]) => [k, String(v)])),
+      DATABASE_URL: database.url,
+      DATABASE_POOL_SIZE: '5',
+      QIWEI_PLATFORM_TOKEN: PLATFORM_TOKEN,
+      IDENTITY_KEY_ENCRYPTION_KEY: TEST_KEY_ENCRYPTION_KEY,
+      KAFKA_BROKERS: kafka.brokers.join(','),
+      OUTBOX_POLL_INTERVAL_MS: '100',
+      ...env,
+    });
+    app = await bootTestApp({
+      name: 'identity',
+      appModule: IdentityModule.register(config),
+      config,
+      openapi: IDENTITY_OPENAPI,
+    });
+  } catch (error) {
+    await release(); // a refused start (e.g. a bad configuration) leaves nothing running
+    throw error;
+  }
   return {
     ...app,
     config,
@@ -64,8 +84,7 @@ export async function bootIdentity(env: Record<string, string> = {}): Promise<Id
     },
     async close() {
       await app.close();
-      await kafka.stop();
-      await database.drop();
+      await release();
     },
   };
 }

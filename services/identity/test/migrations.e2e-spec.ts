@@ -41,12 +41,15 @@ describe('identity: migrations', () => {
         'event_outbox',
         'idempotency_keys',
         'member_departments',
+        'member_totp',
         'members',
         'refresh_tokens',
+        'sign_in_challenges',
         'signing_keys',
         'tag_departments',
         'tag_members',
         'tags',
+        'totp_recovery_codes',
       ];
       expect(await tables()).toEqual(all);
       // Every migration reverts cleanly, newest first, and applies again.

@@ -10,7 +10,7 @@ import {
   type TestDatabase,
   type TestKafka,
 } from '@qiwei/testing';
-import { PLATFORM_TOKEN } from './identity-test-app';
+import { PLATFORM_TOKEN, TEST_KEY_ENCRYPTION_KEY } from './identity-test-app';
 
 /** The compiled service as a process: configuration checks at start-up, graceful stop. */
 describe('identity: as a process', () => {
@@ -32,6 +32,7 @@ describe('identity: as a process', () => {
     HOST: '127.0.0.1',
     DATABASE_URL: database.url,
     QIWEI_PLATFORM_TOKEN: PLATFORM_TOKEN,
+    IDENTITY_KEY_ENCRYPTION_KEY: TEST_KEY_ENCRYPTION_KEY,
     KAFKA_BROKERS: kafka.brokers.join(','),
     KAFKAJS_NO_PARTITIONER_WARNING: '1',
     LOG_LEVEL: 'info',
@@ -87,6 +88,18 @@ describe('identity: as a process', () => {
     expect(lines.some((l) => l.msg === 'stopped')).toBe(true);
     // The platform token never reaches the logs.
     expect(proc.output()).not.toContain(PLATFORM_TOKEN);
+  });
+
+  it('refuses to start when the key-encryption key does not open the stored signing key', async () => {
+    // The previous test left a signing key sealed with the tests' KEK in this database.
+    const proc = spawnNode(entry(), {
+      ...baseEnv(await freePort()),
+      IDENTITY_KEY_ENCRYPTION_KEY: `test:${Buffer.alloc(32, 9).toString('base64')}`,
+    });
+    expect((await proc.exited).code).toBe(1);
+    expect(proc.output()).toContain(
+      'qiwei-identity refuses to start. Invalid configuration: IDENTITY_KEY_ENCRYPTION_KEY: key "test" does not open',
+    );
   });
 
   it('exports its traces to the OTLP endpoint when one is configured', async () => {

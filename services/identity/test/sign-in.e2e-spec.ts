@@ -111,9 +111,19 @@ describe('identity: sign-in, refresh tokens and lock-out', () => {
       .expect(204);
     await refresh(a.refreshToken).expect(401);
 
-    const b = (await signIn(PASSWORD).expect(200)).body as { refreshToken: string };
+    const b = (await signIn(PASSWORD).expect(200)).body as {
+      refreshToken: string;
+      accessToken: string;
+    };
     await setPassword('zhangsan', 'another strong password').expect(204);
     await refresh(b.refreshToken).expect(401);
+    // Access tokens end with it, at once.
+    const revoked = await identity
+      .http()
+      .get('/v1/members/zhangsan')
+      .set('authorization', `Bearer ${b.accessToken}`)
+      .expect(401);
+    expect(revoked.body.code).toBe('TOKEN_REVOKED');
 
     const c = (await signIn('another strong password').expect(200)).body as {
       refreshToken: string;

@@ -46,6 +46,7 @@ function startService(
       PORT: String(config.ports[name]),
       DATABASE_URL: databaseUrl(postgres.url, serviceDatabase(name)),
       QIWEI_PLATFORM_TOKEN: config.platformToken,
+      IDENTITY_KEY_ENCRYPTION_KEY: config.identityKeyEncryptionKey,
       KAFKA_BROKERS: kafka.brokers.join(','),
       LOG_LEVEL: config.logLevel,
     },

@@ -26,6 +26,7 @@ export interface StackConfig {
   logLevel: string;
   platformToken: string;
   platformTokenGenerated: boolean;
+  identityKeyEncryptionKey: string;
   ports: Record<ServiceName, number>;
 }
 
@@ -43,23 +44,57 @@ function port(env: NodeJS.ProcessEnv, name: string, fallback: number): number {
   return value;
 }
 
-/** The platform admin token: QIWEI_PLATFORM_TOKEN, or one generated once and kept in the data dir. */
-function platformToken(
+interface StackSecret {
+  value: string;
+  generated: boolean;
+}
+
+/** A secret from its variable, or one generated once and kept (mode 0600) in the data dir. */
+function stackSecret(
   env: NodeJS.ProcessEnv,
   dataDir: string,
-): { token: string; generated: boolean } {
-  if (env.QIWEI_PLATFORM_TOKEN) {
-    if (env.QIWEI_PLATFORM_TOKEN.length < 24)
-      throw new Error('QIWEI_PLATFORM_TOKEN must be at least 24 characters');
-    return { token: env.QIWEI_PLATFORM_TOKEN, generated: false };
+  spec: {
+    variable: string;
+    file: string;
+    generate: () => string;
+    /** What is wrong with a given value, if anything. */
+    problem?: (value: string) => string | undefined;
+  },
+): StackSecret {
+  const given = env[spec.variable];
+  if (given) {
+    const problem = spec.problem?.(given);
+    if (problem) throw new Error(`${spec.variable} ${problem}`);
+    return { value: given, generated: false };
   }
-  const file = join(dataDir, 'platform-token');
-  if (existsSync(file)) return { token: readFileSync(file, 'utf8').trim(), generated: false };
-  const token = randomBytes(32).toString('base64url');
-  writeFileSync(file, `${token}\n`, { mode: 0o600 });
+  const file = join(dataDir, spec.file);
+  if (existsSync(file)) return { value: readFileSync(file, 'utf8').trim(), generated: false };
+  const value = spec.generate();
+  writeFileSync(file, `${value}\n`, { mode: 0o600 });
   chmodSync(file, 0o600);
-  return { token, generated: true };
+  return { value, generated: true };
 }
+
+/** The platform admin token: QIWEI_PLATFORM_TOKEN, or one generated once and kept in the data dir. */
+const platformToken = (env: NodeJS.ProcessEnv, dataDir: string) =>
+  stackSecret(env, dataDir, {
+    variable: 'QIWEI_PLATFORM_TOKEN',
+    file: 'platform-token',
+    generate: () => randomBytes(32).toString('base64url'),
+    problem: (v) => (v.length < 24 ? 'must be at least 24 characters' : undefined),
+  });
+
+/**
+ * Identity's key-encryption key (seals signing keys and TOTP secrets): IDENTITY_KEY_ENCRYPTION_KEY
+ * (identity validates it), or one generated once and kept in the data dir. Losing the file
+ * loses what it sealed, like losing the database.
+ */
+const identityKeyEncryptionKey = (env: NodeJS.ProcessEnv, dataDir: string) =>
+  stackSecret(env, dataDir, {
+    variable: 'IDENTITY_KEY_ENCRYPTION_KEY',
+    file: 'identity-key-encryption-key',
+    generate: () => `local:${randomBytes(32).toString('base64')}`,
+  });
 
 export function loadStackConfig(env: NodeJS.ProcessEnv, repoRoot: string): StackConfig {
   const dataDir = resolve(env.QIWEI_DATA_DIR || join(repoRoot, '.qiwei'));
@@ -77,8 +112,9 @@ export function loadStackConfig(env: NodeJS.ProcessEnv, repoRoot: string): Stack
     postgresPort: port(env, 'QIWEI_PG_PORT', 5433),
     host: env.QIWEI_HOST || '127.0.0.1',
     logLevel: env.LOG_LEVEL || 'info',
-    platformToken: token.token,
+    platformToken: token.value,
     platformTokenGenerated: token.generated,
+    identityKeyEncryptionKey: identityKeyEncryptionKey(env, dataDir).value,
     ports,
   };
 }

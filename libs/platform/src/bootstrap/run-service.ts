@@ -20,14 +20,15 @@ export async function runService<S extends z.ZodType<PlatformConfig>>(
   definition: ServiceDefinition<S>,
   env: NodeJS.ProcessEnv = process.env,
 ): Promise<void> {
+  const refuseToStart = (error: ConfigurationError): never => {
+    process.stderr.write(`qiwei-${definition.name} refuses to start. ${error.message}\n`);
+    process.exit(1);
+  };
   let config: z.infer<S>;
   try {
     config = loadConfig(definition.configSchema, env);
   } catch (error) {
-    if (error instanceof ConfigurationError) {
-      process.stderr.write(`qiwei-${definition.name} refuses to start. ${error.message}\n`);
-      process.exit(1);
-    }
+    if (error instanceof ConfigurationError) refuseToStart(error);
     throw error;
   }
   const logger = createLogger({ service: definition.name, level: config.LOG_LEVEL });
@@ -43,6 +44,8 @@ export async function runService<S extends z.ZodType<PlatformConfig>>(
     logger.info({ url: await app.getUrl() }, `${definition.name} listening`);
     installGracefulShutdown(app, logger, config.SHUTDOWN_TIMEOUT_MS);
   } catch (error) {
+    // A fault only start-up can see (e.g. a key that does not open stored secrets).
+    if (error instanceof ConfigurationError) refuseToStart(error);
     logger.fatal({ err: error }, `${definition.name} failed to start`);
     await stopTracing().catch(() => undefined);
     process.exit(1);

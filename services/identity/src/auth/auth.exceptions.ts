@@ -29,3 +29,28 @@ export class WeakPasswordException extends DomainException {
     ]);
   }
 }
+
+export class SignInChallengeInvalidException extends UnauthorizedException {
+  constructor(code: 'SIGN_IN_CHALLENGE_INVALID' | 'SIGN_IN_CHALLENGE_EXPIRED') {
+    super(
+      code === 'SIGN_IN_CHALLENGE_EXPIRED'
+        ? 'The sign-in challenge has expired; sign in again.'
+        : 'The sign-in challenge is not valid (unknown or already used); sign in again.',
+      code,
+    );
+  }
+}
+
+export class SecondFactorFailedException extends UnauthorizedException {
+  constructor() {
+    super('The code or recovery code is not right (or was already used).', 'SECOND_FACTOR_FAILED');
+  }
+}
+
+export class PasswordIncorrectException extends DomainException {
+  constructor() {
+    super('PASSWORD_INCORRECT', 403, 'The current password is not right.', [
+      { field: 'currentPassword', code: 'PASSWORD_INCORRECT', message: 'not right' },
+    ]);
+  }
+}

@@ -1,10 +1,11 @@
 import { Module } from '@nestjs/common';
 import { TokensModule } from '../tokens/tokens.module';
+import { TotpModule } from '../totp/totp.module';
 import { AuthController } from './auth.controller';
 import { SignInService } from './sign-in.service';
 
 @Module({
-  imports: [TokensModule],
+  imports: [TokensModule, TotpModule],
   controllers: [AuthController],
   providers: [SignInService],
 })

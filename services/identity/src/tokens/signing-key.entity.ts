@@ -7,8 +7,13 @@ export class SigningKey {
   @PrimaryColumn({ type: 'varchar', length: 64 })
   kid!: string;
 
-  @Column({ name: 'private_jwk', type: 'jsonb' })
-  privateJwk!: JWK;
+  /** Sealed with the key-encryption key (see `SecretCipher`): `v1.<kek id>.…`. */
+  @Column({ name: 'private_key_sealed', type: 'text', nullable: true })
+  privateKeySealed!: string | null;
+
+  /** Plaintext, only in rows from before sealing, until the next start seals them. */
+  @Column({ name: 'private_jwk', type: 'jsonb', nullable: true })
+  privateJwk!: JWK | null;
 
   @Column({ name: 'public_jwk', type: 'jsonb' })
   publicJwk!: JWK;

@@ -1,10 +1,12 @@
 import { Module } from '@nestjs/common';
 import { TOKEN_VERIFIER } from '@qiwei/auth';
+import { CryptoModule } from '../crypto/crypto.module';
 import { AccessTokensService } from './access-tokens.service';
 import { JwksController } from './jwks.controller';
 import { SigningKeysService } from './signing-keys.service';
 
 @Module({
+  imports: [CryptoModule],
   controllers: [JwksController],
   providers: [
     SigningKeysService,
