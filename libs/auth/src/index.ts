@@ -15,3 +15,8 @@ export {
   RequireRoles,
   CurrentPrincipal,
 } from './guards';
+export {
+  RevocationAwareVerifier,
+  type MemberStanding,
+  type MemberStandingLookup,
+} from './revocation';

@@ -17,8 +17,16 @@ export * from './gen/qiwei/identity/v1/corp_pb';
 export * from './gen/qiwei/identity/v1/department_pb';
 export * from './gen/qiwei/identity/v1/member_pb';
 export * from './gen/qiwei/identity/v1/tag_pb';
+export {
+  MESSAGING_MESSAGE_TOPIC,
+  MESSAGING_CONVERSATION_TOPIC,
+  MESSAGING_TOPICS,
+} from './topics/messaging.topics';
+export * from './gen/qiwei/messaging/v1/conversation_pb';
+export * from './gen/qiwei/messaging/v1/message_pb';
 import { IDENTITY_TOPICS } from './topics/identity.topics';
+import { MESSAGING_TOPICS } from './topics/messaging.topics';
 import type { TopicDefinition } from './topic';
 
 /** Every topic Qiwei publishes: the source of docs/asyncapi.yaml. */
-export const TOPIC_CATALOG: readonly TopicDefinition[] = [...IDENTITY_TOPICS];
+export const TOPIC_CATALOG: readonly TopicDefinition[] = [...IDENTITY_TOPICS, ...MESSAGING_TOPICS];

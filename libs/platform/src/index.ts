@@ -21,5 +21,12 @@ export {
 } from './health/health.registry';
 export { PlatformModule, LOGGER, METRICS_REGISTRY } from './bootstrap/platform.module';
 export { PositiveIntPipe } from './http/pipes';
+export {
+  PageQuery,
+  DEFAULT_PAGE_SIZE,
+  InvalidCursorException,
+  encodeCursor,
+  decodeCursor,
+} from './http/pagination';
 export { createServiceApp, type ServiceAppOptions } from './bootstrap/create-service-app';
 export { runService, type ServiceDefinition } from './bootstrap/run-service';

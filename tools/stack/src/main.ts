@@ -48,6 +48,8 @@ function startService(
       QIWEI_PLATFORM_TOKEN: config.platformToken,
       IDENTITY_KEY_ENCRYPTION_KEY: config.identityKeyEncryptionKey,
       KAFKA_BROKERS: kafka.brokers.join(','),
+      // Every service verifies identity's tokens against its key set.
+      IDENTITY_JWKS_URL: `http://${config.host}:${config.ports.identity}/.well-known/jwks.json`,
       LOG_LEVEL: config.logLevel,
     },
   });

@@ -16,7 +16,7 @@ export const SERVICE_PORTS = {
 export type ServiceName = keyof typeof SERVICE_PORTS;
 
 /** Services that exist in this checkout (the others have ports reserved, nothing to run yet). */
-export const RUNNABLE_SERVICES: ServiceName[] = ['identity'];
+export const RUNNABLE_SERVICES: ServiceName[] = ['identity', 'messaging'];
 
 export interface StackConfig {
   repoRoot: string;

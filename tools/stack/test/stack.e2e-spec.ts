@@ -14,16 +14,22 @@ import {
 describe('npm start (tools/stack)', () => {
   let dataDir: string;
   let env: NodeJS.ProcessEnv;
-  let ports: { postgres: number; identity: number; kafka: number };
+  let ports: { postgres: number; identity: number; messaging: number; kafka: number };
 
   beforeAll(async () => {
     dataDir = await mkdtemp(join(tmpdir(), 'qiwei-stack-'));
-    ports = { postgres: await freePort(), identity: await freePort(), kafka: await freePort() };
+    ports = {
+      postgres: await freePort(),
+      identity: await freePort(),
+      messaging: await freePort(),
+      kafka: await freePort(),
+    };
     env = {
       PATH: process.env.PATH,
       QIWEI_DATA_DIR: dataDir,
       QIWEI_PG_PORT: String(ports.postgres),
       QIWEI_IDENTITY_PORT: String(ports.identity),
+      QIWEI_MESSAGING_PORT: String(ports.messaging),
       DEV_KAFKA_PORT: String(ports.kafka),
       LOG_LEVEL: 'warn',
     };
@@ -49,6 +55,7 @@ describe('npm start (tools/stack)', () => {
     expect(await stack.exited).toEqual({ code: 0, signal: null });
     // Nothing is left listening: neither the services nor PostgreSQL.
     expect(await isListening(ports.identity)).toBe(false);
+    expect(await isListening(ports.messaging)).toBe(false);
     expect(await isListening(ports.postgres)).toBe(false);
     expect(await isListening(ports.kafka)).toBe(false);
   };
@@ -76,6 +83,13 @@ describe('npm start (tools/stack)', () => {
       body: JSON.stringify({ name: '研发部', parentId: 1 }),
     });
     expect(dept.status).toBe(201);
+    // Messaging runs too, and takes identity's tokens (verified against identity's JWKS).
+    const messaging = `http://127.0.0.1:${ports.messaging}`;
+    expect((await fetch(`${messaging}/health/ready`)).status).toBe(200);
+    const conversations = await fetch(`${messaging}/v1/conversations`, {
+      headers: { authorization: `Bearer ${accessToken}` },
+    });
+    expect(conversations.status).toBe(200);
     await stop(first);
 
     const second = await start();

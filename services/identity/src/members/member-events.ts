@@ -43,6 +43,9 @@ export function memberState({
     createdAt: timestampFromDate(member.createdAt),
     updatedAt: timestampFromDate(member.updatedAt),
     roles: member.roles,
+    tokensValidAfter: member.tokensValidAfter
+      ? timestampFromDate(member.tokensValidAfter)
+      : undefined,
     adminScopes: scopes.map((s) => ({ departmentId: s.departmentId, permissions: s.permissions })),
   };
 }

@@ -1,58 +1,11 @@
-import { ApiPropertyOptional } from '@nestjs/swagger';
-import { DomainException } from '@qiwei/platform';
-import { Type } from 'class-transformer';
-import { IsInt, IsOptional, IsString, Max, MaxLength, Min } from 'class-validator';
-
-/** `limit` and `cursor` of every keyset-paginated list. */
-export class PageQuery {
-  @ApiPropertyOptional({ minimum: 1, maximum: 1000, default: 100 })
-  @IsOptional()
-  @Type(() => Number)
-  @IsInt()
-  @Min(1)
-  @Max(1000)
-  limit?: number;
-
-  @ApiPropertyOptional({ description: 'nextCursor of the previous page' })
-  @IsOptional()
-  @IsString()
-  @MaxLength(512)
-  cursor?: string;
-}
-
-export const DEFAULT_PAGE_SIZE = 100;
-
-export class InvalidCursorException extends DomainException {
-  constructor() {
-    super('INVALID_CURSOR', 400, 'The cursor is not one this endpoint returned.', [
-      {
-        field: 'cursor',
-        code: 'INVALID_CURSOR',
-        message: 'Pass back the nextCursor of the previous page.',
-      },
-    ]);
-  }
-}
-
-/** Cursors are the last row's sort key, as base64url JSON: opaque to clients, checked on return. */
-export function encodeCursor(value: object): string {
-  return Buffer.from(JSON.stringify(value)).toString('base64url');
-}
-
-/** The sort key a cursor carries; undefined without a cursor; a forged one is refused. */
-export function decodeCursor<T>(
-  cursor: string | undefined,
-  isValid: (value: unknown) => value is T,
-): T | undefined {
-  if (cursor === undefined) return undefined;
-  try {
-    const value: unknown = JSON.parse(Buffer.from(cursor, 'base64url').toString('utf8'));
-    if (isValid(value)) return value;
-  } catch {
-    // not JSON: forged
-  }
-  throw new InvalidCursorException();
-}
+// The generic cursor machinery lives in @qiwei/platform; identity's own sort keys are below.
+export {
+  PageQuery,
+  DEFAULT_PAGE_SIZE,
+  InvalidCursorException,
+  encodeCursor,
+  decodeCursor,
+} from '@qiwei/platform';
 
 export const isIdCursor = (v: unknown): v is { id: number } =>
   typeof v === 'object' && v !== null && Number.isInteger((v as { id: unknown }).id);

@@ -1,0 +1,33 @@
+import { Injectable } from '@nestjs/common';
+import type { MemberStanding } from '@qiwei/auth';
+import { DataSource, type EntityManager } from 'typeorm';
+
+/**
+ * Messaging's projection of identity's members (from `qiwei.identity.member.v1`): who exists,
+ * who is active, and since when their tokens are valid.
+ */
+@Injectable()
+export class Directory {
+  constructor(private readonly dataSource: DataSource) {}
+
+  /** Of these userids, the ones that are active members of the corp. */
+  async active(em: EntityManager, corpId: string, userids: string[]): Promise<Set<string>> {
+    if (!userids.length) return new Set();
+    const rows = await em.query<{ userid: string }[]>(
+      `SELECT userid FROM directory_members
+        WHERE corp_id = $1 AND userid = ANY($2::text[]) AND status = 'active'`,
+      [corpId, userids],
+    );
+    return new Set(rows.map((r) => r.userid));
+  }
+
+  async standing(corpId: string, userid: string): Promise<MemberStanding | null> {
+    const [row] = await this.dataSource.query<
+      { status: string; tokens_valid_after: Date | null }[]
+    >(
+      'SELECT status, tokens_valid_after FROM directory_members WHERE corp_id = $1 AND userid = $2',
+      [corpId, userid],
+    );
+    return row ? { status: row.status, tokensValidAfter: row.tokens_valid_after } : null;
+  }
+}

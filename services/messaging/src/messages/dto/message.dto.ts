@@ -1,0 +1,129 @@
+import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
+import { Transform } from 'class-transformer';
+import {
+  ArrayMaxSize,
+  IsArray,
+  IsIn,
+  IsInt,
+  IsOptional,
+  IsString,
+  Matches,
+  Max,
+  MaxLength,
+  Min,
+} from 'class-validator';
+import type { StoredMessage } from '../messages.repository';
+
+const INT32_MAX = 2_147_483_647;
+
+export class SendMessageDto {
+  @ApiProperty({
+    description:
+      'The sender’s own id for this message (1–64 of A-Z a-z 0-9 _ -): resending it is safe',
+  })
+  @IsString()
+  @Matches(/^[A-Za-z0-9_-]{1,64}$/, { message: 'clientMsgId must be 1–64 of A-Z a-z 0-9 _ -' })
+  clientMsgId!: string;
+
+  @ApiProperty({ enum: ['text', 'markdown'] })
+  @IsIn(['text', 'markdown'])
+  type!: 'text' | 'markdown';
+
+  @ApiProperty({ description: 'UTF-8, at most MESSAGE_TEXT_MAX_BYTES bytes' })
+  @IsString()
+  @MaxLength(1_048_576)
+  @Matches(/\S/, { message: 'text must not be blank' })
+  text!: string;
+
+  @ApiPropertyOptional({ type: [String], description: 'Userids in the conversation, or @all' })
+  @IsOptional()
+  @IsArray()
+  @ArrayMaxSize(100)
+  @Matches(/^(@all|[A-Za-z0-9_@.-]{1,64})$/, {
+    each: true,
+    message: 'each mention is a userid or @all',
+  })
+  mentions?: string[];
+
+  @ApiPropertyOptional({ description: 'The seq of the message this one quotes (replies to)' })
+  @IsOptional()
+  @IsInt()
+  @Min(1)
+  @Max(INT32_MAX)
+  quoteSeq?: number;
+}
+
+export class ReadDto {
+  @ApiProperty({ description: 'Everything up to this seq has been read' })
+  @IsInt()
+  @Min(1)
+  @Max(INT32_MAX)
+  seq!: number;
+}
+
+export class MessagesQuery {
+  @ApiPropertyOptional({ description: 'Messages after this seq (0: from the first)', default: 0 })
+  @IsOptional()
+  @Transform(({ value }: { value: unknown }) =>
+    typeof value === 'string' && /^\d{1,10}$/.test(value) ? Number(value) : value,
+  )
+  @IsInt()
+  @Min(0)
+  @Max(INT32_MAX)
+  afterSeq?: number;
+
+  @ApiPropertyOptional({ default: 100, maximum: 500 })
+  @IsOptional()
+  @Transform(({ value }: { value: unknown }) =>
+    typeof value === 'string' && /^\d{1,4}$/.test(value) ? Number(value) : value,
+  )
+  @IsInt()
+  @Min(1)
+  @Max(500)
+  limit?: number;
+}
+
+export class MessageResponse {
+  @ApiProperty() conversationId!: string;
+  @ApiProperty() seq!: number;
+  @ApiProperty() id!: string;
+  @ApiProperty() sender!: string;
+  @ApiProperty() clientMsgId!: string;
+  @ApiProperty({ enum: ['text', 'markdown'] }) type!: string;
+  @ApiProperty({ description: 'Empty once recalled' }) text!: string;
+  @ApiProperty({ type: [String] }) mentions!: string[];
+  @ApiProperty() quoteSeq!: number;
+  @ApiProperty() sentAt!: string;
+  @ApiProperty() recalled!: boolean;
+  @ApiProperty({ nullable: true, type: String }) recalledBy!: string | null;
+
+  static of(m: StoredMessage): MessageResponse {
+    return {
+      conversationId: m.conversationId,
+      seq: m.seq,
+      id: m.id,
+      sender: m.sender,
+      clientMsgId: m.clientMsgId,
+      type: m.type,
+      text: m.text,
+      mentions: m.mentions,
+      quoteSeq: m.quoteSeq,
+      sentAt: m.sentAt.toISOString(),
+      recalled: m.recalledAt !== null,
+      recalledBy: m.recalledBy,
+    };
+  }
+}
+
+export class MessagePageResponse {
+  @ApiProperty({ type: [MessageResponse] }) items!: MessageResponse[];
+  @ApiProperty({ description: 'Seq of the conversation’s newest message' }) lastSeq!: number;
+}
+
+export class ReceiptsResponse {
+  @ApiProperty() seq!: number;
+  @ApiProperty() readCount!: number;
+  @ApiProperty() unreadCount!: number;
+  @ApiProperty({ type: [String] }) read!: string[];
+  @ApiProperty({ type: [String] }) unread!: string[];
+}

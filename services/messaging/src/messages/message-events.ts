@@ -1,0 +1,78 @@
+import { timestampFromDate } from '@bufbuild/protobuf/wkt';
+import { MESSAGING_MESSAGE_TOPIC } from '@qiwei/contracts';
+import type { NewEvent } from '@qiwei/events';
+import type { StoredMessage } from './messages.repository';
+
+const typeOf = (happened: string) => {
+  const type = `qiwei.messaging.message.${happened}.v1`;
+  if (!MESSAGING_MESSAGE_TOPIC.events.some((e) => e.type === type))
+    throw new Error(`undeclared ${type}`);
+  return type;
+};
+
+// The conversation is the key: its messages stay in seq order for every consumer.
+const envelope = (corpId: string, conversationId: string, seq: number) => ({
+  tenant: corpId,
+  key: conversationId,
+  subject: `conversation/${conversationId}/message/${seq}`,
+});
+
+/** Everything an archive needs, without calling back. */
+export const messageSent = (m: StoredMessage, kind: string, participants: string[]): NewEvent => ({
+  ...envelope(m.corpId, m.conversationId, m.seq),
+  type: typeOf('sent'),
+  time: m.sentAt,
+  data: {
+    message: {
+      corpId: m.corpId,
+      conversationId: m.conversationId,
+      seq: BigInt(m.seq),
+      id: m.id,
+      sender: m.sender,
+      clientMsgId: m.clientMsgId,
+      conversationKind: kind,
+      participants,
+      content: {
+        type: m.type,
+        text: m.text,
+        mentions: m.mentions,
+        quoteSeq: BigInt(m.quoteSeq),
+      },
+      sentAt: timestampFromDate(m.sentAt),
+    },
+  },
+});
+
+export const messageRecalled = (m: StoredMessage, by: string, at: Date): NewEvent => ({
+  ...envelope(m.corpId, m.conversationId, m.seq),
+  type: typeOf('recalled'),
+  time: at,
+  data: {
+    corpId: m.corpId,
+    conversationId: m.conversationId,
+    seq: BigInt(m.seq),
+    id: m.id,
+    sender: m.sender,
+    recalledBy: by,
+    recalledAt: timestampFromDate(at),
+  },
+});
+
+export const messageRead = (
+  corpId: string,
+  conversationId: string,
+  userid: string,
+  seq: number,
+  at: Date,
+): NewEvent => ({
+  ...envelope(corpId, conversationId, seq),
+  type: typeOf('read'),
+  time: at,
+  data: {
+    corpId,
+    conversationId,
+    userid,
+    seq: BigInt(seq),
+    readAt: timestampFromDate(at),
+  },
+});

@@ -1,0 +1,108 @@
+import {
+  Body,
+  Controller,
+  Get,
+  HttpCode,
+  Param,
+  Post,
+  Query,
+  Res,
+  UseGuards,
+} from '@nestjs/common';
+import {
+  ApiBearerAuth,
+  ApiCreatedResponse,
+  ApiNoContentResponse,
+  ApiOkResponse,
+  ApiOperation,
+  ApiTags,
+} from '@nestjs/swagger';
+import { BearerAuthGuard, CurrentPrincipal, type Principal } from '@qiwei/auth';
+import { PositiveIntPipe } from '@qiwei/platform';
+import type { FastifyReply } from 'fastify';
+import { ConversationIdPipe } from '../conversations/conversation-id.pipe';
+import {
+  MessagePageResponse,
+  MessageResponse,
+  MessagesQuery,
+  ReadDto,
+  ReceiptsResponse,
+  SendMessageDto,
+} from './dto/message.dto';
+import { MessagesService } from './messages.service';
+
+@ApiTags('messages')
+@ApiBearerAuth()
+@UseGuards(BearerAuthGuard)
+@Controller('v1/conversations/:id')
+export class MessagesController {
+  constructor(private readonly messages: MessagesService) {}
+
+  @Post('messages')
+  @ApiOperation({
+    summary:
+      'Send a message; it gets the next seq. Resending the same clientMsgId answers the first one (200)',
+  })
+  @ApiCreatedResponse({ type: MessageResponse })
+  async send(
+    @CurrentPrincipal() caller: Principal,
+    @Param('id', ConversationIdPipe) id: string,
+    @Body() body: SendMessageDto,
+    @Res({ passthrough: true }) reply: FastifyReply,
+  ): Promise<MessageResponse> {
+    const sent = await this.messages.send(caller, id, body);
+    void reply.status(sent.created ? 201 : 200);
+    return MessageResponse.of(sent.message);
+  }
+
+  @Get('messages')
+  @ApiOperation({ summary: 'Messages after a seq, oldest first (clients sync by their last seq)' })
+  @ApiOkResponse({ type: MessagePageResponse })
+  async after(
+    @CurrentPrincipal() caller: Principal,
+    @Param('id', ConversationIdPipe) id: string,
+    @Query() query: MessagesQuery,
+  ): Promise<MessagePageResponse> {
+    const page = await this.messages.after(caller, id, query.afterSeq ?? 0, query.limit ?? 100);
+    return { items: page.items.map((m) => MessageResponse.of(m)), lastSeq: page.lastSeq };
+  }
+
+  @Post('read')
+  @HttpCode(204)
+  @ApiOperation({ summary: 'Mark everything up to a seq as read' })
+  @ApiNoContentResponse()
+  async read(
+    @CurrentPrincipal() caller: Principal,
+    @Param('id', ConversationIdPipe) id: string,
+    @Body() body: ReadDto,
+  ): Promise<void> {
+    await this.messages.read(caller, id, body.seq);
+  }
+
+  @Get('messages/:seq/receipts')
+  @ApiOperation({ summary: 'Who has read a message and who has not' })
+  @ApiOkResponse({ type: ReceiptsResponse })
+  async receipts(
+    @CurrentPrincipal() caller: Principal,
+    @Param('id', ConversationIdPipe) id: string,
+    @Param('seq', PositiveIntPipe) seq: number,
+  ): Promise<ReceiptsResponse> {
+    const r = await this.messages.receipts(caller, id, seq);
+    return { ...r, readCount: r.read.length, unreadCount: r.unread.length };
+  }
+
+  @Post('messages/:seq/recall')
+  @HttpCode(200)
+  @ApiOperation({
+    summary: 'Recall a message: the sender within the window, a group’s owner or admins any time',
+  })
+  @ApiOkResponse({ type: MessageResponse })
+  async recall(
+    @CurrentPrincipal() caller: Principal,
+    @Param('id', ConversationIdPipe) id: string,
+    @Param('seq', PositiveIntPipe) seq: number,
+  ): Promise<MessageResponse> {
+    const m = await this.messages.recall(caller, id, seq);
+    return MessageResponse.of({ ...m, text: '', mentions: [], quoteSeq: 0 });
+  }
+}

@@ -1,0 +1,171 @@
+import { Injectable } from '@nestjs/common';
+import type { EntityManager } from 'typeorm';
+
+export type MessageType = 'text' | 'markdown';
+
+export interface StoredMessage {
+  corpId: string;
+  conversationId: string;
+  seq: number;
+  id: string;
+  sender: string;
+  clientMsgId: string;
+  type: MessageType;
+  text: string;
+  mentions: string[];
+  quoteSeq: number;
+  sentAt: Date;
+  recalledAt: Date | null;
+  recalledBy: string | null;
+}
+
+interface MessageRow {
+  corp_id: string;
+  conversation_id: string;
+  seq: string;
+  id: string;
+  sender: string;
+  client_msg_id: string;
+  type: MessageType;
+  text: string;
+  mentions: string[];
+  quote_seq: string;
+  sent_at: Date;
+  recalled_at: Date | null;
+  recalled_by: string | null;
+}
+
+const COLUMNS = `corp_id, conversation_id, seq, id, sender, client_msg_id, type, text, mentions,
+  quote_seq, sent_at, recalled_at, recalled_by`;
+
+const toMessage = (r: MessageRow): StoredMessage => ({
+  corpId: r.corp_id,
+  conversationId: r.conversation_id,
+  seq: Number(r.seq),
+  id: r.id,
+  sender: r.sender,
+  clientMsgId: r.client_msg_id,
+  type: r.type,
+  text: r.text,
+  mentions: r.mentions,
+  quoteSeq: Number(r.quote_seq),
+  sentAt: r.sent_at,
+  recalledAt: r.recalled_at,
+  recalledBy: r.recalled_by,
+});
+
+/** Queries on messages. Every method is scoped to one corp and conversation. */
+@Injectable()
+export class MessagesRepository {
+  async byClientId(
+    em: EntityManager,
+    corpId: string,
+    conversationId: string,
+    sender: string,
+    clientMsgId: string,
+  ): Promise<StoredMessage | null> {
+    const [row] = await em.query<MessageRow[]>(
+      `SELECT ${COLUMNS} FROM messages
+        WHERE corp_id = $1 AND conversation_id = $2 AND sender = $3 AND client_msg_id = $4`,
+      [corpId, conversationId, sender, clientMsgId],
+    );
+    return row ? toMessage(row) : null;
+  }
+
+  async bySeq(
+    em: EntityManager,
+    corpId: string,
+    conversationId: string,
+    seq: number,
+    options: { lock?: boolean } = {},
+  ): Promise<StoredMessage | null> {
+    const [row] = await em.query<MessageRow[]>(
+      `SELECT ${COLUMNS} FROM messages WHERE corp_id = $1 AND conversation_id = $2 AND seq = $3
+       ${options.lock ? 'FOR UPDATE' : ''}`,
+      [corpId, conversationId, seq],
+    );
+    return row ? toMessage(row) : null;
+  }
+
+  /** The next sequence number, taken under the conversation's row lock (gap-free). */
+  async nextSeq(em: EntityManager, corpId: string, conversationId: string): Promise<number> {
+    const [row] = await em.query<{ seq: string }[]>(
+      `WITH next AS (
+         UPDATE conversations SET last_seq = last_seq + 1, updated_at = now()
+          WHERE corp_id = $1 AND id = $2 RETURNING last_seq
+       ) SELECT last_seq AS seq FROM next`,
+      [corpId, conversationId],
+    );
+    return Number(row.seq);
+  }
+
+  async insert(em: EntityManager, m: StoredMessage): Promise<void> {
+    await em.query(
+      `INSERT INTO messages (corp_id, conversation_id, seq, id, sender, client_msg_id, type, text,
+                             mentions, quote_seq, sent_at)
+       VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9::text[], $10, $11)`,
+      [
+        m.corpId,
+        m.conversationId,
+        m.seq,
+        m.id,
+        m.sender,
+        m.clientMsgId,
+        m.type,
+        m.text,
+        m.mentions,
+        m.quoteSeq,
+        m.sentAt,
+      ],
+    );
+  }
+
+  async after(
+    em: EntityManager,
+    corpId: string,
+    conversationId: string,
+    afterSeq: number,
+    limit: number,
+  ): Promise<StoredMessage[]> {
+    const rows = await em.query<MessageRow[]>(
+      `SELECT ${COLUMNS} FROM messages WHERE corp_id = $1 AND conversation_id = $2 AND seq > $3
+        ORDER BY seq LIMIT $4`,
+      [corpId, conversationId, afterSeq, limit],
+    );
+    return rows.map(toMessage);
+  }
+
+  async markRecalled(
+    em: EntityManager,
+    corpId: string,
+    conversationId: string,
+    seq: number,
+    by: string,
+    at: Date,
+  ): Promise<void> {
+    await em.query(
+      `UPDATE messages SET recalled_at = $5, recalled_by = $4
+        WHERE corp_id = $1 AND conversation_id = $2 AND seq = $3`,
+      [corpId, conversationId, seq, by, at],
+    );
+  }
+
+  /** Moves the member's read position forward (never back); true when it moved. */
+  async advanceRead(
+    em: EntityManager,
+    corpId: string,
+    conversationId: string,
+    userid: string,
+    seq: number,
+  ): Promise<boolean> {
+    const rows = await em.query<unknown[]>(
+      `WITH moved AS (
+         UPDATE conversation_members SET read_seq = $4
+          WHERE corp_id = $1 AND conversation_id = $2 AND userid = $3 AND read_seq < $4
+         RETURNING 1
+       ) SELECT * FROM moved`,
+      [corpId, conversationId, userid, seq],
+    );
+    return rows.length > 0;
+  }
+}

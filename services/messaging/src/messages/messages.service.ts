@@ -1,0 +1,244 @@
+import { randomUUID } from 'node:crypto';
+import { Inject, Injectable } from '@nestjs/common';
+import type { Principal } from '@qiwei/auth';
+import { MESSAGING_MESSAGE_TOPIC } from '@qiwei/contracts';
+import { Outbox } from '@qiwei/events';
+import { isUniqueViolation, TransactionRunner } from '@qiwei/persistence';
+import { DataSource, type EntityManager } from 'typeorm';
+import { MESSAGING_CONFIG, type MessagingConfig } from '../config';
+import { ConversationsRepository } from '../conversations/conversations.repository';
+import { roleOf } from '../conversations/conversations.service';
+import { Directory } from '../directory/directory';
+import { messageRead, messageRecalled, messageSent } from './message-events';
+import {
+  ClientMsgIdReusedException,
+  GroupMutedException,
+  MentionInvalidException,
+  MessageAlreadyRecalledException,
+  MessageNotFoundException,
+  MessageTooLargeException,
+  QuoteInvalidException,
+  ReadBeyondLastException,
+  RecallNotAllowedException,
+  SenderInactiveException,
+} from './message.exceptions';
+import { MessagesRepository, type MessageType, type StoredMessage } from './messages.repository';
+
+export interface SendInput {
+  clientMsgId: string;
+  type: MessageType;
+  text: string;
+  mentions?: string[];
+  quoteSeq?: number;
+}
+
+export interface Receipts {
+  seq: number;
+  read: string[];
+  unread: string[];
+}
+
+const sameContent = (m: StoredMessage, input: SendInput) =>
+  m.type === input.type &&
+  m.text === input.text &&
+  JSON.stringify(m.mentions) === JSON.stringify(normaliseMentions(input.mentions)) &&
+  m.quoteSeq === (input.quoteSeq ?? 0);
+
+const normaliseMentions = (mentions: string[] = []) => [...new Set(mentions)].sort();
+
+/**
+ * Messages: each gets the conversation's next sequence number (gap-free, under the
+ * conversation's row lock), sending is idempotent on the sender's `clientMsgId`, and every
+ * accepted message is announced on qiwei.messaging.message.v1 in the same transaction with
+ * everything the archive needs.
+ */
+@Injectable()
+export class MessagesService {
+  constructor(
+    private readonly transactions: TransactionRunner,
+    private readonly dataSource: DataSource,
+    private readonly conversations: ConversationsRepository,
+    private readonly messages: MessagesRepository,
+    private readonly directory: Directory,
+    private readonly outbox: Outbox,
+    @Inject(MESSAGING_CONFIG) private readonly config: MessagingConfig,
+  ) {}
+
+  async send(
+    caller: Principal,
+    conversationId: string,
+    input: SendInput,
+  ): Promise<{ message: StoredMessage; created: boolean }> {
+    if (Buffer.byteLength(input.text, 'utf8') > this.config.MESSAGE_TEXT_MAX_BYTES)
+      throw new MessageTooLargeException(this.config.MESSAGE_TEXT_MAX_BYTES);
+    const replay = () =>
+      this.messages.byClientId(
+        this.dataSource.manager,
+        caller.corpId,
+        conversationId,
+        caller.userId,
+        input.clientMsgId,
+      );
+    const earlier = await this.replayable(await replay(), caller, conversationId, input);
+    if (earlier) return earlier;
+    try {
+      const message = await this.transactions.run((em) =>
+        this.accept(em, caller, conversationId, input),
+      );
+      return { message, created: true };
+    } catch (error) {
+      // The same clientMsgId raced in twice: the first one is the message.
+      if (!isUniqueViolation(error, 'messages_client_id_uq')) throw error;
+      const raced = await this.replayable(await replay(), caller, conversationId, input);
+      if (!raced) throw error;
+      return raced;
+    }
+  }
+
+  /** Messages after `afterSeq`, oldest first; recalled ones keep their place without content. */
+  async after(
+    caller: Principal,
+    conversationId: string,
+    afterSeq: number,
+    limit: number,
+  ): Promise<{ items: StoredMessage[]; lastSeq: number }> {
+    const em = this.dataSource.manager;
+    const c = await this.conversations.forParticipant(em, caller, conversationId);
+    const items = await this.messages.after(em, caller.corpId, conversationId, afterSeq, limit);
+    return {
+      items: items.map((m) => (m.recalledAt ? { ...m, text: '', mentions: [], quoteSeq: 0 } : m)),
+      lastSeq: c.lastSeq,
+    };
+  }
+
+  /** The caller has read everything up to `seq`. */
+  read(caller: Principal, conversationId: string, seq: number): Promise<void> {
+    return this.transactions.run(async (em) => {
+      const c = await this.conversations.forParticipant(em, caller, conversationId);
+      if (seq > c.lastSeq) throw new ReadBeyondLastException(c.lastSeq);
+      const moved = await this.messages.advanceRead(
+        em,
+        caller.corpId,
+        conversationId,
+        caller.userId,
+        seq,
+      );
+      if (moved)
+        await this.outbox.publish(
+          em,
+          MESSAGING_MESSAGE_TOPIC,
+          messageRead(caller.corpId, conversationId, caller.userId, seq, new Date()),
+        );
+    });
+  }
+
+  /** Who of the conversation's current members has read the message, and who has not. */
+  async receipts(caller: Principal, conversationId: string, seq: number): Promise<Receipts> {
+    const em = this.dataSource.manager;
+    const c = await this.conversations.forParticipant(em, caller, conversationId);
+    const message = await this.messages.bySeq(em, caller.corpId, conversationId, seq);
+    if (!message) throw new MessageNotFoundException(seq);
+    const others = c.participants.filter((p) => p.userid !== message.sender);
+    return {
+      seq,
+      read: others.filter((p) => p.readSeq >= seq).map((p) => p.userid),
+      unread: others.filter((p) => p.readSeq < seq).map((p) => p.userid),
+    };
+  }
+
+  /** The sender within the recall window, or a group's owner or admin at any time. */
+  recall(caller: Principal, conversationId: string, seq: number): Promise<StoredMessage> {
+    return this.transactions.run(async (em) => {
+      const c = await this.conversations.forParticipant(em, caller, conversationId);
+      const message = await this.messages.bySeq(em, caller.corpId, conversationId, seq, {
+        lock: true,
+      });
+      if (!message) throw new MessageNotFoundException(seq);
+      if (message.recalledAt) throw new MessageAlreadyRecalledException(seq);
+      const role = roleOf(c, caller.userId);
+      const groupAdmin = c.kind === 'group' && (role === 'owner' || role === 'admin');
+      const windowMs = this.config.RECALL_WINDOW_MINUTES * 60_000;
+      const now = new Date();
+      if (!groupAdmin) {
+        if (message.sender !== caller.userId)
+          throw new RecallNotAllowedException(
+            'Only the sender or a group’s owner or admins recall a message.',
+          );
+        if (now.getTime() - message.sentAt.getTime() > windowMs)
+          throw new RecallNotAllowedException(
+            `A message can be recalled within ${this.config.RECALL_WINDOW_MINUTES} minutes of sending.`,
+          );
+      }
+      await this.messages.markRecalled(em, caller.corpId, conversationId, seq, caller.userId, now);
+      await this.outbox.publish(
+        em,
+        MESSAGING_MESSAGE_TOPIC,
+        messageRecalled(message, caller.userId, now),
+      );
+      return { ...message, recalledAt: now, recalledBy: caller.userId };
+    });
+  }
+
+  private async accept(
+    em: EntityManager,
+    caller: Principal,
+    conversationId: string,
+    input: SendInput,
+  ): Promise<StoredMessage> {
+    // The row lock orders sends in the conversation: sequence numbers have no gaps.
+    const c = await this.conversations.forParticipant(em, caller, conversationId, true);
+    if (!(await this.directory.active(em, caller.corpId, [caller.userId])).has(caller.userId))
+      throw new SenderInactiveException();
+    const role = roleOf(c, caller.userId);
+    const admin = role === 'owner' || role === 'admin';
+    if (c.kind === 'group' && c.onlyAdminsPost && !admin) throw new GroupMutedException();
+    const mentions = normaliseMentions(input.mentions);
+    if (mentions.includes('@all') && !(c.kind === 'group' && admin))
+      throw new MentionInvalidException('Only a group’s owner and admins mention @all.');
+    const strangers = mentions.filter((m) => m !== '@all' && !roleOf(c, m));
+    if (strangers.length)
+      throw new MentionInvalidException(`Not in this conversation: ${strangers.join(', ')}.`);
+    const quoteSeq = input.quoteSeq ?? 0;
+    if (quoteSeq > 0 && !(await this.messages.bySeq(em, caller.corpId, conversationId, quoteSeq)))
+      throw new QuoteInvalidException(quoteSeq);
+    const message: StoredMessage = {
+      corpId: caller.corpId,
+      conversationId,
+      seq: await this.messages.nextSeq(em, caller.corpId, conversationId),
+      id: randomUUID(),
+      sender: caller.userId,
+      clientMsgId: input.clientMsgId,
+      type: input.type,
+      text: input.text,
+      mentions,
+      quoteSeq,
+      sentAt: new Date(),
+      recalledAt: null,
+      recalledBy: null,
+    };
+    await this.messages.insert(em, message);
+    await this.outbox.publish(
+      em,
+      MESSAGING_MESSAGE_TOPIC,
+      messageSent(
+        message,
+        c.kind,
+        c.participants.map((p) => p.userid),
+      ),
+    );
+    return message;
+  }
+
+  /** A resend of an accepted message answers it again; the same id with other content is refused. */
+  private async replayable(
+    earlier: StoredMessage | null,
+    caller: Principal,
+    conversationId: string,
+    input: SendInput,
+  ): Promise<{ message: StoredMessage; created: false } | null> {
+    if (!earlier) return null;
+    await this.conversations.forParticipant(this.dataSource.manager, caller, conversationId);
+    if (!sameContent(earlier, input)) throw new ClientMsgIdReusedException();
+    return { message: earlier, created: false };
+  }
+}

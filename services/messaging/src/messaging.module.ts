@@ -1,0 +1,78 @@
+import { type DynamicModule, Global, Module } from '@nestjs/common';
+import { JwtTokenVerifier, RevocationAwareVerifier, TOKEN_VERIFIER } from '@qiwei/auth';
+import { MESSAGING_TOPICS } from '@qiwei/contracts';
+import { CreateEventTables1763800000000, EventsModule } from '@qiwei/events';
+import { CreateIdempotencyKeys1763900000000, PersistenceModule } from '@qiwei/persistence';
+import { MESSAGING_CONFIG, type MessagingConfig } from './config';
+import { ConversationsController } from './conversations/conversations.controller';
+import { ConversationsRepository } from './conversations/conversations.repository';
+import { ConversationsService } from './conversations/conversations.service';
+import { Directory } from './directory/directory';
+import { DirectoryProjection } from './directory/directory-projection';
+import { MessagesController } from './messages/messages.controller';
+import { MessagesRepository } from './messages/messages.repository';
+import { MessagesService } from './messages/messages.service';
+import { MessagingSchema1765000000000 } from './migrations/1765000000000-initial-schema';
+
+export const MESSAGING_MIGRATIONS = [
+  CreateEventTables1763800000000,
+  CreateIdempotencyKeys1763900000000,
+  MessagingSchema1765000000000,
+];
+
+@Global()
+@Module({})
+class MessagingConfigModule {
+  static register(config: MessagingConfig): DynamicModule {
+    return {
+      module: MessagingConfigModule,
+      providers: [{ provide: MESSAGING_CONFIG, useValue: config }],
+      exports: [MESSAGING_CONFIG],
+    };
+  }
+}
+
+/** The messaging service: conversations, messages, read positions, recall. */
+@Module({})
+export class MessagingModule {
+  static register(config: MessagingConfig): DynamicModule {
+    return {
+      module: MessagingModule,
+      imports: [
+        MessagingConfigModule.register(config),
+        PersistenceModule.forRoot({
+          url: config.DATABASE_URL,
+          applicationName: 'qiwei-messaging',
+          entities: [],
+          migrations: MESSAGING_MIGRATIONS,
+          poolSize: config.DATABASE_POOL_SIZE,
+        }),
+        EventsModule.forRoot({
+          service: 'messaging',
+          config,
+          databaseUrl: config.DATABASE_URL,
+          publishes: MESSAGING_TOPICS,
+        }),
+      ],
+      controllers: [ConversationsController, MessagesController],
+      providers: [
+        Directory,
+        DirectoryProjection,
+        ConversationsRepository,
+        ConversationsService,
+        MessagesRepository,
+        MessagesService,
+        {
+          // Signatures against identity's JWKS; revocation from identity's member events.
+          provide: TOKEN_VERIFIER,
+          inject: [Directory],
+          useFactory: (directory: Directory) =>
+            new RevocationAwareVerifier(
+              JwtTokenVerifier.fromJwksUrl(config.IDENTITY_JWKS_URL),
+              (corpId, userid) => directory.standing(corpId, userid),
+            ),
+        },
+      ],
+    };
+  }
+}

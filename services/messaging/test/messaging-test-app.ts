@@ -1,0 +1,185 @@
+import { randomBytes } from 'node:crypto';
+import { loadConfig } from '@qiwei/platform';
+import {
+  bootTestApp,
+  createTestDatabase,
+  distEntry,
+  eventually,
+  freePort,
+  spawnNode,
+  startTestKafka,
+  testPlatformConfig,
+  unique,
+  type SpawnedProcess,
+  type TestApp,
+  type TestDatabase,
+  type TestKafka,
+} from '@qiwei/testing';
+import { DataSource } from 'typeorm';
+import { messagingConfigSchema, type MessagingConfig } from '../src/config';
+import { MessagingModule } from '../src/messaging.module';
+import { MESSAGING_OPENAPI } from '../src/openapi';
+
+const PLATFORM_TOKEN = `messaging-test-platform-${randomBytes(8).toString('hex')}`;
+
+export interface TestCorp {
+  corpId: string;
+  adminToken: string;
+  /** Adds an active member to the root department and signs them in: their access token. */
+  member(userid: string): Promise<string>;
+  /** Calls identity's API as the corp's super admin. */
+  identity(method: string, path: string, body?: object): Promise<{ status: number; body: unknown }>;
+}
+
+export interface MessagingTestApp extends TestApp {
+  config: MessagingConfig;
+  brokers: string[];
+  databaseUrl: string;
+  createCorp(): Promise<TestCorp>;
+  /** Waits until messaging has learnt these members from identity's events. */
+  knows(corpId: string, userids: string[], status?: string): Promise<void>;
+}
+
+/**
+ * Messaging under test with the real identity next to it: identity runs as its own process (the
+ * built service, as in production) on the same dev Kafka broker, so members, tokens, JWKS and
+ * member events all come from the real thing.
+ */
+export async function bootMessaging(env: Record<string, string> = {}): Promise<MessagingTestApp> {
+  const kafka: TestKafka = await startTestKafka();
+  const identityDb: TestDatabase = await createTestDatabase('identity');
+  const messagingDb: TestDatabase = await createTestDatabase('messaging');
+  const identityPort = await freePort();
+  const identityUrl = `http://127.0.0.1:${identityPort}`;
+  let identity: SpawnedProcess | undefined;
+  let app: TestApp | undefined;
+  const release = async () => {
+    await app?.close();
+    if (identity && identity.child.exitCode === null) {
+      identity.child.kill('SIGTERM');
+      await identity.exited;
+    }
+    await kafka.stop();
+    await identityDb.drop();
+    await messagingDb.drop();
+  };
+  try {
+    identity = spawnNode(distEntry('services/identity/src/main.js'), {
+      ...process.env,
+      HOST: '127.0.0.1',
+      PORT: String(identityPort),
+      LOG_LEVEL: 'warn',
+      DATABASE_URL: identityDb.url,
+      DATABASE_POOL_SIZE: '4',
+      QIWEI_PLATFORM_TOKEN: PLATFORM_TOKEN,
+      IDENTITY_KEY_ENCRYPTION_KEY: `test:${randomBytes(32).toString('base64')}`,
+      KAFKA_BROKERS: kafka.brokers.join(','),
+      OUTBOX_POLL_INTERVAL_MS: '100',
+      OTEL_SDK_DISABLED: 'true',
+    });
+    const started = identity;
+    await eventually(
+      async () => {
+        if (started.child.exitCode !== null)
+          throw new Error(`identity exited: ${started.output()}`);
+        const ready = await fetch(`${identityUrl}/health/ready`);
+        if (!ready.ok) throw new Error('identity not ready');
+      },
+      { timeoutMs: 60_000, intervalMs: 200 },
+    );
+    const config = loadConfig(messagingConfigSchema, {
+      ...Object.fromEntries(Object.entries(testPlatformConfig()).map(([k, v]) => [k, String(v)])),
+      DATABASE_URL: messagingDb.url,
+      DATABASE_POOL_SIZE: '5',
+      KAFKA_BROKERS: kafka.brokers.join(','),
+      OUTBOX_POLL_INTERVAL_MS: '100',
+      IDENTITY_JWKS_URL: `${identityUrl}/.well-known/jwks.json`,
+      ...env,
+    });
+    app = await bootTestApp({
+      name: 'messaging',
+      appModule: MessagingModule.register(config),
+      config,
+      openapi: MESSAGING_OPENAPI,
+    });
+    const booted = app;
+    const call = async (token: string, method: string, path: string, body?: object) => {
+      const response = await fetch(`${identityUrl}${path}`, {
+        method,
+        headers: {
+          authorization: `Bearer ${token}`,
+          ...(body ? { 'content-type': 'application/json' } : {}),
+        },
+        body: body ? JSON.stringify(body) : undefined,
+      });
+      const text = await response.text();
+      return { status: response.status, body: text ? (JSON.parse(text) as unknown) : null };
+    };
+    const knows = async (corpId: string, userids: string[], status = 'active') => {
+      await eventually(
+        async () => {
+          const rows = await booted.app
+            .get(DataSource)
+            .query<{ userid: string }[]>(
+              `SELECT userid FROM directory_members WHERE corp_id = $1 AND userid = ANY($2::text[]) AND status = $3`,
+              [corpId, userids, status],
+            );
+          if (rows.length !== userids.length)
+            throw new Error(`messaging knows ${rows.length} of ${userids.length} as ${status}`);
+        },
+        { timeoutMs: 30_000, intervalMs: 100 },
+      );
+    };
+    return {
+      ...booted,
+      config,
+      brokers: kafka.brokers,
+      databaseUrl: messagingDb.url,
+      knows,
+      async createCorp() {
+        const created = await call(PLATFORM_TOKEN, 'POST', '/v1/corps', {
+          name: unique('corp'),
+          admin: { userid: 'admin', name: '管理员' },
+        });
+        if (created.status !== 201) throw new Error(`corp: ${JSON.stringify(created.body)}`);
+        const { corp, accessToken } = created.body as {
+          corp: { corpId: string };
+          accessToken: string;
+        };
+        const corpId = corp.corpId;
+        const identityCall = (method: string, path: string, body?: object) =>
+          call(accessToken, method, path, body);
+        return {
+          corpId,
+          adminToken: accessToken,
+          identity: identityCall,
+          async member(userid: string) {
+            const added = await identityCall('POST', '/v1/members', {
+              userid,
+              name: userid,
+              departments: [{ id: 1 }],
+            });
+            if (added.status !== 201) throw new Error(`member: ${JSON.stringify(added.body)}`);
+            const password = `pw-${randomBytes(12).toString('hex')}`;
+            const set = await identityCall('PUT', `/v1/members/${userid}/password`, { password });
+            if (set.status !== 204) throw new Error(`password: ${JSON.stringify(set.body)}`);
+            const session = await fetch(`${identityUrl}/v1/auth/sign-in`, {
+              method: 'POST',
+              headers: { 'content-type': 'application/json' },
+              body: JSON.stringify({ corpId, userid, password }),
+            });
+            if (!session.ok) throw new Error(`sign-in: ${await session.text()}`);
+            await knows(corpId, [userid]);
+            return ((await session.json()) as { accessToken: string }).accessToken;
+          },
+        };
+      },
+      async close() {
+        await release();
+      },
+    };
+  } catch (error) {
+    await release();
+    throw error;
+  }
+}
