@@ -21,6 +21,13 @@ export const messagingConfigSchema = platformConfigSchema
       .min(1)
       .max(7 * 24 * 60)
       .default(24 * 60),
+    /** A socket whose unsent frames pass this is closed (its client resyncs by seq). */
+    REALTIME_MAX_BUFFERED_BYTES: z.coerce
+      .number()
+      .int()
+      .min(1024)
+      .max(256 * 1024 * 1024)
+      .default(4 * 1024 * 1024),
   });
 
 export type MessagingConfig = z.infer<typeof messagingConfigSchema>;

@@ -12,6 +12,7 @@ import { DirectoryProjection } from './directory/directory-projection';
 import { MessagesController } from './messages/messages.controller';
 import { MessagesRepository } from './messages/messages.repository';
 import { MessagesService } from './messages/messages.service';
+import { RealtimeGateway } from './realtime/realtime.gateway';
 import { MessagingSchema1765000000000 } from './migrations/1765000000000-initial-schema';
 
 export const MESSAGING_MIGRATIONS = [
@@ -62,6 +63,7 @@ export class MessagingModule {
         ConversationsService,
         MessagesRepository,
         MessagesService,
+        RealtimeGateway,
         {
           // Signatures against identity's JWKS; revocation from identity's member events.
           provide: TOKEN_VERIFIER,

@@ -36,6 +36,8 @@ export interface MessagingTestApp extends TestApp {
   brokers: string[];
   databaseUrl: string;
   createCorp(): Promise<TestCorp>;
+  /** Another messaging instance on the same database and broker (as when scaled out). */
+  startInstance(): Promise<TestApp>;
   /** Waits until messaging has learnt these members from identity's events. */
   knows(corpId: string, userids: string[], status?: string): Promise<void>;
 }
@@ -53,7 +55,9 @@ export async function bootMessaging(env: Record<string, string> = {}): Promise<M
   const identityUrl = `http://127.0.0.1:${identityPort}`;
   let identity: SpawnedProcess | undefined;
   let app: TestApp | undefined;
+  const instances: TestApp[] = [];
   const release = async () => {
+    for (const instance of instances) await instance.close();
     await app?.close();
     if (identity && identity.child.exitCode === null) {
       identity.child.kill('SIGTERM');
@@ -136,6 +140,16 @@ export async function bootMessaging(env: Record<string, string> = {}): Promise<M
       brokers: kafka.brokers,
       databaseUrl: messagingDb.url,
       knows,
+      async startInstance() {
+        const instance = await bootTestApp({
+          name: 'messaging',
+          appModule: MessagingModule.register(config),
+          config,
+          openapi: MESSAGING_OPENAPI,
+        });
+        instances.push(instance);
+        return instance;
+      },
       async createCorp() {
         const created = await call(PLATFORM_TOKEN, 'POST', '/v1/corps', {
           name: unique('corp'),

@@ -1,0 +1,66 @@
+import type { WebSocket } from 'ws';
+
+/** One member's open socket on this instance. */
+export interface Connection {
+  corpId: string;
+  userid: string;
+  socket: WebSocket;
+}
+
+/**
+ * The sockets connected to this instance, by member. Delivery never waits on a socket: a frame
+ * is handed to the socket's buffer, and a socket whose buffer has grown past the limit (a slow
+ * or stalled client) is closed, so it never holds anyone else up; its client reconnects and
+ * catches up by sequence number.
+ */
+export class Connections {
+  private readonly byMember = new Map<string, Set<Connection>>();
+
+  constructor(private readonly maxBufferedBytes: number) {}
+
+  get size(): number {
+    let n = 0;
+    for (const set of this.byMember.values()) n += set.size;
+    return n;
+  }
+
+  add(connection: Connection): void {
+    const key = `${connection.corpId}/${connection.userid}`;
+    const set = this.byMember.get(key) ?? new Set<Connection>();
+    set.add(connection);
+    this.byMember.set(key, set);
+  }
+
+  remove(connection: Connection): void {
+    const key = `${connection.corpId}/${connection.userid}`;
+    const set = this.byMember.get(key);
+    set?.delete(connection);
+    if (set && !set.size) this.byMember.delete(key);
+  }
+
+  /** Sends the frame to every socket of these members; returns [delivered, dropped]. */
+  deliver(corpId: string, userids: Iterable<string>, frame: object): [number, number] {
+    let payload: string | undefined;
+    let delivered = 0;
+    let dropped = 0;
+    for (const userid of userids) {
+      for (const connection of this.byMember.get(`${corpId}/${userid}`) ?? []) {
+        if (connection.socket.readyState !== connection.socket.OPEN) continue;
+        if (connection.socket.bufferedAmount > this.maxBufferedBytes) {
+          connection.socket.close(1013, 'too slow: reconnect and sync by seq');
+          dropped++;
+          continue;
+        }
+        payload ??= JSON.stringify(frame);
+        connection.socket.send(payload);
+        delivered++;
+      }
+    }
+    return [delivered, dropped];
+  }
+
+  closeAll(code: number, reason: string): void {
+    for (const set of this.byMember.values())
+      for (const connection of set) connection.socket.close(code, reason);
+  }
+}
