@@ -12,7 +12,9 @@ class StreamClient {
   readonly frames: Frame[] = [];
   closed?: { code: number; reason: string };
   private constructor(readonly socket: WebSocket) {
-    socket.on('message', (data) => this.frames.push(JSON.parse(String(data)) as Frame));
+    socket.on('message', (data: Buffer) =>
+      this.frames.push(JSON.parse(data.toString('utf8')) as Frame),
+    );
     socket.on('close', (code, reason) => (this.closed = { code, reason: String(reason) }));
   }
 

@@ -177,7 +177,7 @@ export class RealtimeGateway implements OnApplicationBootstrap, BeforeApplicatio
     }
     let frame: unknown;
     try {
-      frame = JSON.parse(data.toString());
+      frame = JSON.parse(textOf(data));
     } catch {
       socket.send(
         JSON.stringify({
@@ -286,6 +286,11 @@ export class RealtimeGateway implements OnApplicationBootstrap, BeforeApplicatio
     );
     return rows.map((r) => r.userid);
   }
+}
+
+function textOf(data: RawData): string {
+  if (Array.isArray(data)) return Buffer.concat(data).toString('utf8');
+  return Buffer.from(data instanceof ArrayBuffer ? new Uint8Array(data) : data).toString('utf8');
 }
 
 function refuse(socket: Duplex, status: number, text: string): void {
