@@ -84,6 +84,24 @@ export class ConversationsRepository {
     return c;
   }
 
+  /**
+   * Refreshes the conversation's copies of its participants and admins from
+   * conversation_members; every membership or role change calls it in its transaction.
+   */
+  async syncParticipants(em: EntityManager, corpId: string, id: string): Promise<void> {
+    await em.query(
+      `UPDATE conversations c SET
+         participants = ARRAY(SELECT m.userid FROM conversation_members m
+                               WHERE m.corp_id = c.corp_id AND m.conversation_id = c.id
+                               ORDER BY m.joined_at, m.userid),
+         admins = ARRAY(SELECT m.userid FROM conversation_members m
+                         WHERE m.corp_id = c.corp_id AND m.conversation_id = c.id
+                           AND m.role IN ('owner', 'admin') ORDER BY m.userid)
+       WHERE c.corp_id = $1 AND c.id = $2`,
+      [corpId, id],
+    );
+  }
+
   async findSingle(em: EntityManager, corpId: string, singleKey: string): Promise<string | null> {
     const [row] = await em.query<{ id: string }[]>(
       'SELECT id FROM conversations WHERE corp_id = $1 AND single_key = $2',
@@ -138,6 +156,7 @@ export class ConversationsRepository {
        ON CONFLICT DO NOTHING`,
       [corpId, conversationId, JSON.stringify(members)],
     );
+    await this.syncParticipants(em, corpId, conversationId);
   }
 
   async removeMembers(
@@ -150,6 +169,7 @@ export class ConversationsRepository {
       'DELETE FROM conversation_members WHERE corp_id = $1 AND conversation_id = $2 AND userid = ANY($3::text[])',
       [corpId, conversationId, userids],
     );
+    await this.syncParticipants(em, corpId, conversationId);
   }
 
   async setRole(
@@ -163,6 +183,7 @@ export class ConversationsRepository {
       'UPDATE conversation_members SET role = $4 WHERE corp_id = $1 AND conversation_id = $2 AND userid = $3',
       [corpId, conversationId, userid, role],
     );
+    await this.syncParticipants(em, corpId, conversationId);
   }
 
   async updateSettings(

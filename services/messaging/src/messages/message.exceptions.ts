@@ -18,12 +18,6 @@ export class GroupMutedException extends ForbiddenException {
   }
 }
 
-export class SenderInactiveException extends ForbiddenException {
-  constructor() {
-    super('Members who are disabled or have left cannot post.', 'SENDER_INACTIVE');
-  }
-}
-
 export class MentionInvalidException extends DomainException {
   constructor(detail: string) {
     super('MENTION_INVALID', 422, detail);

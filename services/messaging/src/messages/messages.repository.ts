@@ -87,16 +87,47 @@ export class MessagesRepository {
     return row ? toMessage(row) : null;
   }
 
-  /** The next sequence number, taken under the conversation's row lock (gap-free). */
-  async nextSeq(em: EntityManager, corpId: string, conversationId: string): Promise<number> {
-    const [row] = await em.query<{ seq: string }[]>(
+  /**
+   * Takes the conversation's next sequence number (locking its row until commit) if `sender` is
+   * a participant, with what a send needs to know: kind, posting rule, admins, participants.
+   */
+  async takeSeq(
+    em: EntityManager,
+    corpId: string,
+    conversationId: string,
+    sender: string,
+  ): Promise<{
+    seq: number;
+    kind: string;
+    onlyAdminsPost: boolean;
+    admins: string[];
+    participants: string[];
+  } | null> {
+    const [row] = await em.query<
+      {
+        last_seq: string;
+        kind: string;
+        only_admins_post: boolean;
+        admins: string[];
+        participants: string[];
+      }[]
+    >(
       `WITH next AS (
          UPDATE conversations SET last_seq = last_seq + 1, updated_at = now()
-          WHERE corp_id = $1 AND id = $2 RETURNING last_seq
-       ) SELECT last_seq AS seq FROM next`,
-      [corpId, conversationId],
+          WHERE corp_id = $1 AND id = $2 AND disbanded_at IS NULL AND $3 = ANY(participants)
+         RETURNING last_seq, kind, only_admins_post, admins, participants
+       ) SELECT * FROM next`,
+      [corpId, conversationId, sender],
     );
-    return Number(row.seq);
+    return row
+      ? {
+          seq: Number(row.last_seq),
+          kind: row.kind,
+          onlyAdminsPost: row.only_admins_post,
+          admins: row.admins,
+          participants: row.participants,
+        }
+      : null;
   }
 
   async insert(em: EntityManager, m: StoredMessage): Promise<void> {

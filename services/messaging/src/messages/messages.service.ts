@@ -7,8 +7,8 @@ import { isUniqueViolation, TransactionRunner } from '@qiwei/persistence';
 import { DataSource, type EntityManager } from 'typeorm';
 import { MESSAGING_CONFIG, type MessagingConfig } from '../config';
 import { ConversationsRepository } from '../conversations/conversations.repository';
+import { ConversationNotFoundException } from '../conversations/conversation.exceptions';
 import { roleOf } from '../conversations/conversations.service';
-import { Directory } from '../directory/directory';
 import { messageRead, messageRecalled, messageSent } from './message-events';
 import {
   ClientMsgIdReusedException,
@@ -20,7 +20,6 @@ import {
   QuoteInvalidException,
   ReadBeyondLastException,
   RecallNotAllowedException,
-  SenderInactiveException,
 } from './message.exceptions';
 import { MessagesRepository, type MessageType, type StoredMessage } from './messages.repository';
 
@@ -59,7 +58,6 @@ export class MessagesService {
     private readonly dataSource: DataSource,
     private readonly conversations: ConversationsRepository,
     private readonly messages: MessagesRepository,
-    private readonly directory: Directory,
     private readonly outbox: Outbox,
     @Inject(MESSAGING_CONFIG) private readonly config: MessagingConfig,
   ) {}
@@ -71,27 +69,24 @@ export class MessagesService {
   ): Promise<{ message: StoredMessage; created: boolean }> {
     if (Buffer.byteLength(input.text, 'utf8') > this.config.MESSAGE_TEXT_MAX_BYTES)
       throw new MessageTooLargeException(this.config.MESSAGE_TEXT_MAX_BYTES);
-    const replay = () =>
-      this.messages.byClientId(
-        this.dataSource.manager,
-        caller.corpId,
-        conversationId,
-        caller.userId,
-        input.clientMsgId,
-      );
-    const earlier = await this.replayable(await replay(), caller, conversationId, input);
-    if (earlier) return earlier;
     try {
       const message = await this.transactions.run((em) =>
         this.accept(em, caller, conversationId, input),
       );
       return { message, created: true };
     } catch (error) {
-      // The same clientMsgId raced in twice: the first one is the message.
+      // A resend (or the same clientMsgId racing in twice): the first one is the message.
       if (!isUniqueViolation(error, 'messages_client_id_uq')) throw error;
-      const raced = await this.replayable(await replay(), caller, conversationId, input);
-      if (!raced) throw error;
-      return raced;
+      const earlier = await this.messages.byClientId(
+        this.dataSource.manager,
+        caller.corpId,
+        conversationId,
+        caller.userId,
+        input.clientMsgId,
+      );
+      if (!earlier) throw error;
+      if (!sameContent(earlier, input)) throw new ClientMsgIdReusedException();
+      return { message: earlier, created: false };
     }
   }
 
@@ -185,26 +180,29 @@ export class MessagesService {
     conversationId: string,
     input: SendInput,
   ): Promise<StoredMessage> {
-    // The row lock orders sends in the conversation: sequence numbers have no gaps.
-    const c = await this.conversations.forParticipant(em, caller, conversationId, true);
-    if (!(await this.directory.active(em, caller.corpId, [caller.userId])).has(caller.userId))
-      throw new SenderInactiveException();
-    const role = roleOf(c, caller.userId);
-    const admin = role === 'owner' || role === 'admin';
-    if (c.kind === 'group' && c.onlyAdminsPost && !admin) throw new GroupMutedException();
+    // One statement takes the next seq under the conversation's row lock and reads who may post
+    // and whom to tell. Any refusal below rolls it back, so sequence numbers have no gaps.
+    const next = await this.messages.takeSeq(em, caller.corpId, conversationId, caller.userId);
+    if (!next) throw new ConversationNotFoundException(conversationId);
+    const admin = next.admins.includes(caller.userId);
+    if (next.kind === 'group' && next.onlyAdminsPost && !admin) throw new GroupMutedException();
     const mentions = normaliseMentions(input.mentions);
-    if (mentions.includes('@all') && !(c.kind === 'group' && admin))
+    if (mentions.includes('@all') && !(next.kind === 'group' && admin))
       throw new MentionInvalidException('Only a group’s owner and admins mention @all.');
-    const strangers = mentions.filter((m) => m !== '@all' && !roleOf(c, m));
+    const strangers = mentions.filter((m) => m !== '@all' && !next.participants.includes(m));
     if (strangers.length)
       throw new MentionInvalidException(`Not in this conversation: ${strangers.join(', ')}.`);
     const quoteSeq = input.quoteSeq ?? 0;
-    if (quoteSeq > 0 && !(await this.messages.bySeq(em, caller.corpId, conversationId, quoteSeq)))
+    if (
+      quoteSeq > 0 &&
+      (quoteSeq >= next.seq ||
+        !(await this.messages.bySeq(em, caller.corpId, conversationId, quoteSeq)))
+    )
       throw new QuoteInvalidException(quoteSeq);
     const message: StoredMessage = {
       corpId: caller.corpId,
       conversationId,
-      seq: await this.messages.nextSeq(em, caller.corpId, conversationId),
+      seq: next.seq,
       id: randomUUID(),
       sender: caller.userId,
       clientMsgId: input.clientMsgId,
@@ -220,25 +218,8 @@ export class MessagesService {
     await this.outbox.publish(
       em,
       MESSAGING_MESSAGE_TOPIC,
-      messageSent(
-        message,
-        c.kind,
-        c.participants.map((p) => p.userid),
-      ),
+      messageSent(message, next.kind, next.participants),
     );
     return message;
-  }
-
-  /** A resend of an accepted message answers it again; the same id with other content is refused. */
-  private async replayable(
-    earlier: StoredMessage | null,
-    caller: Principal,
-    conversationId: string,
-    input: SendInput,
-  ): Promise<{ message: StoredMessage; created: false } | null> {
-    if (!earlier) return null;
-    await this.conversations.forParticipant(this.dataSource.manager, caller, conversationId);
-    if (!sameContent(earlier, input)) throw new ClientMsgIdReusedException();
-    return { message: earlier, created: false };
   }
 }

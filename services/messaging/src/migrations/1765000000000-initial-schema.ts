@@ -31,6 +31,10 @@ export class MessagingSchema1765000000000 implements MigrationInterface {
         only_owner_invites boolean NOT NULL DEFAULT false,
         member_limit int NOT NULL,
         last_seq bigint NOT NULL DEFAULT 0,
+        -- Copies of conversation_members (kept in the same transactions): a send reads who may
+        -- post and whom to tell in the statement that takes its sequence number.
+        participants text[] NOT NULL DEFAULT '{}',
+        admins text[] NOT NULL DEFAULT '{}',
         created_by varchar(64) NOT NULL,
         disbanded_at timestamptz,
         created_at timestamptz NOT NULL DEFAULT now(),

@@ -1,0 +1,350 @@
+// npm run bench:messaging — messages/s, send latency and send-to-delivered latency of the
+// messaging service, with WebSocket clients connected, next to a baseline measured in the same
+// run: a bare Fastify route inserting one row per request in its own transaction (the ceiling
+// for any durable send here). identity, messaging and the baseline each run as their own
+// process against embedded PostgreSQL and a dev-kafka broker; autocannon and the WebSocket
+// clients run in this process, all on the same 2 cores.
+import { randomBytes } from 'node:crypto';
+import { spawn, type ChildProcess } from 'node:child_process';
+import { mkdtemp } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import autocannon from 'autocannon';
+import WebSocket from 'ws';
+import { silentLogger, startDevKafka } from '@qiwei/dev-kafka';
+import { startEmbeddedPostgres } from '@qiwei/embedded-postgres';
+import { databaseUrl, ensureDatabase } from '@qiwei/persistence';
+
+const REPO_ROOT = resolve(__dirname, '../../../..');
+const RUNS = Number(process.env.BENCH_RUNS ?? 3);
+const DURATION_S = Number(process.env.BENCH_DURATION_S ?? 5);
+const CONNECTIONS = Number(process.env.BENCH_CONNECTIONS ?? 16);
+const GROUP_SIZE = 200;
+const CONNECTED = Number(process.env.BENCH_SOCKETS ?? 60);
+const TOKEN = `bench-platform-${randomBytes(12).toString('hex')}`;
+
+interface Figures {
+  rps: number;
+  p50: number;
+  p99: number;
+  deliveredP50?: number;
+  deliveredP99?: number;
+}
+
+const median = (values: number[]) =>
+  [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)];
+const percentile = (sorted: number[], p: number) =>
+  sorted.length ? sorted[Math.min(sorted.length - 1, Math.floor(sorted.length * p))] : NaN;
+
+async function call<T>(
+  base: string,
+  path: string,
+  options: { method?: string; token?: string; body?: unknown } = {},
+): Promise<{ status: number; body: T }> {
+  const res = await fetch(`${base}${path}`, {
+    method: options.method ?? 'GET',
+    headers: {
+      ...(options.token ? { authorization: `Bearer ${options.token}` } : {}),
+      ...(options.body ? { 'content-type': 'application/json' } : {}),
+    },
+    body: options.body ? JSON.stringify(options.body) : undefined,
+  });
+  const text = await res.text();
+  return { status: res.status, body: (text ? JSON.parse(text) : null) as T };
+}
+
+async function must<T>(
+  base: string,
+  path: string,
+  options: { method?: string; token?: string; body?: unknown } = {},
+): Promise<T> {
+  const r = await call<T>(base, path, options);
+  if (r.status >= 300)
+    throw new Error(`${options.method ?? 'GET'} ${path}: ${r.status} ${JSON.stringify(r.body)}`);
+  return r.body;
+}
+
+function startProcess(entry: string, env: Record<string, string>): ChildProcess {
+  return spawn(process.execPath, [join(REPO_ROOT, entry)], {
+    env: { ...process.env, LOG_LEVEL: 'warn', KAFKAJS_NO_PARTITIONER_WARNING: '1', ...env },
+    stdio: ['ignore', 'inherit', 'inherit'],
+  });
+}
+
+async function waitFor(url: string, what: string, anyAnswer = false): Promise<void> {
+  for (let i = 0; i < 600; i++) {
+    try {
+      const res = await fetch(url);
+      if (res.ok || anyAnswer) return;
+    } catch {
+      /* starting */
+    }
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  throw new Error(`${what} did not become ready`);
+}
+
+async function pool<T>(items: T[], width: number, work: (item: T) => Promise<void>): Promise<void> {
+  let next = 0;
+  await Promise.all(
+    Array.from({ length: width }, async () => {
+      while (next < items.length) await work(items[next++]);
+    }),
+  );
+}
+
+/** Send-to-delivered latencies seen by the connected sockets (texts carry the send time). */
+class Deliveries {
+  samples: number[] = [];
+  record(text: string): void {
+    const sentAt = Number(/^t:(\d+)/.exec(text)?.[1]);
+    if (Number.isFinite(sentAt)) this.samples.push(Date.now() - sentAt);
+  }
+}
+
+async function load(
+  url: string,
+  request: () => { path: string; token?: string; body: object },
+  deliveries?: Deliveries,
+): Promise<Figures> {
+  const runs: Figures[] = [];
+  for (let run = 0; run < RUNS; run++) {
+    if (deliveries) deliveries.samples = [];
+    const result = await autocannon({
+      url,
+      connections: CONNECTIONS,
+      duration: DURATION_S,
+      requests: [
+        {
+          method: 'POST',
+          setupRequest: (req) => {
+            const r = request();
+            return {
+              ...req,
+              path: r.path,
+              headers: {
+                'content-type': 'application/json',
+                ...(r.token ? { authorization: `Bearer ${r.token}` } : {}),
+              },
+              body: JSON.stringify(r.body),
+            };
+          },
+        },
+      ],
+    });
+    if (result.non2xx > 0 || result.errors > 0)
+      throw new Error(`${url}: ${result.non2xx} non-2xx and ${result.errors} errors`);
+    // Let the last deliveries arrive before reading them.
+    await new Promise((r) => setTimeout(r, 1500));
+    const delivered = [...(deliveries?.samples ?? [])].sort((a, b) => a - b);
+    runs.push({
+      rps: result.requests.average,
+      p50: result.latency.p50,
+      p99: result.latency.p99,
+      deliveredP50: percentile(delivered, 0.5),
+      deliveredP99: percentile(delivered, 0.99),
+    });
+  }
+  const pick = (f: (r: Figures) => number | undefined) => median(runs.map((r) => f(r) ?? NaN));
+  return {
+    rps: pick((r) => r.rps),
+    p50: pick((r) => r.p50),
+    p99: pick((r) => r.p99),
+    deliveredP50: pick((r) => r.deliveredP50),
+    deliveredP99: pick((r) => r.deliveredP99),
+  };
+}
+
+async function main(): Promise<void> {
+  const dataDir = await mkdtemp(join(tmpdir(), 'qiwei-bench-messaging-'));
+  const postgres = await startEmbeddedPostgres({
+    dataDir: join(dataDir, 'pg'),
+    port: 5498,
+    persistent: false,
+  });
+  const kafka = await startDevKafka({
+    port: 0,
+    dataDir: join(dataDir, 'kafka'),
+    logger: silentLogger,
+  });
+  for (const db of ['qiwei_identity_bench', 'qiwei_messaging_bench', 'qiwei_baseline_bench'])
+    await ensureDatabase(postgres.url, db);
+  const identity = 'http://127.0.0.1:4911';
+  const messaging = 'http://127.0.0.1:4912';
+  const baseline = 'http://127.0.0.1:4913';
+  const processes = [
+    startProcess('dist/services/identity/src/main.js', {
+      PORT: '4911',
+      HOST: '127.0.0.1',
+      DATABASE_URL: databaseUrl(postgres.url, 'qiwei_identity_bench'),
+      QIWEI_PLATFORM_TOKEN: TOKEN,
+      IDENTITY_KEY_ENCRYPTION_KEY: `bench:${randomBytes(32).toString('base64')}`,
+      KAFKA_BROKERS: kafka.brokers.join(','),
+    }),
+    startProcess('dist/services/messaging/src/main.js', {
+      PORT: '4912',
+      HOST: '127.0.0.1',
+      DATABASE_URL: databaseUrl(postgres.url, 'qiwei_messaging_bench'),
+      IDENTITY_JWKS_URL: `${identity}/.well-known/jwks.json`,
+      KAFKA_BROKERS: kafka.brokers.join(','),
+    }),
+    startProcess('dist/services/messaging/bench/baseline-server.js', {
+      PORT: '4913',
+      DATABASE_URL: databaseUrl(postgres.url, 'qiwei_baseline_bench'),
+    }),
+  ];
+  const sockets: WebSocket[] = [];
+  try {
+    await waitFor(`${identity}/health/ready`, 'identity');
+    await waitFor(`${messaging}/health/ready`, 'messaging');
+    await waitFor(`${baseline}/insert`, 'baseline', true);
+    const corp = await must<{ accessToken: string; corp: { corpId: string } }>(
+      identity,
+      '/v1/corps',
+      {
+        method: 'POST',
+        token: TOKEN,
+        body: { name: 'Bench Corp', admin: { userid: 'admin', name: 'Admin' } },
+      },
+    );
+    const admin = corp.accessToken;
+    const userids = Array.from({ length: GROUP_SIZE }, (_, i) => `m${String(i).padStart(3, '0')}`);
+    await pool(userids, 8, async (userid) => {
+      await must(identity, '/v1/members', {
+        method: 'POST',
+        token: admin,
+        body: { userid, name: userid, departments: [{ id: 1 }] },
+      });
+    });
+    // Tokens for the members who send and hold sockets (real sign-ins).
+    const tokens = new Map<string, string>();
+    await pool(userids.slice(0, CONNECTED), 4, async (userid) => {
+      const password = `pw-${randomBytes(9).toString('hex')}`;
+      await must(identity, `/v1/members/${userid}/password`, {
+        method: 'PUT',
+        token: admin,
+        body: { password },
+      });
+      const session = await must<{ accessToken: string }>(identity, '/v1/auth/sign-in', {
+        method: 'POST',
+        body: { corpId: corp.corp.corpId, userid, password },
+      });
+      tokens.set(userid, session.accessToken);
+    });
+    const senders = userids.slice(0, CONNECTED);
+    // The 200-member group, once messaging has learnt every member from identity's events.
+    let group: { id: string } | undefined;
+    for (let i = 0; !group; i++) {
+      const r = await call<{ id: string }>(messaging, '/v1/conversations', {
+        method: 'POST',
+        token: tokens.get(senders[0]),
+        body: { kind: 'group', name: '全员群', members: userids.slice(1) },
+      });
+      if (r.status === 201) group = r.body;
+      else if (i > 300) throw new Error(`group: ${JSON.stringify(r.body)}`);
+      else await new Promise((res) => setTimeout(res, 100));
+    }
+    const pairs: { id: string; a: string; b: string }[] = [];
+    for (let i = 0; i + 1 < senders.length; i += 2) {
+      const c = await must<{ id: string }>(messaging, '/v1/conversations', {
+        method: 'POST',
+        token: tokens.get(senders[i]),
+        body: { kind: 'single', peer: senders[i + 1] },
+      });
+      pairs.push({ id: c.id, a: senders[i], b: senders[i + 1] });
+    }
+    const deliveries = new Deliveries();
+    for (const userid of senders) {
+      const socket = new WebSocket(
+        `ws://127.0.0.1:4912/v1/stream?access_token=${tokens.get(userid)}`,
+      );
+      await new Promise<void>((ok, fail) => {
+        socket.once('open', () => ok());
+        socket.once('error', fail);
+      });
+      socket.on('message', (data: Buffer) => {
+        const frame = JSON.parse(data.toString('utf8')) as {
+          type: string;
+          message?: { sender: string; text: string };
+        };
+        // Latency to the other members (not the sender's own echo).
+        if (frame.type === 'message' && frame.message && frame.message.sender !== userid)
+          deliveries.record(frame.message.text);
+      });
+      sockets.push(socket);
+    }
+
+    let n = 0;
+    const text = () => `t:${Date.now()} 基准测试消息 benchmark message ${n}`;
+    const rows: [string, Figures][] = [
+      [
+        'baseline: Fastify route, one INSERT per request in its own transaction',
+        await load(baseline, () => ({
+          path: '/insert',
+          body: { clientMsgId: `b${n++}`, text: text() },
+        })),
+      ],
+      [
+        `1:1 conversations (${pairs.length} pairs, both sides connected)`,
+        await load(
+          messaging,
+          () => {
+            const pair = pairs[n % pairs.length];
+            const from = n % 2 ? pair.a : pair.b;
+            return {
+              path: `/v1/conversations/${pair.id}/messages`,
+              token: tokens.get(from),
+              body: { clientMsgId: `s${n++}`, type: 'text', text: text() },
+            };
+          },
+          deliveries,
+        ),
+      ],
+      [
+        `${GROUP_SIZE}-member group (${CONNECTED} members connected)`,
+        await load(
+          messaging,
+          () => ({
+            path: `/v1/conversations/${group.id}/messages`,
+            token: tokens.get(senders[n % senders.length]),
+            body: { clientMsgId: `g${n++}`, type: 'text', text: text() },
+          }),
+          deliveries,
+        ),
+      ],
+    ];
+    const ceiling = rows[0][1].rps;
+    console.log(
+      `\nmessaging benchmark: ${CONNECTIONS} HTTP connections, ${CONNECTED} WebSocket clients, median of ${RUNS} × ${DURATION_S} s\n`,
+    );
+    console.log(
+      '| scenario | msgs/s | % of baseline | send p50 ms | send p99 ms | delivered p50 ms | delivered p99 ms |',
+    );
+    console.log('| --- | ---: | ---: | ---: | ---: | ---: | ---: |');
+    for (const [name, f] of rows) {
+      const share = name.startsWith('baseline')
+        ? '100%'
+        : `${Math.round((f.rps / ceiling) * 100)}%`;
+      const fmt = (v: number | undefined) =>
+        v === undefined || Number.isNaN(v) ? '—' : v.toFixed(1);
+      console.log(
+        `| ${name} | ${Math.round(f.rps).toLocaleString('en-US')} | ${share} | ${fmt(f.p50)} | ${fmt(f.p99)} | ${fmt(f.deliveredP50)} | ${fmt(f.deliveredP99)} |`,
+      );
+    }
+  } finally {
+    for (const socket of sockets) socket.close();
+    for (const child of processes) child.kill('SIGTERM');
+    await Promise.all(
+      processes.map(
+        (child) => new Promise((r) => (child.exitCode !== null ? r(null) : child.once('exit', r))),
+      ),
+    );
+    await kafka.stop();
+    await postgres.stop();
+  }
+}
+
+main().catch((error) => {
+  console.error(error);
+  process.exit(1);
+});
