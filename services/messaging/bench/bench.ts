@@ -187,6 +187,10 @@ async function main(): Promise<void> {
       DATABASE_URL: databaseUrl(postgres.url, 'qiwei_messaging_bench'),
       IDENTITY_JWKS_URL: `${identity}/.well-known/jwks.json`,
       KAFKA_BROKERS: kafka.brokers.join(','),
+      // BENCH_PROFILE_DIR=… writes a CPU profile of the messaging process there.
+      ...(process.env.BENCH_PROFILE_DIR
+        ? { NODE_OPTIONS: `--cpu-prof --cpu-prof-dir=${process.env.BENCH_PROFILE_DIR}` }
+        : {}),
     }),
     startProcess('dist/services/messaging/bench/baseline-server.js', {
       PORT: '4913',
