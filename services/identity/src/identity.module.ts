@@ -24,6 +24,7 @@ import { AuditModule } from './audit/audit.module';
 import { AuthModule } from './auth/auth.module';
 import { SigningKey } from './tokens/signing-key.entity';
 import { TokensModule } from './tokens/tokens.module';
+import { WecomModule } from './wecom/wecom.module';
 
 export const IDENTITY_ENTITIES = [Corp, Department, Member, MemberDepartment, SigningKey, Tag];
 export const IDENTITY_MIGRATIONS = [
@@ -82,6 +83,7 @@ export class IdentityModule {
         AuthModule,
         AuditModule,
         CorpsModule,
+        WecomModule,
       ],
     };
   }

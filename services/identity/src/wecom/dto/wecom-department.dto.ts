@@ -1,0 +1,128 @@
+import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
+import { Type } from 'class-transformer';
+import { IsDefined, IsInt, IsOptional, IsString, Max, MaxLength, Min } from 'class-validator';
+import type { Department } from '../../departments/department.entity';
+import { INT32_MAX, WecomQuery, WecomResponse } from './wecom.dto';
+
+/** Name rules (1–64 characters without \:*?"<>|) are the use case's: errcode 60009. */
+class WecomDepartmentFields {
+  @ApiPropertyOptional({ description: 'Accepted and ignored: Qiwei keeps one name' })
+  @IsOptional()
+  @IsString()
+  @MaxLength(64)
+  name_en?: string;
+
+  @ApiPropertyOptional({ description: 'Position among siblings; higher sorts first' })
+  @IsOptional()
+  @IsInt()
+  @Min(0)
+  @Max(INT32_MAX)
+  order?: number;
+}
+
+export class WecomCreateDepartmentDto extends WecomDepartmentFields {
+  @ApiProperty({ example: '广州研发中心' })
+  @IsDefined()
+  @IsString()
+  @MaxLength(1024)
+  name!: string;
+
+  @ApiProperty({ example: 1 })
+  @IsDefined()
+  @IsInt()
+  @Min(1)
+  @Max(INT32_MAX)
+  parentid!: number;
+
+  @ApiPropertyOptional({ description: 'Explicit id (> 1); allocated when absent' })
+  @IsOptional()
+  @IsInt()
+  @Min(2)
+  @Max(INT32_MAX)
+  id?: number;
+}
+
+export class WecomUpdateDepartmentDto extends WecomDepartmentFields {
+  @ApiProperty()
+  @IsDefined()
+  @IsInt()
+  @Min(1)
+  @Max(INT32_MAX)
+  id!: number;
+
+  @ApiPropertyOptional()
+  @IsOptional()
+  @IsString()
+  @MaxLength(1024)
+  name?: string;
+
+  @ApiPropertyOptional({ description: 'Move under this department (with the whole subtree)' })
+  @IsOptional()
+  @IsInt()
+  @Min(1)
+  @Max(INT32_MAX)
+  parentid?: number;
+}
+
+export class WecomDepartmentIdQuery extends WecomQuery {
+  @ApiProperty()
+  @IsDefined()
+  @Type(() => Number)
+  @IsInt()
+  @Min(1)
+  @Max(INT32_MAX)
+  id!: number;
+}
+
+export class WecomDepartmentListQuery extends WecomQuery {
+  @ApiPropertyOptional({
+    description: 'This department and its whole subtree; every visible department when absent',
+  })
+  @IsOptional()
+  @Type(() => Number)
+  @IsInt()
+  @Min(1)
+  @Max(INT32_MAX)
+  id?: number;
+}
+
+export class WecomDepartment {
+  @ApiProperty() id!: number;
+  @ApiProperty() name!: string;
+  @ApiProperty({ description: '0 for the root' }) parentid!: number;
+  @ApiProperty() order!: number;
+  @ApiProperty({ type: [String], description: 'Leaders (部门负责人), by userid' })
+  department_leader!: string[];
+
+  static of(d: Department, leaders: string[]): WecomDepartment {
+    return {
+      id: d.id,
+      name: d.name,
+      parentid: d.parentId ?? 0,
+      order: d.order,
+      department_leader: leaders,
+    };
+  }
+}
+
+export class WecomDepartmentCreatedResponse extends WecomResponse {
+  @ApiProperty() id!: number;
+}
+
+export class WecomDepartmentResponse extends WecomResponse {
+  @ApiProperty({ type: WecomDepartment }) department!: WecomDepartment;
+}
+
+export class WecomDepartmentListResponse extends WecomResponse {
+  @ApiProperty({ type: [WecomDepartment] }) department!: WecomDepartment[];
+}
+
+export class WecomDepartmentId {
+  @ApiProperty() id!: number;
+  @ApiProperty() parentid!: number;
+  @ApiProperty() order!: number;
+}
+
+export class WecomDepartmentSimpleListResponse extends WecomResponse {
+  @ApiProperty({ type: [WecomDepartmentId] }) department_id!: WecomDepartmentId[];
+}
