@@ -84,3 +84,13 @@ export async function directoryFootprint(identity: IdentityTestApp, corpId: stri
   );
   return row;
 }
+
+/** A fresh corp with a contacts-sync app (通讯录同步): the whole tree, contacts:edit and tags:manage. */
+export async function corpWithSyncApp(identity: IdentityTestApp) {
+  const corp = await identity.createCorp();
+  const app = await wecomApp(identity, corp, '通讯录同步', { departmentIds: [1] }, [
+    'contacts:edit',
+    'tags:manage',
+  ]);
+  return { corp, app };
+}

@@ -1,6 +1,6 @@
 import { DataSource } from 'typeorm';
 import { bootIdentity, type CreatedCorp, type IdentityTestApp } from './identity-test-app';
-import { wecomApp, type WecomClient } from './wecom-client';
+import { corpWithSyncApp, wecomApp, type WecomClient } from './wecom-client';
 
 /** The WeCom-compatible contacts API: gettoken, department/*, user/*, tag/* with WeCom's shapes. */
 describe('identity: WeCom-compatible contacts API', () => {
@@ -15,14 +15,10 @@ describe('identity: WeCom-compatible contacts API', () => {
   afterAll(() => identity.close());
 
   beforeEach(async () => {
-    corp = await identity.createCorp();
-    // A contacts-sync app (通讯录同步): the whole tree, contacts:edit and tags:manage.
-    const app = await wecomApp(identity, corp, '通讯录同步', { departmentIds: [1] }, [
-      'contacts:edit',
-      'tags:manage',
-    ]);
-    sync = app.client;
-    syncAgentId = app.agentid;
+    const created = await corpWithSyncApp(identity);
+    corp = created.corp;
+    sync = created.app.client;
+    syncAgentId = created.app.agentid;
   });
 
   it('gettoken exchanges the corp id and an app secret for a 7200 s token; bad ones get 40013 / 40001 / 41002 / 41004', async () => {

@@ -5,6 +5,7 @@ import { AccessTokensService } from '../src/tokens/access-tokens.service';
 import { SigningKeysService } from '../src/tokens/signing-keys.service';
 import { bootIdentity, type CreatedCorp, type IdentityTestApp } from './identity-test-app';
 import {
+  corpWithSyncApp,
   directoryFootprint,
   wecomApp,
   wecomClient,
@@ -27,13 +28,10 @@ describe('identity: WeCom-compatible API refusals', () => {
   afterAll(() => identity.close());
 
   beforeEach(async () => {
-    corp = await identity.createCorp();
-    const app = await wecomApp(identity, corp, '通讯录同步', { departmentIds: [1] }, [
-      'contacts:edit',
-      'tags:manage',
-    ]);
-    sync = app.client;
-    syncApp = app;
+    const created = await corpWithSyncApp(identity);
+    corp = created.corp;
+    sync = created.app.client;
+    syncApp = created.app;
     sales = (await sync.post('department/create', { name: '销售部', parentid: 1 })).id as number;
     finance = (await sync.post('department/create', { name: '财务部', parentid: 1 })).id as number;
     await sync.post('user/create', {

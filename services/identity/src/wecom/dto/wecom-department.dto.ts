@@ -1,22 +1,15 @@
 import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
-import { Type } from 'class-transformer';
-import { IsDefined, IsInt, IsOptional, IsString, Max, MaxLength, Min } from 'class-validator';
+import { IsDefined, IsOptional, IsString, MaxLength } from 'class-validator';
 import type { Department } from '../../departments/department.entity';
-import { INT32_MAX, WecomQuery, WecomResponse } from './wecom.dto';
+import { IgnoredString, OptionalInt, RequiredId, WecomQuery, WecomResponse } from './wecom.dto';
 
 /** Name rules (1–64 characters without \:*?"<>|) are the use case's: errcode 60009. */
 class WecomDepartmentFields {
-  @ApiPropertyOptional({ description: 'Accepted and ignored: Qiwei keeps one name' })
-  @IsOptional()
-  @IsString()
-  @MaxLength(64)
+  @IgnoredString(64)
   name_en?: string;
 
   @ApiPropertyOptional({ description: 'Position among siblings; higher sorts first' })
-  @IsOptional()
-  @IsInt()
-  @Min(0)
-  @Max(INT32_MAX)
+  @OptionalInt(0)
   order?: number;
 }
 
@@ -28,26 +21,17 @@ export class WecomCreateDepartmentDto extends WecomDepartmentFields {
   name!: string;
 
   @ApiProperty({ example: 1 })
-  @IsDefined()
-  @IsInt()
-  @Min(1)
-  @Max(INT32_MAX)
+  @RequiredId()
   parentid!: number;
 
   @ApiPropertyOptional({ description: 'Explicit id (> 1); allocated when absent' })
-  @IsOptional()
-  @IsInt()
-  @Min(2)
-  @Max(INT32_MAX)
+  @OptionalInt(2)
   id?: number;
 }
 
 export class WecomUpdateDepartmentDto extends WecomDepartmentFields {
   @ApiProperty()
-  @IsDefined()
-  @IsInt()
-  @Min(1)
-  @Max(INT32_MAX)
+  @RequiredId()
   id!: number;
 
   @ApiPropertyOptional()
@@ -57,20 +41,13 @@ export class WecomUpdateDepartmentDto extends WecomDepartmentFields {
   name?: string;
 
   @ApiPropertyOptional({ description: 'Move under this department (with the whole subtree)' })
-  @IsOptional()
-  @IsInt()
-  @Min(1)
-  @Max(INT32_MAX)
+  @OptionalInt(1)
   parentid?: number;
 }
 
 export class WecomDepartmentIdQuery extends WecomQuery {
   @ApiProperty()
-  @IsDefined()
-  @Type(() => Number)
-  @IsInt()
-  @Min(1)
-  @Max(INT32_MAX)
+  @RequiredId(true)
   id!: number;
 }
 
@@ -78,11 +55,7 @@ export class WecomDepartmentListQuery extends WecomQuery {
   @ApiPropertyOptional({
     description: 'This department and its whole subtree; every visible department when absent',
   })
-  @IsOptional()
-  @Type(() => Number)
-  @IsInt()
-  @Min(1)
-  @Max(INT32_MAX)
+  @OptionalInt(1, true)
   id?: number;
 }
 

@@ -1,30 +1,23 @@
 import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
-import { Type } from 'class-transformer';
 import {
   ArrayMaxSize,
   ArrayUnique,
   IsArray,
   IsDefined,
-  IsInt,
   IsOptional,
   IsString,
   Length,
   Matches,
-  Max,
   MaxLength,
-  Min,
 } from 'class-validator';
 import { TAG_NAME } from '../../tags/dto/tag.dto';
-import { INT32_MAX, WecomQuery, WecomResponse } from './wecom.dto';
+import { IntList, OptionalInt, RequiredId, WecomQuery, WecomResponse } from './wecom.dto';
 
 const TAG_NAME_MESSAGE = 'tagname must not be blank or contain control characters';
 
 class WecomTagId {
   @ApiProperty()
-  @IsDefined()
-  @IsInt()
-  @Min(1)
-  @Max(INT32_MAX)
+  @RequiredId()
   tagid!: number;
 }
 
@@ -37,10 +30,7 @@ export class WecomCreateTagDto {
   tagname!: string;
 
   @ApiPropertyOptional({ description: 'Explicit id; allocated when absent' })
-  @IsOptional()
-  @IsInt()
-  @Min(1)
-  @Max(INT32_MAX)
+  @OptionalInt(1)
   tagid?: number;
 }
 
@@ -69,22 +59,14 @@ export class WecomTagTargetsDto extends WecomTagId {
 
   @ApiPropertyOptional({ type: [Number], description: 'At most 100 department ids' })
   @IsOptional()
-  @IsArray()
-  @ArrayMaxSize(100)
+  @IntList(100, 1)
   @ArrayUnique()
-  @IsInt({ each: true })
-  @Min(1, { each: true })
-  @Max(INT32_MAX, { each: true })
   partylist?: number[];
 }
 
 export class WecomTagIdQuery extends WecomQuery {
   @ApiProperty()
-  @IsDefined()
-  @Type(() => Number)
-  @IsInt()
-  @Min(1)
-  @Max(INT32_MAX)
+  @RequiredId(true)
   tagid!: number;
 }
 

@@ -1,5 +1,4 @@
 import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
-import { Type } from 'class-transformer';
 import {
   ArrayMaxSize,
   ArrayMinSize,
@@ -24,7 +23,14 @@ import { USERID_PATTERN } from '../../corps/dto/corp.dto';
 import { MOBILE_PATTERN } from '../../members/dto/member.dto';
 import type { Gender, MemberStatus } from '../../members/member.entity';
 import type { MemberWithDepartments } from '../../members/members.repository';
-import { INT32_MAX, WecomQuery, WecomResponse } from './wecom.dto';
+import {
+  IgnoredString,
+  IntList,
+  OptionalInt,
+  RequiredId,
+  WecomQuery,
+  WecomResponse,
+} from './wecom.dto';
 
 const NOT_BLANK = /\S/;
 const USERID_MESSAGE = 'userid must be 1–64 of A-Z a-z 0-9 _ @ . -';
@@ -43,28 +49,16 @@ export const WECOM_STATUS: Record<MemberStatus, number> = {
 
 /** Fields WeCom documents that Qiwei does not keep: accepted (type-checked) and ignored. */
 class WecomIgnoredUserFields {
-  @ApiPropertyOptional({ description: 'Accepted and ignored' })
-  @IsOptional()
-  @IsString()
-  @MaxLength(64)
+  @IgnoredString(64)
   alias?: string;
 
-  @ApiPropertyOptional({ description: 'Accepted and ignored' })
-  @IsOptional()
-  @IsString()
-  @MaxLength(64)
+  @IgnoredString(64)
   telephone?: string;
 
-  @ApiPropertyOptional({ description: 'Accepted and ignored' })
-  @IsOptional()
-  @IsString()
-  @MaxLength(128)
+  @IgnoredString(128)
   address?: string;
 
-  @ApiPropertyOptional({ description: 'Accepted and ignored' })
-  @IsOptional()
-  @IsString()
-  @MaxLength(256)
+  @IgnoredString(256)
   avatar_mediaid?: string;
 
   @ApiPropertyOptional({ description: 'Accepted and ignored (Qiwei sends no invitations)' })
@@ -72,10 +66,7 @@ class WecomIgnoredUserFields {
   @IsBoolean()
   to_invite?: boolean;
 
-  @ApiPropertyOptional({ description: 'Accepted and ignored' })
-  @IsOptional()
-  @IsString()
-  @MaxLength(64)
+  @IgnoredString(64)
   external_position?: string;
 
   @ApiPropertyOptional({ description: 'Accepted and ignored' })
@@ -129,11 +120,7 @@ class WecomUserFields extends WecomIgnoredUserFields {
 
   @ApiPropertyOptional({ type: [Number], description: 'Order in each department of `department`' })
   @IsOptional()
-  @IsArray()
-  @ArrayMaxSize(100)
-  @IsInt({ each: true })
-  @Min(0, { each: true })
-  @Max(INT32_MAX, { each: true })
+  @IntList(100, 0)
   order?: number[];
 
   @ApiPropertyOptional({
@@ -156,10 +143,7 @@ class WecomUserFields extends WecomIgnoredUserFields {
   direct_leader?: string[];
 
   @ApiPropertyOptional({ description: 'One of `department`; the first when absent' })
-  @IsOptional()
-  @IsInt()
-  @Min(1)
-  @Max(INT32_MAX)
+  @OptionalInt(1)
   main_department?: number;
 
   @ApiPropertyOptional({ enum: [0, 1], description: '0 disables the member, 1 enables them' })
@@ -184,13 +168,9 @@ export class WecomCreateUserDto extends WecomUserFields {
 
   @ApiProperty({ type: [Number], description: '1–100 department ids' })
   @IsDefined()
-  @IsArray()
+  @IntList(100, 1)
   @ArrayMinSize(1)
-  @ArrayMaxSize(100)
   @ArrayUnique()
-  @IsInt({ each: true })
-  @Min(1, { each: true })
-  @Max(INT32_MAX, { each: true })
   department!: number[];
 }
 
@@ -210,13 +190,9 @@ export class WecomUpdateUserDto extends WecomUserFields {
 
   @ApiPropertyOptional({ type: [Number], description: 'Replaces every membership: 1–100 ids' })
   @IsOptional()
-  @IsArray()
+  @IntList(100, 1)
   @ArrayMinSize(1)
-  @ArrayMaxSize(100)
   @ArrayUnique()
-  @IsInt({ each: true })
-  @Min(1, { each: true })
-  @Max(INT32_MAX, { each: true })
   department?: number[];
 }
 
@@ -257,11 +233,7 @@ export class WecomUseridQuery extends WecomQuery {
 
 export class WecomDepartmentUsersQuery extends WecomQuery {
   @ApiProperty()
-  @IsDefined()
-  @Type(() => Number)
-  @IsInt()
-  @Min(1)
-  @Max(INT32_MAX)
+  @RequiredId(true)
   department_id!: number;
 
   @ApiPropertyOptional({ enum: ['0', '1'], description: '1: the whole subtree' })

@@ -1,7 +1,58 @@
+import { applyDecorators } from '@nestjs/common';
 import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
-import { IsDefined, IsOptional, IsString, MaxLength } from 'class-validator';
+import { Type } from 'class-transformer';
+import {
+  ArrayMaxSize,
+  IsArray,
+  IsDefined,
+  IsInt,
+  IsOptional,
+  IsString,
+  Max,
+  MaxLength,
+  Min,
+} from 'class-validator';
 
-export const INT32_MAX = 2_147_483_647;
+const INT32_MAX = 2_147_483_647;
+
+/** A required id (1 … 2^31-1); `fromQuery`: converted from the query string's text first. */
+export const RequiredId = (fromQuery = false) =>
+  applyDecorators(
+    IsDefined(),
+    ...(fromQuery ? [Type(() => Number)] : []),
+    IsInt(),
+    Min(1),
+    Max(INT32_MAX),
+  );
+
+/** An optional integer from `min` to 2^31-1; `fromQuery`: converted from text first. */
+export const OptionalInt = (min: number, fromQuery = false) =>
+  applyDecorators(
+    IsOptional(),
+    ...(fromQuery ? [Type(() => Number)] : []),
+    IsInt(),
+    Min(min),
+    Max(INT32_MAX),
+  );
+
+/** An array of at most `maxSize` integers from `min` to 2^31-1. */
+export const IntList = (maxSize: number, min: number) =>
+  applyDecorators(
+    IsArray(),
+    ArrayMaxSize(maxSize),
+    IsInt({ each: true }),
+    Min(min, { each: true }),
+    Max(INT32_MAX, { each: true }),
+  );
+
+/** A string field WeCom documents and Qiwei does not keep: type-checked, then ignored. */
+export const IgnoredString = (maxLength: number) =>
+  applyDecorators(
+    ApiPropertyOptional({ description: 'Accepted and ignored' }),
+    IsOptional(),
+    IsString(),
+    MaxLength(maxLength),
+  );
 
 /** The envelope every /cgi-bin answer carries; errors come with HTTP 200 too. */
 export class WecomResponse {
