@@ -297,6 +297,19 @@ describe('identity: WeCom-compatible contacts API', () => {
     expect((await sync.get('tag/get', { tagid: 12 })).errcode).toBe(40068);
   });
 
+  it('documents /cgi-bin in the OpenAPI document under the wecom tag, with ?access_token=', async () => {
+    const doc = (await identity.http().get('/docs-json').expect(200)).body;
+    const create = doc.paths['/cgi-bin/user/create'].post;
+    expect(create.tags).toEqual(['wecom']);
+    expect(create.parameters).toEqual([
+      expect.objectContaining({ name: 'access_token', in: 'query', required: true }),
+    ]);
+    expect(doc.paths['/cgi-bin/gettoken'].get.tags).toEqual(['wecom']);
+    expect(doc.components.schemas.WecomCreateUserDto.required).toEqual(
+      expect.arrayContaining(['userid', 'name', 'department']),
+    );
+  });
+
   it('records /cgi-bin changes in the audit log with the app as the actor', async () => {
     await sync.post('department/create', { name: '审计部', parentid: 1, id: 7 });
     await sync.post('user/create', { userid: 'audited', name: '被审计', department: [7] });
