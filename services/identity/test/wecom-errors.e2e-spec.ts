@@ -271,6 +271,9 @@ describe('identity: WeCom-compatible API refusals', () => {
       ['XML', raw('department/create', '<xml><name>x</name></xml>', 'application/xml'), 47001],
       ['plain text', raw('department/create', 'name=x', 'text/plain'), 40058],
       ['oversized body', raw('department/create', huge), 40058],
+      ['a JSON array', raw('department/create', '[{"name": "x", "parentid": 1}]'), 40058],
+      ['JSON null', raw('department/create', 'null'), 40058],
+      ['no body', raw('department/create', '', 'application/octet-stream'), 47001],
       [
         'string parentid',
         () => sync.post('department/create', { name: 'x', parentid: '1' }),
