@@ -26,6 +26,7 @@ import { AuditModule } from './audit/audit.module';
 import { AuthModule } from './auth/auth.module';
 import { SigningKey } from './tokens/signing-key.entity';
 import { TokensModule } from './tokens/tokens.module';
+import { WecomModule } from './wecom/wecom.module';
 
 export const IDENTITY_ENTITIES = [Corp, Department, Member, MemberDepartment, SigningKey, Tag];
 export const IDENTITY_MIGRATIONS = [
@@ -86,6 +87,7 @@ export class IdentityModule {
         AuthModule,
         AuditModule,
         CorpsModule,
+        WecomModule,
       ],
     };
   }

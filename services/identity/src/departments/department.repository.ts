@@ -1,6 +1,6 @@
 import { Injectable } from '@nestjs/common';
 import type { CorpId } from '@qiwei/persistence';
-import type { EntityManager } from 'typeorm';
+import { In, type EntityManager } from 'typeorm';
 import type { Access } from '../access/access';
 import { decodeCursor, encodeCursor, isIdCursor } from '../pagination/cursor';
 import { Department } from './department.entity';
@@ -46,6 +46,10 @@ export class DepartmentRepository {
     return em.getRepository(Department).findOneBy({ corpId, id });
   }
 
+  findMany(em: EntityManager, corpId: CorpId, ids: number[]): Promise<Department[]> {
+    return em.getRepository(Department).findBy({ corpId, id: In(ids) });
+  }
+
   count(em: EntityManager, corpId: CorpId): Promise<number> {
     return em.getRepository(Department).countBy({ corpId });
   }
@@ -81,12 +85,24 @@ export class DepartmentRepository {
 
   /** Userids of the department's leaders (部门负责人). */
   async leaders(em: EntityManager, corpId: CorpId, id: number): Promise<string[]> {
-    const rows = await em.query<{ userid: string }[]>(
-      `SELECT userid FROM member_departments
-        WHERE corp_id = $1 AND department_id = $2 AND is_leader ORDER BY userid LIMIT 1000`,
-      [corpId, id],
+    return (await this.leadersOf(em, corpId, [id])).get(id) ?? [];
+  }
+
+  /** Userids of the leaders of several departments, in one query, by department id. */
+  async leadersOf(
+    em: EntityManager,
+    corpId: CorpId,
+    ids: number[],
+  ): Promise<Map<number, string[]>> {
+    const rows = await em.query<{ department_id: number; userid: string }[]>(
+      `SELECT department_id, userid FROM member_departments
+        WHERE corp_id = $1 AND department_id = ANY($2::int[]) AND is_leader ORDER BY userid`,
+      [corpId, ids],
     );
-    return rows.map((r) => r.userid);
+    const byDepartment = new Map<number, string[]>();
+    for (const r of rows)
+      byDepartment.set(r.department_id, [...(byDepartment.get(r.department_id) ?? []), r.userid]);
+    return byDepartment;
   }
 
   /** Department admins whose scope is rooted at this department. */

@@ -282,6 +282,22 @@ export class DepartmentsService {
     return this.departments.subtree(this.dataSource.manager, access, root.path, limit, cursor);
   }
 
+  /** Every department the caller can see, in the whole corp, by id (WeCom's `department/list` without an id). */
+  all(access: Access, limit: number, cursor?: string): Promise<Page<Department>> {
+    return this.departments.subtree(this.dataSource.manager, access, '/', limit, cursor);
+  }
+
+  /** Those of these departments the caller can see; unknown and hidden ones are left out. */
+  async visibleAmong(access: Access, ids: number[]): Promise<Department[]> {
+    const found = await this.departments.findMany(this.dataSource.manager, access.corpId, ids);
+    return found.filter((d) => access.canSeeDepartment(d.path));
+  }
+
+  /** The leaders (部门负责人) of several departments the caller has read, by department id. */
+  leadersOf(access: Access, ids: number[]): Promise<Map<number, string[]>> {
+    return this.departments.leadersOf(this.dataSource.manager, access.corpId, ids);
+  }
+
   private async visible(em: EntityManager, access: Access, id: number): Promise<Department> {
     const department = await this.departments.find(em, access.corpId, id);
     if (!department || !access.canSeeDepartment(department.path))

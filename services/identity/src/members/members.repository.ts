@@ -127,6 +127,21 @@ export class MembersRepository {
     return new Set(rows.map((r) => r.id));
   }
 
+  /** Those of these members the caller can see. */
+  visibleAmong(em: EntityManager, access: Access, userids: string[]): Promise<Member[]> {
+    const qb = em
+      .getRepository(Member)
+      .createQueryBuilder('m')
+      .where('m.corp_id = :corpId AND m.userid = ANY(:userids::text[])', {
+        corpId: access.corpId,
+        userids,
+      })
+      .orderBy('m.userid', 'ASC');
+    const visible = access.memberVisibleSql('m');
+    if (visible) qb.andWhere(visible.sql, visible.params);
+    return qb.getMany();
+  }
+
   async existingUserids(
     em: EntityManager,
     corpId: CorpId,

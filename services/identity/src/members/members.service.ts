@@ -58,8 +58,30 @@ export interface CreateMemberInput extends MemberProfileInput {
   userid?: string;
   name: string;
   departments: MembershipInput[];
-  status?: 'active' | 'inactive';
+  status?: 'active' | 'inactive' | 'disabled';
 }
+
+export interface UpdateMemberInput extends MemberProfileInput {
+  /**
+   * `false` disables the member (unless already disabled); `true` enables a disabled member and
+   * leaves any other status as it is (an invited member stays invited).
+   */
+  enabled?: boolean;
+}
+
+export interface MemberPage {
+  items: MemberWithDepartments[];
+  nextCursor: string | null;
+}
+
+type StatusChange = 'disabled' | 'active' | 'left';
+
+// From which statuses each change may be made.
+const STATUS_CHANGES_FROM: Record<StatusChange, MemberStatus[]> = {
+  disabled: ['active', 'inactive'],
+  active: ['disabled'],
+  left: ['active', 'inactive', 'disabled'],
+};
 
 /**
  * The corp's members. Writes take the corp's row lock (as department writes do), so
@@ -118,11 +140,7 @@ export class MembersService {
     });
   }
 
-  update(
-    access: Access,
-    userid: string,
-    input: MemberProfileInput,
-  ): Promise<MemberWithDepartments> {
+  update(access: Access, userid: string, input: UpdateMemberInput): Promise<MemberWithDepartments> {
     const corpId = access.corpId;
     return this.transactions.run(async (em) => {
       await lockCorpForWrite(em, corpId);
@@ -176,61 +194,57 @@ export class MembersService {
         throw error;
       }
       await this.members.replaceDepartments(em, corpId, userid, mainDepartmentId, memberships);
-      return this.announce(em, corpId, userid, 'updated', current);
+      const status = current.member.status;
+      const statusChange: StatusChange | null =
+        input.enabled === false && status !== 'disabled'
+          ? 'disabled'
+          : input.enabled === true && status === 'disabled'
+            ? 'active'
+            : null;
+      const updated = await this.announce(em, corpId, userid, 'updated', current);
+      if (!statusChange) return updated;
+      await this.applyStatusChange(em, corpId, updated.member, statusChange);
+      return this.announce(em, corpId, userid, changeAnnounced(statusChange), updated);
     });
   }
 
   /** disable, enable, or mark as left (离职). */
-  changeStatus(
-    access: Access,
-    userid: string,
-    to: 'disabled' | 'active' | 'left',
-  ): Promise<MemberWithDepartments> {
+  changeStatus(access: Access, userid: string, to: StatusChange): Promise<MemberWithDepartments> {
     const corpId = access.corpId;
     return this.transactions.run(async (em) => {
       await lockCorpForWrite(em, corpId);
       const { member } = await this.manageable(em, access, userid);
-      const allowed: Record<typeof to, MemberStatus[]> = {
-        disabled: ['active', 'inactive'],
-        active: ['disabled'],
-        left: ['active', 'inactive', 'disabled'],
-      };
-      if (!allowed[to].includes(member.status))
-        throw new MemberStatusTransitionException(member.status, to);
-      if (to !== 'active') await this.keepASuperAdmin(em, corpId, member);
-      await em.getRepository(Member).update(
-        { corpId, userid },
-        {
-          status: to,
-          ...(to === 'left' ? { leftAt: new Date() } : {}),
-          // Disabled or gone: every token issued so far stops working at once.
-          ...(to !== 'active' ? { tokensValidAfter: new Date() } : {}),
-        },
-      );
-      if (to !== 'active') await revokeMemberRefreshTokens(em, corpId, userid);
-      const change: MemberChange = to === 'active' ? 'enabled' : to;
-      return this.announce(em, corpId, userid, change, member);
+      await this.applyStatusChange(em, corpId, member, to);
+      return this.announce(em, corpId, userid, changeAnnounced(to), member);
     });
   }
 
   remove(access: Access, userid: string): Promise<void> {
+    return this.removeMany(access, [userid]);
+  }
+
+  /** Deletes several members, all or nothing. */
+  removeMany(access: Access, userids: string[]): Promise<void> {
     const corpId = access.corpId;
     return this.transactions.run(async (em) => {
       await lockCorpForWrite(em, corpId);
-      const { member } = await this.manageable(em, access, userid);
-      await this.keepASuperAdmin(em, corpId, member);
-      await em.getRepository(Member).delete({ corpId, userid }); // memberships cascade
-      await recordAudit(em, corpId, {
-        action: 'member.deleted',
-        targetType: 'member',
-        targetId: userid,
-        before: member,
-      });
-      await this.outbox.publish(
-        em,
-        IDENTITY_MEMBER_TOPIC,
-        memberDeleted(corpId, userid, new Date()),
-      );
+      for (const userid of userids) {
+        const { member } = await this.manageable(em, access, userid);
+        // Checked after the members before it are gone: the last super admins never all go.
+        await this.keepASuperAdmin(em, corpId, member);
+        await em.getRepository(Member).delete({ corpId, userid }); // memberships cascade
+        await recordAudit(em, corpId, {
+          action: 'member.deleted',
+          targetType: 'member',
+          targetId: userid,
+          before: member,
+        });
+        await this.outbox.publish(
+          em,
+          IDENTITY_MEMBER_TOPIC,
+          memberDeleted(corpId, userid, new Date()),
+        );
+      }
     });
   }
 
@@ -294,8 +308,27 @@ export class MembersService {
     access: Access,
     departmentId: number,
     options: { recursive: boolean; status?: MemberStatus; cursor?: string; limit: number },
-  ): Promise<{ items: MemberWithDepartments[]; nextCursor: string | null }> {
+  ): Promise<MemberPage> {
     const department = await this.departments.get(access, departmentId);
+    return this.page(access, department, options);
+  }
+
+  /** Every member the caller can see, by userid (WeCom's `user/list_id`). */
+  list(access: Access, options: { cursor?: string; limit: number }): Promise<MemberPage> {
+    // Every path starts with `/`: the whole corp, narrowed to what the caller can see.
+    return this.page(access, { id: 0, path: '/' }, { ...options, recursive: true });
+  }
+
+  /** Those of these members the caller can see; unknown and hidden ones are left out. */
+  visibleAmong(access: Access, userids: string[]): Promise<Member[]> {
+    return this.members.visibleAmong(this.dataSource.manager, access, userids);
+  }
+
+  private async page(
+    access: Access,
+    department: { id: number; path: string },
+    options: { recursive: boolean; status?: MemberStatus; cursor?: string; limit: number },
+  ): Promise<MemberPage> {
     const after = decodeCursor(options.cursor, isUseridCursor);
     const em = this.dataSource.manager;
     const rows = await this.members.inDepartment(em, access, department, {
@@ -410,6 +443,28 @@ export class MembersService {
     return rows.map((r) => r.path);
   }
 
+  /** Disable, enable or mark as left, inside the caller's transaction. */
+  private async applyStatusChange(
+    em: EntityManager,
+    corpId: CorpId,
+    member: Member,
+    to: StatusChange,
+  ): Promise<void> {
+    if (!STATUS_CHANGES_FROM[to].includes(member.status))
+      throw new MemberStatusTransitionException(member.status, to);
+    if (to !== 'active') await this.keepASuperAdmin(em, corpId, member);
+    await em.getRepository(Member).update(
+      { corpId, userid: member.userid },
+      {
+        status: to,
+        ...(to === 'left' ? { leftAt: new Date() } : {}),
+        // Disabled or gone: every token issued so far stops working at once.
+        ...(to !== 'active' ? { tokensValidAfter: new Date() } : {}),
+      },
+    );
+    if (to !== 'active') await revokeMemberRefreshTokens(em, corpId, member.userid);
+  }
+
   private async keepASuperAdmin(em: EntityManager, corpId: CorpId, member: Member): Promise<void> {
     if (member.status === 'active' && member.roles.includes('super_admin')) {
       if ((await this.members.otherActiveSuperAdmins(em, corpId, member.userid)) === 0) {
@@ -442,3 +497,5 @@ export class MembersService {
     return state;
   }
 }
+
+const changeAnnounced = (to: StatusChange): MemberChange => (to === 'active' ? 'enabled' : to);

@@ -8,5 +8,6 @@ import { TagsService } from './tags.service';
   imports: [AccessModule, TokensModule],
   controllers: [TagsController],
   providers: [TagsService],
+  exports: [TagsService],
 })
 export class TagsModule {}

@@ -165,7 +165,7 @@ export class TagsService {
   /** The tag, with only the members and departments the caller can see. */
   async get(access: Access, id: number): Promise<TagView> {
     const em = this.dataSource.manager;
-    if (access.app && !access.app.tagIds.includes(id)) throw new TagNotFoundException(id);
+    if (!readsTag(access, id)) throw new TagNotFoundException(id);
     const view = await this.view(em, access.corpId, id);
     const departments = access.departmentVisibleSql('d');
     const members = access.memberVisibleSql('m');
@@ -201,7 +201,7 @@ export class TagsService {
     };
   }
 
-  /** The corp's tags by id; an app sees only the tags of its range. */
+  /** The corp's tags by id; an app sees only the tags of its range, unless it manages tags. */
   async list(
     access: Access,
     afterId: number,
@@ -213,7 +213,8 @@ export class TagsService {
       .where('t.corp_id = :corpId AND t.id > :afterId', { corpId: access.corpId, afterId })
       .orderBy('t.id', 'ASC')
       .limit(limit + 1);
-    if (access.app) qb.andWhere('t.id = ANY(:tagIds::int[])', { tagIds: access.app.tagIds });
+    if (access.app && !managesTags(access))
+      qb.andWhere('t.id = ANY(:tagIds::int[])', { tagIds: access.app.tagIds });
     const rows = await qb.getMany();
     return { items: rows.slice(0, limit), more: rows.length > limit };
   }
@@ -226,7 +227,7 @@ export class TagsService {
     limit: number,
   ): Promise<{ items: Member[]; more: boolean }> {
     const corpId = access.corpId;
-    if (access.app && !access.app.tagIds.includes(id)) throw new TagNotFoundException(id);
+    if (!readsTag(access, id)) throw new TagNotFoundException(id);
     await this.mustExist(this.dataSource.manager, corpId, id);
     const qb = this.dataSource
       .getRepository(Member)
@@ -305,3 +306,11 @@ export class TagsService {
     return view;
   }
 }
+
+/** An app granted `tags:manage` (a contacts-sync app) reads every tag, as a department admin with it does. */
+const managesTags = (access: Access): boolean =>
+  access.scopes.some((scope) => scope.permissions.includes('tags:manage'));
+
+/** Whether the caller may read this tag: an app only the tags of its range, unless it manages tags. */
+const readsTag = (access: Access, id: number): boolean =>
+  !access.app || managesTags(access) || access.app.tagIds.includes(id);

@@ -16,7 +16,7 @@ import type { TagView } from '../tags.service';
 
 const INT32_MAX = 2_147_483_647;
 // eslint-disable-next-line no-control-regex -- control characters are exactly what it refuses
-const TAG_NAME = /^(?=.*\S)[^\u0000-\u001f\u007f]+$/;
+export const TAG_NAME = /^(?=.*\S)[^\u0000-\u001f\u007f]+$/;
 
 export class CreateTagDto {
   @ApiProperty({ description: '1–32 characters, unique in the corp', example: '重点客户经理' })

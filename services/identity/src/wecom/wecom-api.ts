@@ -1,0 +1,15 @@
+import { applyDecorators, UseGuards } from '@nestjs/common';
+import { ApiQuery, ApiTags } from '@nestjs/swagger';
+import { WecomAccessTokenGuard } from './wecom-access-token.guard';
+
+/** A WeCom-compatible controller: `?access_token=` of an app, under the `wecom` OpenAPI tag. */
+export const WecomApi = () =>
+  applyDecorators(
+    ApiTags('wecom'),
+    UseGuards(WecomAccessTokenGuard),
+    ApiQuery({
+      name: 'access_token',
+      required: true,
+      description: 'The app’s token from /cgi-bin/gettoken (errcode 41001 / 40014 / 42001)',
+    }),
+  );

@@ -1,0 +1,113 @@
+import type { ProblemDetails } from '@qiwei/platform';
+
+/** WeCom's envelope: every answer carries these, errors included (with HTTP 200). */
+export interface WecomError {
+  errcode: number;
+  errmsg: string;
+}
+
+/**
+ * Qiwei's error codes → WeCom's errcodes: the one place they are mapped. A validation failure
+ * is looked up as `VALIDATION_FAILED:<field>:<constraint>`, then `VALIDATION_FAILED:<field>`,
+ * then `VALIDATION_FAILED`, for the first field WeCom has its own errcode for.
+ */
+export const WECOM_ERRCODES: Readonly<Record<string, readonly [number, string]>> = {
+  // Tokens
+  CORP_ID_INVALID: [40013, 'invalid corpid'],
+  APP_SECRET_INVALID: [40001, 'invalid credential'],
+  ACCESS_TOKEN_MISSING: [41001, 'access_token missing'],
+  TOKEN_INVALID: [40014, 'invalid access_token'],
+  TOKEN_REVOKED: [40014, 'invalid access_token'],
+  APP_TOKEN_REQUIRED: [40014, 'invalid access_token'],
+  UNAUTHORIZED: [40014, 'invalid access_token'],
+  TOKEN_EXPIRED: [42001, 'access_token expired'],
+  // Privileges (outside the app's range or without contacts:edit / tags:manage)
+  ROLE_REQUIRED: [60011, 'no privilege to access/modify contact/party/agent'],
+  PERMISSION_REQUIRED: [60011, 'no privilege to access/modify contact/party/agent'],
+  OUTSIDE_ADMIN_SCOPE: [60011, 'no privilege to access/modify contact/party/agent'],
+  ADMIN_TARGET_REQUIRES_SUPER_ADMIN: [60011, 'no privilege to access/modify contact/party/agent'],
+  SCOPE_ROOT_IMMUTABLE: [60011, 'no privilege to access/modify contact/party/agent'],
+  LAST_SUPER_ADMIN: [60011, 'no privilege to access/modify contact/party/agent'],
+  FORBIDDEN: [60011, 'no privilege to access/modify contact/party/agent'],
+  // Departments
+  DEPARTMENT_NOT_FOUND: [60003, 'department not found'],
+  PARENT_DEPARTMENT_NOT_FOUND: [60004, 'parent department not found'],
+  DEPARTMENT_HAS_MEMBERS: [60005, 'department contains user'],
+  DEPARTMENT_HAS_CHILDREN: [60006, 'department contains sub-department'],
+  ROOT_DEPARTMENT_IMMUTABLE: [60007, 'not allow to delete or move root department'],
+  DEPARTMENT_NAME_TAKEN: [60008, 'department existed'],
+  DEPARTMENT_ID_TAKEN: [60008, 'department existed'],
+  DEPARTMENT_NAME_INVALID: [60009, 'department name contains invalid char'],
+  DEPARTMENT_MOVE_INTO_OWN_SUBTREE: [60010, 'department cycle'],
+  DEPARTMENT_LIMIT_REACHED: [81001, 'too many departments'],
+  DEPARTMENT_TOO_DEEP: [81002, 'department level too deep'],
+  DEPARTMENT_HAS_ADMINS: [40058, 'invalid parameter'],
+  // Members
+  MEMBER_NOT_FOUND: [60111, 'userid not found'],
+  MEMBER_USERID_TAKEN: [60102, 'userid existed'],
+  MEMBER_MOBILE_TAKEN: [60104, 'mobile existed'],
+  MEMBER_DEPARTMENT_NOT_FOUND: [60123, 'invalid party id'],
+  MAIN_DEPARTMENT_NOT_A_MEMBERSHIP: [40058, 'invalid parameter'],
+  DIRECT_LEADER_INVALID: [40058, 'invalid parameter'],
+  MEMBER_STATUS_TRANSITION_INVALID: [40058, 'invalid parameter'],
+  // Tags
+  TAG_NOT_FOUND: [40068, 'invalid tagid'],
+  TAG_ID_TAKEN: [40068, 'invalid tagid'],
+  TAG_NAME_TAKEN: [40071, 'invalid tagname: tagname existed'],
+  TAG_TARGETS_NOT_FOUND: [40070, 'all list invalid'],
+  TAG_TARGETS_ALL_INVALID: [40070, 'all list invalid'],
+  // Requests
+  VALIDATION_FAILED: [40058, 'invalid parameter'],
+  'VALIDATION_FAILED:corpid:isDefined': [41002, 'corpid missing'],
+  'VALIDATION_FAILED:corpsecret:isDefined': [41004, 'corpsecret missing'],
+  'VALIDATION_FAILED:userid:isDefined': [41009, 'userid missing'],
+  'VALIDATION_FAILED:tagid:isDefined': [41017, 'tagid missing'],
+  'VALIDATION_FAILED:department:isDefined': [60127, 'department missing'],
+  'VALIDATION_FAILED:userid': [40003, 'invalid userid'],
+  'VALIDATION_FAILED:useridlist': [40031, 'invalid userid list'],
+  'VALIDATION_FAILED:mobile': [60103, 'mobile invalid'],
+  'VALIDATION_FAILED:email': [60105, 'email invalid'],
+  'VALIDATION_FAILED:is_leader_in_dept': [60132, 'is_leader_in_dept and department mismatch'],
+  'VALIDATION_FAILED:tagname': [40072, 'invalid tagname length'],
+  INVALID_CURSOR: [50100, 'invalid cursor'],
+  MALFORMED_JSON: [47001, 'data format error'],
+  UNSUPPORTED_MEDIA_TYPE: [47001, 'data format error'],
+  PAYLOAD_TOO_LARGE: [40058, 'invalid parameter: request body too large'],
+  BAD_REQUEST: [40058, 'invalid parameter'],
+  ROUTE_NOT_FOUND: [48002, 'api forbidden: not provided by this server'],
+  TOO_MANY_REQUESTS: [45009, 'api freq out of limit'],
+  INTERNAL_ERROR: [-1, 'system busy'],
+  SERVICE_UNAVAILABLE: [-1, 'system busy'],
+};
+
+/** For a code the table does not name: by HTTP status. */
+function byStatus(status: number): readonly [number, string] {
+  if (status >= 500) return WECOM_ERRCODES.INTERNAL_ERROR;
+  if (status === 401) return WECOM_ERRCODES.TOKEN_INVALID;
+  if (status === 403) return WECOM_ERRCODES.FORBIDDEN;
+  return WECOM_ERRCODES.VALIDATION_FAILED;
+}
+
+function lookup(problem: ProblemDetails): readonly [number, string] {
+  for (const error of problem.errors ?? []) {
+    const entry =
+      WECOM_ERRCODES[`${problem.code}:${error.field}:${error.code}`] ??
+      WECOM_ERRCODES[`${problem.code}:${error.field}`];
+    if (entry) return entry;
+  }
+  return WECOM_ERRCODES[problem.code] ?? byStatus(problem.status);
+}
+
+/**
+ * A problem (as the platform's one error filter made it) in WeCom's envelope: WeCom's errcode and
+ * message, with Qiwei's code and detail as the hint. A 5xx says no more than "system busy".
+ */
+export function toWecomError(problem: ProblemDetails): WecomError {
+  const [errcode, message] = lookup(problem);
+  if (errcode === -1) return { errcode, errmsg: message };
+  const fields = (problem.errors ?? []).map((e) => `${e.field}: ${e.message}`).join('; ');
+  return {
+    errcode,
+    errmsg: `${message}, hint: [${problem.code}] ${fields || problem.detail}`,
+  };
+}
