@@ -16,6 +16,7 @@ import {
   createKafka,
   createProducer,
   CreateEventTables1763800000000,
+  OutboxNotifyAfterCommit1765100000000,
   DEFAULT_CONSUMER_OPTIONS,
   DEFAULT_RELAY_OPTIONS,
   encodeEvent,
@@ -259,7 +260,7 @@ async function main(): Promise<void> {
     url: dbUrl,
     applicationName: 'bench-events',
     entities: [],
-    migrations: [CreateEventTables1763800000000],
+    migrations: [CreateEventTables1763800000000, OutboxNotifyAfterCommit1765100000000],
     poolSize: 10,
   });
   await dataSource.initialize();

@@ -28,5 +28,7 @@ export {
 export { redriveDeadLetters, REDRIVE_HEADER, type RedriveResult } from './dead-letter/redrive';
 export { EventMetrics } from './metrics';
 export { CreateEventTables1763800000000 } from './migrations/create-event-tables';
+export { OutboxNotifyAfterCommit1765100000000 } from './migrations/notify-after-commit';
+export { OutboxSignal, outboxSignalOf } from './outbox/outbox-signal';
 export { eventsConfigSchema, brokersOf, type EventsConfig } from './events-config';
 export { EventsModule, EventSubscriptions, type EventsModuleOptions } from './events.module';

@@ -1,4 +1,5 @@
 import { Kafka as CloudEventsKafka, type KafkaMessage } from 'cloudevents';
+import { createDataSource } from '@qiwei/persistence';
 import { createLogger } from '@qiwei/platform';
 import { eventually } from '@qiwei/testing';
 import type { Admin, Producer } from 'kafkajs';
@@ -87,7 +88,7 @@ describe('events: transactional outbox and relay', () => {
     expect(offsets.reduce((sum, p) => sum + Number(p.high), 0)).toBe(1);
   });
 
-  it('wakes the relay on commit (LISTEN/NOTIFY), without waiting for its polling', async () => {
+  it('wakes the relay of this process on commit, without waiting for its polling', async () => {
     const topic = aTestTopic('notify');
     await ensureTopics(admin, [topic]);
     await startRelay({ pollIntervalMs: 600_000 }); // polling would take ten minutes
@@ -97,6 +98,39 @@ describe('events: transactional outbox and relay', () => {
     );
     const [record] = await readTopic(env.kafka, topic.name, 1, 10_000);
     expect(seqOfRecord(record)).toBe(7);
+  });
+
+  it('wakes relays of other processes after the commit (NOTIFY from outside the transaction)', async () => {
+    const topic = aTestTopic('notify-other');
+    await ensureTopics(admin, [topic]);
+    await startRelay({ pollIntervalMs: 600_000 });
+    await eventually(async () => expect(await pending()).toBe(0));
+    // Another process's writer: its own DataSource, so only the database can wake the relay.
+    const writer = createDataSource({
+      url: env.databaseUrl,
+      applicationName: 'other-writer',
+      entities: [],
+      migrations: [],
+    });
+    await writer.initialize();
+    try {
+      await writer.transaction(async (manager) => {
+        await outbox.publish(manager, topic, anEvent(topic, 'k', 8));
+        // Nested (a savepoint): its release is not the commit.
+        await manager.transaction((inner) => outbox.publish(inner, topic, anEvent(topic, 'k', 9)));
+      });
+      const records = await readTopic(env.kafka, topic.name, 2, 10_000);
+      expect(records.map(seqOfRecord).sort()).toEqual([8, 9]);
+    } finally {
+      await writer.destroy();
+    }
+  });
+
+  it('no longer notifies from inside writing transactions (commits do not queue on the notify lock)', async () => {
+    const triggers = await env.dataSource.query<{ tgname: string }[]>(
+      `SELECT tgname FROM pg_trigger WHERE tgrelid = 'event_outbox'::regclass AND NOT tgisinternal`,
+    );
+    expect(triggers).toEqual([]);
   });
 
   it('refuses to publish outside a transaction', async () => {

@@ -1,7 +1,11 @@
 import { type DynamicModule, Global, Module } from '@nestjs/common';
 import { PLATFORM_TOKEN } from '@qiwei/auth';
 import { IDENTITY_TOPICS } from '@qiwei/contracts';
-import { CreateEventTables1763800000000, EventsModule } from '@qiwei/events';
+import {
+  CreateEventTables1763800000000,
+  EventsModule,
+  OutboxNotifyAfterCommit1765100000000,
+} from '@qiwei/events';
 import { CreateIdempotencyKeys1763900000000, PersistenceModule } from '@qiwei/persistence';
 import { IDENTITY_CONFIG, type IdentityConfig } from './config';
 import { Corp } from './corps/corp.entity';
@@ -41,6 +45,7 @@ export const IDENTITY_MIGRATIONS = [
   AccessControl1764500000000,
   SealedSigningKeys1764700000000,
   Totp1764800000000,
+  OutboxNotifyAfterCommit1765100000000,
 ];
 
 @Global()

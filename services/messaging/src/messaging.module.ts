@@ -1,7 +1,11 @@
 import { type DynamicModule, Global, Module } from '@nestjs/common';
 import { JwtTokenVerifier, RevocationAwareVerifier, TOKEN_VERIFIER } from '@qiwei/auth';
 import { MESSAGING_TOPICS } from '@qiwei/contracts';
-import { CreateEventTables1763800000000, EventsModule } from '@qiwei/events';
+import {
+  CreateEventTables1763800000000,
+  EventsModule,
+  OutboxNotifyAfterCommit1765100000000,
+} from '@qiwei/events';
 import { CreateIdempotencyKeys1763900000000, PersistenceModule } from '@qiwei/persistence';
 import { MESSAGING_CONFIG, type MessagingConfig } from './config';
 import { ConversationsController } from './conversations/conversations.controller';
@@ -19,6 +23,7 @@ export const MESSAGING_MIGRATIONS = [
   CreateEventTables1763800000000,
   CreateIdempotencyKeys1763900000000,
   MessagingSchema1765000000000,
+  OutboxNotifyAfterCommit1765100000000,
 ];
 
 @Global()

@@ -5,7 +5,7 @@ import { Client } from 'pg';
 import type { DataSource } from 'typeorm';
 import type { EventMetrics } from '../metrics';
 import { contextFromHeaders, tracer, withTraceHeaders } from '../tracing';
-import { OUTBOX_CHANNEL } from './outbox';
+import { OUTBOX_CHANNEL, outboxSignalOf } from './outbox-signal';
 
 export interface OutboxRelayOptions {
   /** Connection URL of the service's database (the relay keeps one session for LISTEN and leases). */
@@ -55,6 +55,7 @@ export class OutboxRelay {
   private running = false;
   private loop?: Promise<void>;
   private wake?: () => void;
+  private unlisten?: () => void;
   private pending = true;
   private lastPrune = 0;
 
@@ -73,12 +74,18 @@ export class OutboxRelay {
 
   async start(): Promise<void> {
     this.running = true;
+    // Commits in this process wake the relay directly; other processes' through LISTEN.
+    this.unlisten = outboxSignalOf(this.dataSource).listen(() => {
+      this.pending = true;
+      this.wake?.();
+    });
     await this.connectSession();
     this.loop = this.run();
   }
 
   async stop(): Promise<void> {
     this.running = false;
+    this.unlisten?.();
     this.wake?.();
     await this.loop;
     await this.closeSession();

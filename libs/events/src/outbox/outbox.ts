@@ -4,8 +4,9 @@ import type { EntityManager } from 'typeorm';
 import { encodeEvent, type NewEvent } from '../cloud-event';
 import { currentTraceHeaders } from '../tracing';
 import { laneOf } from './lanes';
+import { OutboxSignal, outboxSignalOf } from './outbox-signal';
 
-export const OUTBOX_CHANNEL = 'qiwei_outbox';
+export { OUTBOX_CHANNEL } from './outbox-signal';
 
 export interface OutboxOptions {
   /** The service that publishes: becomes `ce_source` (`/qiwei/<service>`). */
@@ -46,7 +47,9 @@ export class Outbox {
         encoded.value,
       ],
     );
-    // A trigger on event_outbox notifies OUTBOX_CHANNEL, delivered to relays at commit.
+    // Relays are woken after the commit (see OutboxSignal), never from inside it.
+    outboxSignalOf(manager.connection);
+    OutboxSignal.markWrote(manager.queryRunner);
     return encoded.id;
   }
 }

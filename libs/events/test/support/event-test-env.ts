@@ -19,6 +19,7 @@ import {
   createKafka,
   CreateEventTables1763800000000,
   headersOf,
+  OutboxNotifyAfterCommit1765100000000,
   type NewEvent,
   type ReceivedEvent,
   type Subscription,
@@ -39,6 +40,7 @@ export class CreateEffectsTable1763800000001 implements MigrationInterface {
 export const EVENT_TEST_MIGRATIONS = [
   CreateEventTables1763800000000,
   CreateEffectsTable1763800000001,
+  OutboxNotifyAfterCommit1765100000000,
 ];
 
 /** A topic of the test's own (real generated schemas, conventional names). */
