@@ -5,3 +5,4 @@ export { freePort } from './free-port';
 export { unique } from './unique';
 export { REPO_ROOT, distEntry, spawnNode, isListening, type SpawnedProcess } from './processes';
 export { startTestKafka, type TestKafka } from './test-kafka';
+export { startTestS3, type TestS3 } from './test-s3';
