@@ -12,18 +12,29 @@ import { Member, MemberDepartment } from './members/member.entity';
 import { MembersModule } from './members/members.module';
 import { Tag } from './tags/tag.entity';
 import { TagsModule } from './tags/tags.module';
+import { MemberImport } from './imports/member-import.entity';
+import { ImportsModule } from './imports/imports.module';
 import { InitialSchema1763700000000 } from './migrations/1763700000000-initial-schema';
 import { MemberProfile1764000000000 } from './migrations/1764000000000-member-profile';
 import { Tags1764100000000 } from './migrations/1764100000000-tags';
 import { TokenRevocation1764200000000 } from './migrations/1764200000000-token-revocation';
 import { SignIn1764300000000 } from './migrations/1764300000000-sign-in';
 import { AuditLog1764400000000 } from './migrations/1764400000000-audit-log';
+import { MemberImports1764600000000 } from './migrations/1764600000000-member-imports';
 import { AuditModule } from './audit/audit.module';
 import { AuthModule } from './auth/auth.module';
 import { SigningKey } from './tokens/signing-key.entity';
 import { TokensModule } from './tokens/tokens.module';
 
-export const IDENTITY_ENTITIES = [Corp, Department, Member, MemberDepartment, SigningKey, Tag];
+export const IDENTITY_ENTITIES = [
+  Corp,
+  Department,
+  Member,
+  MemberDepartment,
+  SigningKey,
+  Tag,
+  MemberImport,
+];
 export const IDENTITY_MIGRATIONS = [
   InitialSchema1763700000000,
   CreateEventTables1763800000000,
@@ -33,6 +44,7 @@ export const IDENTITY_MIGRATIONS = [
   TokenRevocation1764200000000,
   SignIn1764300000000,
   AuditLog1764400000000,
+  MemberImports1764600000000,
 ];
 
 @Global()
@@ -78,6 +90,7 @@ export class IdentityModule {
         AuthModule,
         AuditModule,
         CorpsModule,
+        ImportsModule,
       ],
     };
   }

@@ -71,6 +71,15 @@ export class MembersRepository {
     return new Set(rows.map((r) => r.userid));
   }
 
+  /** Members of any status: what the corp's member limit counts. */
+  async count(em: EntityManager, corpId: CorpId): Promise<number> {
+    const rows = await em.query<{ n: number }[]>(
+      'SELECT count(*)::int AS n FROM members WHERE corp_id = $1',
+      [corpId],
+    );
+    return rows[0].n;
+  }
+
   async mobileTaken(
     em: EntityManager,
     corpId: CorpId,
