@@ -625,6 +625,46 @@ describe('identity: member import and export', () => {
     await member('done').expect(404); // its chunk counted as committed: not applied twice
   });
 
+  it('lists a subtree of thousands of members page by page, each once, in userid order', async () => {
+    const division = await department('事业部');
+    const team = await department('团队', division.id);
+    // 3,000 members: two in three in the subtree (more than a listing collects in one go), the
+    // rest elsewhere; written directly, as the member limit of this suite is low.
+    await identity.app.get(DataSource).query(
+      `WITH m AS (
+         INSERT INTO members (corp_id, userid, name)
+         SELECT $1, 'p' || lpad(n::text, 4, '0'), 'P' || n FROM generate_series(1, 3000) n
+         RETURNING userid)
+       INSERT INTO member_departments (corp_id, userid, department_id, is_main)
+       SELECT $1, userid,
+              CASE substr(userid, 2)::int % 3 WHEN 0 THEN 1 WHEN 1 THEN $2::int ELSE $3::int END, true
+         FROM m`,
+      [corp.corpId, division.id, team.id],
+    );
+    const listAll = async (departmentId: number, query: string) => {
+      const userids: string[] = [];
+      let cursor = '';
+      for (;;) {
+        const page = (
+          await identity
+            .http()
+            .get(`/v1/departments/${departmentId}/members?limit=1000${query}${cursor}`)
+            .set(auth())
+            .expect(200)
+        ).body as { items: { userid: string }[]; nextCursor: string | null };
+        userids.push(...page.items.map((m) => m.userid));
+        if (!page.nextCursor) return userids;
+        cursor = `&cursor=${page.nextCursor}`;
+      }
+    };
+    const expected = (remainders: number[]) =>
+      Array.from({ length: 3000 }, (_, i) => i + 1)
+        .filter((n) => remainders.includes(n % 3))
+        .map((n) => `p${String(n).padStart(4, '0')}`);
+    expect(await listAll(division.id, '&recursive=true')).toEqual(expected([1, 2]));
+    expect(await listAll(team.id, '')).toEqual(expected([2]));
+  });
+
   it('streams the export of a department it does not know as a 404, not a broken file', async () => {
     const res = await identity
       .http()

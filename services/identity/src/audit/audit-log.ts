@@ -22,11 +22,10 @@ const SECRET_KEYS = new Set([
   'secret',
 ]);
 
-function scrub(value: unknown): unknown {
-  if (value === undefined || value === null) return null;
-  return JSON.parse(
-    JSON.stringify(value, (key, v: unknown) => (SECRET_KEYS.has(key) ? undefined : v)),
-  ) as unknown;
+/** JSON text for a jsonb column, secrets left out (null for nothing). */
+function scrub(value: unknown): string {
+  if (value === undefined || value === null) return 'null';
+  return JSON.stringify(value, (key, v: unknown) => (SECRET_KEYS.has(key) ? undefined : v));
 }
 
 /** Appends an audit entry in the caller's transaction: the change and its record commit together. */
@@ -63,8 +62,8 @@ export async function recordAudits(
       entries.map((e) => e.action),
       entries.map((e) => e.targetType),
       entries.map((e) => String(e.targetId)),
-      entries.map((e) => JSON.stringify(scrub(e.before))),
-      entries.map((e) => JSON.stringify(scrub(e.after))),
+      entries.map((e) => scrub(e.before)),
+      entries.map((e) => scrub(e.after)),
     ],
   );
 }

@@ -44,6 +44,8 @@ interface AcceptedRow {
 interface MemberWrites {
   inserts: MemberProfileRow[];
   updates: MemberProfileRow[];
+  /** Memberships of new members, and the added or re-flagged ones of existing members. */
+  memberships: MembershipRow[];
   upserts: MembershipRow[];
   deletes: { userid: string; departmentId: number }[];
   before: Map<string, MemberWithDepartments>;
@@ -99,7 +101,10 @@ export class ApplyImportChunkUseCase {
       await this.bulk.insertMembers(em, job.corpId, writes.inserts);
       await this.bulk.updateMembers(em, job.corpId, writes.updates);
       await this.bulk.deleteMemberships(em, job.corpId, writes.deletes);
-      await this.bulk.upsertMemberships(em, job.corpId, writes.upserts);
+      await this.bulk.addMemberships(em, job.corpId, writes.memberships, {
+        existingMembers: false,
+      });
+      await this.bulk.addMemberships(em, job.corpId, writes.upserts, { existingMembers: true });
       await this.announce(em, job.corpId, writes, audit);
       await recordAudits(em, job.corpId, audit, importActor(job));
       await this.imports.insertIssues(em, job.corpId, job.id, issues);
@@ -253,6 +258,7 @@ export class ApplyImportChunkUseCase {
     const writes: MemberWrites = {
       inserts: [],
       updates: [],
+      memberships: [],
       upserts: [],
       deletes: [],
       before: new Map(),
@@ -274,7 +280,9 @@ export class ApplyImportChunkUseCase {
           position: input.position ?? '',
           mainDepartmentId: ids[0],
         });
-        ids.forEach((id, i) => writes.upserts.push({ userid, departmentId: id, isMain: i === 0 }));
+        ids.forEach((id, i) =>
+          writes.memberships.push({ userid, departmentId: id, isMain: i === 0 }),
+        );
         writes.changed.push(userid);
         continue;
       }

@@ -114,14 +114,22 @@ export class BulkMembersRepository {
     );
   }
 
-  /** Adds memberships, or sets the main flag of ones that exist (their order and leader flag stay). */
-  async upsertMemberships(em: EntityManager, corpId: CorpId, rows: MembershipRow[]): Promise<void> {
+  /**
+   * Adds memberships. `existingMembers`: some may be there already, and only get their main
+   * flag set (their order and leader flag stay); new members' are plainly inserted.
+   */
+  async addMemberships(
+    em: EntityManager,
+    corpId: CorpId,
+    rows: MembershipRow[],
+    { existingMembers }: { existingMembers: boolean },
+  ): Promise<void> {
     if (rows.length === 0) return;
     await em.query(
       `INSERT INTO member_departments (corp_id, userid, department_id, is_main)
        SELECT $1, r.userid, r.department_id, r.is_main
          FROM unnest($2::text[], $3::int[], $4::boolean[]) AS r(userid, department_id, is_main)
-       ON CONFLICT (corp_id, userid, department_id) DO UPDATE SET is_main = EXCLUDED.is_main`,
+       ${existingMembers ? 'ON CONFLICT (corp_id, userid, department_id) DO UPDATE SET is_main = EXCLUDED.is_main' : ''}`,
       [
         corpId,
         rows.map((r) => r.userid),
@@ -143,6 +151,11 @@ export class BulkMembersRepository {
         WHERE md.corp_id = $1 AND md.userid = r.userid AND md.department_id = r.department_id`,
       [corpId, rows.map((r) => r.userid), rows.map((r) => r.departmentId)],
     );
+  }
+
+  /** Fresh planner statistics for the tables an import grows. */
+  async refreshStatistics(em: EntityManager): Promise<void> {
+    await em.query('ANALYZE members, member_departments, departments');
   }
 
   private profileColumns(corpId: CorpId, rows: MemberProfileRow[]): unknown[] {

@@ -12,17 +12,22 @@ import { recordAudits } from '../audit/audit-log';
 import { IDENTITY_CONFIG, type IdentityConfig } from '../config';
 import { ApplyImportChunkUseCase, importActor } from './apply-import-chunk.usecase';
 import { memberImportSummary } from './dto/member-import.dto';
-import { prepareRows } from './member-rows';
-import { readMemberSheet } from './member-sheet';
+import { BulkMembersRepository } from './bulk-members.repository';
+import { fileDuplicates, prepareRows } from './member-rows';
+import { readMemberSheet, type SheetRow } from './member-sheet';
 import { MemberImportsRepository, type ClaimedImport } from './member-imports.repository';
 
 /** Rows per transaction: large enough for set-based writes, short enough a lock hold. */
-export const IMPORT_CHUNK_ROWS = 2_500;
+export const IMPORT_CHUNK_ROWS = 5_000;
 const POLL_INTERVAL_MS = 1_000;
 /** A running job whose worker has not written for this long is taken over (its worker died). */
 const STALE_AFTER_MS = 60_000;
 /** Claims of one job before it is given up as failed (e.g. it crashes its worker each time). */
 const MAX_ATTEMPTS = 3;
+/** Rows written by one job past which it refreshes the planner's statistics. */
+const ANALYZE_AFTER_ROWS = 1_000;
+/** Sheets uploaded here and not yet claimed: the worker that claims one skips reading it again. */
+const KEEP_UPLOADED = 2;
 
 /**
  * Runs queued member imports, one at a time per process, in chunks (see ApplyImportChunkUseCase).
@@ -35,12 +40,14 @@ export class MemberImportWorker implements OnApplicationBootstrap, BeforeApplica
   private loop?: Promise<void>;
   private pending = false;
   private wake: () => void = () => undefined;
+  private readonly uploaded = new Map<string, SheetRow[]>();
 
   constructor(
     private readonly dataSource: DataSource,
     private readonly transactions: TransactionRunner,
     private readonly imports: MemberImportsRepository,
     private readonly applyChunk: ApplyImportChunkUseCase,
+    private readonly bulk: BulkMembersRepository,
     @Inject(IDENTITY_CONFIG) private readonly config: IdentityConfig,
     @Inject(LOGGER) private readonly logger: Logger,
   ) {}
@@ -55,8 +62,13 @@ export class MemberImportWorker implements OnApplicationBootstrap, BeforeApplica
     await this.loop;
   }
 
-  /** A job was queued here: look now rather than at the next poll. */
-  notify(): void {
+  /** A job was queued here, its sheet already read: look now rather than at the next poll. */
+  notify(importId: string, rows: SheetRow[]): void {
+    this.uploaded.set(importId, rows);
+    for (const id of this.uploaded.keys()) {
+      if (this.uploaded.size <= KEEP_UPLOADED) break;
+      this.uploaded.delete(id);
+    }
     this.pending = true;
     this.wake();
   }
@@ -109,21 +121,30 @@ export class MemberImportWorker implements OnApplicationBootstrap, BeforeApplica
   }
 
   private async process(job: ClaimedImport): Promise<void> {
-    const sheet = await readMemberSheet(job.file, this.config.IMPORT_MAX_ROWS);
-    const rows = prepareRows(sheet.rows, this.config.DEPARTMENT_MAX_DEPTH);
+    const sheet =
+      this.uploaded.get(job.id) ??
+      (await readMemberSheet(job.file, this.config.IMPORT_MAX_ROWS)).rows;
+    this.uploaded.delete(job.id);
+    const duplicates = fileDuplicates(sheet);
     await this.imports.heartbeat(this.dataSource.manager, job);
-    for (let from = job.processedRows; from < rows.length; from += IMPORT_CHUNK_ROWS) {
+    let written = 0;
+    for (let from = job.processedRows; from < sheet.length; from += IMPORT_CHUNK_ROWS) {
       if (this.stopping) {
         await this.imports.release(this.dataSource.manager, job, { failedAttempt: false });
         return;
       }
-      const counts = await this.applyChunk.execute(
-        job,
-        rows.slice(from, from + IMPORT_CHUNK_ROWS),
-        from,
+      const rows = prepareRows(
+        sheet.slice(from, from + IMPORT_CHUNK_ROWS),
+        duplicates,
+        this.config.DEPARTMENT_MAX_DEPTH,
       );
+      const counts = await this.applyChunk.execute(job, rows, from);
       if (!counts) return; // another worker holds the job now
+      written += counts.created + counts.updated;
     }
+    // Autovacuum would catch up within a minute; until then the planner misjudges the grown
+    // tables (a department listing right after a large import would crawl).
+    if (written >= ANALYZE_AFTER_ROWS) await this.bulk.refreshStatistics(this.dataSource.manager);
     await this.finish(job, 'succeeded', null);
   }
 

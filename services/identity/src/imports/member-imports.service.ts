@@ -69,7 +69,7 @@ export class MemberImportsService {
       });
       return (await this.imports.find(em, corpId, id)) as MemberImport;
     });
-    this.worker.notify();
+    this.worker.notify(id, sheet.rows);
     return memberImportSummary(job);
   }
 

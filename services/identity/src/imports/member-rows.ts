@@ -1,9 +1,6 @@
 import { DomainException } from '@qiwei/platform';
-import { plainToInstance } from 'class-transformer';
-import { validateSync } from 'class-validator';
 import { assertValidDepartmentName } from '../departments/department-name';
-import { ROOT_DEPARTMENT_ID } from '../departments/department.entity';
-import { CreateMemberDto } from '../members/dto/member.dto';
+import { MAX_DEPARTMENTS_PER_MEMBER, memberFieldProblem } from '../members/member-fields';
 import {
   DEPARTMENT_SEPARATOR,
   headerOf,
@@ -39,10 +36,6 @@ export type PreparedRow = MemberRowInput | { row: number; issues: RowIssue[] };
 export const isRejected = (row: PreparedRow): row is { row: number; issues: RowIssue[] } =>
   'issues' in row;
 
-/** The member API's limit on departments per member (`CreateMemberDto.departments`). */
-const MAX_DEPARTMENTS_PER_MEMBER = 100;
-const PROFILE_FIELDS = new Set<string>(['userid', 'name', 'mobile', 'email', 'position']);
-
 export const rejection = (
   row: number,
   field: SheetField,
@@ -51,32 +44,49 @@ export const rejection = (
 ): RowIssue => ({ row, field, code, message, outcome: 'rejected' });
 
 /**
- * Checks every row on its own (the member API's own DTO rules, department path syntax) and
- * against the rest of the file (a userid or mobile used twice: every row after the first is
- * rejected). Deterministic, so a resumed job prepares the same rows again.
+ * Rows that repeat a userid or a mobile of an earlier row in the file (every one after the
+ * first is rejected), by row. A whole-file pass; deterministic, so a resumed job finds the same.
  */
-export function prepareRows(rows: SheetRow[], maxDepth: number): PreparedRow[] {
-  const firstWithUserid = new Map<string, number>();
-  const firstWithMobile = new Map<string, number>();
+export function fileDuplicates(rows: SheetRow[]): Map<number, RowIssue[]> {
+  const duplicates = new Map<number, RowIssue[]>();
+  for (const [field, code] of [
+    ['userid', 'DUPLICATE_USERID_IN_FILE'],
+    ['mobile', 'DUPLICATE_MOBILE_IN_FILE'],
+  ] as const) {
+    const first = new Map<string, number>();
+    for (const { row, cells } of rows) {
+      const value = cells[field];
+      if (!value) continue;
+      const earlier = first.get(value);
+      if (earlier === undefined) {
+        first.set(value, row);
+        continue;
+      }
+      const issue = rejection(
+        row,
+        field,
+        code,
+        `${headerOf(field)} ${value} is also on row ${earlier}.`,
+      );
+      duplicates.set(row, [...(duplicates.get(row) ?? []), issue]);
+    }
+  }
+  return duplicates;
+}
+
+/**
+ * Checks rows on their own — the member API's rules for each profile field, the syntax of the
+ * department paths — and adds the file's duplicates; what needs the database comes later.
+ */
+export function prepareRows(
+  rows: SheetRow[],
+  duplicates: Map<number, RowIssue[]>,
+  maxDepth: number,
+): PreparedRow[] {
   return rows.map(({ row, cells }) => {
     const issues = profileIssues(row, cells);
     const departments = parseDepartments(row, cells.departments, maxDepth, issues);
-    const duplicate = (
-      seen: Map<string, number>,
-      value: string,
-      field: SheetField,
-      code: string,
-    ) => {
-      if (!value) return;
-      const first = seen.get(value);
-      if (first === undefined) seen.set(value, row);
-      else
-        issues.push(
-          rejection(row, field, code, `${headerOf(field)} ${value} is also on row ${first}.`),
-        );
-    };
-    duplicate(firstWithUserid, cells.userid, 'userid', 'DUPLICATE_USERID_IN_FILE');
-    duplicate(firstWithMobile, cells.mobile, 'mobile', 'DUPLICATE_MOBILE_IN_FILE');
+    issues.push(...(duplicates.get(row) ?? []));
     if (issues.length) return { row, issues };
     return {
       row,
@@ -90,30 +100,28 @@ export function prepareRows(rows: SheetRow[], maxDepth: number): PreparedRow[] {
   });
 }
 
-/** The same rules as `POST /v1/members`: its DTO validates the row's profile. */
+const PROFILE_FIELDS = ['userid', 'name', 'mobile', 'email', 'position'] as const;
+
+/** The same rules as `POST /v1/members` (its DTO's checks); 姓名 and 帐号 are required here. */
 function profileIssues(row: number, cells: Record<SheetField, string>): RowIssue[] {
   const issues: RowIssue[] = [];
-  if (!cells.userid) issues.push(rejection(row, 'userid', 'USERID_REQUIRED', '帐号 is required.'));
-  if (!cells.name) issues.push(rejection(row, 'name', 'NAME_REQUIRED', '姓名 is required.'));
-  const dto = plainToInstance(CreateMemberDto, {
-    userid: cells.userid || undefined,
-    name: cells.name || '-',
-    mobile: cells.mobile || undefined,
-    email: cells.email || undefined,
-    position: cells.position || undefined,
-    departments: [{ id: ROOT_DEPARTMENT_ID }],
-  });
-  for (const error of validateSync(dto)) {
-    if (!PROFILE_FIELDS.has(error.property)) continue;
-    const field = error.property as SheetField;
-    issues.push(
-      rejection(
-        row,
-        field,
-        `${field.toUpperCase()}_INVALID`,
-        Object.values(error.constraints ?? {})[0] ?? `${headerOf(field)} is not valid.`,
-      ),
-    );
+  for (const field of PROFILE_FIELDS) {
+    const value = cells[field];
+    if (!value) {
+      if (field === 'userid' || field === 'name') {
+        issues.push(
+          rejection(
+            row,
+            field,
+            `${field.toUpperCase()}_REQUIRED`,
+            `${headerOf(field)} is required.`,
+          ),
+        );
+      }
+      continue;
+    }
+    const problem = memberFieldProblem(field, value);
+    if (problem) issues.push(rejection(row, field, `${field.toUpperCase()}_INVALID`, problem));
   }
   return issues;
 }
