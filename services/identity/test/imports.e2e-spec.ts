@@ -4,6 +4,10 @@ import { IDENTITY_MEMBER_TOPIC, MemberCreatedSchema, MemberUpdatedSchema } from 
 import { eventually, unique } from '@qiwei/testing';
 import ExcelJS from 'exceljs';
 import { DataSource } from 'typeorm';
+import type {
+  MemberImportResponse,
+  MemberImportRowResponse,
+} from '../src/imports/dto/member-import.dto';
 import { AccessTokensService } from '../src/tokens/access-tokens.service';
 import { aDepartment } from './builders';
 import { corpEventsOn } from './corp-events';
@@ -18,30 +22,8 @@ const LIMITS = {
   DEPARTMENT_MAX_PER_CORP: 12,
 };
 
-interface Job {
-  id: string;
-  mode: string;
-  format: string;
-  status: string;
-  totalRows: number;
-  processedRows: number;
-  created: number;
-  updated: number;
-  unchanged: number;
-  skipped: number;
-  rejected: number;
-  departmentsCreated: number;
-  failure: string | null;
-}
-
-interface RowResult {
-  row: number;
-  outcome: string;
-  field: string;
-  column: string;
-  code: string;
-  message: string;
-}
+type Job = MemberImportResponse;
+type RowResult = MemberImportRowResponse;
 
 const csvOf = (rows: string[][], header = HEADER) =>
   Buffer.from(
@@ -104,22 +86,21 @@ describe('identity: member import and export', () => {
     expect(res.headers.location).toBe(`/v1/member-imports/${res.body.id}`);
     return finished(res.body.id as string);
   };
-  const rowsOf = async (id: string): Promise<RowResult[]> => {
-    const all: RowResult[] = [];
+  /** Every item of a cursor-paginated list, following nextCursor (`path` has a query). */
+  const allPages = async <T>(path: string): Promise<T[]> => {
+    const all: T[] = [];
     let cursor = '';
     for (;;) {
-      const page = (
-        await identity
-          .http()
-          .get(`/v1/member-imports/${id}/rejections?limit=5${cursor}`)
-          .set(auth())
-          .expect(200)
-      ).body as { items: RowResult[]; nextCursor: string | null };
+      const page = (await identity.http().get(`${path}${cursor}`).set(auth()).expect(200)).body as {
+        items: T[];
+        nextCursor: string | null;
+      };
       all.push(...page.items);
       if (!page.nextCursor) return all;
       cursor = `&cursor=${page.nextCursor}`;
     }
   };
+  const rowsOf = (id: string) => allPages<RowResult>(`/v1/member-imports/${id}/rejections?limit=5`);
   const member = (userid: string) => identity.http().get(`/v1/members/${userid}`).set(auth());
   const department = async (name: string, parentId = 1) =>
     (
@@ -140,36 +121,29 @@ describe('identity: member import and export', () => {
           ])
       )[0].n,
     );
+  /** A file download: status 200, the body as bytes. */
+  const download = (path: string) =>
+    identity
+      .http()
+      .get(path)
+      .set(auth())
+      .buffer(true)
+      .parse((res, done) => {
+        const chunks: Buffer[] = [];
+        res.on('data', (c: Buffer) => chunks.push(c));
+        res.on('end', () => done(null, Buffer.concat(chunks)));
+      })
+      .expect(200);
   const auditOf = async (action: string) =>
     (await identity.http().get(`/v1/audit-logs?action=${action}&limit=100`).set(auth()).expect(200))
       .body.items as { targetId: string; actorId: string | null; after: Record<string, unknown> }[];
 
   it('serves the template as CSV (with a BOM) and as XLSX, headed 姓名 帐号 手机 邮箱 部门 职务', async () => {
-    const csv = await identity
-      .http()
-      .get('/v1/member-imports/template?format=csv')
-      .set(auth())
-      .buffer(true)
-      .parse((res, done) => {
-        const chunks: Buffer[] = [];
-        res.on('data', (c: Buffer) => chunks.push(c));
-        res.on('end', () => done(null, Buffer.concat(chunks)));
-      })
-      .expect(200);
+    const csv = await download('/v1/member-imports/template?format=csv');
     expect(csv.headers['content-type']).toMatch(/^text\/csv/);
     expect((csv.body as Buffer).toString('utf8')).toBe(`\uFEFF${HEADER.join(',')}\r\n`);
 
-    const xlsx = await identity
-      .http()
-      .get('/v1/member-imports/template')
-      .set(auth())
-      .buffer(true)
-      .parse((res, done) => {
-        const chunks: Buffer[] = [];
-        res.on('data', (c: Buffer) => chunks.push(c));
-        res.on('end', () => done(null, Buffer.concat(chunks)));
-      })
-      .expect(200);
+    const xlsx = await download('/v1/member-imports/template');
     expect(xlsx.headers['content-type']).toBe(XLSX);
     expect(xlsx.headers['content-disposition']).toMatch(/^attachment/);
     expect(await readXlsx(xlsx.body as Buffer)).toEqual([HEADER]);
@@ -534,62 +508,39 @@ describe('identity: member import and export', () => {
   });
 
   it('exports a subtree or the whole corp as XLSX that imports back unchanged', async () => {
-    const job = await importFile(
-      csvOf([
-        [
-          '张三',
-          'zhangsan',
-          '13800138000',
-          'zs@example.com',
-          `${root}/销售部/华东区;${root}/研发部`,
-          '经理',
-        ],
-        ['李四', 'lisi', '', '', `${root}/研发部`, '工程师'],
-        ['王五', 'wangwu', '+85291234567', '', `${root}/销售部`, ''],
-      ]),
-      'text/csv',
-      'overwrite',
-    );
+    const zhangsan = [
+      '张三',
+      'zhangsan',
+      '13800138000',
+      'zs@example.com',
+      `${root}/销售部/华东区;${root}/研发部`,
+      '经理',
+    ];
+    const lisi = ['李四', 'lisi', '', '', `${root}/研发部`, '工程师'];
+    const wangwu = ['王五', 'wangwu', '+85291234567', '', `${root}/销售部`, ''];
+    const job = await importFile(csvOf([zhangsan, lisi, wangwu]), 'text/csv', 'overwrite');
     expect(job.created).toBe(3);
-    const download = async (query = '') =>
-      (
-        await identity
-          .http()
-          .get(`/v1/member-export${query}`)
-          .set(auth())
-          .buffer(true)
-          .parse((res, done) => {
-            const chunks: Buffer[] = [];
-            res.on('data', (c: Buffer) => chunks.push(c));
-            res.on('end', () => done(null, Buffer.concat(chunks)));
-          })
-          .expect(200)
-          .expect('content-type', XLSX)
-      ).body as Buffer;
+    const exportXlsx = async (query = '') => {
+      const res = await download(`/v1/member-export${query}`);
+      expect(res.headers['content-type']).toBe(XLSX);
+      return res.body as Buffer;
+    };
 
-    const whole = await download();
+    const whole = await exportXlsx();
+    // By userid; the main department first.
     expect(await readXlsx(whole)).toEqual([
       HEADER,
       ['管理员', 'admin', '', '', root, ''],
-      ['李四', 'lisi', '', '', `${root}/研发部`, '工程师'],
-      ['王五', 'wangwu', '+85291234567', '', `${root}/销售部`, ''],
-      [
-        '张三',
-        'zhangsan',
-        '13800138000',
-        'zs@example.com',
-        `${root}/销售部/华东区;${root}/研发部`,
-        '经理',
-      ],
+      lisi,
+      wangwu,
+      zhangsan,
     ]);
     const tree = (await identity.http().get('/v1/departments/1/subtree').set(auth()).expect(200))
       .body.items as { id: number; name: string }[];
     const sales = tree.find((d) => d.name === '销售部') as { id: number };
-    expect((await readXlsx(await download(`?departmentId=${sales.id}`))).map((r) => r[1])).toEqual([
-      '帐号',
-      'wangwu',
-      'zhangsan',
-    ]);
+    expect(
+      (await readXlsx(await exportXlsx(`?departmentId=${sales.id}`))).map((r) => r[1]),
+    ).toEqual(['帐号', 'wangwu', 'zhangsan']);
     const exported = await auditOf('member.exported');
     expect(exported.map((e) => e.targetId)).toEqual([String(sales.id), '1']);
 
@@ -641,22 +592,12 @@ describe('identity: member import and export', () => {
          FROM m`,
       [corp.corpId, division.id, team.id],
     );
-    const listAll = async (departmentId: number, query: string) => {
-      const userids: string[] = [];
-      let cursor = '';
-      for (;;) {
-        const page = (
-          await identity
-            .http()
-            .get(`/v1/departments/${departmentId}/members?limit=1000${query}${cursor}`)
-            .set(auth())
-            .expect(200)
-        ).body as { items: { userid: string }[]; nextCursor: string | null };
-        userids.push(...page.items.map((m) => m.userid));
-        if (!page.nextCursor) return userids;
-        cursor = `&cursor=${page.nextCursor}`;
-      }
-    };
+    const listAll = async (departmentId: number, query: string) =>
+      (
+        await allPages<{ userid: string }>(
+          `/v1/departments/${departmentId}/members?limit=1000${query}`,
+        )
+      ).map((m) => m.userid);
     const expected = (remainders: number[]) =>
       Array.from({ length: 3000 }, (_, i) => i + 1)
         .filter((n) => remainders.includes(n % 3))
