@@ -39,6 +39,8 @@ describe('identity: migrations', () => {
         'event_outbox',
         'idempotency_keys',
         'member_departments',
+        'member_import_rejections',
+        'member_imports',
         'members',
         'refresh_tokens',
         'signing_keys',
