@@ -401,12 +401,13 @@ async function benchImport(
   let subtreeMembers = 0;
   const client = new Client({ connectionString: dbUrl });
   await client.connect();
-  const [{ path }] = (
-    await client.query<{ path: string }>(
-      'SELECT path FROM departments WHERE corp_id = $1 AND id = $2',
+  const subtreeIds = (
+    await client.query<{ id: number }>(
+      `SELECT id FROM departments WHERE corp_id = $1
+          AND path LIKE (SELECT path FROM departments WHERE corp_id = $1 AND id = $2) || '%'`,
       [corp.corp.corpId, division.id],
     )
-  ).rows;
+  ).rows.map((r) => r.id);
   for (let run = 0; run < RUNS; run++) {
     subtreeMembers = 0;
     listed.push(
@@ -423,14 +424,14 @@ async function benchImport(
       ...(await pageThrough(async (cursor) => {
         const rows = (
           await client.query<{ userid: string }>(
+            // The shape the service uses for a large subtree (MembersRepository.inDepartment).
             `SELECT m.* FROM members m
               WHERE m.corp_id = $1 AND m.userid > $2
-                AND EXISTS (SELECT 1 FROM member_departments md JOIN departments d
-                              ON d.corp_id = md.corp_id AND d.id = md.department_id
+                AND EXISTS (SELECT 1 FROM member_departments md
                              WHERE md.corp_id = m.corp_id AND md.userid = m.userid
-                               AND d.path LIKE $3)
+                               AND md.department_id = ANY($3::int[]) OFFSET 0)
               ORDER BY m.userid LIMIT $4`,
-            [corp.corp.corpId, cursor ?? '', `${path}%`, PAGE_SIZE + 1],
+            [corp.corp.corpId, cursor ?? '', subtreeIds, PAGE_SIZE + 1],
           )
         ).rows;
         return rows.length > PAGE_SIZE ? rows[PAGE_SIZE - 1].userid : null;
