@@ -32,6 +32,16 @@ export const identityConfigSchema = platformConfigSchema
       .min(300)
       .max(365 * 86_400)
       .default(30 * 86_400),
+    /** Members per corp, whatever their status (the member API and imports refuse more). */
+    CORP_MEMBER_LIMIT: z.coerce.number().int().min(1).max(10_000_000).default(100_000),
+    /** Data rows one member import may hold, and the largest file it accepts. */
+    IMPORT_MAX_ROWS: z.coerce.number().int().min(1).max(1_000_000).default(50_000),
+    IMPORT_MAX_FILE_BYTES: z.coerce
+      .number()
+      .int()
+      .min(1024)
+      .max(512 * 1024 * 1024)
+      .default(20 * 1024 * 1024),
   });
 
 export type IdentityConfig = z.infer<typeof identityConfigSchema>;

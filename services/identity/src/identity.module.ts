@@ -16,6 +16,8 @@ import { Member, MemberDepartment } from './members/member.entity';
 import { MembersModule } from './members/members.module';
 import { Tag } from './tags/tag.entity';
 import { TagsModule } from './tags/tags.module';
+import { MemberImport } from './imports/member-import.entity';
+import { ImportsModule } from './imports/imports.module';
 import { InitialSchema1763700000000 } from './migrations/1763700000000-initial-schema';
 import { MemberProfile1764000000000 } from './migrations/1764000000000-member-profile';
 import { Tags1764100000000 } from './migrations/1764100000000-tags';
@@ -26,13 +28,22 @@ import { AccessControl1764500000000 } from './migrations/1764500000000-access-co
 import { AppsModule } from './apps/apps.module';
 import { SealedSigningKeys1764700000000 } from './migrations/1764700000000-sealed-signing-keys';
 import { Totp1764800000000 } from './migrations/1764800000000-totp';
+import { MemberImports1764600000000 } from './migrations/1764600000000-member-imports';
 import { AuditModule } from './audit/audit.module';
 import { AuthModule } from './auth/auth.module';
 import { SigningKey } from './tokens/signing-key.entity';
 import { TokensModule } from './tokens/tokens.module';
 import { WecomModule } from './wecom/wecom.module';
 
-export const IDENTITY_ENTITIES = [Corp, Department, Member, MemberDepartment, SigningKey, Tag];
+export const IDENTITY_ENTITIES = [
+  Corp,
+  Department,
+  Member,
+  MemberDepartment,
+  SigningKey,
+  Tag,
+  MemberImport,
+];
 export const IDENTITY_MIGRATIONS = [
   InitialSchema1763700000000,
   CreateEventTables1763800000000,
@@ -46,6 +57,7 @@ export const IDENTITY_MIGRATIONS = [
   SealedSigningKeys1764700000000,
   Totp1764800000000,
   OutboxNotifyAfterCommit1765100000000,
+  MemberImports1764600000000,
 ];
 
 @Global()
@@ -93,6 +105,7 @@ export class IdentityModule {
         AuditModule,
         CorpsModule,
         WecomModule,
+        ImportsModule,
       ],
     };
   }

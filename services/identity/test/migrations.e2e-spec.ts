@@ -41,6 +41,8 @@ describe('identity: migrations', () => {
         'event_outbox',
         'idempotency_keys',
         'member_departments',
+        'member_import_rejections',
+        'member_imports',
         'member_totp',
         'members',
         'refresh_tokens',

@@ -30,26 +30,44 @@ export class Outbox {
     topic: TopicDefinition,
     event: NewEvent<M>,
   ): Promise<string> {
+    const [id] = await this.publishAll(manager, topic, [event]);
+    return id;
+  }
+
+  /**
+   * Several events of one topic in one statement (bulk writers such as imports), in the given
+   * order, in the caller's transaction like `publish`.
+   */
+  async publishAll<M extends DescMessage>(
+    manager: EntityManager,
+    topic: TopicDefinition,
+    events: NewEvent<M>[],
+  ): Promise<string[]> {
     if (!manager.queryRunner?.isTransactionActive) {
       // Outside a transaction the event could be written without the change (or the reverse).
       throw new Error('Outbox.publish needs the EntityManager of an open transaction');
     }
-    const encoded = encodeEvent(topic, this.source, event, currentTraceHeaders());
+    if (events.length === 0) return [];
+    const trace = currentTraceHeaders();
+    const encoded = events.map((event) => encodeEvent(topic, this.source, event, trace));
     await manager.query(
       `INSERT INTO event_outbox (event_id, topic, partition_key, lane, headers, payload)
-       VALUES ($1, $2, $3, $4, $5, $6)`,
+       SELECT e.event_id, $1, e.partition_key, e.lane, e.headers, e.payload
+         FROM unnest($2::text[], $3::text[], $4::smallint[], $5::text[], $6::text[])
+              WITH ORDINALITY AS e(event_id, partition_key, lane, headers, payload, n)
+        ORDER BY e.n`,
       [
-        encoded.id,
-        encoded.topic,
-        encoded.key,
-        laneOf(encoded.key, this.options.lanes),
-        JSON.stringify(encoded.headers),
-        encoded.value,
+        topic.name,
+        encoded.map((e) => e.id),
+        encoded.map((e) => e.key),
+        encoded.map((e) => laneOf(e.key, this.options.lanes)),
+        encoded.map((e) => JSON.stringify(e.headers)),
+        encoded.map((e) => e.value),
       ],
     );
     // Relays are woken after the commit (see OutboxSignal), never from inside it.
     outboxSignalOf(manager.connection);
     OutboxSignal.markWrote(manager.queryRunner);
-    return encoded.id;
+    return encoded.map((e) => e.id);
   }
 }

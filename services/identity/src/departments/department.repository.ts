@@ -32,12 +32,17 @@ export class DepartmentRepository {
       );
       return explicitId;
     }
+    return this.allocateIds(em, corpId, 1);
+  }
+
+  /** `count` consecutive new ids; returns the first. */
+  async allocateIds(em: EntityManager, corpId: CorpId, count: number): Promise<number> {
     const rows: { id: number }[] = await em.query(
       `WITH allocated AS (
-         UPDATE corps SET next_department_id = next_department_id + 1 WHERE corp_id = $1
-         RETURNING next_department_id - 1 AS id
+         UPDATE corps SET next_department_id = next_department_id + $2 WHERE corp_id = $1
+         RETURNING next_department_id - $2 AS id
        ) SELECT id FROM allocated`,
-      [corpId],
+      [corpId, count],
     );
     return rows[0].id;
   }

@@ -18,6 +18,12 @@ export class MemberMobileTakenException extends DomainException {
   }
 }
 
+export class MemberLimitReachedException extends DomainException {
+  constructor(limit: number) {
+    super('MEMBER_LIMIT_REACHED', 422, `A corp may have at most ${limit} members.`);
+  }
+}
+
 export class MemberDepartmentNotFoundException extends DomainException {
   constructor(ids: number[]) {
     super('MEMBER_DEPARTMENT_NOT_FOUND', 422, `Department(s) ${ids.join(', ')} do not exist.`, [

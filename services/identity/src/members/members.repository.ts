@@ -10,6 +10,9 @@ export interface MemberAdminScope {
   permissions: string[];
 }
 
+/** Memberships from which a department listing walks members rather than collecting them. */
+const MANY_MEMBERSHIPS = 2_000;
+
 export interface MemberWithDepartments {
   member: Member;
   departments: MemberDepartment[];
@@ -154,6 +157,15 @@ export class MembersRepository {
     return new Set(rows.map((r) => r.userid));
   }
 
+  /** Members of any status: what the corp's member limit counts. */
+  async count(em: EntityManager, corpId: CorpId): Promise<number> {
+    const rows = await em.query<{ n: number }[]>(
+      'SELECT count(*)::int AS n FROM members WHERE corp_id = $1',
+      [corpId],
+    );
+    return rows[0].n;
+  }
+
   async mobileTaken(
     em: EntityManager,
     corpId: CorpId,
@@ -200,6 +212,12 @@ export class MembersRepository {
   /**
    * Members of a department (or of its whole subtree), by userid, keyset-paginated.
    * `path` is the department's materialised path.
+   *
+   * Two query shapes, picked per page by how many memberships the departments hold: a few are
+   * collected, sorted and cut; many are walked in userid order through the members' primary
+   * key, probing each member's memberships, which stops after one page wherever the page is.
+   * Left to itself the planner hashes the whole subtree or merges from the corp's first userid
+   * on every page, so later pages of a large subtree get slower and slower.
    */
   async inDepartment(
     em: EntityManager,
@@ -207,19 +225,40 @@ export class MembersRepository {
     department: { id: number; path: string },
     options: { recursive: boolean; status?: MemberStatus; after?: string; limit: number },
   ): Promise<Member[]> {
+    const corpId = access.corpId;
+    const ids = options.recursive
+      ? (
+          await em.query<{ id: number }[]>(
+            'SELECT id FROM departments WHERE corp_id = $1 AND path LIKE $2',
+            [corpId, `${department.path}%`],
+          )
+        ).map((r) => r.id)
+      : [department.id];
+    const [{ n: memberships }] = await em.query<{ n: number }[]>(
+      `SELECT count(*)::int AS n FROM (
+         SELECT 1 FROM member_departments
+          WHERE corp_id = $1 AND department_id = ANY($2::int[]) LIMIT $3) few`,
+      [corpId, ids, MANY_MEMBERSHIPS],
+    );
     const qb = em
       .getRepository(Member)
       .createQueryBuilder('m')
-      .where('m.corp_id = :corpId', { corpId: access.corpId })
-      .andWhere(
-        `EXISTS (SELECT 1 FROM member_departments md JOIN departments d
-                    ON d.corp_id = md.corp_id AND d.id = md.department_id
-                 WHERE md.corp_id = m.corp_id AND md.userid = m.userid
-                   AND ${options.recursive ? 'd.path LIKE :prefix' : 'd.id = :departmentId'})`,
-        { prefix: `${department.path}%`, departmentId: department.id },
-      )
+      .where('m.corp_id = :corpId', { corpId, ids })
       .orderBy('m.userid', 'ASC')
       .limit(options.limit + 1);
+    if (memberships < MANY_MEMBERSHIPS) {
+      qb.andWhere(
+        `m.userid IN (SELECT md.userid FROM member_departments md
+                       WHERE md.corp_id = :corpId AND md.department_id = ANY(:ids::int[]))`,
+      );
+    } else {
+      // OFFSET 0 keeps the subquery a per-member probe (PostgreSQL does not turn it into a join).
+      qb.andWhere(
+        `EXISTS (SELECT 1 FROM member_departments md
+                  WHERE md.corp_id = m.corp_id AND md.userid = m.userid
+                    AND md.department_id = ANY(:ids::int[]) OFFSET 0)`,
+      );
+    }
     const visible = access.memberVisibleSql('m');
     if (visible) qb.andWhere(visible.sql, visible.params);
     if (options.status) qb.andWhere('m.status = :status', { status: options.status });

@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import { Injectable } from '@nestjs/common';
+import { Inject, Injectable } from '@nestjs/common';
 import { IDENTITY_MEMBER_TOPIC } from '@qiwei/contracts';
 import { Outbox } from '@qiwei/events';
 import { isUniqueViolation, TransactionRunner, type CorpId } from '@qiwei/persistence';
@@ -8,6 +8,7 @@ import { DataSource, type EntityManager } from 'typeorm';
 import type { Access } from '../access/access';
 import { revokeMemberRefreshTokens } from '../auth/refresh-tokens';
 import { recordAudit } from '../audit/audit-log';
+import { IDENTITY_CONFIG, type IdentityConfig } from '../config';
 import { lockCorpForWrite } from '../corps/corp-lock';
 import { decodeCursor, encodeCursor, isUseridCursor } from '../pagination/cursor';
 import { DepartmentsService } from '../departments/departments.service';
@@ -19,6 +20,7 @@ import {
   LastSuperAdminException,
   MainDepartmentNotAMembershipException,
   MemberDepartmentNotFoundException,
+  MemberLimitReachedException,
   MemberMobileTakenException,
   MemberNotFoundException,
   MemberStatusTransitionException,
@@ -96,6 +98,7 @@ export class MembersService {
     private readonly members: MembersRepository,
     private readonly departments: DepartmentsService,
     private readonly outbox: Outbox,
+    @Inject(IDENTITY_CONFIG) private readonly config: IdentityConfig,
   ) {}
 
   create(access: Access, input: CreateMemberInput): Promise<MemberWithDepartments> {
@@ -112,6 +115,9 @@ export class MembersService {
       );
       const userid = input.userid ?? `qw${randomBytes(6).toString('hex')}`;
       if (await this.members.find(em, corpId, userid)) throw new MemberUseridTakenException(userid);
+      if ((await this.members.count(em, corpId)) >= this.config.CORP_MEMBER_LIMIT) {
+        throw new MemberLimitReachedException(this.config.CORP_MEMBER_LIMIT);
+      }
       const memberships = await this.checkProfile(em, corpId, userid, input);
       if (input.mobile && (await this.members.mobileTaken(em, corpId, input.mobile))) {
         throw new MemberMobileTakenException();

@@ -22,12 +22,18 @@ import {
 import { USERID_PATTERN } from '../../corps/dto/corp.dto';
 import { PERMISSIONS, type Permission } from '../../access/access';
 import { PageQuery } from '../../pagination/cursor';
+import {
+  EMAIL_MAX_LENGTH,
+  FIELD_MESSAGES,
+  MAX_DEPARTMENTS_PER_MEMBER,
+  MOBILE_PATTERN,
+  NAME_MAX_LENGTH,
+  NOT_BLANK,
+  POSITION_MAX_LENGTH,
+} from '../member-fields';
 import type { MemberWithDepartments } from '../members.repository';
 
 const INT32_MAX = 2_147_483_647;
-/** A mainland China mobile (11 digits from 1[3-9]) or an E.164 number with its +country code. */
-export const MOBILE_PATTERN = /^(1[3-9]\d{9}|\+[1-9]\d{6,14})$/;
-const NOT_BLANK = /\S/;
 
 export class MembershipDto {
   @ApiProperty({ description: 'Department id' })
@@ -60,22 +66,20 @@ class MemberProfileDto {
   @IsOptional()
   @ValidateIf((_o, v) => v !== null)
   @IsString()
-  @Matches(MOBILE_PATTERN, {
-    message: 'mobile must be 1[3-9] and 9 more digits, or + and 7–15 digits',
-  })
+  @Matches(MOBILE_PATTERN, { message: FIELD_MESSAGES.mobile })
   mobile?: string | null;
 
   @ApiPropertyOptional({ example: 'zhangsan@example.com' })
   @IsOptional()
   @ValidateIf((_o, v) => v !== null)
   @IsEmail()
-  @MaxLength(254)
+  @MaxLength(EMAIL_MAX_LENGTH)
   email?: string | null;
 
   @ApiPropertyOptional({ example: '销售经理' })
   @IsOptional()
   @IsString()
-  @MaxLength(128)
+  @MaxLength(POSITION_MAX_LENGTH)
   position?: string;
 
   @ApiPropertyOptional({ enum: ['unknown', 'male', 'female'] })
@@ -106,18 +110,18 @@ export class CreateMemberDto extends MemberProfileDto {
   })
   @IsOptional()
   @IsString()
-  @Matches(USERID_PATTERN, { message: 'userid must be 1–64 of A-Z a-z 0-9 _ @ . -' })
+  @Matches(USERID_PATTERN, { message: FIELD_MESSAGES.userid })
   userid?: string;
 
   @ApiProperty({ example: '张三' })
   @IsString()
-  @Length(1, 64)
-  @Matches(NOT_BLANK, { message: 'name must not be blank' })
+  @Length(1, NAME_MAX_LENGTH)
+  @Matches(NOT_BLANK, { message: FIELD_MESSAGES.nameBlank })
   name!: string;
 
   @ApiProperty({ type: [MembershipDto], description: '1–100 departments' })
   @ArrayMinSize(1)
-  @ArrayMaxSize(100)
+  @ArrayMaxSize(MAX_DEPARTMENTS_PER_MEMBER)
   @ArrayUnique((d: MembershipDto) => d.id, { message: 'each department may appear once' })
   @ValidateNested({ each: true })
   @Type(() => MembershipDto)
@@ -136,14 +140,14 @@ export class UpdateMemberDto extends MemberProfileDto {
   @ApiPropertyOptional()
   @IsOptional()
   @IsString()
-  @Length(1, 64)
-  @Matches(NOT_BLANK, { message: 'name must not be blank' })
+  @Length(1, NAME_MAX_LENGTH)
+  @Matches(NOT_BLANK, { message: FIELD_MESSAGES.nameBlank })
   name?: string;
 
   @ApiPropertyOptional({ type: [MembershipDto] })
   @IsOptional()
   @ArrayMinSize(1)
-  @ArrayMaxSize(100)
+  @ArrayMaxSize(MAX_DEPARTMENTS_PER_MEMBER)
   @ArrayUnique((d: MembershipDto) => d.id, { message: 'each department may appear once' })
   @ValidateNested({ each: true })
   @Type(() => MembershipDto)

@@ -20,7 +20,7 @@ import {
   ValidateIf,
 } from 'class-validator';
 import { USERID_PATTERN } from '../../corps/dto/corp.dto';
-import { MOBILE_PATTERN } from '../../members/dto/member.dto';
+import { MOBILE_PATTERN } from '../../members/member-fields';
 import type { Gender, MemberStatus } from '../../members/member.entity';
 import type { MemberWithDepartments } from '../../members/members.repository';
 import {
