@@ -54,10 +54,10 @@ export const IDENTITY_MIGRATIONS = [
   SignIn1764300000000,
   AuditLog1764400000000,
   AccessControl1764500000000,
+  MemberImports1764600000000,
   SealedSigningKeys1764700000000,
   Totp1764800000000,
   OutboxNotifyAfterCommit1765100000000,
-  MemberImports1764600000000,
 ];
 
 @Global()

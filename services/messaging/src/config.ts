@@ -1,11 +1,13 @@
 import { eventsConfigSchema } from '@qiwei/events';
 import { databaseConfigSchema } from '@qiwei/persistence';
 import { platformConfigSchema } from '@qiwei/platform';
+import { storageConfigSchema } from '@qiwei/storage';
 import { z } from 'zod';
 
 export const messagingConfigSchema = platformConfigSchema
   .extend(databaseConfigSchema.shape)
   .extend(eventsConfigSchema.shape)
+  .extend(storageConfigSchema.shape)
   .extend({
     PORT: z.coerce.number().int().min(0).max(65535).default(4002),
     /** Identity's key set: tokens are verified locally against it. */
@@ -21,6 +23,46 @@ export const messagingConfigSchema = platformConfigSchema
       .min(1)
       .max(7 * 24 * 60)
       .default(24 * 60),
+    /** The bucket of message media (created at start if missing). */
+    MEDIA_BUCKET: z
+      .string()
+      .regex(/^[a-z0-9][a-z0-9.-]{2,62}$/, 'must be an S3 bucket name')
+      .default('qiwei-messaging-media'),
+    /** Largest upload per kind, in bytes. */
+    MEDIA_MAX_IMAGE_BYTES: z.coerce
+      .number()
+      .int()
+      .min(1)
+      .default(10 * 1024 * 1024),
+    MEDIA_MAX_VOICE_BYTES: z.coerce
+      .number()
+      .int()
+      .min(1)
+      .default(2 * 1024 * 1024),
+    MEDIA_MAX_VIDEO_BYTES: z.coerce
+      .number()
+      .int()
+      .min(1)
+      .default(100 * 1024 * 1024),
+    MEDIA_MAX_FILE_BYTES: z.coerce
+      .number()
+      .int()
+      .min(1)
+      .default(2 * 1024 * 1024 * 1024),
+    /** Uploads larger than this go in parts of this size (S3's minimum part is 5 MiB). */
+    MEDIA_PART_BYTES: z.coerce
+      .number()
+      .int()
+      .min(5 * 1024 * 1024)
+      .max(5 * 1024 * 1024 * 1024)
+      .default(64 * 1024 * 1024),
+    /** How long presigned upload and download URLs stay valid. */
+    MEDIA_URL_EXPIRY_SECONDS: z.coerce
+      .number()
+      .int()
+      .min(60)
+      .max(7 * 86_400)
+      .default(3_600),
     /** A socket whose unsent frames pass this is closed (its client resyncs by seq). */
     REALTIME_MAX_BUFFERED_BYTES: z.coerce
       .number()

@@ -18,11 +18,16 @@ import { MessagesRepository } from './messages/messages.repository';
 import { MessagesService } from './messages/messages.service';
 import { RealtimeGateway } from './realtime/realtime.gateway';
 import { MessagingSchema1765000000000 } from './migrations/1765000000000-initial-schema';
+import { MessagingMedia1765200000000 } from './migrations/1765200000000-media';
+import { MediaController } from './media/media.controller';
+import { MediaService } from './media/media.service';
+import { ObjectStorage } from '@qiwei/storage';
 
 export const MESSAGING_MIGRATIONS = [
   CreateEventTables1763800000000,
   CreateIdempotencyKeys1763900000000,
   MessagingSchema1765000000000,
+  MessagingMedia1765200000000,
   OutboxNotifyAfterCommit1765100000000,
 ];
 
@@ -60,7 +65,7 @@ export class MessagingModule {
           publishes: MESSAGING_TOPICS,
         }),
       ],
-      controllers: [ConversationsController, MessagesController],
+      controllers: [ConversationsController, MessagesController, MediaController],
       providers: [
         Directory,
         DirectoryProjection,
@@ -69,6 +74,8 @@ export class MessagingModule {
         MessagesRepository,
         MessagesService,
         RealtimeGateway,
+        MediaService,
+        { provide: ObjectStorage, useValue: new ObjectStorage(config) },
         {
           // Signatures against identity's JWKS; revocation from identity's member events.
           provide: TOKEN_VERIFIER,

@@ -8,12 +8,14 @@ import {
   freePort,
   spawnNode,
   startTestKafka,
+  startTestS3,
   testPlatformConfig,
   unique,
   type SpawnedProcess,
   type TestApp,
   type TestDatabase,
   type TestKafka,
+  type TestS3,
 } from '@qiwei/testing';
 import { DataSource } from 'typeorm';
 import { messagingConfigSchema, type MessagingConfig } from '../src/config';
@@ -49,6 +51,7 @@ export interface MessagingTestApp extends TestApp {
  */
 export async function bootMessaging(env: Record<string, string> = {}): Promise<MessagingTestApp> {
   const kafka: TestKafka = await startTestKafka();
+  const s3: TestS3 = await startTestS3();
   const identityDb: TestDatabase = await createTestDatabase('identity');
   const messagingDb: TestDatabase = await createTestDatabase('messaging');
   const identityPort = await freePort();
@@ -64,6 +67,7 @@ export async function bootMessaging(env: Record<string, string> = {}): Promise<M
       await identity.exited;
     }
     await kafka.stop();
+    await s3.stop();
     await identityDb.drop();
     await messagingDb.drop();
   };
@@ -98,6 +102,7 @@ export async function bootMessaging(env: Record<string, string> = {}): Promise<M
       KAFKA_BROKERS: kafka.brokers.join(','),
       OUTBOX_POLL_INTERVAL_MS: '100',
       IDENTITY_JWKS_URL: `${identityUrl}/.well-known/jwks.json`,
+      ...s3.env,
       ...env,
     });
     app = await bootTestApp({

@@ -7,6 +7,7 @@ import {
   type RunningPostgres,
 } from '@qiwei/embedded-postgres';
 import { optionsFromEnv, quietLogger, startDevKafka, type DevKafka } from '@qiwei/dev-kafka';
+import { startEmbeddedS3, type RunningS3 } from '@qiwei/embedded-s3';
 import { databaseUrl, ensureDatabase } from '@qiwei/persistence';
 import {
   loadStackConfig,
@@ -35,6 +36,7 @@ function startService(
   name: ServiceName,
   postgres: RunningPostgres,
   kafka: DevKafka,
+  s3: RunningS3,
 ): RunningService {
   const entry = join(config.repoRoot, 'dist/services', name, 'src/main.js');
   const child = spawn(process.execPath, [entry], {
@@ -50,6 +52,9 @@ function startService(
       KAFKA_BROKERS: kafka.brokers.join(','),
       // Every service verifies identity's tokens against its key set.
       IDENTITY_JWKS_URL: `http://${config.host}:${config.ports.identity}/.well-known/jwks.json`,
+      S3_ENDPOINT: s3.endpoint,
+      S3_ACCESS_KEY: s3.accessKey,
+      S3_SECRET_KEY: s3.secretKey,
       LOG_LEVEL: config.logLevel,
     },
   });
@@ -94,6 +99,7 @@ async function main(): Promise<void> {
   const services: RunningService[] = [];
   let postgres: RunningPostgres | undefined;
   let kafka: DevKafka | undefined;
+  let s3: RunningS3 | undefined;
   let stopping: Promise<void> | undefined;
 
   const stop = (exitCode: number) => {
@@ -102,6 +108,7 @@ async function main(): Promise<void> {
       // Services first (they drain and close their connections), then the engines.
       await Promise.all(services.map(stopService));
       await kafka?.stop();
+      await s3?.stop();
       await postgres?.stop();
       say('stopped');
       process.exit(exitCode);
@@ -124,9 +131,10 @@ async function main(): Promise<void> {
       dataDir: process.env.DEV_KAFKA_DATA_DIR || join(config.dataDir, 'kafka'),
       logger: quietLogger,
     });
+    s3 = await startEmbeddedS3({ directory: join(config.dataDir, 's3'), port: config.s3Port });
     for (const name of RUNNABLE_SERVICES) await ensureDatabase(postgres.url, serviceDatabase(name));
     for (const name of RUNNABLE_SERVICES) {
-      const service = startService(config, name, postgres, kafka);
+      const service = startService(config, name, postgres, kafka, s3);
       services.push(service);
       void service.exited.then((code) => {
         if (!stopping) {
@@ -145,6 +153,7 @@ async function main(): Promise<void> {
   const rows: [string, string][] = [
     ['PostgreSQL (embedded)', `postgres://postgres:postgres@127.0.0.1:${config.postgresPort}`],
     ['Kafka (dev-kafka broker)', kafka.brokers.join(',')],
+    ['S3 (s3rver)', s3.endpoint],
     ...services.map((s): [string, string] => [s.name, `${s.url}  (docs: ${s.url}/docs)`]),
   ];
   const width = Math.max(...rows.map(([name]) => name.length));

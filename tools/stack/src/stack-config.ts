@@ -22,6 +22,7 @@ export interface StackConfig {
   repoRoot: string;
   dataDir: string;
   postgresPort: number;
+  s3Port: number;
   host: string;
   logLevel: string;
   platformToken: string;
@@ -110,6 +111,7 @@ export function loadStackConfig(env: NodeJS.ProcessEnv, repoRoot: string): Stack
     repoRoot,
     dataDir,
     postgresPort: port(env, 'QIWEI_PG_PORT', 5433),
+    s3Port: port(env, 'S3_PORT', 9000),
     host: env.QIWEI_HOST || '127.0.0.1',
     logLevel: env.LOG_LEVEL || 'info',
     platformToken: token.value,

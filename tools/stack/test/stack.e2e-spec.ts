@@ -14,7 +14,7 @@ import {
 describe('npm start (tools/stack)', () => {
   let dataDir: string;
   let env: NodeJS.ProcessEnv;
-  let ports: { postgres: number; identity: number; messaging: number; kafka: number };
+  let ports: { postgres: number; identity: number; messaging: number; s3: number; kafka: number };
 
   beforeAll(async () => {
     dataDir = await mkdtemp(join(tmpdir(), 'qiwei-stack-'));
@@ -22,6 +22,7 @@ describe('npm start (tools/stack)', () => {
       postgres: await freePort(),
       identity: await freePort(),
       messaging: await freePort(),
+      s3: await freePort(),
       kafka: await freePort(),
     };
     env = {
@@ -30,6 +31,7 @@ describe('npm start (tools/stack)', () => {
       QIWEI_PG_PORT: String(ports.postgres),
       QIWEI_IDENTITY_PORT: String(ports.identity),
       QIWEI_MESSAGING_PORT: String(ports.messaging),
+      S3_PORT: String(ports.s3),
       DEV_KAFKA_PORT: String(ports.kafka),
       LOG_LEVEL: 'warn',
     };
@@ -58,6 +60,7 @@ describe('npm start (tools/stack)', () => {
     expect(await isListening(ports.messaging)).toBe(false);
     expect(await isListening(ports.postgres)).toBe(false);
     expect(await isListening(ports.kafka)).toBe(false);
+    expect(await isListening(ports.s3)).toBe(false);
   };
 
   it('starts, keeps data and the platform token across restarts, and leaves no process behind', async () => {

@@ -1,6 +1,6 @@
 import { type CanActivate, type ExecutionContext, Inject, Injectable } from '@nestjs/common';
 import { TOKEN_VERIFIER, type Principal, type TokenVerifier } from '@qiwei/auth';
-import { UnauthorizedException } from '@qiwei/platform';
+import { DomainException, UnauthorizedException } from '@qiwei/platform';
 import type { FastifyRequest } from 'fastify';
 import { AccessTokenMissingException, AppTokenRequiredException } from './wecom.exceptions';
 
@@ -24,6 +24,14 @@ export class WecomAccessTokenGuard implements CanActivate {
     const principal = await this.verifier.verify(token);
     if (!principal.app) throw new AppTokenRequiredException();
     request.principal = principal;
+    // Bodies are JSON; content types the app parses as raw bytes for other routes (the member
+    // import's sheets) answer as any non-JSON body does.
+    if (Buffer.isBuffer(request.body))
+      throw new DomainException(
+        'UNSUPPORTED_MEDIA_TYPE',
+        415,
+        'Send the body as application/json.',
+      );
     return true;
   }
 }

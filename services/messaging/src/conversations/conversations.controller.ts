@@ -28,7 +28,7 @@ import {
   ValidationFailedException,
 } from '@qiwei/platform';
 import type { FastifyReply } from 'fastify';
-import { ConversationIdPipe } from './conversation-id.pipe';
+import { UuidPipe } from '../http/uuid.pipe';
 import { ConversationsService } from './conversations.service';
 import {
   AddMembersDto,
@@ -120,7 +120,7 @@ export class ConversationsController {
   @ApiOkResponse({ type: ConversationResponse })
   async get(
     @CurrentPrincipal() caller: Principal,
-    @Param('id', ConversationIdPipe) id: string,
+    @Param('id', UuidPipe) id: string,
   ): Promise<ConversationResponse> {
     return ConversationResponse.of(await this.conversations.get(caller, id));
   }
@@ -133,7 +133,7 @@ export class ConversationsController {
   @ApiOkResponse({ type: ConversationResponse })
   async update(
     @CurrentPrincipal() caller: Principal,
-    @Param('id', ConversationIdPipe) id: string,
+    @Param('id', UuidPipe) id: string,
     @Body() body: UpdateGroupDto,
   ): Promise<ConversationResponse> {
     if (Object.values(body).every((v) => v === undefined))
@@ -153,7 +153,7 @@ export class ConversationsController {
   @ApiOkResponse({ type: ConversationResponse })
   async addMembers(
     @CurrentPrincipal() caller: Principal,
-    @Param('id', ConversationIdPipe) id: string,
+    @Param('id', UuidPipe) id: string,
     @Body() body: AddMembersDto,
   ): Promise<ConversationResponse> {
     return ConversationResponse.of(await this.conversations.addMembers(caller, id, body.userids));
@@ -164,7 +164,7 @@ export class ConversationsController {
   @ApiOkResponse({ type: ConversationResponse })
   async removeMember(
     @CurrentPrincipal() caller: Principal,
-    @Param('id', ConversationIdPipe) id: string,
+    @Param('id', UuidPipe) id: string,
     @Param('userid') userid: string,
   ): Promise<ConversationResponse> {
     if (!USERID_PATTERN.test(userid))
@@ -184,7 +184,7 @@ export class ConversationsController {
   @ApiNoContentResponse()
   async disband(
     @CurrentPrincipal() caller: Principal,
-    @Param('id', ConversationIdPipe) id: string,
+    @Param('id', UuidPipe) id: string,
   ): Promise<void> {
     await this.conversations.disband(caller, id);
   }

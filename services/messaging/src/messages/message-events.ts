@@ -37,6 +37,18 @@ export const messageSent = (m: StoredMessage, kind: string, participants: string
         text: m.text,
         mentions: m.mentions,
         quoteSeq: BigInt(m.quoteSeq),
+        media: m.media
+          ? {
+              mediaId: m.media.id,
+              kind: m.media.kind,
+              bucket: m.media.bucket,
+              objectKey: m.media.objectKey,
+              size: BigInt(m.media.size),
+              sha256: m.media.sha256,
+              filename: m.media.filename,
+              contentType: m.media.contentType,
+            }
+          : undefined,
       },
       sentAt: timestampFromDate(m.sentAt),
     },

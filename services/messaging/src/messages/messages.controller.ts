@@ -18,9 +18,9 @@ import {
   ApiTags,
 } from '@nestjs/swagger';
 import { BearerAuthGuard, CurrentPrincipal, type Principal } from '@qiwei/auth';
-import { PositiveIntPipe } from '@qiwei/platform';
+import { PositiveIntPipe, ValidationFailedException } from '@qiwei/platform';
 import type { FastifyReply } from 'fastify';
-import { ConversationIdPipe } from '../conversations/conversation-id.pipe';
+import { UuidPipe } from '../http/uuid.pipe';
 import {
   MessagePageResponse,
   MessageResponse,
@@ -29,7 +29,7 @@ import {
   ReceiptsResponse,
   SendMessageDto,
 } from './dto/message.dto';
-import { MessagesService } from './messages.service';
+import { MessagesService, withoutContent } from './messages.service';
 
 @ApiTags('messages')
 @ApiBearerAuth()
@@ -46,10 +46,21 @@ export class MessagesController {
   @ApiCreatedResponse({ type: MessageResponse })
   async send(
     @CurrentPrincipal() caller: Principal,
-    @Param('id', ConversationIdPipe) id: string,
+    @Param('id', UuidPipe) id: string,
     @Body() body: SendMessageDto,
     @Res({ passthrough: true }) reply: FastifyReply,
   ): Promise<MessageResponse> {
+    const textual = body.type === 'text' || body.type === 'markdown';
+    if (textual ? body.mediaId !== undefined : body.text !== undefined)
+      throw new ValidationFailedException([
+        {
+          field: textual ? 'mediaId' : 'text',
+          code: 'FIELD_NOT_FOR_TYPE',
+          message: textual
+            ? 'mediaId is only for image, voice, video and file messages'
+            : 'text is only for text and markdown messages',
+        },
+      ]);
     const sent = await this.messages.send(caller, id, body);
     void reply.status(sent.created ? 201 : 200);
     return MessageResponse.of(sent.message);
@@ -60,7 +71,7 @@ export class MessagesController {
   @ApiOkResponse({ type: MessagePageResponse })
   async after(
     @CurrentPrincipal() caller: Principal,
-    @Param('id', ConversationIdPipe) id: string,
+    @Param('id', UuidPipe) id: string,
     @Query() query: MessagesQuery,
   ): Promise<MessagePageResponse> {
     const page = await this.messages.after(caller, id, query.afterSeq ?? 0, query.limit ?? 100);
@@ -73,7 +84,7 @@ export class MessagesController {
   @ApiNoContentResponse()
   async read(
     @CurrentPrincipal() caller: Principal,
-    @Param('id', ConversationIdPipe) id: string,
+    @Param('id', UuidPipe) id: string,
     @Body() body: ReadDto,
   ): Promise<void> {
     await this.messages.read(caller, id, body.seq);
@@ -84,7 +95,7 @@ export class MessagesController {
   @ApiOkResponse({ type: ReceiptsResponse })
   async receipts(
     @CurrentPrincipal() caller: Principal,
-    @Param('id', ConversationIdPipe) id: string,
+    @Param('id', UuidPipe) id: string,
     @Param('seq', PositiveIntPipe) seq: number,
   ): Promise<ReceiptsResponse> {
     const r = await this.messages.receipts(caller, id, seq);
@@ -99,10 +110,10 @@ export class MessagesController {
   @ApiOkResponse({ type: MessageResponse })
   async recall(
     @CurrentPrincipal() caller: Principal,
-    @Param('id', ConversationIdPipe) id: string,
+    @Param('id', UuidPipe) id: string,
     @Param('seq', PositiveIntPipe) seq: number,
   ): Promise<MessageResponse> {
     const m = await this.messages.recall(caller, id, seq);
-    return MessageResponse.of({ ...m, text: '', mentions: [], quoteSeq: 0 });
+    return MessageResponse.of(withoutContent(m));
   }
 }

@@ -1,7 +1,20 @@
-import { Injectable } from '@nestjs/common';
+import { Inject, Injectable } from '@nestjs/common';
+import { MESSAGING_CONFIG, type MessagingConfig } from '../config';
 import type { EntityManager } from 'typeorm';
 
-export type MessageType = 'text' | 'markdown';
+export type MessageType = 'text' | 'markdown' | 'image' | 'voice' | 'video' | 'file';
+
+/** What a media message carries about its file. */
+export interface MessageMediaInfo {
+  id: string;
+  kind: string;
+  bucket: string;
+  objectKey: string;
+  size: number;
+  sha256: string;
+  filename: string;
+  contentType: string;
+}
 
 export interface StoredMessage {
   corpId: string;
@@ -14,6 +27,7 @@ export interface StoredMessage {
   text: string;
   mentions: string[];
   quoteSeq: number;
+  media: MessageMediaInfo | null;
   sentAt: Date;
   recalledAt: Date | null;
   recalledBy: string | null;
@@ -33,12 +47,23 @@ interface MessageRow {
   sent_at: Date;
   recalled_at: Date | null;
   recalled_by: string | null;
+  media_id: string | null;
+  media_kind: string | null;
+  media_key: string | null;
+  media_size: string | null;
+  media_sha256: string | null;
+  media_filename: string | null;
+  media_content_type: string | null;
 }
 
-const COLUMNS = `corp_id, conversation_id, seq, id, sender, client_msg_id, type, text, mentions,
-  quote_seq, sent_at, recalled_at, recalled_by`;
+// Messages with their media's details (a media message's upload row never goes away).
+const COLUMNS = `m.corp_id, m.conversation_id, m.seq, m.id, m.sender, m.client_msg_id, m.type, m.text,
+  m.mentions, m.quote_seq, m.sent_at, m.recalled_at, m.recalled_by, m.media_id,
+  u.kind AS media_kind, u.object_key AS media_key, u.size AS media_size, u.sha256 AS media_sha256,
+  u.filename AS media_filename, u.content_type AS media_content_type`;
+const FROM = `messages m LEFT JOIN media_uploads u ON u.corp_id = m.corp_id AND u.id = m.media_id`;
 
-const toMessage = (r: MessageRow): StoredMessage => ({
+const toMessage = (r: MessageRow, bucket: string): StoredMessage => ({
   corpId: r.corp_id,
   conversationId: r.conversation_id,
   seq: Number(r.seq),
@@ -49,6 +74,18 @@ const toMessage = (r: MessageRow): StoredMessage => ({
   text: r.text,
   mentions: r.mentions,
   quoteSeq: Number(r.quote_seq),
+  media: r.media_id
+    ? {
+        id: r.media_id,
+        kind: r.media_kind ?? '',
+        bucket,
+        objectKey: r.media_key ?? '',
+        size: Number(r.media_size),
+        sha256: r.media_sha256 ?? '',
+        filename: r.media_filename ?? '',
+        contentType: r.media_content_type ?? '',
+      }
+    : null,
   sentAt: r.sent_at,
   recalledAt: r.recalled_at,
   recalledBy: r.recalled_by,
@@ -57,6 +94,8 @@ const toMessage = (r: MessageRow): StoredMessage => ({
 /** Queries on messages. Every method is scoped to one corp and conversation. */
 @Injectable()
 export class MessagesRepository {
+  constructor(@Inject(MESSAGING_CONFIG) private readonly config: MessagingConfig) {}
+
   async byClientId(
     em: EntityManager,
     corpId: string,
@@ -65,11 +104,11 @@ export class MessagesRepository {
     clientMsgId: string,
   ): Promise<StoredMessage | null> {
     const [row] = await em.query<MessageRow[]>(
-      `SELECT ${COLUMNS} FROM messages
-        WHERE corp_id = $1 AND conversation_id = $2 AND sender = $3 AND client_msg_id = $4`,
+      `SELECT ${COLUMNS} FROM ${FROM}
+        WHERE m.corp_id = $1 AND m.conversation_id = $2 AND m.sender = $3 AND m.client_msg_id = $4`,
       [corpId, conversationId, sender, clientMsgId],
     );
-    return row ? toMessage(row) : null;
+    return row ? toMessage(row, this.config.MEDIA_BUCKET) : null;
   }
 
   async bySeq(
@@ -80,11 +119,11 @@ export class MessagesRepository {
     options: { lock?: boolean } = {},
   ): Promise<StoredMessage | null> {
     const [row] = await em.query<MessageRow[]>(
-      `SELECT ${COLUMNS} FROM messages WHERE corp_id = $1 AND conversation_id = $2 AND seq = $3
-       ${options.lock ? 'FOR UPDATE' : ''}`,
+      `SELECT ${COLUMNS} FROM ${FROM} WHERE m.corp_id = $1 AND m.conversation_id = $2 AND m.seq = $3
+       ${options.lock ? 'FOR UPDATE OF m' : ''}`,
       [corpId, conversationId, seq],
     );
-    return row ? toMessage(row) : null;
+    return row ? toMessage(row, this.config.MEDIA_BUCKET) : null;
   }
 
   /**
@@ -133,8 +172,8 @@ export class MessagesRepository {
   async insert(em: EntityManager, m: StoredMessage): Promise<void> {
     await em.query(
       `INSERT INTO messages (corp_id, conversation_id, seq, id, sender, client_msg_id, type, text,
-                             mentions, quote_seq, sent_at)
-       VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9::text[], $10, $11)`,
+                             mentions, quote_seq, sent_at, media_id)
+       VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9::text[], $10, $11, $12)`,
       [
         m.corpId,
         m.conversationId,
@@ -147,6 +186,7 @@ export class MessagesRepository {
         m.mentions,
         m.quoteSeq,
         m.sentAt,
+        m.media?.id ?? null,
       ],
     );
   }
@@ -159,11 +199,11 @@ export class MessagesRepository {
     limit: number,
   ): Promise<StoredMessage[]> {
     const rows = await em.query<MessageRow[]>(
-      `SELECT ${COLUMNS} FROM messages WHERE corp_id = $1 AND conversation_id = $2 AND seq > $3
-        ORDER BY seq LIMIT $4`,
+      `SELECT ${COLUMNS} FROM ${FROM} WHERE m.corp_id = $1 AND m.conversation_id = $2 AND m.seq > $3
+        ORDER BY m.seq LIMIT $4`,
       [corpId, conversationId, afterSeq, limit],
     );
-    return rows.map(toMessage);
+    return rows.map((r) => toMessage(r, this.config.MEDIA_BUCKET));
   }
 
   async markRecalled(

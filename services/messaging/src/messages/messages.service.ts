@@ -9,6 +9,7 @@ import { MESSAGING_CONFIG, type MessagingConfig } from '../config';
 import { ConversationsRepository } from '../conversations/conversations.repository';
 import { ConversationNotFoundException } from '../conversations/conversation.exceptions';
 import { roleOf } from '../conversations/conversations.service';
+import { MediaService } from '../media/media.service';
 import { messageRead, messageRecalled, messageSent } from './message-events';
 import {
   ClientMsgIdReusedException,
@@ -26,7 +27,10 @@ import { MessagesRepository, type MessageType, type StoredMessage } from './mess
 export interface SendInput {
   clientMsgId: string;
   type: MessageType;
-  text: string;
+  /** text and markdown messages */
+  text?: string;
+  /** image, voice, video and file messages: a completed upload of the sender's */
+  mediaId?: string;
   mentions?: string[];
   quoteSeq?: number;
 }
@@ -39,9 +43,19 @@ export interface Receipts {
 
 const sameContent = (m: StoredMessage, input: SendInput) =>
   m.type === input.type &&
-  m.text === input.text &&
+  m.text === (input.text ?? '') &&
+  (m.media?.id ?? undefined) === input.mediaId &&
   JSON.stringify(m.mentions) === JSON.stringify(normaliseMentions(input.mentions)) &&
   m.quoteSeq === (input.quoteSeq ?? 0);
+
+/** A recalled message keeps its place in the conversation, not its content. */
+export const withoutContent = (m: StoredMessage): StoredMessage => ({
+  ...m,
+  text: '',
+  mentions: [],
+  quoteSeq: 0,
+  media: null,
+});
 
 const normaliseMentions = (mentions: string[] = []) => [...new Set(mentions)].sort();
 
@@ -59,6 +73,7 @@ export class MessagesService {
     private readonly conversations: ConversationsRepository,
     private readonly messages: MessagesRepository,
     private readonly outbox: Outbox,
+    private readonly media: MediaService,
     @Inject(MESSAGING_CONFIG) private readonly config: MessagingConfig,
   ) {}
 
@@ -67,7 +82,7 @@ export class MessagesService {
     conversationId: string,
     input: SendInput,
   ): Promise<{ message: StoredMessage; created: boolean }> {
-    if (Buffer.byteLength(input.text, 'utf8') > this.config.MESSAGE_TEXT_MAX_BYTES)
+    if (Buffer.byteLength(input.text ?? '', 'utf8') > this.config.MESSAGE_TEXT_MAX_BYTES)
       throw new MessageTooLargeException(this.config.MESSAGE_TEXT_MAX_BYTES);
     try {
       const message = await this.transactions.run((em) =>
@@ -101,7 +116,7 @@ export class MessagesService {
     const c = await this.conversations.forParticipant(em, caller, conversationId);
     const items = await this.messages.after(em, caller.corpId, conversationId, afterSeq, limit);
     return {
-      items: items.map((m) => (m.recalledAt ? { ...m, text: '', mentions: [], quoteSeq: 0 } : m)),
+      items: items.map((m) => (m.recalledAt ? withoutContent(m) : m)),
       lastSeq: c.lastSeq,
     };
   }
@@ -199,6 +214,10 @@ export class MessagesService {
         !(await this.messages.bySeq(em, caller.corpId, conversationId, quoteSeq)))
     )
       throw new QuoteInvalidException(quoteSeq);
+    const media =
+      input.type === 'text' || input.type === 'markdown'
+        ? null
+        : await this.media.forMessage(em, caller, input.mediaId as string, input.type);
     const message: StoredMessage = {
       corpId: caller.corpId,
       conversationId,
@@ -207,9 +226,19 @@ export class MessagesService {
       sender: caller.userId,
       clientMsgId: input.clientMsgId,
       type: input.type,
-      text: input.text,
+      text: input.text ?? '',
       mentions,
       quoteSeq,
+      media: media && {
+        id: media.id,
+        kind: media.kind,
+        bucket: media.bucket,
+        objectKey: media.objectKey,
+        size: media.size,
+        sha256: media.sha256,
+        filename: media.filename,
+        contentType: media.contentType,
+      },
       sentAt: new Date(),
       recalledAt: null,
       recalledBy: null,

@@ -223,6 +223,16 @@ export class RealtimeGateway implements OnApplicationBootstrap, BeforeApplicatio
           text: m.content?.text,
           mentions: m.content?.mentions ?? [],
           quoteSeq: Number(m.content?.quoteSeq ?? 0n),
+          media: m.content?.media
+            ? {
+                mediaId: m.content.media.mediaId,
+                kind: m.content.media.kind,
+                filename: m.content.media.filename,
+                contentType: m.content.media.contentType,
+                size: Number(m.content.media.size),
+                sha256: m.content.media.sha256,
+              }
+            : null,
           sentAt: m.sentAt ? timestampDate(m.sentAt).toISOString() : null,
         },
       });

@@ -11,8 +11,11 @@ import {
   Max,
   MaxLength,
   Min,
+  ValidateIf,
 } from 'class-validator';
-import type { StoredMessage } from '../messages.repository';
+import type { MessageType, StoredMessage } from '../messages.repository';
+
+const MESSAGE_TYPES = ['text', 'markdown', 'image', 'voice', 'video', 'file'] as const;
 
 const INT32_MAX = 2_147_483_647;
 
@@ -25,15 +28,34 @@ export class SendMessageDto {
   @Matches(/^[A-Za-z0-9_-]{1,64}$/, { message: 'clientMsgId must be 1–64 of A-Z a-z 0-9 _ -' })
   clientMsgId!: string;
 
-  @ApiProperty({ enum: ['text', 'markdown'] })
-  @IsIn(['text', 'markdown'])
-  type!: 'text' | 'markdown';
+  @ApiProperty({ enum: MESSAGE_TYPES })
+  @IsIn(MESSAGE_TYPES)
+  type!: MessageType;
 
-  @ApiProperty({ description: 'UTF-8, at most MESSAGE_TEXT_MAX_BYTES bytes' })
+  @ApiPropertyOptional({
+    description:
+      'text and markdown (required there, refused otherwise): UTF-8, at most MESSAGE_TEXT_MAX_BYTES bytes',
+  })
+  @ValidateIf(
+    (o: SendMessageDto) => o.type === 'text' || o.type === 'markdown' || o.text !== undefined,
+  )
   @IsString()
   @MaxLength(1_048_576)
   @Matches(/\S/, { message: 'text must not be blank' })
-  text!: string;
+  text?: string;
+
+  @ApiPropertyOptional({
+    description:
+      'image, voice, video and file (required there, refused otherwise): a completed upload of yours',
+  })
+  @ValidateIf(
+    (o: SendMessageDto) => !(o.type === 'text' || o.type === 'markdown') || o.mediaId !== undefined,
+  )
+  @IsString()
+  @Matches(/^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i, {
+    message: 'mediaId must be a UUID',
+  })
+  mediaId?: string;
 
   @ApiPropertyOptional({ type: [String], description: 'Userids in the conversation, or @all' })
   @IsOptional()
@@ -93,6 +115,18 @@ export class MessageResponse {
   @ApiProperty({ description: 'Empty once recalled' }) text!: string;
   @ApiProperty({ type: [String] }) mentions!: string[];
   @ApiProperty() quoteSeq!: number;
+  @ApiProperty({
+    nullable: true,
+    description: 'image/voice/video/file: {mediaId, kind, filename, contentType, size, sha256}',
+  })
+  media!: {
+    mediaId: string;
+    kind: string;
+    filename: string;
+    contentType: string;
+    size: number;
+    sha256: string;
+  } | null;
   @ApiProperty() sentAt!: string;
   @ApiProperty() recalled!: boolean;
   @ApiProperty({ nullable: true, type: String }) recalledBy!: string | null;
@@ -108,6 +142,14 @@ export class MessageResponse {
       text: m.text,
       mentions: m.mentions,
       quoteSeq: m.quoteSeq,
+      media: m.media && {
+        mediaId: m.media.id,
+        kind: m.media.kind,
+        filename: m.media.filename,
+        contentType: m.media.contentType,
+        size: m.media.size,
+        sha256: m.media.sha256,
+      },
       sentAt: m.sentAt.toISOString(),
       recalled: m.recalledAt !== null,
       recalledBy: m.recalledBy,

@@ -12,7 +12,65 @@ import type { Message as Message$1 } from "@bufbuild/protobuf";
  * Describes the file qiwei/messaging/v1/message.proto.
  */
 export const file_qiwei_messaging_v1_message: GenFile = /*@__PURE__*/
-  fileDesc("CiBxaXdlaS9tZXNzYWdpbmcvdjEvbWVzc2FnZS5wcm90bxIScWl3ZWkubWVzc2FnaW5nLnYxIlEKDk1lc3NhZ2VDb250ZW50EgwKBHR5cGUYASABKAkSDAoEdGV4dBgCIAEoCRIQCghtZW50aW9ucxgDIAMoCRIRCglxdW90ZV9zZXEYBCABKAMihgIKB01lc3NhZ2USDwoHY29ycF9pZBgBIAEoCRIXCg9jb252ZXJzYXRpb25faWQYAiABKAkSCwoDc2VxGAMgASgDEgoKAmlkGAQgASgJEg4KBnNlbmRlchgFIAEoCRIVCg1jbGllbnRfbXNnX2lkGAYgASgJEhkKEWNvbnZlcnNhdGlvbl9raW5kGAcgASgJEhQKDHBhcnRpY2lwYW50cxgIIAMoCRIzCgdjb250ZW50GAkgASgLMiIucWl3ZWkubWVzc2FnaW5nLnYxLk1lc3NhZ2VDb250ZW50EisKB3NlbnRfYXQYCiABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wIjsKC01lc3NhZ2VTZW50EiwKB21lc3NhZ2UYASABKAsyGy5xaXdlaS5tZXNzYWdpbmcudjEuTWVzc2FnZSKqAQoPTWVzc2FnZVJlY2FsbGVkEg8KB2NvcnBfaWQYASABKAkSFwoPY29udmVyc2F0aW9uX2lkGAIgASgJEgsKA3NlcRgDIAEoAxIKCgJpZBgEIAEoCRIOCgZzZW5kZXIYBSABKAkSEwoLcmVjYWxsZWRfYnkYBiABKAkSLwoLcmVjYWxsZWRfYXQYByABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wIoEBCgtNZXNzYWdlUmVhZBIPCgdjb3JwX2lkGAEgASgJEhcKD2NvbnZlcnNhdGlvbl9pZBgCIAEoCRIOCgZ1c2VyaWQYAyABKAkSCwoDc2VxGAQgASgDEisKB3JlYWRfYXQYBSABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wYgZwcm90bzM", [file_google_protobuf_timestamp]);
+  fileDesc("CiBxaXdlaS9tZXNzYWdpbmcvdjEvbWVzc2FnZS5wcm90bxIScWl3ZWkubWVzc2FnaW5nLnYxIpgBCgxNZXNzYWdlTWVkaWESEAoIbWVkaWFfaWQYASABKAkSDAoEa2luZBgCIAEoCRIOCgZidWNrZXQYAyABKAkSEgoKb2JqZWN0X2tleRgEIAEoCRIMCgRzaXplGAUgASgDEg4KBnNoYTI1NhgGIAEoCRIQCghmaWxlbmFtZRgHIAEoCRIUCgxjb250ZW50X3R5cGUYCCABKAkiggEKDk1lc3NhZ2VDb250ZW50EgwKBHR5cGUYASABKAkSDAoEdGV4dBgCIAEoCRIQCghtZW50aW9ucxgDIAMoCRIRCglxdW90ZV9zZXEYBCABKAMSLwoFbWVkaWEYBSABKAsyIC5xaXdlaS5tZXNzYWdpbmcudjEuTWVzc2FnZU1lZGlhIoYCCgdNZXNzYWdlEg8KB2NvcnBfaWQYASABKAkSFwoPY29udmVyc2F0aW9uX2lkGAIgASgJEgsKA3NlcRgDIAEoAxIKCgJpZBgEIAEoCRIOCgZzZW5kZXIYBSABKAkSFQoNY2xpZW50X21zZ19pZBgGIAEoCRIZChFjb252ZXJzYXRpb25fa2luZBgHIAEoCRIUCgxwYXJ0aWNpcGFudHMYCCADKAkSMwoHY29udGVudBgJIAEoCzIiLnFpd2VpLm1lc3NhZ2luZy52MS5NZXNzYWdlQ29udGVudBIrCgdzZW50X2F0GAogASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcCI7CgtNZXNzYWdlU2VudBIsCgdtZXNzYWdlGAEgASgLMhsucWl3ZWkubWVzc2FnaW5nLnYxLk1lc3NhZ2UiqgEKD01lc3NhZ2VSZWNhbGxlZBIPCgdjb3JwX2lkGAEgASgJEhcKD2NvbnZlcnNhdGlvbl9pZBgCIAEoCRILCgNzZXEYAyABKAMSCgoCaWQYBCABKAkSDgoGc2VuZGVyGAUgASgJEhMKC3JlY2FsbGVkX2J5GAYgASgJEi8KC3JlY2FsbGVkX2F0GAcgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcCKBAQoLTWVzc2FnZVJlYWQSDwoHY29ycF9pZBgBIAEoCRIXCg9jb252ZXJzYXRpb25faWQYAiABKAkSDgoGdXNlcmlkGAMgASgJEgsKA3NlcRgEIAEoAxIrCgdyZWFkX2F0GAUgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcGIGcHJvdG8z", [file_google_protobuf_timestamp]);
+
+/**
+ * A file a message carries (image, voice, video or file), kept in object storage.
+ *
+ * @generated from message qiwei.messaging.v1.MessageMedia
+ */
+export type MessageMedia = Message$1<"qiwei.messaging.v1.MessageMedia"> & {
+  /**
+   * @generated from field: string media_id = 1;
+   */
+  mediaId: string;
+
+  /**
+   * "image", "voice", "video" or "file".
+   *
+   * @generated from field: string kind = 2;
+   */
+  kind: string;
+
+  /**
+   * @generated from field: string bucket = 3;
+   */
+  bucket: string;
+
+  /**
+   * @generated from field: string object_key = 4;
+   */
+  objectKey: string;
+
+  /**
+   * @generated from field: int64 size = 5;
+   */
+  size: bigint;
+
+  /**
+   * Hex SHA-256 of the object's bytes, verified by messaging when the upload completed.
+   *
+   * @generated from field: string sha256 = 6;
+   */
+  sha256: string;
+
+  /**
+   * @generated from field: string filename = 7;
+   */
+  filename: string;
+
+  /**
+   * @generated from field: string content_type = 8;
+   */
+  contentType: string;
+};
+
+/**
+ * Describes the message qiwei.messaging.v1.MessageMedia.
+ * Use `create(MessageMediaSchema)` to create a new message.
+ */
+export const MessageMediaSchema: GenMessage<MessageMedia> = /*@__PURE__*/
+  messageDesc(file_qiwei_messaging_v1_message, 0);
 
 /**
  * What a message says. `type` names which fields are set.
@@ -21,7 +79,7 @@ export const file_qiwei_messaging_v1_message: GenFile = /*@__PURE__*/
  */
 export type MessageContent = Message$1<"qiwei.messaging.v1.MessageContent"> & {
   /**
-   * "text" or "markdown".
+   * "text", "markdown", "image", "voice", "video" or "file".
    *
    * @generated from field: string type = 1;
    */
@@ -47,6 +105,13 @@ export type MessageContent = Message$1<"qiwei.messaging.v1.MessageContent"> & {
    * @generated from field: int64 quote_seq = 4;
    */
   quoteSeq: bigint;
+
+  /**
+   * Set for image, voice, video and file messages.
+   *
+   * @generated from field: qiwei.messaging.v1.MessageMedia media = 5;
+   */
+  media?: MessageMedia | undefined;
 };
 
 /**
@@ -54,7 +119,7 @@ export type MessageContent = Message$1<"qiwei.messaging.v1.MessageContent"> & {
  * Use `create(MessageContentSchema)` to create a new message.
  */
 export const MessageContentSchema: GenMessage<MessageContent> = /*@__PURE__*/
-  messageDesc(file_qiwei_messaging_v1_message, 0);
+  messageDesc(file_qiwei_messaging_v1_message, 1);
 
 /**
  * A message as it was sent: everything an archive needs without calling back.
@@ -128,7 +193,7 @@ export type Message = Message$1<"qiwei.messaging.v1.Message"> & {
  * Use `create(MessageSchema)` to create a new message.
  */
 export const MessageSchema: GenMessage<Message> = /*@__PURE__*/
-  messageDesc(file_qiwei_messaging_v1_message, 1);
+  messageDesc(file_qiwei_messaging_v1_message, 2);
 
 /**
  * qiwei.messaging.message.sent.v1
@@ -147,7 +212,7 @@ export type MessageSent = Message$1<"qiwei.messaging.v1.MessageSent"> & {
  * Use `create(MessageSentSchema)` to create a new message.
  */
 export const MessageSentSchema: GenMessage<MessageSent> = /*@__PURE__*/
-  messageDesc(file_qiwei_messaging_v1_message, 2);
+  messageDesc(file_qiwei_messaging_v1_message, 3);
 
 /**
  * qiwei.messaging.message.recalled.v1: the message stays in the archive; clients hide it.
@@ -196,7 +261,7 @@ export type MessageRecalled = Message$1<"qiwei.messaging.v1.MessageRecalled"> & 
  * Use `create(MessageRecalledSchema)` to create a new message.
  */
 export const MessageRecalledSchema: GenMessage<MessageRecalled> = /*@__PURE__*/
-  messageDesc(file_qiwei_messaging_v1_message, 3);
+  messageDesc(file_qiwei_messaging_v1_message, 4);
 
 /**
  * qiwei.messaging.message.read.v1: a member has read everything up to `seq`.
@@ -235,5 +300,5 @@ export type MessageRead = Message$1<"qiwei.messaging.v1.MessageRead"> & {
  * Use `create(MessageReadSchema)` to create a new message.
  */
 export const MessageReadSchema: GenMessage<MessageRead> = /*@__PURE__*/
-  messageDesc(file_qiwei_messaging_v1_message, 4);
+  messageDesc(file_qiwei_messaging_v1_message, 5);
 

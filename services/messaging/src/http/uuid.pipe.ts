@@ -3,13 +3,13 @@ import { ValidationFailedException } from '@qiwei/platform';
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
-/** A `:id` of a conversation: a UUID, anything else is a field error. */
+/** A `:id` that is a UUID (conversations, media); anything else is a field error. */
 @Injectable()
-export class ConversationIdPipe implements PipeTransform<string, string> {
+export class UuidPipe implements PipeTransform<string, string> {
   transform(value: string): string {
     if (!UUID.test(value)) {
       throw new ValidationFailedException([
-        { field: 'id', code: 'CONVERSATION_ID_INVALID', message: 'id must be a UUID' },
+        { field: 'id', code: 'ID_INVALID', message: 'id must be a UUID' },
       ]);
     }
     return value.toLowerCase();
