@@ -19,4 +19,6 @@ export {
   RevocationAwareVerifier,
   type MemberStanding,
   type MemberStandingLookup,
+  type AppStanding,
+  type AppStandingLookup,
 } from './revocation';

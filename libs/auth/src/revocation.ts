@@ -13,6 +13,14 @@ export type MemberStandingLookup = (
   userid: string,
 ) => Promise<MemberStanding | null>;
 
+/** What a service knows about an app from identity's app events. */
+export interface AppStanding {
+  deleted: boolean;
+  tokensValidAfter: Date | null;
+}
+
+export type AppStandingLookup = (corpId: string, agentId: number) => Promise<AppStanding | null>;
+
 /**
  * Wraps a signature verifier so a member's tokens stop working as soon as the service has
  * learnt (from `qiwei.identity.member.v1`) that the member was disabled, left, was deleted
@@ -24,17 +32,26 @@ export class RevocationAwareVerifier implements TokenVerifier {
   constructor(
     private readonly signature: TokenVerifier,
     private readonly standing: MemberStandingLookup,
+    /** Apps: a deleted app's tokens, and those from before a secret rotation, stop working. */
+    private readonly appStanding?: AppStandingLookup,
   ) {}
 
   async verify(token: string): Promise<Principal> {
     const principal = await this.signature.verify(token);
-    if (principal.app) return principal;
-    const standing = await this.standing(principal.corpId, principal.userId);
-    const revoked =
-      standing !== null &&
-      (standing.status !== 'active' ||
-        (standing.tokensValidAfter !== null &&
-          principal.issuedAt.getTime() < standing.tokensValidAfter.getTime()));
+    const issued = principal.issuedAt.getTime();
+    let revoked: boolean;
+    if (principal.app) {
+      const app = (await this.appStanding?.(principal.corpId, principal.app.agentId)) ?? null;
+      revoked =
+        app !== null &&
+        (app.deleted || (app.tokensValidAfter !== null && issued < app.tokensValidAfter.getTime()));
+    } else {
+      const standing = await this.standing(principal.corpId, principal.userId);
+      revoked =
+        standing !== null &&
+        (standing.status !== 'active' ||
+          (standing.tokensValidAfter !== null && issued < standing.tokensValidAfter.getTime()));
+    }
     if (revoked)
       throw new UnauthorizedException('This access token has been revoked.', 'TOKEN_REVOKED');
     return principal;

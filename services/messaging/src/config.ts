@@ -63,6 +63,9 @@ export const messagingConfigSchema = platformConfigSchema
       .min(60)
       .max(7 * 86_400)
       .default(3_600),
+    /** App messages an app may send one member (fixed minute and hour windows). */
+    APP_MESSAGE_PER_MEMBER_PER_MINUTE: z.coerce.number().int().min(1).default(30),
+    APP_MESSAGE_PER_MEMBER_PER_HOUR: z.coerce.number().int().min(1).default(1_000),
     /** A socket whose unsent frames pass this is closed (its client resyncs by seq). */
     REALTIME_MAX_BUFFERED_BYTES: z.coerce
       .number()

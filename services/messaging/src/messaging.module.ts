@@ -19,6 +19,10 @@ import { MessagesService } from './messages/messages.service';
 import { RealtimeGateway } from './realtime/realtime.gateway';
 import { MessagingSchema1765000000000 } from './migrations/1765000000000-initial-schema';
 import { MessagingMedia1765200000000 } from './migrations/1765200000000-media';
+import { AppMessages1765300000000 } from './migrations/1765300000000-app-messages';
+import { AppMessagesController } from './app-messages/app-messages.controller';
+import { AppMessagesService } from './app-messages/app-messages.service';
+import { OrganisationProjection } from './directory/organisation-projection';
 import { MediaController } from './media/media.controller';
 import { MediaService } from './media/media.service';
 import { ObjectStorage } from '@qiwei/storage';
@@ -28,6 +32,7 @@ export const MESSAGING_MIGRATIONS = [
   CreateIdempotencyKeys1763900000000,
   MessagingSchema1765000000000,
   MessagingMedia1765200000000,
+  AppMessages1765300000000,
   OutboxNotifyAfterCommit1765100000000,
 ];
 
@@ -65,7 +70,12 @@ export class MessagingModule {
           publishes: MESSAGING_TOPICS,
         }),
       ],
-      controllers: [ConversationsController, MessagesController, MediaController],
+      controllers: [
+        ConversationsController,
+        MessagesController,
+        MediaController,
+        AppMessagesController,
+      ],
       providers: [
         Directory,
         DirectoryProjection,
@@ -75,6 +85,8 @@ export class MessagingModule {
         MessagesService,
         RealtimeGateway,
         MediaService,
+        AppMessagesService,
+        OrganisationProjection,
         { provide: ObjectStorage, useValue: new ObjectStorage(config) },
         {
           // Signatures against identity's JWKS; revocation from identity's member events.
@@ -84,6 +96,7 @@ export class MessagingModule {
             new RevocationAwareVerifier(
               JwtTokenVerifier.fromJwksUrl(config.IDENTITY_JWKS_URL),
               (corpId, userid) => directory.standing(corpId, userid),
+              (corpId, agentId) => directory.appStanding(corpId, agentId),
             ),
         },
       ],

@@ -27,8 +27,15 @@ const PLATFORM_TOKEN = `messaging-test-platform-${randomBytes(8).toString('hex')
 export interface TestCorp {
   corpId: string;
   adminToken: string;
-  /** Adds an active member to the root department and signs them in: their access token. */
-  member(userid: string): Promise<string>;
+  /** Adds an active member (to the root department unless said) and signs them in: their access token. */
+  member(userid: string, departmentId?: number): Promise<string>;
+  /** Creates an app in identity and exchanges its secret: its agentid, secret and token. */
+  app(
+    range: { departmentIds: number[]; userids: string[]; tagIds: number[] },
+    name?: string,
+  ): Promise<{ agentid: number; secret: string; token: string }>;
+  /** Exchanges an app secret for a fresh token. */
+  appToken(secret: string): Promise<string>;
   /** Calls identity's API as the corp's super admin. */
   identity(method: string, path: string, body?: object): Promise<{ status: number; body: unknown }>;
 }
@@ -168,15 +175,31 @@ export async function bootMessaging(env: Record<string, string> = {}): Promise<M
         const corpId = corp.corpId;
         const identityCall = (method: string, path: string, body?: object) =>
           call(accessToken, method, path, body);
+        const appToken = async (secret: string) => {
+          const issued = await fetch(`${identityUrl}/v1/apps/token`, {
+            method: 'POST',
+            headers: { 'content-type': 'application/json' },
+            body: JSON.stringify({ corpId, secret }),
+          });
+          if (!issued.ok) throw new Error(`app token: ${await issued.text()}`);
+          return ((await issued.json()) as { accessToken: string }).accessToken;
+        };
         return {
           corpId,
           adminToken: accessToken,
           identity: identityCall,
-          async member(userid: string) {
+          async app(range, name = unique('app')) {
+            const created = await identityCall('POST', '/v1/apps', { name, range });
+            if (created.status !== 201) throw new Error(`app: ${JSON.stringify(created.body)}`);
+            const { agentid, secret } = created.body as { agentid: number; secret: string };
+            return { agentid, secret, token: await appToken(secret) };
+          },
+          appToken,
+          async member(userid: string, departmentId = 1) {
             const added = await identityCall('POST', '/v1/members', {
               userid,
               name: userid,
-              departments: [{ id: 1 }],
+              departments: [{ id: departmentId }],
             });
             if (added.status !== 201) throw new Error(`member: ${JSON.stringify(added.body)}`);
             const password = `pw-${randomBytes(12).toString('hex')}`;

@@ -142,6 +142,36 @@ describe('messaging: real-time delivery over WebSocket', () => {
     });
   });
 
+  it('pushes app messages to their connected recipients', async () => {
+    const app = await corp.app({ departmentIds: [1], userids: [], tagIds: [] });
+    // Messaging learns the root department from identity's events before it can expand it.
+    await eventually(
+      async () => {
+        const sent = await messaging
+          .http()
+          .post('/v1/app-messages')
+          .set('authorization', `Bearer ${app.token}`)
+          .send({ all: true, msgtype: 'text', text: '系统维护通知' });
+        if (sent.status !== 200) throw new Error(JSON.stringify(sent.body));
+      },
+      { timeoutMs: 20_000 },
+    );
+    const stream = await open(`${second}/v1/stream?access_token=${carol}`);
+    const sent = await messaging
+      .http()
+      .post('/v1/app-messages')
+      .set('authorization', `Bearer ${app.token}`)
+      .send({ touser: ['carol'], msgtype: 'markdown', text: '**请查收**' })
+      .expect(200);
+    expect(
+      await stream.next((f) => f.type === 'app_message' && f.msgid === sent.body.msgid),
+    ).toMatchObject({
+      agentid: app.agentid,
+      msgtype: 'markdown',
+      text: '**请查收**',
+    });
+  });
+
   it('refuses sockets without a valid member token, and answers bad frames with errors', async () => {
     await expect(StreamClient.open(`${first}/v1/stream`)).rejects.toThrow('HTTP 401');
     await expect(

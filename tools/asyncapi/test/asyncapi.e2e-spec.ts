@@ -17,6 +17,7 @@ import {
   MemberLeftSchema,
   MemberUpdatedSchema,
   AppCreatedSchema,
+  AppMessageSentSchema,
   ConversationCreatedSchema,
   ConversationDisbandedSchema,
   ConversationMembersAddedSchema,
@@ -228,6 +229,17 @@ const REAL_PAYLOADS: ReadonlyMap<DescMessage, MessageInitShape<DescMessage>> = n
       sender: 'zhangsan',
       recalledBy: 'zhangsan',
       recalledAt: timestampFromDate(new Date('2025-03-02T09:31:00Z')),
+    },
+  ],
+  [
+    AppMessageSentSchema,
+    {
+      corpId: 'ww0123456789abcdef',
+      msgid: '9b3c2a1e-7f4d-4c2b-8e6a-1d2f3a4b5c6d',
+      agentid: 1000002,
+      content: { type: 'text', text: '您的报销单已审批通过', mentions: [], quoteSeq: 0n },
+      recipients: ['zhangsan', 'lisi'],
+      sentAt: timestampFromDate(new Date('2025-03-02T10:00:00Z')),
     },
   ],
   [

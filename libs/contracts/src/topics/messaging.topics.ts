@@ -6,6 +6,7 @@ import {
   ConversationSettingsChangedSchema,
 } from '../gen/qiwei/messaging/v1/conversation_pb';
 import {
+  AppMessageSentSchema,
   MessageReadSchema,
   MessageRecalledSchema,
   MessageSentSchema,
@@ -19,7 +20,7 @@ export const MESSAGING_MESSAGE_TOPIC = defineTopic({
   publisher: 'messaging',
   summary:
     'Every message sent, recalled and read. A sent event carries everything the compliance archive needs: full content, sender, the participants at send time, sequence and time.',
-  key: 'conversationId: a conversation’s messages stay in order (by seq).',
+  key: 'conversationId (app/<agentid> for app messages): a conversation’s messages stay in order (by seq).',
   partitions: 12,
   retentionMs: 7 * DAY_MS,
   events: [
@@ -37,6 +38,12 @@ export const MESSAGING_MESSAGE_TOPIC = defineTopic({
       type: 'qiwei.messaging.message.read.v1',
       schema: MessageReadSchema,
       summary: 'A member read a conversation up to a sequence number.',
+    },
+    {
+      type: 'qiwei.messaging.message.app_sent.v1',
+      schema: AppMessageSentSchema,
+      summary:
+        'An app message (应用消息) went out; keyed by app/<agentid>, with every member it reached.',
     },
   ],
 });

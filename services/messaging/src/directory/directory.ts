@@ -1,5 +1,5 @@
 import { Injectable } from '@nestjs/common';
-import type { MemberStanding } from '@qiwei/auth';
+import type { AppStanding, MemberStanding } from '@qiwei/auth';
 import { DataSource, type EntityManager } from 'typeorm';
 
 /**
@@ -29,5 +29,15 @@ export class Directory {
       [corpId, userid],
     );
     return row ? { status: row.status, tokensValidAfter: row.tokens_valid_after } : null;
+  }
+
+  async appStanding(corpId: string, agentId: number): Promise<AppStanding | null> {
+    const [row] = await this.dataSource.query<
+      { deleted: boolean; tokens_valid_after: Date | null }[]
+    >(
+      'SELECT deleted, tokens_valid_after FROM directory_apps WHERE corp_id = $1 AND agentid = $2',
+      [corpId, agentId],
+    );
+    return row ? { deleted: row.deleted, tokensValidAfter: row.tokens_valid_after } : null;
   }
 }

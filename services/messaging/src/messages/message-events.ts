@@ -88,3 +88,28 @@ export const messageRead = (
     readAt: timestampFromDate(at),
   },
 });
+
+/** An app message, with every member it reached (an archive needs nothing else). */
+export const appMessageSent = (m: {
+  corpId: string;
+  msgid: string;
+  agentId: number;
+  msgtype: string;
+  text: string;
+  recipients: string[];
+  sentAt: Date;
+}): NewEvent => ({
+  tenant: m.corpId,
+  key: `app/${m.agentId}`,
+  subject: `app/${m.agentId}/message/${m.msgid}`,
+  type: typeOf('app_sent'),
+  time: m.sentAt,
+  data: {
+    corpId: m.corpId,
+    msgid: m.msgid,
+    agentid: m.agentId,
+    content: { type: m.msgtype, text: m.text, mentions: [], quoteSeq: 0n },
+    recipients: m.recipients,
+    sentAt: timestampFromDate(m.sentAt),
+  },
+});

@@ -14,6 +14,7 @@ import { TOKEN_VERIFIER, type Principal, type TokenVerifier } from '@qiwei/auth'
 import {
   MESSAGING_CONVERSATION_TOPIC,
   MESSAGING_MESSAGE_TOPIC,
+  type AppMessageSentSchema,
   type ConversationDisbandedSchema,
   type ConversationSchema,
   type MessageReadSchema,
@@ -235,6 +236,16 @@ export class RealtimeGateway implements OnApplicationBootstrap, BeforeApplicatio
             : null,
           sentAt: m.sentAt ? timestampDate(m.sentAt).toISOString() : null,
         },
+      });
+    } else if (event.type === 'qiwei.messaging.message.app_sent.v1') {
+      const a = event.data as MessageShape<typeof AppMessageSentSchema>;
+      this.send(corpId, a.recipients, {
+        type: 'app_message',
+        msgid: a.msgid,
+        agentid: a.agentid,
+        msgtype: a.content?.type,
+        text: a.content?.text,
+        sentAt: a.sentAt ? timestampDate(a.sentAt).toISOString() : null,
       });
     } else if (event.type === 'qiwei.messaging.message.recalled.v1') {
       const r = event.data as MessageShape<typeof MessageRecalledSchema>;

@@ -12,7 +12,7 @@ import type { Message as Message$1 } from "@bufbuild/protobuf";
  * Describes the file qiwei/messaging/v1/message.proto.
  */
 export const file_qiwei_messaging_v1_message: GenFile = /*@__PURE__*/
-  fileDesc("CiBxaXdlaS9tZXNzYWdpbmcvdjEvbWVzc2FnZS5wcm90bxIScWl3ZWkubWVzc2FnaW5nLnYxIpgBCgxNZXNzYWdlTWVkaWESEAoIbWVkaWFfaWQYASABKAkSDAoEa2luZBgCIAEoCRIOCgZidWNrZXQYAyABKAkSEgoKb2JqZWN0X2tleRgEIAEoCRIMCgRzaXplGAUgASgDEg4KBnNoYTI1NhgGIAEoCRIQCghmaWxlbmFtZRgHIAEoCRIUCgxjb250ZW50X3R5cGUYCCABKAkiggEKDk1lc3NhZ2VDb250ZW50EgwKBHR5cGUYASABKAkSDAoEdGV4dBgCIAEoCRIQCghtZW50aW9ucxgDIAMoCRIRCglxdW90ZV9zZXEYBCABKAMSLwoFbWVkaWEYBSABKAsyIC5xaXdlaS5tZXNzYWdpbmcudjEuTWVzc2FnZU1lZGlhIoYCCgdNZXNzYWdlEg8KB2NvcnBfaWQYASABKAkSFwoPY29udmVyc2F0aW9uX2lkGAIgASgJEgsKA3NlcRgDIAEoAxIKCgJpZBgEIAEoCRIOCgZzZW5kZXIYBSABKAkSFQoNY2xpZW50X21zZ19pZBgGIAEoCRIZChFjb252ZXJzYXRpb25fa2luZBgHIAEoCRIUCgxwYXJ0aWNpcGFudHMYCCADKAkSMwoHY29udGVudBgJIAEoCzIiLnFpd2VpLm1lc3NhZ2luZy52MS5NZXNzYWdlQ29udGVudBIrCgdzZW50X2F0GAogASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcCI7CgtNZXNzYWdlU2VudBIsCgdtZXNzYWdlGAEgASgLMhsucWl3ZWkubWVzc2FnaW5nLnYxLk1lc3NhZ2UiqgEKD01lc3NhZ2VSZWNhbGxlZBIPCgdjb3JwX2lkGAEgASgJEhcKD2NvbnZlcnNhdGlvbl9pZBgCIAEoCRILCgNzZXEYAyABKAMSCgoCaWQYBCABKAkSDgoGc2VuZGVyGAUgASgJEhMKC3JlY2FsbGVkX2J5GAYgASgJEi8KC3JlY2FsbGVkX2F0GAcgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcCKBAQoLTWVzc2FnZVJlYWQSDwoHY29ycF9pZBgBIAEoCRIXCg9jb252ZXJzYXRpb25faWQYAiABKAkSDgoGdXNlcmlkGAMgASgJEgsKA3NlcRgEIAEoAxIrCgdyZWFkX2F0GAUgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcGIGcHJvdG8z", [file_google_protobuf_timestamp]);
+  fileDesc("CiBxaXdlaS9tZXNzYWdpbmcvdjEvbWVzc2FnZS5wcm90bxIScWl3ZWkubWVzc2FnaW5nLnYxIpgBCgxNZXNzYWdlTWVkaWESEAoIbWVkaWFfaWQYASABKAkSDAoEa2luZBgCIAEoCRIOCgZidWNrZXQYAyABKAkSEgoKb2JqZWN0X2tleRgEIAEoCRIMCgRzaXplGAUgASgDEg4KBnNoYTI1NhgGIAEoCRIQCghmaWxlbmFtZRgHIAEoCRIUCgxjb250ZW50X3R5cGUYCCABKAkiggEKDk1lc3NhZ2VDb250ZW50EgwKBHR5cGUYASABKAkSDAoEdGV4dBgCIAEoCRIQCghtZW50aW9ucxgDIAMoCRIRCglxdW90ZV9zZXEYBCABKAMSLwoFbWVkaWEYBSABKAsyIC5xaXdlaS5tZXNzYWdpbmcudjEuTWVzc2FnZU1lZGlhIoYCCgdNZXNzYWdlEg8KB2NvcnBfaWQYASABKAkSFwoPY29udmVyc2F0aW9uX2lkGAIgASgJEgsKA3NlcRgDIAEoAxIKCgJpZBgEIAEoCRIOCgZzZW5kZXIYBSABKAkSFQoNY2xpZW50X21zZ19pZBgGIAEoCRIZChFjb252ZXJzYXRpb25fa2luZBgHIAEoCRIUCgxwYXJ0aWNpcGFudHMYCCADKAkSMwoHY29udGVudBgJIAEoCzIiLnFpd2VpLm1lc3NhZ2luZy52MS5NZXNzYWdlQ29udGVudBIrCgdzZW50X2F0GAogASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcCI7CgtNZXNzYWdlU2VudBIsCgdtZXNzYWdlGAEgASgLMhsucWl3ZWkubWVzc2FnaW5nLnYxLk1lc3NhZ2UiqgEKD01lc3NhZ2VSZWNhbGxlZBIPCgdjb3JwX2lkGAEgASgJEhcKD2NvbnZlcnNhdGlvbl9pZBgCIAEoCRILCgNzZXEYAyABKAMSCgoCaWQYBCABKAkSDgoGc2VuZGVyGAUgASgJEhMKC3JlY2FsbGVkX2J5GAYgASgJEi8KC3JlY2FsbGVkX2F0GAcgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcCKBAQoLTWVzc2FnZVJlYWQSDwoHY29ycF9pZBgBIAEoCRIXCg9jb252ZXJzYXRpb25faWQYAiABKAkSDgoGdXNlcmlkGAMgASgJEgsKA3NlcRgEIAEoAxIrCgdyZWFkX2F0GAUgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcCK3AQoOQXBwTWVzc2FnZVNlbnQSDwoHY29ycF9pZBgBIAEoCRINCgVtc2dpZBgCIAEoCRIPCgdhZ2VudGlkGAMgASgFEjMKB2NvbnRlbnQYBCABKAsyIi5xaXdlaS5tZXNzYWdpbmcudjEuTWVzc2FnZUNvbnRlbnQSEgoKcmVjaXBpZW50cxgFIAMoCRIrCgdzZW50X2F0GAYgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcGIGcHJvdG8z", [file_google_protobuf_timestamp]);
 
 /**
  * A file a message carries (image, voice, video or file), kept in object storage.
@@ -301,4 +301,49 @@ export type MessageRead = Message$1<"qiwei.messaging.v1.MessageRead"> & {
  */
 export const MessageReadSchema: GenMessage<MessageRead> = /*@__PURE__*/
   messageDesc(file_qiwei_messaging_v1_message, 5);
+
+/**
+ * qiwei.messaging.message.app_sent.v1: an app message (应用消息), keyed by `app/<agentid>`.
+ * `recipients` are the members it reached (range, validity and rate limits applied).
+ *
+ * @generated from message qiwei.messaging.v1.AppMessageSent
+ */
+export type AppMessageSent = Message$1<"qiwei.messaging.v1.AppMessageSent"> & {
+  /**
+   * @generated from field: string corp_id = 1;
+   */
+  corpId: string;
+
+  /**
+   * @generated from field: string msgid = 2;
+   */
+  msgid: string;
+
+  /**
+   * @generated from field: int32 agentid = 3;
+   */
+  agentid: number;
+
+  /**
+   * @generated from field: qiwei.messaging.v1.MessageContent content = 4;
+   */
+  content?: MessageContent | undefined;
+
+  /**
+   * @generated from field: repeated string recipients = 5;
+   */
+  recipients: string[];
+
+  /**
+   * @generated from field: google.protobuf.Timestamp sent_at = 6;
+   */
+  sentAt?: Timestamp | undefined;
+};
+
+/**
+ * Describes the message qiwei.messaging.v1.AppMessageSent.
+ * Use `create(AppMessageSentSchema)` to create a new message.
+ */
+export const AppMessageSentSchema: GenMessage<AppMessageSent> = /*@__PURE__*/
+  messageDesc(file_qiwei_messaging_v1_message, 6);
 

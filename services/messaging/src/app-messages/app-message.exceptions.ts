@@ -1,0 +1,32 @@
+import { DomainException, ForbiddenException } from '@qiwei/platform';
+
+export class AppTokenRequiredException extends ForbiddenException {
+  constructor() {
+    super(
+      'Only an app (its access token from its secret) sends app messages.',
+      'APP_TOKEN_REQUIRED',
+    );
+  }
+}
+
+/** Every user, department and tag named was unknown or outside the app's range (WeCom 81013). */
+export class NoRecipientsException extends DomainException {
+  constructor(invalid: { invaliduser: string[]; invalidparty: number[]; invalidtag: number[] }) {
+    super(
+      'APP_MESSAGE_NO_RECIPIENTS',
+      422,
+      `Nobody to send to: invalid users [${invalid.invaliduser.join('|')}], departments [${invalid.invalidparty.join('|')}], tags [${invalid.invalidtag.join('|')}].`,
+    );
+  }
+}
+
+/** Every recipient already had all the app may send them this minute or hour. */
+export class AppMessageRateLimitedException extends DomainException {
+  constructor(perMinute: number, perHour: number) {
+    super(
+      'APP_MESSAGE_RATE_LIMITED',
+      429,
+      `An app sends each member at most ${perMinute} messages a minute and ${perHour} an hour; every recipient is at the limit.`,
+    );
+  }
+}
