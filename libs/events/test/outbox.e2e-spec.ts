@@ -96,7 +96,7 @@ describe('events: transactional outbox and relay', () => {
     await env.dataSource.transaction((manager) =>
       outbox.publish(manager, topic, anEvent(topic, 'k', 7)),
     );
-    const [record] = await readTopic(env.kafka, topic.name, 1, 10_000);
+    const [record] = await readTopic(env.kafka, topic.name, 1);
     expect(seqOfRecord(record)).toBe(7);
   });
 
@@ -119,7 +119,7 @@ describe('events: transactional outbox and relay', () => {
         // Nested (a savepoint): its release is not the commit.
         await manager.transaction((inner) => outbox.publish(inner, topic, anEvent(topic, 'k', 9)));
       });
-      const records = await readTopic(env.kafka, topic.name, 2, 10_000);
+      const records = await readTopic(env.kafka, topic.name, 2);
       expect(records.map(seqOfRecord).sort()).toEqual([8, 9]);
     } finally {
       await writer.destroy();

@@ -10,9 +10,11 @@ import { mkdtemp } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import autocannon from 'autocannon';
+import { Client } from 'pg';
 import WebSocket from 'ws';
-import { silentLogger, startDevKafka } from '@qiwei/dev-kafka';
+import { spawnDevKafka } from '@qiwei/dev-kafka';
 import { startEmbeddedPostgres } from '@qiwei/embedded-postgres';
+import { startEmbeddedS3 } from '@qiwei/embedded-s3';
 import { databaseUrl, ensureDatabase } from '@qiwei/persistence';
 
 const REPO_ROOT = resolve(__dirname, '../../../..');
@@ -20,6 +22,7 @@ const RUNS = Number(process.env.BENCH_RUNS ?? 3);
 const DURATION_S = Number(process.env.BENCH_DURATION_S ?? 5);
 const CONNECTIONS = Number(process.env.BENCH_CONNECTIONS ?? 16);
 const GROUP_SIZE = 200;
+const FANOUT_MEMBERS = Number(process.env.BENCH_FANOUT_MEMBERS ?? 50_000);
 const CONNECTED = Number(process.env.BENCH_SOCKETS ?? 60);
 const TOKEN = `bench-platform-${randomBytes(12).toString('hex')}`;
 
@@ -104,7 +107,7 @@ class Deliveries {
 
 async function load(
   url: string,
-  request: () => { path: string; token?: string; body: object },
+  request: () => { path: string; token?: string; body?: object },
   deliveries?: Deliveries,
 ): Promise<Figures> {
   const runs: Figures[] = [];
@@ -116,17 +119,17 @@ async function load(
       duration: DURATION_S,
       requests: [
         {
-          method: 'POST',
           setupRequest: (req) => {
             const r = request();
             return {
               ...req,
+              method: r.body ? 'POST' : 'GET',
               path: r.path,
               headers: {
                 'content-type': 'application/json',
                 ...(r.token ? { authorization: `Bearer ${r.token}` } : {}),
               },
-              body: JSON.stringify(r.body),
+              body: r.body ? JSON.stringify(r.body) : undefined,
             };
           },
         },
@@ -155,6 +158,86 @@ async function load(
   };
 }
 
+/**
+ * The @all scenario: a corp of FANOUT_MEMBERS members (through identity's CSV import), then an
+ * app message to everyone, timed from the request until the answer — which comes after every
+ * recipient's inbox row, send counter and the event are committed. Median of RUNS.
+ */
+async function fanOut(
+  identity: string,
+  messaging: string,
+  messagingDb: string,
+): Promise<{ members: number; seconds: number[] }> {
+  const corp = await must<{ accessToken: string; corp: { corpId: string } }>(
+    identity,
+    '/v1/corps',
+    {
+      method: 'POST',
+      token: TOKEN,
+      body: { name: 'Fanout Corp', admin: { userid: 'admin', name: 'Admin' } },
+    },
+  );
+  const rows = ['姓名,帐号,手机,邮箱,部门,职务'];
+  for (let i = 0; i < FANOUT_MEMBERS; i++)
+    rows.push(`成员${i},f${String(i).padStart(6, '0')},,,Fanout Corp/部门${i % 100},`);
+  const upload = await fetch(`${identity}/v1/member-imports?mode=overwrite`, {
+    method: 'POST',
+    headers: { authorization: `Bearer ${corp.accessToken}`, 'content-type': 'text/csv' },
+    body: `\ufeff${rows.join('\n')}\n`,
+  });
+  if (upload.status !== 202) throw new Error(`import: ${upload.status} ${await upload.text()}`);
+  const { id } = (await upload.json()) as { id: string };
+  for (;;) {
+    const job = await must<{ status: string; created: number; failure: string | null }>(
+      identity,
+      `/v1/member-imports/${id}`,
+      { token: corp.accessToken },
+    );
+    if (job.status === 'succeeded') break;
+    if (job.status === 'failed') throw new Error(`import failed: ${job.failure}`);
+    await new Promise((r) => setTimeout(r, 250));
+  }
+  // Wait until messaging's projection has every member and department.
+  const db = new Client({ connectionString: messagingDb });
+  await db.connect();
+  try {
+    for (;;) {
+      const [{ n }] = (
+        await db.query<{ n: number }>(
+          `SELECT count(*)::int AS n FROM directory_members WHERE corp_id = $1 AND status = 'active'`,
+          [corp.corp.corpId],
+        )
+      ).rows;
+      if (n >= FANOUT_MEMBERS) break;
+      await new Promise((r) => setTimeout(r, 500));
+    }
+  } finally {
+    await db.end();
+  }
+  const app = await must<{ secret: string }>(identity, '/v1/apps', {
+    method: 'POST',
+    token: corp.accessToken,
+    body: { name: '全员通知', range: { departmentIds: [1], userids: [], tagIds: [] } },
+  });
+  const { accessToken } = await must<{ accessToken: string }>(identity, '/v1/apps/token', {
+    method: 'POST',
+    body: { corpId: corp.corp.corpId, secret: app.secret },
+  });
+  const seconds: number[] = [];
+  let members = 0;
+  for (let run = 0; run < RUNS; run++) {
+    const start = Date.now();
+    const sent = await must<{ recipients: number }>(messaging, '/v1/app-messages', {
+      method: 'POST',
+      token: accessToken,
+      body: { all: true, msgtype: 'text', text: `全员通知 ${run}` },
+    });
+    seconds.push((Date.now() - start) / 1000);
+    members = sent.recipients;
+  }
+  return { members, seconds };
+}
+
 async function main(): Promise<void> {
   const dataDir = await mkdtemp(join(tmpdir(), 'qiwei-bench-messaging-'));
   const postgres = await startEmbeddedPostgres({
@@ -162,11 +245,10 @@ async function main(): Promise<void> {
     port: 5498,
     persistent: false,
   });
-  const kafka = await startDevKafka({
-    port: 0,
-    dataDir: join(dataDir, 'kafka'),
-    logger: silentLogger,
-  });
+  // The broker in a process of its own: load generator, broker and services each get CPU.
+  const broker = await spawnDevKafka(join(dataDir, 'kafka'));
+  const kafka = { brokers: [broker.bootstrap], stop: () => broker.stop() };
+  const s3 = await startEmbeddedS3({ directory: join(dataDir, 's3'), port: 0 });
   for (const db of ['qiwei_identity_bench', 'qiwei_messaging_bench', 'qiwei_baseline_bench'])
     await ensureDatabase(postgres.url, db);
   const identity = 'http://127.0.0.1:4911';
@@ -187,6 +269,9 @@ async function main(): Promise<void> {
       DATABASE_URL: databaseUrl(postgres.url, 'qiwei_messaging_bench'),
       IDENTITY_JWKS_URL: `${identity}/.well-known/jwks.json`,
       KAFKA_BROKERS: kafka.brokers.join(','),
+      S3_ENDPOINT: s3.endpoint,
+      S3_ACCESS_KEY: s3.accessKey,
+      S3_SECRET_KEY: s3.secretKey,
       // BENCH_PROFILE_DIR=… writes a CPU profile of the messaging process there.
       ...(process.env.BENCH_PROFILE_DIR
         ? { NODE_OPTIONS: `--cpu-prof --cpu-prof-dir=${process.env.BENCH_PROFILE_DIR}` }
@@ -289,6 +374,17 @@ async function main(): Promise<void> {
         })),
       ],
       [
+        'reference: GET /health/live (framework floor)',
+        await load(messaging, () => ({ path: '/health/live' })),
+      ],
+      [
+        'reference: GET /v1/conversations/:id (token check + read)',
+        await load(messaging, () => {
+          const pair = pairs[n++ % pairs.length];
+          return { path: `/v1/conversations/${pair.id}`, token: tokens.get(pair.a) };
+        }),
+      ],
+      [
         `1:1 conversations (${pairs.length} pairs, both sides connected)`,
         await load(
           messaging,
@@ -317,6 +413,11 @@ async function main(): Promise<void> {
         ),
       ],
     ];
+    const fanout = await fanOut(
+      identity,
+      messaging,
+      databaseUrl(postgres.url, 'qiwei_messaging_bench'),
+    );
     const ceiling = rows[0][1].rps;
     console.log(
       `\nmessaging benchmark: ${CONNECTIONS} HTTP connections, ${CONNECTED} WebSocket clients, median of ${RUNS} × ${DURATION_S} s\n`,
@@ -328,13 +429,18 @@ async function main(): Promise<void> {
     for (const [name, f] of rows) {
       const share = name.startsWith('baseline')
         ? '100%'
-        : `${Math.round((f.rps / ceiling) * 100)}%`;
+        : name.startsWith('reference')
+          ? '—'
+          : `${Math.round((f.rps / ceiling) * 100)}%`;
       const fmt = (v: number | undefined) =>
         v === undefined || Number.isNaN(v) ? '—' : v.toFixed(1);
       console.log(
         `| ${name} | ${Math.round(f.rps).toLocaleString('en-US')} | ${share} | ${fmt(f.p50)} | ${fmt(f.p99)} | ${fmt(f.deliveredP50)} | ${fmt(f.deliveredP99)} |`,
       );
     }
+    console.log(
+      `\napp message to @all: ${fanout.members.toLocaleString('en-US')} recipients, every inbox row written: median ${median(fanout.seconds).toFixed(2)} s (runs ${fanout.seconds.map((x) => x.toFixed(2)).join(' / ')}; goal < 5 s)`,
+    );
   } finally {
     for (const socket of sockets) socket.close();
     for (const child of processes) child.kill('SIGTERM');
@@ -344,6 +450,7 @@ async function main(): Promise<void> {
       ),
     );
     await kafka.stop();
+    await s3.stop();
     await postgres.stop();
   }
 }

@@ -1,7 +1,7 @@
 import { SpanKind, trace } from '@opentelemetry/api';
 import type { Logger } from '@qiwei/platform';
 import type { Producer, TopicMessages } from 'kafkajs';
-import { Client } from 'pg';
+import { Client, Pool, type PoolClient } from 'pg';
 import type { DataSource } from 'typeorm';
 import type { EventMetrics } from '../metrics';
 import { contextFromHeaders, tracer, withTraceHeaders } from '../tracing';
@@ -56,6 +56,7 @@ export class OutboxRelay {
   private loop?: Promise<void>;
   private wake?: () => void;
   private unlisten?: () => void;
+  private batchPool?: Pool;
   private pending = true;
   private lastPrune = 0;
 
@@ -89,6 +90,8 @@ export class OutboxRelay {
     this.wake?.();
     await this.loop;
     await this.closeSession();
+    await this.batchPool?.end();
+    this.batchPool = undefined;
   }
 
   /** Publishes whatever is pending in the lanes this instance holds; resolves when drained. */
@@ -125,7 +128,7 @@ export class OutboxRelay {
   }
 
   private async publishBatch(lane: number): Promise<number> {
-    return this.dataSource.transaction(async (manager) => {
+    return this.inBatchTransaction(async (manager) => {
       // One lock per lane batch instead of a lock per row: should a lease change hands while a
       // batch is in flight, the next holder waits for it, then reads what it marked.
       await manager.query('SELECT pg_advisory_xact_lock($1, $2)', [BATCH_LOCK_CLASS, lane]);
@@ -192,6 +195,37 @@ export class OutboxRelay {
       }
       return rows.length;
     });
+  }
+
+  /**
+   * Runs a lane batch in a transaction on the relay's own connections: a batch holds its
+   * connection while Kafka acknowledges, and must never take one the service's requests need.
+   */
+  private async inBatchTransaction<T>(
+    work: (manager: {
+      query: <R = unknown>(sql: string, params?: unknown[]) => Promise<R>;
+    }) => Promise<T>,
+  ): Promise<T> {
+    this.batchPool ??= new Pool({
+      connectionString: this.options.databaseUrl,
+      max: this.options.lanes,
+      application_name: 'qiwei-outbox-relay',
+    });
+    const client: PoolClient = await this.batchPool.connect();
+    try {
+      await client.query('BEGIN');
+      const result = await work({
+        query: async <R>(sql: string, params?: unknown[]) =>
+          (await client.query(sql, params)).rows as R,
+      });
+      await client.query('COMMIT');
+      return result;
+    } catch (error) {
+      await client.query('ROLLBACK').catch(() => undefined);
+      throw error;
+    } finally {
+      client.release();
+    }
   }
 
   /** Takes every lane no other relay holds (session advisory locks, released if we die). */
