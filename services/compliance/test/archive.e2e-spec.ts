@@ -1,45 +1,14 @@
 import { randomUUID } from 'node:crypto';
-import { timestampFromDate } from '@bufbuild/protobuf/wkt';
-import { MESSAGING_MESSAGE_TOPIC, type MessageSentSchema } from '@qiwei/contracts';
-import { createKafka, type NewEvent } from '@qiwei/events';
+import { MESSAGING_MESSAGE_TOPIC } from '@qiwei/contracts';
+import { createKafka } from '@qiwei/events';
 import { eventually } from '@qiwei/testing';
-import type { MessageInitShape } from '@bufbuild/protobuf';
 import { ChainHeadSigner } from '../src/chain/chain-heads';
-import { bootCompliance, type ComplianceTestApp, type TestCorp } from './compliance-test-app';
-
-type Sent = MessageInitShape<typeof MessageSentSchema>;
-
-/** A message.sent event as messaging publishes it. */
-export function sentEvent(
-  corpId: string,
-  conversationId: string,
-  seq: number,
-  text: string,
-  extra: { sender?: string; participants?: string[]; at?: Date; id?: string } = {},
-): NewEvent {
-  const data: Sent = {
-    message: {
-      corpId,
-      conversationId,
-      seq: BigInt(seq),
-      id: randomUUID(),
-      sender: extra.sender ?? 'alice',
-      clientMsgId: `c${seq}`,
-      conversationKind: 'group',
-      participants: extra.participants ?? ['alice', 'bob'],
-      content: { type: 'text', text, mentions: [], quoteSeq: 0n },
-      sentAt: timestampFromDate(extra.at ?? new Date()),
-    },
-  };
-  return {
-    type: 'qiwei.messaging.message.sent.v1',
-    tenant: corpId,
-    key: conversationId,
-    subject: `conversation/${conversationId}/message/${seq}`,
-    data,
-    ...(extra.id ? { id: extra.id } : {}),
-  };
-}
+import {
+  bootCompliance,
+  type ComplianceTestApp,
+  type TestCorp,
+} from './support/compliance-test-app';
+import { sentEvent } from './support/events';
 
 describe('compliance: archiving messaging’s conversations', () => {
   let compliance: ComplianceTestApp;

@@ -74,8 +74,15 @@ export class CompiledRule {
   match(text: string): string | null {
     if (this.regex) return this.regex.exec(text)?.text.slice(0, MATCH_MAX) ?? null;
     const haystack = this.rule.caseInsensitive ? normalise(text) : text;
-    const hit = this.keywords.find((k) => haystack.includes(k));
-    return hit === undefined ? null : hit.slice(0, MATCH_MAX);
+    // The keyword found first in the text, the longest where several start there.
+    let best: { at: number; keyword: string } | null = null;
+    for (const keyword of this.keywords) {
+      const at = haystack.indexOf(keyword);
+      if (at < 0) continue;
+      if (!best || at < best.at || (at === best.at && keyword.length > best.keyword.length))
+        best = { at, keyword };
+    }
+    return best ? best.keyword.slice(0, MATCH_MAX) : null;
   }
 }
 

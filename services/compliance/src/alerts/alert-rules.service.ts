@@ -112,7 +112,8 @@ export class AlertRulesService {
         enabled: change.enabled ?? current.enabled,
       };
       checkShape(current.kind, next.keywords, next.pattern, next.caseInsensitive);
-      const [row] = await em.query<AlertRuleRow[]>(
+      // UPDATE … RETURNING answers [rows, affected count].
+      const [[row]] = await em.query<[AlertRuleRow[], number]>(
         `UPDATE alert_rules SET name = $3, keywords = $4, pattern = $5, case_insensitive = $6,
            conversation_kinds = $7, enabled = $8, updated_at = $9
          WHERE corp_id = $1 AND id = $2 RETURNING *`,

@@ -179,7 +179,8 @@ export class AlertsService {
       if (alert.status === 'closed') throw new AlertClosedException(id);
       if (!(await this.directory.isActiveOfficer(em, caller.corpId, assignee)))
         throw new AssigneeNotOfficerException(assignee);
-      const [row] = await em.query<AlertRow[]>(
+      // UPDATE … RETURNING answers [rows, affected count].
+      const [[row]] = await em.query<[AlertRow[], number]>(
         `UPDATE alerts SET status = 'assigned', assignee = $3, updated_at = $4
           WHERE corp_id = $1 AND id = $2 RETURNING *`,
         [caller.corpId, id, assignee, new Date()],
@@ -202,7 +203,7 @@ export class AlertsService {
       const alert = await this.get(caller.corpId, id, em, true);
       if (alert.status === 'closed') throw new AlertClosedException(id);
       const now = new Date();
-      const [row] = await em.query<AlertRow[]>(
+      const [[row]] = await em.query<[AlertRow[], number]>(
         `UPDATE alerts SET status = 'closed', note = $3, closed_by = $4, closed_at = $5, updated_at = $5
           WHERE corp_id = $1 AND id = $2 RETURNING *`,
         [caller.corpId, id, note, caller.userId, now],

@@ -137,7 +137,8 @@ export class ArchiveIngestConsumer implements OnModuleInit {
       const corpId = corpOf(event, d.corpId);
       const id = conversationIdOf(event, d.id);
       const at = dateOf(d.disbandedAt, event.time);
-      const [known] = await em.query<{ kind: string; participants: string[] }[]>(
+      // UPDATE … RETURNING answers [rows, affected count].
+      const [[known]] = await em.query<[{ kind: string; participants: string[] }[], number]>(
         `UPDATE archived_conversations SET disbanded_at = $3, updated_at = $3
           WHERE corp_id = $1 AND id = $2 RETURNING kind, participants`,
         [corpId, id, at],

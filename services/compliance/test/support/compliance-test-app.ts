@@ -25,9 +25,9 @@ import {
 } from '@qiwei/testing';
 import type { Producer } from 'kafkajs';
 import { DataSource } from 'typeorm';
-import { ComplianceModule } from '../src/compliance.module';
-import { complianceConfigSchema, type ComplianceConfig } from '../src/config';
-import { COMPLIANCE_OPENAPI } from '../src/openapi';
+import { ComplianceModule } from '../../src/compliance.module';
+import { complianceConfigSchema, type ComplianceConfig } from '../../src/config';
+import { COMPLIANCE_OPENAPI } from '../../src/openapi';
 
 const PLATFORM_TOKEN = `compliance-test-platform-${randomBytes(8).toString('hex')}`;
 
