@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { MESSAGING_MESSAGE_TOPIC } from '@qiwei/contracts';
 import { createKafka } from '@qiwei/events';
-import { eventually } from '@qiwei/testing';
+import { distEntry, eventually, spawnNode } from '@qiwei/testing';
 import { ChainHeadSigner } from '../src/chain/chain-heads';
 import {
   bootCompliance,
@@ -199,6 +199,19 @@ describe('compliance: archiving messaging’s conversations', () => {
     });
     // The access log's chain is intact and recorded the verifications.
     expect(after.accessLog.ok).toBe(true);
+
+    // The CLI finds the same break straight in the database.
+    const cli = spawnNode(
+      distEntry('services/compliance/src/cli/verify-archive.js'),
+      {
+        ...process.env,
+        DATABASE_URL: compliance.databaseUrl,
+        COMPLIANCE_SIGNING_KEY: compliance.config.COMPLIANCE_SIGNING_KEY,
+      },
+      [corp.corpId],
+    );
+    expect((await cli.exited).code).toBe(1);
+    expect(cli.output()).toContain('record 2 was altered: its content does not match its hash');
   });
 
   it('sends poison events to the dead-letter topic and archives nothing of them', async () => {
