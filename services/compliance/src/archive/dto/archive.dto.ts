@@ -1,3 +1,4 @@
+import { applyDecorators } from '@nestjs/common';
 import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
 import { Transform, Type } from 'class-transformer';
 import {
@@ -22,44 +23,29 @@ import { RECORD_KINDS, type RecordKind } from '../archive-record';
 import type { FoundRecord } from '../archive.service';
 
 const USERID = /^[A-Za-z0-9_@.-]{1,64}$/;
-const KEYWORD_LIST = (description: string) =>
-  ApiPropertyOptional({ type: [String], maxItems: 10, description });
+/** An optional list of up to 10 keywords of 1–`maxLength` characters. */
+const KeywordList = (description: string, maxLength = 100) =>
+  applyDecorators(
+    ApiPropertyOptional({ type: [String], maxItems: 10, description }),
+    IsOptional(),
+    IsArray(),
+    ArrayMaxSize(10),
+    IsString({ each: true }),
+    MinLength(1, { each: true }),
+    MaxLength(maxLength, { each: true }),
+  );
 
 export class KeywordsDto {
-  @KEYWORD_LIST('Every one must occur (Chinese words are found inside unspaced text)')
-  @IsOptional()
-  @IsArray()
-  @ArrayMaxSize(10)
-  @IsString({ each: true })
-  @MinLength(1, { each: true })
-  @MaxLength(100, { each: true })
+  @KeywordList('Every one must occur (Chinese words are found inside unspaced text)')
   all?: string[];
 
-  @KEYWORD_LIST('At least one must occur')
-  @IsOptional()
-  @IsArray()
-  @ArrayMaxSize(10)
-  @IsString({ each: true })
-  @MinLength(1, { each: true })
-  @MaxLength(100, { each: true })
+  @KeywordList('At least one must occur')
   any?: string[];
 
-  @KEYWORD_LIST('Each must occur exactly as written (case-insensitive)')
-  @IsOptional()
-  @IsArray()
-  @ArrayMaxSize(10)
-  @IsString({ each: true })
-  @MinLength(1, { each: true })
-  @MaxLength(200, { each: true })
+  @KeywordList('Each must occur exactly as written (case-insensitive)', 200)
   phrases?: string[];
 
-  @KEYWORD_LIST('None may occur')
-  @IsOptional()
-  @IsArray()
-  @ArrayMaxSize(10)
-  @IsString({ each: true })
-  @MinLength(1, { each: true })
-  @MaxLength(100, { each: true })
+  @KeywordList('None may occur')
   exclude?: string[];
 }
 
