@@ -24,9 +24,16 @@ export {
 } from './topics/messaging.topics';
 export * from './gen/qiwei/messaging/v1/conversation_pb';
 export * from './gen/qiwei/messaging/v1/message_pb';
+export { COMPLIANCE_ALERT_TOPIC, COMPLIANCE_TOPICS } from './topics/compliance.topics';
+export * from './gen/qiwei/compliance/v1/alert_pb';
+import { COMPLIANCE_TOPICS } from './topics/compliance.topics';
 import { IDENTITY_TOPICS } from './topics/identity.topics';
 import { MESSAGING_TOPICS } from './topics/messaging.topics';
 import type { TopicDefinition } from './topic';
 
 /** Every topic Qiwei publishes: the source of docs/asyncapi.yaml. */
-export const TOPIC_CATALOG: readonly TopicDefinition[] = [...IDENTITY_TOPICS, ...MESSAGING_TOPICS];
+export const TOPIC_CATALOG: readonly TopicDefinition[] = [
+  ...IDENTITY_TOPICS,
+  ...MESSAGING_TOPICS,
+  ...COMPLIANCE_TOPICS,
+];

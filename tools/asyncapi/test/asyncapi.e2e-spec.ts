@@ -4,6 +4,9 @@ import { create, toJson, type DescMessage, type MessageInitShape } from '@bufbui
 import { timestampFromDate } from '@bufbuild/protobuf/wkt';
 import { DiagnosticSeverity, Parser, type AsyncAPIDocumentInterface } from '@asyncapi/parser';
 import {
+  AlertAssignedSchema,
+  AlertClosedSchema,
+  AlertRaisedSchema,
   CorpCreatedSchema,
   deadLetterTopicOf,
   DepartmentCreatedSchema,
@@ -132,6 +135,26 @@ const conversation = {
   lastSeq: 42n,
   createdAt: timestampFromDate(new Date('2025-03-01T08:00:00Z')),
   updatedAt: timestampFromDate(new Date('2025-03-02T09:30:00Z')),
+};
+
+const alert = {
+  corpId: 'ww0123456789abcdef',
+  id: '9c1d2e3f-4a5b-4c6d-8e7f-0a1b2c3d4e5f',
+  ruleId: '1f2e3d4c-5b6a-4978-8a9b-0c1d2e3f4a5b',
+  ruleName: '保本承诺',
+  ruleKind: 'keyword',
+  messageId: '5d0f6a3e-1c2b-4e8f-9a7d-3b6c2e1f0a94',
+  conversationId: conversation.id,
+  conversationKind: 'group',
+  sender: 'zhangsan',
+  matchedText: '保本保息',
+  archiveSeq: 1024n,
+  status: 'open',
+  assignee: '',
+  note: '',
+  sentAt: timestampFromDate(new Date('2025-03-02T09:30:00.250Z')),
+  createdAt: timestampFromDate(new Date('2025-03-02T09:30:01Z')),
+  updatedAt: timestampFromDate(new Date('2025-03-02T09:30:01Z')),
 };
 
 /** A realistic payload of every event type in the catalog, as identity will publish it. */
@@ -268,6 +291,32 @@ const REAL_PAYLOADS: ReadonlyMap<DescMessage, MessageInitShape<DescMessage>> = n
       corpId: 'ww0123456789abcdef',
       userid: 'zhangsan',
       deletedAt: timestampFromDate(new Date('2025-07-01T10:00:00Z')),
+    },
+  ],
+  [AlertRaisedSchema, { alert }],
+  [
+    AlertAssignedSchema,
+    {
+      alert: {
+        ...alert,
+        status: 'assigned',
+        assignee: 'wangwu',
+        updatedAt: timestampFromDate(new Date('2025-03-02T10:00:00Z')),
+      },
+      by: 'wangwu',
+    },
+  ],
+  [
+    AlertClosedSchema,
+    {
+      alert: {
+        ...alert,
+        status: 'closed',
+        assignee: 'wangwu',
+        note: '已核实：客户询问产品收益，未违规',
+        updatedAt: timestampFromDate(new Date('2025-03-02T11:00:00Z')),
+      },
+      by: 'wangwu',
     },
   ],
 ]);

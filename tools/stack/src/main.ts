@@ -49,6 +49,7 @@ function startService(
       DATABASE_URL: databaseUrl(postgres.url, serviceDatabase(name)),
       QIWEI_PLATFORM_TOKEN: config.platformToken,
       IDENTITY_KEY_ENCRYPTION_KEY: config.identityKeyEncryptionKey,
+      COMPLIANCE_SIGNING_KEY: config.complianceSigningKey,
       KAFKA_BROKERS: kafka.brokers.join(','),
       // Every service verifies identity's tokens against its key set.
       IDENTITY_JWKS_URL: `http://${config.host}:${config.ports.identity}/.well-known/jwks.json`,

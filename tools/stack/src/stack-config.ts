@@ -16,7 +16,7 @@ export const SERVICE_PORTS = {
 export type ServiceName = keyof typeof SERVICE_PORTS;
 
 /** Services that exist in this checkout (the others have ports reserved, nothing to run yet). */
-export const RUNNABLE_SERVICES: ServiceName[] = ['identity', 'messaging'];
+export const RUNNABLE_SERVICES: ServiceName[] = ['identity', 'messaging', 'compliance'];
 
 export interface StackConfig {
   repoRoot: string;
@@ -28,6 +28,7 @@ export interface StackConfig {
   platformToken: string;
   platformTokenGenerated: boolean;
   identityKeyEncryptionKey: string;
+  complianceSigningKey: string;
   ports: Record<ServiceName, number>;
 }
 
@@ -97,6 +98,18 @@ const identityKeyEncryptionKey = (env: NodeJS.ProcessEnv, dataDir: string) =>
     generate: () => `local:${randomBytes(32).toString('base64')}`,
   });
 
+/**
+ * The Ed25519 key compliance signs its archive chain heads with: COMPLIANCE_SIGNING_KEY
+ * (compliance validates it), or one generated once and kept in the data dir. Losing it does not
+ * lose the archive; heads signed with it can then no longer be checked.
+ */
+const complianceSigningKey = (env: NodeJS.ProcessEnv, dataDir: string) =>
+  stackSecret(env, dataDir, {
+    variable: 'COMPLIANCE_SIGNING_KEY',
+    file: 'compliance-signing-key',
+    generate: () => `local:${randomBytes(32).toString('base64')}`,
+  });
+
 export function loadStackConfig(env: NodeJS.ProcessEnv, repoRoot: string): StackConfig {
   const dataDir = resolve(env.QIWEI_DATA_DIR || join(repoRoot, '.qiwei'));
   mkdirSync(dataDir, { recursive: true });
@@ -117,6 +130,7 @@ export function loadStackConfig(env: NodeJS.ProcessEnv, repoRoot: string): Stack
     platformToken: token.value,
     platformTokenGenerated: token.generated,
     identityKeyEncryptionKey: identityKeyEncryptionKey(env, dataDir).value,
+    complianceSigningKey: complianceSigningKey(env, dataDir).value,
     ports,
   };
 }

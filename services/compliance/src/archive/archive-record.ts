@@ -1,0 +1,119 @@
+import type { CorpId } from '@qiwei/persistence';
+import { canonicalJson, type Canonical } from '../chain/hash-chain';
+
+export const RECORD_KINDS = ['message', 'recall', 'conversation'] as const;
+export type RecordKind = (typeof RECORD_KINDS)[number];
+
+/** What the archive keeps of one event, before it takes its place in the chain. */
+export interface NewArchiveRecord {
+  corpId: CorpId;
+  kind: RecordKind;
+  /** The CloudEvent id it came from. */
+  eventId: string;
+  /** Messaging's message id; for a recall the original's (WeCom's `pre_msgid`) is `preMessageId`. */
+  messageId: string | null;
+  preMessageId: string | null;
+  conversationId: string;
+  conversationKind: string;
+  /** Who said it; for a recall the original sender (`details.recalledBy` did the recall). */
+  sender: string;
+  /** `text`, `markdown`, `recall`, or `conversation.<happened>`. */
+  type: string;
+  text: string;
+  mentions: string[];
+  quoteSeq: number;
+  seq: number;
+  /** Everyone in the conversation at that moment. */
+  participants: string[];
+  details: Record<string, Canonical>;
+  /** Copies of attachments in the archive's bucket (with their SHA-256): none until media land. */
+  media: Canonical[];
+  /** External-contact consent at the time: `not_required` until external chats land. */
+  consent: string;
+  sentAt: Date;
+}
+
+export interface ArchivedRecord extends NewArchiveRecord {
+  chainSeq: number;
+  recordedAt: Date;
+  prevHash: Buffer;
+  hash: Buffer;
+}
+
+/** The bytes the chain hashes: every field of the record but its own hash. */
+export function canonicalRecord(r: Omit<ArchivedRecord, 'hash'>): string {
+  return canonicalJson({
+    v: 1,
+    corpId: r.corpId,
+    chainSeq: r.chainSeq,
+    kind: r.kind,
+    eventId: r.eventId,
+    messageId: r.messageId,
+    preMessageId: r.preMessageId,
+    conversationId: r.conversationId,
+    conversationKind: r.conversationKind,
+    sender: r.sender,
+    type: r.type,
+    text: r.text,
+    mentions: r.mentions,
+    quoteSeq: r.quoteSeq,
+    seq: r.seq,
+    participants: r.participants,
+    details: r.details,
+    media: r.media,
+    consent: r.consent,
+    sentAt: r.sentAt.toISOString(),
+    recordedAt: r.recordedAt.toISOString(),
+    prevHash: r.prevHash.toString('hex'),
+  });
+}
+
+export interface ArchiveRecordRow {
+  corp_id: string;
+  chain_seq: string;
+  kind: RecordKind;
+  event_id: string;
+  message_id: string | null;
+  pre_message_id: string | null;
+  conversation_id: string;
+  conversation_kind: string;
+  sender: string;
+  type: string;
+  text: string;
+  mentions: string[];
+  quote_seq: string;
+  seq: string;
+  participants: string[];
+  details: Record<string, Canonical>;
+  media: Canonical[];
+  consent: string;
+  sent_at: Date;
+  recorded_at: Date;
+  prev_hash: Buffer;
+  hash: Buffer;
+}
+
+export const recordOf = (row: ArchiveRecordRow): ArchivedRecord => ({
+  corpId: row.corp_id as CorpId,
+  chainSeq: Number(row.chain_seq),
+  kind: row.kind,
+  eventId: row.event_id,
+  messageId: row.message_id,
+  preMessageId: row.pre_message_id,
+  conversationId: row.conversation_id,
+  conversationKind: row.conversation_kind,
+  sender: row.sender,
+  type: row.type,
+  text: row.text,
+  mentions: row.mentions,
+  quoteSeq: Number(row.quote_seq),
+  seq: Number(row.seq),
+  participants: row.participants,
+  details: row.details,
+  media: row.media,
+  consent: row.consent,
+  sentAt: row.sent_at,
+  recordedAt: row.recorded_at,
+  prevHash: row.prev_hash,
+  hash: row.hash,
+});

@@ -1,0 +1,246 @@
+import { applyDecorators } from '@nestjs/common';
+import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
+import { Transform, Type } from 'class-transformer';
+import {
+  ArrayMaxSize,
+  IsArray,
+  IsIn,
+  IsInt,
+  IsISO8601,
+  IsOptional,
+  IsString,
+  IsUUID,
+  Matches,
+  Max,
+  MaxLength,
+  Min,
+  MinLength,
+  ValidateNested,
+} from 'class-validator';
+import type { ChainReport } from '../../chain/chain-verifier';
+import type { ArchivedRecord } from '../archive-record';
+import { RECORD_KINDS, type RecordKind } from '../archive-record';
+import type { FoundRecord } from '../archive.service';
+
+const USERID = /^[A-Za-z0-9_@.-]{1,64}$/;
+/** An optional list of up to 10 keywords of 1–`maxLength` characters. */
+const KeywordList = (description: string, maxLength = 100) =>
+  applyDecorators(
+    ApiPropertyOptional({ type: [String], maxItems: 10, description }),
+    IsOptional(),
+    IsArray(),
+    ArrayMaxSize(10),
+    IsString({ each: true }),
+    MinLength(1, { each: true }),
+    MaxLength(maxLength, { each: true }),
+  );
+
+export class KeywordsDto {
+  @KeywordList('Every one must occur (Chinese words are found inside unspaced text)')
+  all?: string[];
+
+  @KeywordList('At least one must occur')
+  any?: string[];
+
+  @KeywordList('Each must occur exactly as written (case-insensitive)', 200)
+  phrases?: string[];
+
+  @KeywordList('None may occur')
+  exclude?: string[];
+}
+
+export class SearchArchiveDto {
+  @ApiPropertyOptional({ type: KeywordsDto })
+  @IsOptional()
+  @ValidateNested()
+  @Type(() => KeywordsDto)
+  keywords?: KeywordsDto;
+
+  @ApiPropertyOptional({
+    type: [String],
+    maxItems: 50,
+    description: 'Said by any of these userids',
+  })
+  @IsOptional()
+  @IsArray()
+  @ArrayMaxSize(50)
+  @Matches(USERID, { each: true, message: 'each sender is a userid' })
+  senders?: string[];
+
+  @ApiPropertyOptional({ description: 'A userid that was in the conversation at the time' })
+  @IsOptional()
+  @IsString()
+  @Matches(USERID, { message: 'participant is a userid' })
+  participant?: string;
+
+  @ApiPropertyOptional({ format: 'uuid' })
+  @IsOptional()
+  @IsUUID()
+  conversationId?: string;
+
+  @ApiPropertyOptional({ enum: RECORD_KINDS, isArray: true })
+  @IsOptional()
+  @IsArray()
+  @ArrayMaxSize(3)
+  @IsIn(RECORD_KINDS, { each: true })
+  kinds?: RecordKind[];
+
+  @ApiPropertyOptional({
+    type: [String],
+    description: 'Message types: text, markdown, recall, conversation.<happened>',
+  })
+  @IsOptional()
+  @IsArray()
+  @ArrayMaxSize(10)
+  @Matches(/^[a-z][a-z._]{0,47}$/, { each: true, message: 'each type is like text or recall' })
+  types?: string[];
+
+  @ApiPropertyOptional({ description: 'Sent at or after (ISO 8601)' })
+  @IsOptional()
+  @IsISO8601({ strict: true })
+  from?: string;
+
+  @ApiPropertyOptional({ description: 'Sent before (ISO 8601)' })
+  @IsOptional()
+  @IsISO8601({ strict: true })
+  to?: string;
+
+  @ApiPropertyOptional({ enum: ['time', 'relevance'], default: 'time' })
+  @IsOptional()
+  @IsIn(['time', 'relevance'])
+  sort?: 'time' | 'relevance';
+
+  @ApiPropertyOptional({ minimum: 1, maximum: 100, default: 20 })
+  @IsOptional()
+  @IsInt()
+  @Min(1)
+  @Max(100)
+  limit?: number;
+
+  @ApiPropertyOptional({ description: 'nextCursor of the previous page (same query)' })
+  @IsOptional()
+  @IsString()
+  @MaxLength(512)
+  cursor?: string;
+}
+
+export class ConversationQuery {
+  @ApiPropertyOptional({
+    description: 'Centre the view on this moment (ISO 8601); default: the end',
+  })
+  @IsOptional()
+  @IsISO8601({ strict: true })
+  around?: string;
+
+  @ApiPropertyOptional({ minimum: 1, maximum: 200, default: 50 })
+  @IsOptional()
+  @Transform(({ value }: { value: unknown }) =>
+    typeof value === 'string' && /^\d{1,4}$/.test(value) ? Number(value) : value,
+  )
+  @IsInt()
+  @Min(1)
+  @Max(200)
+  limit?: number;
+}
+
+export class ArchivedRecordResponse {
+  @ApiProperty({ description: 'Position in the corp’s hash chain' }) chainSeq!: number;
+  @ApiProperty({ enum: RECORD_KINDS }) kind!: string;
+  @ApiProperty({ nullable: true, type: String }) messageId!: string | null;
+  @ApiProperty({ nullable: true, type: String, description: 'A recall: the recalled message' })
+  preMessageId!: string | null;
+  @ApiProperty() conversationId!: string;
+  @ApiProperty() conversationKind!: string;
+  @ApiProperty() sender!: string;
+  @ApiProperty() type!: string;
+  @ApiProperty({ description: 'As sent' }) text!: string;
+  @ApiProperty({ type: [String] }) mentions!: string[];
+  @ApiProperty() quoteSeq!: number;
+  @ApiProperty() seq!: number;
+  @ApiProperty({ type: [String], description: 'In the conversation at the time' })
+  participants!: string[];
+  @ApiProperty({ type: Object }) details!: object;
+  @ApiProperty() sentAt!: string;
+  @ApiProperty() recordedAt!: string;
+  @ApiProperty({ description: 'SHA-256 of the record and the previous hash (hex)' }) hash!: string;
+
+  static of(r: ArchivedRecord): ArchivedRecordResponse {
+    return {
+      chainSeq: r.chainSeq,
+      kind: r.kind,
+      messageId: r.messageId,
+      preMessageId: r.preMessageId,
+      conversationId: r.conversationId,
+      conversationKind: r.conversationKind,
+      sender: r.sender,
+      type: r.type,
+      text: r.text,
+      mentions: r.mentions,
+      quoteSeq: r.quoteSeq,
+      seq: r.seq,
+      participants: r.participants,
+      details: r.details,
+      sentAt: r.sentAt.toISOString(),
+      recordedAt: r.recordedAt.toISOString(),
+      hash: r.hash.toString('hex'),
+    };
+  }
+}
+
+export class SearchHitResponse extends ArchivedRecordResponse {
+  @ApiProperty({ nullable: true, type: Number, description: 'When sorted by relevance' })
+  score!: number | null;
+  @ApiProperty({
+    nullable: true,
+    type: String,
+    description: 'HTML-escaped snippet with hits in <em>',
+  })
+  highlight!: string | null;
+
+  static ofHit(hit: FoundRecord): SearchHitResponse {
+    return { ...ArchivedRecordResponse.of(hit.record), score: hit.score, highlight: hit.highlight };
+  }
+}
+
+export class SearchPageResponse {
+  @ApiProperty({ type: [SearchHitResponse] }) items!: SearchHitResponse[];
+  @ApiProperty({ nullable: true, type: String }) nextCursor!: string | null;
+}
+
+class ArchivedConversationResponse {
+  @ApiProperty() id!: string;
+  @ApiProperty() kind!: string;
+  @ApiProperty() name!: string;
+  @ApiProperty({ type: [String] }) participants!: string[];
+}
+
+export class ConversationContextResponse {
+  @ApiProperty({ type: ArchivedConversationResponse }) conversation!: ArchivedConversationResponse;
+  @ApiProperty({ type: [ArchivedRecordResponse] }) records!: ArchivedRecordResponse[];
+}
+
+class BrokenLinkResponse {
+  @ApiProperty() chainSeq!: number;
+  @ApiProperty() reason!: string;
+}
+
+export class ChainReportResponse {
+  @ApiProperty({ enum: ['archive', 'access'] }) chain!: string;
+  @ApiProperty() ok!: boolean;
+  @ApiProperty() records!: number;
+  @ApiProperty({ nullable: true, type: String }) headHash!: string | null;
+  @ApiProperty() signedHeadsChecked!: number;
+  @ApiProperty({ nullable: true, type: Number }) lastSignedSeq!: number | null;
+  @ApiProperty({ nullable: true, type: BrokenLinkResponse })
+  firstBroken!: BrokenLinkResponse | null;
+
+  static of(r: ChainReport): ChainReportResponse {
+    return { ...r };
+  }
+}
+
+export class VerifyResponse {
+  @ApiProperty() ok!: boolean;
+  @ApiProperty({ type: ChainReportResponse }) archive!: ChainReportResponse;
+  @ApiProperty({ type: ChainReportResponse }) accessLog!: ChainReportResponse;
+}

@@ -1,0 +1,96 @@
+import {
+  Inject,
+  Injectable,
+  type OnApplicationBootstrap,
+  type OnApplicationShutdown,
+} from '@nestjs/common';
+import { LOGGER, type Logger } from '@qiwei/platform';
+import { DataSource } from 'typeorm';
+import { COMPLIANCE_CONFIG, type ComplianceConfig } from '../config';
+import { parseSigningKeys, signedHeadText, signWith, type SigningKey } from './chain-signing-keys';
+
+// One signer at a time across replicas.
+const SIGNER_LOCK = 4_240_106;
+
+/**
+ * Signs each corp's chain tips (archive and access log) every CHAIN_HEAD_INTERVAL_SECONDS,
+ * when they moved, with the first COMPLIANCE_SIGNING_KEY, into `chain_heads` (append-only).
+ * A signed head pins the chain up to it: rewriting any record before it — even recomputing
+ * every later hash — no longer matches a signature only the key holder can make.
+ */
+@Injectable()
+export class ChainHeadSigner implements OnApplicationBootstrap, OnApplicationShutdown {
+  private timer?: NodeJS.Timeout;
+  private running?: Promise<number>;
+  private readonly key: SigningKey;
+
+  constructor(
+    private readonly dataSource: DataSource,
+    @Inject(COMPLIANCE_CONFIG) private readonly config: ComplianceConfig,
+    @Inject(LOGGER) private readonly logger: Logger,
+  ) {
+    this.key = parseSigningKeys(config.COMPLIANCE_SIGNING_KEY)[0];
+  }
+
+  onApplicationBootstrap(): void {
+    this.timer = setInterval(() => {
+      this.signHeads().catch((err: unknown) =>
+        this.logger.error({ err }, 'signing chain heads failed; retried next interval'),
+      );
+    }, this.config.CHAIN_HEAD_INTERVAL_SECONDS * 1000);
+    this.timer.unref();
+  }
+
+  async onApplicationShutdown(): Promise<void> {
+    clearInterval(this.timer);
+    await this.running?.catch(() => undefined);
+  }
+
+  /** Signs every tip that moved since its last signed head; returns how many were signed. */
+  signHeads(): Promise<number> {
+    this.running ??= this.sign().finally(() => (this.running = undefined));
+    return this.running;
+  }
+
+  private async sign(): Promise<number> {
+    return this.dataSource.transaction(async (em) => {
+      const [{ locked }] = await em.query<{ locked: boolean }[]>(
+        'SELECT pg_try_advisory_xact_lock($1) AS locked',
+        [SIGNER_LOCK],
+      );
+      if (!locked) return 0;
+      const tips = await em.query<
+        { corp_id: string; chain: string; chain_seq: string; hash: Buffer }[]
+      >(
+        `SELECT t.corp_id, t.chain, t.chain_seq, t.hash FROM chain_tips t
+          WHERE t.chain_seq > 0 AND NOT EXISTS (
+            SELECT 1 FROM chain_heads h
+             WHERE h.corp_id = t.corp_id AND h.chain = t.chain AND h.chain_seq = t.chain_seq)`,
+      );
+      const signedAt = new Date();
+      for (const tip of tips) {
+        const head = {
+          corpId: tip.corp_id,
+          chain: tip.chain,
+          chainSeq: Number(tip.chain_seq),
+          hash: tip.hash,
+          signedAt,
+        };
+        await em.query(
+          `INSERT INTO chain_heads (corp_id, chain, chain_seq, hash, signed_at, key_id, signature)
+           VALUES ($1, $2, $3, $4, $5, $6, $7)`,
+          [
+            head.corpId,
+            head.chain,
+            head.chainSeq,
+            head.hash,
+            signedAt,
+            this.key.id,
+            signWith(this.key, signedHeadText(head)),
+          ],
+        );
+      }
+      return tips.length;
+    });
+  }
+}

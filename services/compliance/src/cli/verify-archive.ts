@@ -1,0 +1,44 @@
+// npm run compliance:verify -- <corpId> — recomputes a corp's archive and access-log chains and
+// checks the signed heads, straight against the database (DATABASE_URL, COMPLIANCE_SIGNING_KEY),
+// without the service running. Exits 0 when both chains verify, 1 when a link is broken.
+import { asCorpId, createDataSource } from '@qiwei/persistence';
+import { parseSigningKeys } from '../chain/chain-signing-keys';
+import { verifyChain } from '../chain/chain-verifier';
+
+async function main(): Promise<number> {
+  const corpId = process.argv[2];
+  const url = process.env.DATABASE_URL;
+  const keys = process.env.COMPLIANCE_SIGNING_KEY;
+  if (!corpId || !url || !keys) {
+    process.stderr.write(
+      'usage: DATABASE_URL=… COMPLIANCE_SIGNING_KEY=… npm run compliance:verify -- <corpId>\n',
+    );
+    return 2;
+  }
+  const dataSource = createDataSource({
+    url,
+    applicationName: 'qiwei-compliance-verify',
+    entities: [],
+    migrations: [],
+  });
+  await dataSource.initialize();
+  try {
+    const signing = parseSigningKeys(keys);
+    const reports = [
+      await verifyChain(dataSource, signing, asCorpId(corpId), 'archive'),
+      await verifyChain(dataSource, signing, asCorpId(corpId), 'access'),
+    ];
+    process.stdout.write(`${JSON.stringify({ corpId, reports }, null, 2)}\n`);
+    return reports.every((r) => r.ok) ? 0 : 1;
+  } finally {
+    await dataSource.destroy();
+  }
+}
+
+main().then(
+  (code) => process.exit(code),
+  (error: unknown) => {
+    process.stderr.write(`${(error as Error).message}\n`);
+    process.exit(2);
+  },
+);

@@ -1,0 +1,3 @@
+import { startTracingFromEnv } from '@qiwei/platform/tracing';
+
+startTracingFromEnv('compliance');

@@ -1,0 +1,151 @@
+import { Injectable } from '@nestjs/common';
+import { decodeCursor, encodeCursor } from '@qiwei/platform';
+import { DataSource, type EntityManager } from 'typeorm';
+import type { ArchivedRecord } from '../archive/archive-record';
+import type { ArchiveHitPage, ArchiveIndex, ArchiveQuery } from './archive-index';
+import { hasCjk, keywordQuery, termsOf } from './tokenizer';
+
+type TimeCursor = { t: string; s: number };
+type RankCursor = { r: string; s: number };
+const isTimeCursor = (v: unknown): v is TimeCursor =>
+  typeof v === 'object' &&
+  v !== null &&
+  typeof (v as TimeCursor).t === 'string' &&
+  !Number.isNaN(Date.parse((v as TimeCursor).t)) &&
+  Number.isSafeInteger((v as TimeCursor).s);
+const isRankCursor = (v: unknown): v is RankCursor =>
+  typeof v === 'object' &&
+  v !== null &&
+  typeof (v as RankCursor).r === 'string' &&
+  /^\d{1,6}(\.\d{1,6})?$/.test((v as RankCursor).r) &&
+  Number.isSafeInteger((v as RankCursor).s);
+
+/** Keywords whose terms can all be present without the keyword itself (CJK of 3+ characters). */
+const needsRecheck = (keyword: string) => hasCjk(keyword) && [...keyword.trim()].length > 2;
+
+/**
+ * The embedded ArchiveIndex: a `tsvector` of CJK bigrams, Latin words and digit runs per record
+ * (see tokenizer.ts) in `archive_search` with a GIN index, filtered and sorted in SQL. Terms
+ * carry no positions, so phrases and long CJK keywords are confirmed against the stored text.
+ */
+@Injectable()
+export class PostgresArchiveIndex implements ArchiveIndex {
+  constructor(private readonly dataSource: DataSource) {}
+
+  async index(em: EntityManager, records: ArchivedRecord[]): Promise<void> {
+    if (!records.length) return;
+    const rows = records.map((r) => ({
+      corp_id: r.corpId,
+      chain_seq: r.chainSeq,
+      kind: r.kind,
+      type: r.type,
+      conversation_id: r.conversationId,
+      conversation_kind: r.conversationKind,
+      sender: r.sender,
+      participants: r.participants,
+      sent_at: r.sentAt.toISOString(),
+      terms: termsOf(r.text),
+    }));
+    await em.query(
+      `INSERT INTO archive_search (corp_id, chain_seq, kind, type, conversation_id, conversation_kind,
+         sender, participants, sent_at, terms)
+       SELECT corp_id, chain_seq, kind, type, conversation_id, conversation_kind, sender,
+              participants, sent_at, array_to_tsvector(terms)
+         FROM jsonb_to_recordset($1::jsonb) AS x(corp_id text, chain_seq bigint, kind text, type text,
+           conversation_id uuid, conversation_kind text, sender text, participants text[],
+           sent_at timestamptz, terms text[])`,
+      [JSON.stringify(rows)],
+    );
+  }
+
+  async search(query: ArchiveQuery): Promise<ArchiveHitPage> {
+    const params: unknown[] = [query.corpId];
+    const p = (value: unknown) => {
+      params.push(value);
+      return `$${params.length}`;
+    };
+    const where = ['s.corp_id = $1'];
+    const positive: string[] = [];
+    const rechecks: string[] = [];
+    const contains = (keyword: string) =>
+      `position(lower(${p(keyword.trim())}) in lower(r.text)) > 0`;
+    const { all, any, phrases, exclude } = query.keywords;
+    for (const keyword of [...all, ...phrases]) {
+      const q = keywordQuery(keyword);
+      if (q) positive.push(q);
+      if (phrases.includes(keyword) || needsRecheck(keyword) || !q)
+        rechecks.push(contains(keyword));
+    }
+    if (any.length) {
+      const queries = any.map(keywordQuery);
+      if (queries.every((q) => q !== null)) positive.push(`(${queries.join(' | ')})`);
+      if (any.some(needsRecheck) || queries.some((q) => q === null)) {
+        rechecks.push(
+          `(${any
+            .map((k, i) =>
+              needsRecheck(k) || !queries[i] ? contains(k) : `s.terms @@ ${p(queries[i])}::tsquery`,
+            )
+            .join(' OR ')})`,
+        );
+      }
+    }
+    for (const keyword of exclude) {
+      const q = keywordQuery(keyword);
+      if (q && !hasCjk(keyword)) where.push(`NOT (s.terms @@ ${p(q)}::tsquery)`);
+      else rechecks.push(`NOT (${contains(keyword)})`);
+    }
+    const tsquery = positive.length ? p(positive.join(' & ')) : null;
+    if (tsquery) where.push(`s.terms @@ ${tsquery}::tsquery`);
+    if (query.senders.length) where.push(`s.sender = ANY(${p(query.senders)}::text[])`);
+    if (query.participant) where.push(`s.participants @> ARRAY[${p(query.participant)}]::text[]`);
+    if (query.conversationId) where.push(`s.conversation_id = ${p(query.conversationId)}::uuid`);
+    if (query.kinds.length) where.push(`s.kind = ANY(${p(query.kinds)}::text[])`);
+    if (query.types.length) where.push(`s.type = ANY(${p(query.types)}::text[])`);
+    if (query.from) where.push(`s.sent_at >= ${p(query.from)}`);
+    if (query.to) where.push(`s.sent_at < ${p(query.to)}`);
+    where.push(...rechecks);
+    const from = rechecks.length
+      ? 'archive_search s JOIN archive_records r ON r.corp_id = s.corp_id AND r.chain_seq = s.chain_seq'
+      : 'archive_search s';
+    const limit = query.limit;
+
+    if (query.sort === 'relevance' && tsquery) {
+      const cursor = decodeCursor(query.cursor, isRankCursor);
+      const after = cursor
+        ? `WHERE (score, chain_seq) < (${p(cursor.r)}::numeric, ${p(cursor.s)})`
+        : '';
+      const rows = await this.dataSource.query<{ chain_seq: string; score: string }[]>(
+        `SELECT chain_seq, score FROM (
+           SELECT s.chain_seq, round(ts_rank(s.terms, ${tsquery}::tsquery)::numeric, 6) AS score
+             FROM ${from} WHERE ${where.join(' AND ')}
+         ) ranked ${after}
+         ORDER BY score DESC, chain_seq DESC LIMIT ${limit + 1}`,
+        params,
+      );
+      const page = rows.slice(0, limit);
+      const last = page[page.length - 1];
+      return {
+        hits: page.map((r) => ({ chainSeq: Number(r.chain_seq), score: Number(r.score) })),
+        nextCursor:
+          rows.length > limit ? encodeCursor({ r: last.score, s: Number(last.chain_seq) }) : null,
+      };
+    }
+    const cursor = decodeCursor(query.cursor, isTimeCursor);
+    if (cursor)
+      where.push(`(s.sent_at, s.chain_seq) < (${p(cursor.t)}::timestamptz, ${p(cursor.s)})`);
+    const rows = await this.dataSource.query<{ chain_seq: string; sent_at: Date }[]>(
+      `SELECT s.chain_seq, s.sent_at FROM ${from} WHERE ${where.join(' AND ')}
+        ORDER BY s.sent_at DESC, s.chain_seq DESC LIMIT ${limit + 1}`,
+      params,
+    );
+    const page = rows.slice(0, limit);
+    const last = page[page.length - 1];
+    return {
+      hits: page.map((r) => ({ chainSeq: Number(r.chain_seq), score: null })),
+      nextCursor:
+        rows.length > limit
+          ? encodeCursor({ t: last.sent_at.toISOString(), s: Number(last.chain_seq) })
+          : null,
+    };
+  }
+}

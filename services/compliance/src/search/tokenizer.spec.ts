@@ -1,0 +1,34 @@
+import { keywordQuery, termsOf } from './tokenizer';
+
+describe('archive tokenizer', () => {
+  it('indexes Chinese as bigrams, so words are found inside unspaced text', () => {
+    const terms = termsOf('这款理财产品收益很高');
+    expect(terms).toEqual(expect.arrayContaining(['理财', '财产', '产品', '收益', '高']));
+    expect(keywordQuery('理财')).toBe("'理财'");
+    expect(keywordQuery('理财产品')).toBe("('理财' & '财产' & '产品')");
+  });
+
+  it('lowercases Latin words, splits mixed runs and keeps digit runs', () => {
+    const terms = termsOf('Call 13800138000 about iPhone15 order ORD-2024-0001，ＡＢＣ');
+    expect(terms).toEqual(
+      expect.arrayContaining([
+        'call',
+        '13800138000',
+        'iphone15',
+        'iphone',
+        '15',
+        'ord',
+        '2024',
+        '0001',
+        'abc',
+      ]),
+    );
+    expect(keywordQuery('IPHONE15')).toBe("'iphone15'");
+  });
+
+  it('turns a single Chinese character into a prefix query and ignores punctuation', () => {
+    expect(keywordQuery('钱')).toBe("'钱':*");
+    expect(termsOf('要钱')).toEqual(['要钱', '钱']);
+    expect(keywordQuery('，。!')).toBeNull();
+  });
+});

@@ -1,0 +1,262 @@
+import { randomBytes } from 'node:crypto';
+import { MESSAGING_TOPICS, type TopicDefinition } from '@qiwei/contracts';
+import {
+  createKafka,
+  createProducer,
+  encodeEvent,
+  ensureTopics,
+  type NewEvent,
+} from '@qiwei/events';
+import { loadConfig } from '@qiwei/platform';
+import {
+  bootTestApp,
+  createTestDatabase,
+  distEntry,
+  eventually,
+  freePort,
+  spawnNode,
+  startTestKafka,
+  testPlatformConfig,
+  unique,
+  type SpawnedProcess,
+  type TestApp,
+  type TestDatabase,
+  type TestKafka,
+} from '@qiwei/testing';
+import type { Producer } from 'kafkajs';
+import { DataSource } from 'typeorm';
+import { ComplianceModule } from '../../src/compliance.module';
+import { complianceConfigSchema, type ComplianceConfig } from '../../src/config';
+import { COMPLIANCE_OPENAPI } from '../../src/openapi';
+
+const PLATFORM_TOKEN = `compliance-test-platform-${randomBytes(8).toString('hex')}`;
+
+export interface TestCorp {
+  corpId: string;
+  adminToken: string;
+  /** Adds an active member (with these roles) and signs them in: their access token. */
+  member(userid: string, roles?: string[]): Promise<string>;
+  identity(method: string, path: string, body?: object): Promise<{ status: number; body: unknown }>;
+}
+
+export interface ComplianceTestApp extends TestApp {
+  config: ComplianceConfig;
+  brokers: string[];
+  databaseUrl: string;
+  /** Messaging's URL, when booted with it. */
+  messagingUrl?: string;
+  createCorp(): Promise<TestCorp>;
+  /** Publishes events as their owner would (CloudEvents on the topic), in order. */
+  publish(topic: TopicDefinition, events: NewEvent[], source?: string): Promise<void>;
+  /** Publishes a raw record (for poison tests). */
+  publishRaw(
+    topic: string,
+    record: { key: string; value: string; headers: Record<string, string> },
+  ): Promise<void>;
+  /** Waits until compliance has archived this many records of the corp. */
+  archived(corpId: string, count: number): Promise<void>;
+  db(): DataSource;
+}
+
+/**
+ * Compliance under test with the real identity (and, on request, the real messaging) next to
+ * it as built processes on one dev Kafka broker; compliance itself runs in this process.
+ */
+export async function bootCompliance(
+  options: { withMessaging?: boolean; env?: Record<string, string> } = {},
+): Promise<ComplianceTestApp> {
+  const kafka: TestKafka = await startTestKafka();
+  const identityDb: TestDatabase = await createTestDatabase('identity');
+  const complianceDb: TestDatabase = await createTestDatabase('compliance');
+  const messagingDb: TestDatabase | undefined = options.withMessaging
+    ? await createTestDatabase('messaging')
+    : undefined;
+  const identityUrl = `http://127.0.0.1:${await freePort()}`;
+  const messagingUrl = options.withMessaging ? `http://127.0.0.1:${await freePort()}` : undefined;
+  const children: SpawnedProcess[] = [];
+  let app: TestApp | undefined;
+  const producerKafka = createKafka({ brokers: kafka.brokers, clientId: 'compliance-test' });
+  let producer: Producer | undefined;
+  const release = async () => {
+    await producer?.disconnect();
+    await app?.close();
+    for (const child of children) {
+      if (child.child.exitCode === null) {
+        child.child.kill('SIGTERM');
+        await child.exited;
+      }
+    }
+    await kafka.stop();
+    await identityDb.drop();
+    await messagingDb?.drop();
+    await complianceDb.drop();
+  };
+  const common = {
+    ...process.env,
+    HOST: '127.0.0.1',
+    LOG_LEVEL: 'warn',
+    DATABASE_POOL_SIZE: '4',
+    KAFKA_BROKERS: kafka.brokers.join(','),
+    OUTBOX_POLL_INTERVAL_MS: '100',
+    OTEL_SDK_DISABLED: 'true',
+  };
+  const waitReady = async (child: SpawnedProcess, url: string, name: string) =>
+    eventually(
+      async () => {
+        if (child.child.exitCode !== null) throw new Error(`${name} exited: ${child.output()}`);
+        const ready = await fetch(`${url}/health/ready`);
+        if (!ready.ok) throw new Error(`${name} not ready`);
+      },
+      { timeoutMs: 60_000, intervalMs: 200 },
+    );
+  try {
+    const admin = producerKafka.admin();
+    await admin.connect();
+    await ensureTopics(admin, MESSAGING_TOPICS);
+    await admin.disconnect();
+    const identity = spawnNode(distEntry('services/identity/src/main.js'), {
+      ...common,
+      PORT: new URL(identityUrl).port,
+      DATABASE_URL: identityDb.url,
+      QIWEI_PLATFORM_TOKEN: PLATFORM_TOKEN,
+      IDENTITY_KEY_ENCRYPTION_KEY: `test:${randomBytes(32).toString('base64')}`,
+    });
+    children.push(identity);
+    await waitReady(identity, identityUrl, 'identity');
+    if (messagingUrl && messagingDb) {
+      const messaging = spawnNode(distEntry('services/messaging/src/main.js'), {
+        ...common,
+        PORT: new URL(messagingUrl).port,
+        DATABASE_URL: messagingDb.url,
+        IDENTITY_JWKS_URL: `${identityUrl}/.well-known/jwks.json`,
+      });
+      children.push(messaging);
+      await waitReady(messaging, messagingUrl, 'messaging');
+    }
+    const config = loadConfig(complianceConfigSchema, {
+      ...Object.fromEntries(Object.entries(testPlatformConfig()).map(([k, v]) => [k, String(v)])),
+      DATABASE_URL: complianceDb.url,
+      DATABASE_POOL_SIZE: '5',
+      KAFKA_BROKERS: kafka.brokers.join(','),
+      OUTBOX_POLL_INTERVAL_MS: '100',
+      CONSUMER_RETRY_BACKOFF_MS: '20',
+      IDENTITY_JWKS_URL: `${identityUrl}/.well-known/jwks.json`,
+      COMPLIANCE_SIGNING_KEY: `test:${randomBytes(32).toString('base64')}`,
+      ...options.env,
+    });
+    app = await bootTestApp({
+      name: 'compliance',
+      appModule: ComplianceModule.register(config),
+      config,
+      openapi: COMPLIANCE_OPENAPI,
+    });
+    const booted = app;
+    const db = () => booted.app.get(DataSource);
+    producer = createProducer(producerKafka);
+    await producer.connect();
+    const sender = producer;
+    const call = async (token: string, method: string, path: string, body?: object) => {
+      const response = await fetch(`${identityUrl}${path}`, {
+        method,
+        headers: {
+          authorization: `Bearer ${token}`,
+          ...(body ? { 'content-type': 'application/json' } : {}),
+        },
+        body: body ? JSON.stringify(body) : undefined,
+      });
+      const text = await response.text();
+      return { status: response.status, body: text ? (JSON.parse(text) as unknown) : null };
+    };
+    return {
+      ...booted,
+      config,
+      brokers: kafka.brokers,
+      databaseUrl: complianceDb.url,
+      messagingUrl,
+      db,
+      async publish(topic, events, source = `/qiwei/${topic.publisher}`) {
+        const encoded = events.map((e) => encodeEvent(topic, source, e));
+        await sender.send({
+          topic: topic.name,
+          acks: -1,
+          messages: encoded.map((e) => ({ key: e.key, value: e.value, headers: e.headers })),
+        });
+      },
+      async publishRaw(topic, record) {
+        await sender.send({ topic, acks: -1, messages: [record] });
+      },
+      async archived(corpId, count) {
+        await eventually(
+          async () => {
+            const [row] = await db().query<{ n: string }[]>(
+              'SELECT count(*) AS n FROM archive_records WHERE corp_id = $1',
+              [corpId],
+            );
+            if (Number(row.n) < count) throw new Error(`${row.n} of ${count} records archived`);
+          },
+          { timeoutMs: 60_000, intervalMs: 100 },
+        );
+      },
+      async createCorp() {
+        const created = await call(PLATFORM_TOKEN, 'POST', '/v1/corps', {
+          name: unique('corp'),
+          admin: { userid: 'admin', name: '管理员' },
+        });
+        if (created.status !== 201) throw new Error(`corp: ${JSON.stringify(created.body)}`);
+        const { corp, accessToken } = created.body as {
+          corp: { corpId: string };
+          accessToken: string;
+        };
+        const corpId = corp.corpId;
+        const identityCall = (method: string, path: string, body?: object) =>
+          call(accessToken, method, path, body);
+        return {
+          corpId,
+          adminToken: accessToken,
+          identity: identityCall,
+          async member(userid: string, roles: string[] = []) {
+            const added = await identityCall('POST', '/v1/members', {
+              userid,
+              name: userid,
+              departments: [{ id: 1 }],
+            });
+            if (added.status !== 201) throw new Error(`member: ${JSON.stringify(added.body)}`);
+            if (roles.length) {
+              const set = await identityCall('PUT', `/v1/members/${userid}/roles`, { roles });
+              if (set.status !== 200) throw new Error(`roles: ${JSON.stringify(set.body)}`);
+            }
+            const password = `pw-${randomBytes(12).toString('hex')}`;
+            const set = await identityCall('PUT', `/v1/members/${userid}/password`, { password });
+            if (set.status !== 204) throw new Error(`password: ${JSON.stringify(set.body)}`);
+            const session = await fetch(`${identityUrl}/v1/auth/sign-in`, {
+              method: 'POST',
+              headers: { 'content-type': 'application/json' },
+              body: JSON.stringify({ corpId, userid, password }),
+            });
+            if (!session.ok) throw new Error(`sign-in: ${await session.text()}`);
+            const token = ((await session.json()) as { accessToken: string }).accessToken;
+            // Compliance knows the member with their roles (and their newest tokensValidAfter).
+            await eventually(
+              async () => {
+                const rows = await db().query<{ roles: string[] }[]>(
+                  `SELECT roles FROM directory_members WHERE corp_id = $1 AND userid = $2 AND status = 'active'`,
+                  [corpId, userid],
+                );
+                if (!rows.length || !roles.every((r) => rows[0].roles.includes(r)))
+                  throw new Error(`compliance does not know ${userid} yet`);
+              },
+              { timeoutMs: 30_000, intervalMs: 100 },
+            );
+            return token;
+          },
+        };
+      },
+      async close() {
+        await release();
+      },
+    };
+  } catch (error) {
+    await release();
+    throw error;
+  }
+}
