@@ -14,7 +14,14 @@ import {
 describe('npm start (tools/stack)', () => {
   let dataDir: string;
   let env: NodeJS.ProcessEnv;
-  let ports: { postgres: number; identity: number; messaging: number; s3: number; kafka: number };
+  let ports: {
+    postgres: number;
+    identity: number;
+    messaging: number;
+    compliance: number;
+    s3: number;
+    kafka: number;
+  };
 
   beforeAll(async () => {
     dataDir = await mkdtemp(join(tmpdir(), 'qiwei-stack-'));
@@ -22,6 +29,7 @@ describe('npm start (tools/stack)', () => {
       postgres: await freePort(),
       identity: await freePort(),
       messaging: await freePort(),
+      compliance: await freePort(),
       s3: await freePort(),
       kafka: await freePort(),
     };
@@ -31,6 +39,7 @@ describe('npm start (tools/stack)', () => {
       QIWEI_PG_PORT: String(ports.postgres),
       QIWEI_IDENTITY_PORT: String(ports.identity),
       QIWEI_MESSAGING_PORT: String(ports.messaging),
+      QIWEI_COMPLIANCE_PORT: String(ports.compliance),
       S3_PORT: String(ports.s3),
       DEV_KAFKA_PORT: String(ports.kafka),
       LOG_LEVEL: 'warn',
@@ -58,6 +67,7 @@ describe('npm start (tools/stack)', () => {
     // Nothing is left listening: neither the services nor PostgreSQL.
     expect(await isListening(ports.identity)).toBe(false);
     expect(await isListening(ports.messaging)).toBe(false);
+    expect(await isListening(ports.compliance)).toBe(false);
     expect(await isListening(ports.postgres)).toBe(false);
     expect(await isListening(ports.kafka)).toBe(false);
     expect(await isListening(ports.s3)).toBe(false);
@@ -93,6 +103,7 @@ describe('npm start (tools/stack)', () => {
       headers: { authorization: `Bearer ${accessToken}` },
     });
     expect(conversations.status).toBe(200);
+    expect((await fetch(`http://127.0.0.1:${ports.compliance}/health/ready`)).status).toBe(200);
     await stop(first);
 
     const second = await start();

@@ -16,12 +16,14 @@ import {
   freePort,
   spawnNode,
   startTestKafka,
+  startTestS3,
   testPlatformConfig,
   unique,
   type SpawnedProcess,
   type TestApp,
   type TestDatabase,
   type TestKafka,
+  type TestS3,
 } from '@qiwei/testing';
 import type { Producer } from 'kafkajs';
 import { DataSource } from 'typeorm';
@@ -73,6 +75,8 @@ export async function bootCompliance(
     : undefined;
   const identityUrl = `http://127.0.0.1:${await freePort()}`;
   const messagingUrl = options.withMessaging ? `http://127.0.0.1:${await freePort()}` : undefined;
+  // Messaging keeps media in object storage: it needs an S3 server to start.
+  const s3: TestS3 | undefined = options.withMessaging ? await startTestS3() : undefined;
   const children: SpawnedProcess[] = [];
   let app: TestApp | undefined;
   const producerKafka = createKafka({ brokers: kafka.brokers, clientId: 'compliance-test' });
@@ -87,6 +91,7 @@ export async function bootCompliance(
       }
     }
     await kafka.stop();
+    await s3?.stop();
     await identityDb.drop();
     await messagingDb?.drop();
     await complianceDb.drop();
@@ -129,6 +134,7 @@ export async function bootCompliance(
         PORT: new URL(messagingUrl).port,
         DATABASE_URL: messagingDb.url,
         IDENTITY_JWKS_URL: `${identityUrl}/.well-known/jwks.json`,
+        ...s3?.env,
       });
       children.push(messaging);
       await waitReady(messaging, messagingUrl, 'messaging');
