@@ -206,11 +206,17 @@ export class OutboxRelay {
       query: <R = unknown>(sql: string, params?: unknown[]) => Promise<R>;
     }) => Promise<T>,
   ): Promise<T> {
-    this.batchPool ??= new Pool({
-      connectionString: this.options.databaseUrl,
-      max: this.options.lanes,
-      application_name: 'qiwei-outbox-relay',
-    });
+    if (!this.batchPool) {
+      this.batchPool = new Pool({
+        connectionString: this.options.databaseUrl,
+        max: this.options.lanes,
+        application_name: 'qiwei-outbox-relay',
+      });
+      // An idle connection the server closed (restart, failover): the pool replaces it.
+      this.batchPool.on('error', (error) =>
+        this.logger.warn({ err: error }, 'outbox relay: idle batch connection lost'),
+      );
+    }
     const client: PoolClient = await this.batchPool.connect();
     try {
       await client.query('BEGIN');
