@@ -80,11 +80,10 @@ export class RobotsService {
     });
   }
 
-  list(caller: Principal, conversationId: string): Promise<GroupRobot[]> {
-    return this.transactions.run(async (em) => {
-      await this.managedGroup(em, caller, conversationId);
-      return this.robots.ofGroup(em, caller.corpId, conversationId);
-    });
+  async list(caller: Principal, conversationId: string): Promise<GroupRobot[]> {
+    const em = this.dataSource.manager;
+    await this.managedGroup(em, caller, conversationId, false);
+    return this.robots.ofGroup(em, caller.corpId, conversationId);
   }
 
   /** A new key; the old one stops working at once. */
@@ -210,9 +209,14 @@ export class RobotsService {
     });
   }
 
-  /** A group the caller is in, as its owner or an admin, locked. */
-  private async managedGroup(em: EntityManager, caller: Principal, conversationId: string) {
-    const c = await this.conversations.forParticipant(em, caller, conversationId, true);
+  /** A group the caller is in, as its owner or an admin (locked for a change). */
+  private async managedGroup(
+    em: EntityManager,
+    caller: Principal,
+    conversationId: string,
+    lock = true,
+  ) {
+    const c = await this.conversations.forParticipant(em, caller, conversationId, lock);
     if (c.kind !== 'group') throw new NotAGroupException();
     const role = roleOf(c, caller.userId);
     if (role !== 'owner' && role !== 'admin')
