@@ -66,6 +66,15 @@ export const messagingConfigSchema = platformConfigSchema
     /** App messages an app may send one member (fixed minute and hour windows). */
     APP_MESSAGE_PER_MEMBER_PER_MINUTE: z.coerce.number().int().min(1).default(30),
     APP_MESSAGE_PER_MEMBER_PER_HOUR: z.coerce.number().int().min(1).default(1_000),
+    /** Messages a group robot may send a minute (fixed windows); WeCom's is 20. */
+    ROBOT_MESSAGES_PER_MINUTE: z.coerce.number().int().min(1).max(100_000).default(20),
+    /** Largest image a group robot sends (its bytes, before base64); WeCom's is 2 MB. */
+    ROBOT_IMAGE_MAX_BYTES: z.coerce
+      .number()
+      .int()
+      .min(1024)
+      .max(20 * 1024 * 1024)
+      .default(2 * 1024 * 1024),
     /** A socket whose unsent frames pass this is closed (its client resyncs by seq). */
     REALTIME_MAX_BUFFERED_BYTES: z.coerce
       .number()

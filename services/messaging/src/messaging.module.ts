@@ -26,6 +26,12 @@ import { OrganisationProjection } from './directory/organisation-projection';
 import { MediaController } from './media/media.controller';
 import { MediaService } from './media/media.service';
 import { ObjectStorage } from '@qiwei/storage';
+import { GroupRobots1765400000000 } from './migrations/1765400000000-group-robots';
+import { RobotsController } from './robots/robots.controller';
+import { RobotsRepository } from './robots/robots.repository';
+import { RobotsService } from './robots/robots.service';
+import { WebhookController } from './robots/webhook.controller';
+import { WecomEnvelope } from './wecom/wecom-envelope';
 
 export const MESSAGING_MIGRATIONS = [
   CreateEventTables1763800000000,
@@ -34,6 +40,7 @@ export const MESSAGING_MIGRATIONS = [
   MessagingMedia1765200000000,
   AppMessages1765300000000,
   OutboxNotifyAfterCommit1765100000000,
+  GroupRobots1765400000000,
 ];
 
 @Global()
@@ -48,7 +55,7 @@ class MessagingConfigModule {
   }
 }
 
-/** The messaging service: conversations, messages, read positions, recall. */
+/** The messaging service: conversations, messages, read positions, recall, media, app messages, group robots. */
 @Module({})
 export class MessagingModule {
   static register(config: MessagingConfig): DynamicModule {
@@ -75,6 +82,8 @@ export class MessagingModule {
         MessagesController,
         MediaController,
         AppMessagesController,
+        RobotsController,
+        WebhookController,
       ],
       providers: [
         Directory,
@@ -87,6 +96,9 @@ export class MessagingModule {
         MediaService,
         AppMessagesService,
         OrganisationProjection,
+        RobotsRepository,
+        RobotsService,
+        WecomEnvelope,
         { provide: ObjectStorage, useValue: new ObjectStorage(config) },
         {
           // Signatures against identity's JWKS; revocation from identity's member events.

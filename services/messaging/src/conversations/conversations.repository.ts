@@ -207,11 +207,16 @@ export class ConversationsRepository {
     ]);
   }
 
+  /** Disbands the group; its robots die with it (their keys stop working). */
   async disband(em: EntityManager, corpId: string, id: string, at: Date): Promise<void> {
     await em.query(
       'UPDATE conversations SET disbanded_at = $3, updated_at = $3 WHERE corp_id = $1 AND id = $2',
       [corpId, id, at],
     );
+    await em.query('DELETE FROM group_robots WHERE corp_id = $1 AND conversation_id = $2', [
+      corpId,
+      id,
+    ]);
   }
 
   /** Group conversations (not disbanded) the member is in. */

@@ -1,4 +1,4 @@
-import { randomUUID } from 'node:crypto';
+import { createHash, randomUUID } from 'node:crypto';
 import { Inject, Injectable, type OnModuleInit } from '@nestjs/common';
 import type { Principal } from '@qiwei/auth';
 import { ObjectStorage } from '@qiwei/storage';
@@ -22,6 +22,9 @@ const ALLOWED_TYPES: Record<Exclude<MediaKind, 'file'>, readonly string[]> = {
   voice: ['audio/amr', 'audio/mpeg', 'audio/ogg', 'audio/aac', 'audio/mp4'],
   video: ['video/mp4', 'video/quicktime', 'video/webm'],
 };
+
+/** Whose media: a member, or a group robot (`robot:<robotId>`) for webhook images. */
+type Uploader = Pick<Principal, 'corpId' | 'userId'>;
 
 export interface UploadRequest {
   kind: MediaKind;
@@ -189,7 +192,7 @@ export class MediaService implements OnModuleInit {
   /** Ready media of the sender's, of the message's kind, for a message being sent. */
   async forMessage(
     em: EntityManager,
-    caller: Principal,
+    caller: Uploader,
     id: string,
     kind: MediaKind,
   ): Promise<MediaRecord> {
@@ -197,6 +200,49 @@ export class MediaService implements OnModuleInit {
     if (!media) throw new MediaNotFoundException(id);
     if (media.status !== 'ready' || media.kind !== kind) throw new MediaNotReadyException(id);
     return media;
+  }
+
+  /**
+   * Bytes a group robot's webhook brought (already checked by its caller), stored as a ready
+   * upload of the robot's inside `em`: rolled back with the message if that is refused. The
+   * object is written first; `discard` removes it when the transaction does not commit.
+   */
+  async storeBytes(
+    uploader: Uploader,
+    input: { kind: MediaKind; filename: string; contentType: string; bytes: Buffer },
+  ): Promise<{
+    record: (em: EntityManager) => Promise<string>;
+    discard: () => Promise<void>;
+  }> {
+    const limit = this.limitOf(input.kind);
+    if (input.bytes.length > limit) throw new MediaTooLargeException(input.kind, limit);
+    const id = randomUUID();
+    const objectKey = `${uploader.corpId}/${id}`;
+    const bucket = this.config.MEDIA_BUCKET;
+    await this.storage.put(bucket, objectKey, input.bytes, input.bytes.length, input.contentType);
+    return {
+      record: async (em) => {
+        await em.query(
+          `INSERT INTO media_uploads (corp_id, id, uploader, kind, filename, content_type, size,
+                                      sha256, object_key, multipart_upload_id, part_count, status,
+                                      completed_at)
+           VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, NULL, 1, 'ready', now())`,
+          [
+            uploader.corpId,
+            id,
+            uploader.userId,
+            input.kind,
+            input.filename,
+            input.contentType,
+            input.bytes.length,
+            createHash('sha256').update(input.bytes).digest('hex'),
+            objectKey,
+          ],
+        );
+        return id;
+      },
+      discard: () => this.storage.remove(bucket, objectKey),
+    };
   }
 
   /** A download URL, for the uploader or a participant of a conversation that carries it. */
@@ -233,11 +279,7 @@ export class MediaService implements OnModuleInit {
     }[kind];
   }
 
-  private async find(
-    em: EntityManager,
-    caller: Principal,
-    id: string,
-  ): Promise<MediaRecord | null> {
+  private async find(em: EntityManager, caller: Uploader, id: string): Promise<MediaRecord | null> {
     const row = await this.uploaded(em, caller, id);
     return row ? this.toRecord(row) : null;
   }
@@ -251,7 +293,7 @@ export class MediaService implements OnModuleInit {
   /** The caller's own upload (nobody else's is visible to them as an uploader). */
   private async uploaded(
     em: EntityManager,
-    caller: Principal,
+    caller: Uploader,
     id: string,
   ): Promise<MediaRow | null> {
     const [row] = await em.query<MediaRow[]>(

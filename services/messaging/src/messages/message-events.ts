@@ -49,6 +49,7 @@ export const messageSent = (m: StoredMessage, kind: string, participants: string
               contentType: m.media.contentType,
             }
           : undefined,
+        articles: m.articles,
       },
       sentAt: timestampFromDate(m.sentAt),
     },

@@ -2,7 +2,15 @@ import { Inject, Injectable } from '@nestjs/common';
 import { MESSAGING_CONFIG, type MessagingConfig } from '../config';
 import type { EntityManager } from 'typeorm';
 
-export type MessageType = 'text' | 'markdown' | 'image' | 'voice' | 'video' | 'file';
+export type MessageType = 'text' | 'markdown' | 'image' | 'voice' | 'video' | 'file' | 'news';
+
+/** One article of a news message (sent by group robots). */
+export interface NewsArticle {
+  title: string;
+  description: string;
+  url: string;
+  picurl: string;
+}
 
 /** What a media message carries about its file. */
 export interface MessageMediaInfo {
@@ -28,6 +36,8 @@ export interface StoredMessage {
   mentions: string[];
   quoteSeq: number;
   media: MessageMediaInfo | null;
+  /** News messages: 1 to 8 articles; empty otherwise. */
+  articles: NewsArticle[];
   sentAt: Date;
   recalledAt: Date | null;
   recalledBy: string | null;
@@ -54,11 +64,12 @@ interface MessageRow {
   media_sha256: string | null;
   media_filename: string | null;
   media_content_type: string | null;
+  articles: NewsArticle[] | null;
 }
 
 // Messages with their media's details (a media message's upload row never goes away).
 const COLUMNS = `m.corp_id, m.conversation_id, m.seq, m.id, m.sender, m.client_msg_id, m.type, m.text,
-  m.mentions, m.quote_seq, m.sent_at, m.recalled_at, m.recalled_by, m.media_id,
+  m.mentions, m.quote_seq, m.sent_at, m.recalled_at, m.recalled_by, m.media_id, m.articles,
   u.kind AS media_kind, u.object_key AS media_key, u.size AS media_size, u.sha256 AS media_sha256,
   u.filename AS media_filename, u.content_type AS media_content_type`;
 const FROM = `messages m LEFT JOIN media_uploads u ON u.corp_id = m.corp_id AND u.id = m.media_id`;
@@ -86,10 +97,14 @@ const toMessage = (r: MessageRow, bucket: string): StoredMessage => ({
         contentType: r.media_content_type ?? '',
       }
     : null,
+  articles: r.articles ?? [],
   sentAt: r.sent_at,
   recalledAt: r.recalled_at,
   recalledBy: r.recalled_by,
 });
+
+/** How events and messages name a group robot as sender: `robot:<robotId>` (never a userid). */
+export const ROBOT_SENDER_PREFIX = 'robot:';
 
 /** Queries on messages. Every method is scoped to one corp and conversation. */
 @Injectable()
@@ -128,7 +143,8 @@ export class MessagesRepository {
 
   /**
    * Takes the conversation's next sequence number (locking its row until commit) if `sender` is
-   * a participant, with what a send needs to know: kind, posting rule, admins, participants.
+   * a participant — or, for `robot:<robotId>`, a robot of the group — with what a send needs to
+   * know: kind, posting rule, admins, participants.
    */
   async takeSeq(
     em: EntityManager,
@@ -153,7 +169,13 @@ export class MessagesRepository {
     >(
       `WITH next AS (
          UPDATE conversations SET last_seq = last_seq + 1, updated_at = now()
-          WHERE corp_id = $1 AND id = $2 AND disbanded_at IS NULL AND $3 = ANY(participants)
+          WHERE corp_id = $1 AND id = $2 AND disbanded_at IS NULL AND ${
+            sender.startsWith(ROBOT_SENDER_PREFIX)
+              ? `kind = 'group' AND EXISTS (
+                   SELECT 1 FROM group_robots r
+                    WHERE r.corp_id = $1 AND r.conversation_id = $2 AND 'robot:' || r.id = $3)`
+              : '$3 = ANY(participants)'
+          }
          RETURNING last_seq, kind, only_admins_post, admins, participants
        ) SELECT * FROM next`,
       [corpId, conversationId, sender],
@@ -172,8 +194,8 @@ export class MessagesRepository {
   async insert(em: EntityManager, m: StoredMessage): Promise<void> {
     await em.query(
       `INSERT INTO messages (corp_id, conversation_id, seq, id, sender, client_msg_id, type, text,
-                             mentions, quote_seq, sent_at, media_id)
-       VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9::text[], $10, $11, $12)`,
+                             mentions, quote_seq, sent_at, media_id, articles)
+       VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9::text[], $10, $11, $12, $13::jsonb)`,
       [
         m.corpId,
         m.conversationId,
@@ -187,6 +209,7 @@ export class MessagesRepository {
         m.quoteSeq,
         m.sentAt,
         m.media?.id ?? null,
+        m.articles.length ? JSON.stringify(m.articles) : null,
       ],
     );
   }

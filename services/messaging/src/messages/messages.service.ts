@@ -22,7 +22,16 @@ import {
   ReadBeyondLastException,
   RecallNotAllowedException,
 } from './message.exceptions';
-import { MessagesRepository, type MessageType, type StoredMessage } from './messages.repository';
+import {
+  MessagesRepository,
+  ROBOT_SENDER_PREFIX,
+  type MessageType,
+  type NewsArticle,
+  type StoredMessage,
+} from './messages.repository';
+
+/** Who posts: a member (their token's principal) or a group robot (`robot:<robotId>`). */
+export type MessageSender = Pick<Principal, 'corpId' | 'userId'>;
 
 export interface SendInput {
   clientMsgId: string;
@@ -33,6 +42,8 @@ export interface SendInput {
   mediaId?: string;
   mentions?: string[];
   quoteSeq?: number;
+  /** news messages (group robots) */
+  articles?: NewsArticle[];
 }
 
 export interface Receipts {
@@ -46,7 +57,8 @@ const sameContent = (m: StoredMessage, input: SendInput) =>
   m.text === (input.text ?? '') &&
   (m.media?.id ?? undefined) === input.mediaId &&
   JSON.stringify(m.mentions) === JSON.stringify(normaliseMentions(input.mentions)) &&
-  m.quoteSeq === (input.quoteSeq ?? 0);
+  m.quoteSeq === (input.quoteSeq ?? 0) &&
+  JSON.stringify(m.articles) === JSON.stringify(input.articles ?? []);
 
 /** A recalled message keeps its place in the conversation, not its content. */
 export const withoutContent = (m: StoredMessage): StoredMessage => ({
@@ -55,6 +67,7 @@ export const withoutContent = (m: StoredMessage): StoredMessage => ({
   mentions: [],
   quoteSeq: 0,
   media: null,
+  articles: [],
 });
 
 const normaliseMentions = (mentions: string[] = []) => [...new Set(mentions)].sort();
@@ -82,8 +95,6 @@ export class MessagesService {
     conversationId: string,
     input: SendInput,
   ): Promise<{ message: StoredMessage; created: boolean }> {
-    if (Buffer.byteLength(input.text ?? '', 'utf8') > this.config.MESSAGE_TEXT_MAX_BYTES)
-      throw new MessageTooLargeException(this.config.MESSAGE_TEXT_MAX_BYTES);
     try {
       const message = await this.transactions.run((em) =>
         this.accept(em, caller, conversationId, input),
@@ -189,17 +200,25 @@ export class MessagesService {
     });
   }
 
-  private async accept(
+  /**
+   * Accepts a message in the caller's transaction: the one send path of members (through
+   * `send`) and group robots (whose webhook counts the send in the same transaction). A robot
+   * posts like a group admin: into a muted group too, and may mention @all.
+   */
+  async accept(
     em: EntityManager,
-    caller: Principal,
+    caller: MessageSender,
     conversationId: string,
     input: SendInput,
   ): Promise<StoredMessage> {
+    if (Buffer.byteLength(input.text ?? '', 'utf8') > this.config.MESSAGE_TEXT_MAX_BYTES)
+      throw new MessageTooLargeException(this.config.MESSAGE_TEXT_MAX_BYTES);
     // One statement takes the next seq under the conversation's row lock and reads who may post
     // and whom to tell. Any refusal below rolls it back, so sequence numbers have no gaps.
     const next = await this.messages.takeSeq(em, caller.corpId, conversationId, caller.userId);
     if (!next) throw new ConversationNotFoundException(conversationId);
-    const admin = next.admins.includes(caller.userId);
+    const admin =
+      next.admins.includes(caller.userId) || caller.userId.startsWith(ROBOT_SENDER_PREFIX);
     if (next.kind === 'group' && next.onlyAdminsPost && !admin) throw new GroupMutedException();
     const mentions = normaliseMentions(input.mentions);
     if (mentions.includes('@all') && !(next.kind === 'group' && admin))
@@ -215,7 +234,7 @@ export class MessagesService {
     )
       throw new QuoteInvalidException(quoteSeq);
     const media =
-      input.type === 'text' || input.type === 'markdown'
+      input.type === 'text' || input.type === 'markdown' || input.type === 'news'
         ? null
         : await this.media.forMessage(em, caller, input.mediaId as string, input.type);
     const message: StoredMessage = {
@@ -239,6 +258,7 @@ export class MessagesService {
         filename: media.filename,
         contentType: media.contentType,
       },
+      articles: input.articles ?? [],
       sentAt: new Date(),
       recalledAt: null,
       recalledBy: null,

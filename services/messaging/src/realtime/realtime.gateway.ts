@@ -234,6 +234,12 @@ export class RealtimeGateway implements OnApplicationBootstrap, BeforeApplicatio
                 sha256: m.content.media.sha256,
               }
             : null,
+          articles: (m.content?.articles ?? []).map((a) => ({
+            title: a.title,
+            description: a.description,
+            url: a.url,
+            picurl: a.picurl,
+          })),
           sentAt: m.sentAt ? timestampDate(m.sentAt).toISOString() : null,
         },
       });

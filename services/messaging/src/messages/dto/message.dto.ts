@@ -105,13 +105,21 @@ export class MessagesQuery {
   limit?: number;
 }
 
+export class NewsArticleResponse {
+  @ApiProperty() title!: string;
+  @ApiProperty() description!: string;
+  @ApiProperty() url!: string;
+  @ApiProperty() picurl!: string;
+}
+
 export class MessageResponse {
   @ApiProperty() conversationId!: string;
   @ApiProperty() seq!: number;
   @ApiProperty() id!: string;
-  @ApiProperty() sender!: string;
+  @ApiProperty({ description: 'A member’s userid, or `robot:<robotId>` for a group robot' })
+  sender!: string;
   @ApiProperty() clientMsgId!: string;
-  @ApiProperty({ enum: ['text', 'markdown'] }) type!: string;
+  @ApiProperty({ enum: [...MESSAGE_TYPES, 'news'] }) type!: string;
   @ApiProperty({ description: 'Empty once recalled' }) text!: string;
   @ApiProperty({ type: [String] }) mentions!: string[];
   @ApiProperty() quoteSeq!: number;
@@ -127,6 +135,11 @@ export class MessageResponse {
     size: number;
     sha256: string;
   } | null;
+  @ApiProperty({
+    type: [NewsArticleResponse],
+    description: 'news (group robots): the articles; empty otherwise',
+  })
+  articles!: NewsArticleResponse[];
   @ApiProperty() sentAt!: string;
   @ApiProperty() recalled!: boolean;
   @ApiProperty({ nullable: true, type: String }) recalledBy!: string | null;
@@ -150,6 +163,7 @@ export class MessageResponse {
         size: m.media.size,
         sha256: m.media.sha256,
       },
+      articles: m.articles,
       sentAt: m.sentAt.toISOString(),
       recalled: m.recalledAt !== null,
       recalledBy: m.recalledBy,

@@ -12,7 +12,7 @@ import type { Message as Message$1 } from "@bufbuild/protobuf";
  * Describes the file qiwei/messaging/v1/message.proto.
  */
 export const file_qiwei_messaging_v1_message: GenFile = /*@__PURE__*/
-  fileDesc("CiBxaXdlaS9tZXNzYWdpbmcvdjEvbWVzc2FnZS5wcm90bxIScWl3ZWkubWVzc2FnaW5nLnYxIpgBCgxNZXNzYWdlTWVkaWESEAoIbWVkaWFfaWQYASABKAkSDAoEa2luZBgCIAEoCRIOCgZidWNrZXQYAyABKAkSEgoKb2JqZWN0X2tleRgEIAEoCRIMCgRzaXplGAUgASgDEg4KBnNoYTI1NhgGIAEoCRIQCghmaWxlbmFtZRgHIAEoCRIUCgxjb250ZW50X3R5cGUYCCABKAkiggEKDk1lc3NhZ2VDb250ZW50EgwKBHR5cGUYASABKAkSDAoEdGV4dBgCIAEoCRIQCghtZW50aW9ucxgDIAMoCRIRCglxdW90ZV9zZXEYBCABKAMSLwoFbWVkaWEYBSABKAsyIC5xaXdlaS5tZXNzYWdpbmcudjEuTWVzc2FnZU1lZGlhIoYCCgdNZXNzYWdlEg8KB2NvcnBfaWQYASABKAkSFwoPY29udmVyc2F0aW9uX2lkGAIgASgJEgsKA3NlcRgDIAEoAxIKCgJpZBgEIAEoCRIOCgZzZW5kZXIYBSABKAkSFQoNY2xpZW50X21zZ19pZBgGIAEoCRIZChFjb252ZXJzYXRpb25fa2luZBgHIAEoCRIUCgxwYXJ0aWNpcGFudHMYCCADKAkSMwoHY29udGVudBgJIAEoCzIiLnFpd2VpLm1lc3NhZ2luZy52MS5NZXNzYWdlQ29udGVudBIrCgdzZW50X2F0GAogASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcCI7CgtNZXNzYWdlU2VudBIsCgdtZXNzYWdlGAEgASgLMhsucWl3ZWkubWVzc2FnaW5nLnYxLk1lc3NhZ2UiqgEKD01lc3NhZ2VSZWNhbGxlZBIPCgdjb3JwX2lkGAEgASgJEhcKD2NvbnZlcnNhdGlvbl9pZBgCIAEoCRILCgNzZXEYAyABKAMSCgoCaWQYBCABKAkSDgoGc2VuZGVyGAUgASgJEhMKC3JlY2FsbGVkX2J5GAYgASgJEi8KC3JlY2FsbGVkX2F0GAcgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcCKBAQoLTWVzc2FnZVJlYWQSDwoHY29ycF9pZBgBIAEoCRIXCg9jb252ZXJzYXRpb25faWQYAiABKAkSDgoGdXNlcmlkGAMgASgJEgsKA3NlcRgEIAEoAxIrCgdyZWFkX2F0GAUgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcCK3AQoOQXBwTWVzc2FnZVNlbnQSDwoHY29ycF9pZBgBIAEoCRINCgVtc2dpZBgCIAEoCRIPCgdhZ2VudGlkGAMgASgFEjMKB2NvbnRlbnQYBCABKAsyIi5xaXdlaS5tZXNzYWdpbmcudjEuTWVzc2FnZUNvbnRlbnQSEgoKcmVjaXBpZW50cxgFIAMoCRIrCgdzZW50X2F0GAYgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcGIGcHJvdG8z", [file_google_protobuf_timestamp]);
+  fileDesc("CiBxaXdlaS9tZXNzYWdpbmcvdjEvbWVzc2FnZS5wcm90bxIScWl3ZWkubWVzc2FnaW5nLnYxIpgBCgxNZXNzYWdlTWVkaWESEAoIbWVkaWFfaWQYASABKAkSDAoEa2luZBgCIAEoCRIOCgZidWNrZXQYAyABKAkSEgoKb2JqZWN0X2tleRgEIAEoCRIMCgRzaXplGAUgASgDEg4KBnNoYTI1NhgGIAEoCRIQCghmaWxlbmFtZRgHIAEoCRIUCgxjb250ZW50X3R5cGUYCCABKAkiTgoLTmV3c0FydGljbGUSDQoFdGl0bGUYASABKAkSEwoLZGVzY3JpcHRpb24YAiABKAkSCwoDdXJsGAMgASgJEg4KBnBpY3VybBgEIAEoCSK1AQoOTWVzc2FnZUNvbnRlbnQSDAoEdHlwZRgBIAEoCRIMCgR0ZXh0GAIgASgJEhAKCG1lbnRpb25zGAMgAygJEhEKCXF1b3RlX3NlcRgEIAEoAxIvCgVtZWRpYRgFIAEoCzIgLnFpd2VpLm1lc3NhZ2luZy52MS5NZXNzYWdlTWVkaWESMQoIYXJ0aWNsZXMYBiADKAsyHy5xaXdlaS5tZXNzYWdpbmcudjEuTmV3c0FydGljbGUihgIKB01lc3NhZ2USDwoHY29ycF9pZBgBIAEoCRIXCg9jb252ZXJzYXRpb25faWQYAiABKAkSCwoDc2VxGAMgASgDEgoKAmlkGAQgASgJEg4KBnNlbmRlchgFIAEoCRIVCg1jbGllbnRfbXNnX2lkGAYgASgJEhkKEWNvbnZlcnNhdGlvbl9raW5kGAcgASgJEhQKDHBhcnRpY2lwYW50cxgIIAMoCRIzCgdjb250ZW50GAkgASgLMiIucWl3ZWkubWVzc2FnaW5nLnYxLk1lc3NhZ2VDb250ZW50EisKB3NlbnRfYXQYCiABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wIjsKC01lc3NhZ2VTZW50EiwKB21lc3NhZ2UYASABKAsyGy5xaXdlaS5tZXNzYWdpbmcudjEuTWVzc2FnZSKqAQoPTWVzc2FnZVJlY2FsbGVkEg8KB2NvcnBfaWQYASABKAkSFwoPY29udmVyc2F0aW9uX2lkGAIgASgJEgsKA3NlcRgDIAEoAxIKCgJpZBgEIAEoCRIOCgZzZW5kZXIYBSABKAkSEwoLcmVjYWxsZWRfYnkYBiABKAkSLwoLcmVjYWxsZWRfYXQYByABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wIoEBCgtNZXNzYWdlUmVhZBIPCgdjb3JwX2lkGAEgASgJEhcKD2NvbnZlcnNhdGlvbl9pZBgCIAEoCRIOCgZ1c2VyaWQYAyABKAkSCwoDc2VxGAQgASgDEisKB3JlYWRfYXQYBSABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wIrcBCg5BcHBNZXNzYWdlU2VudBIPCgdjb3JwX2lkGAEgASgJEg0KBW1zZ2lkGAIgASgJEg8KB2FnZW50aWQYAyABKAUSMwoHY29udGVudBgEIAEoCzIiLnFpd2VpLm1lc3NhZ2luZy52MS5NZXNzYWdlQ29udGVudBISCgpyZWNpcGllbnRzGAUgAygJEisKB3NlbnRfYXQYBiABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wYgZwcm90bzM", [file_google_protobuf_timestamp]);
 
 /**
  * A file a message carries (image, voice, video or file), kept in object storage.
@@ -73,13 +73,47 @@ export const MessageMediaSchema: GenMessage<MessageMedia> = /*@__PURE__*/
   messageDesc(file_qiwei_messaging_v1_message, 0);
 
 /**
+ * One article of a news message (a group robot's `news`).
+ *
+ * @generated from message qiwei.messaging.v1.NewsArticle
+ */
+export type NewsArticle = Message$1<"qiwei.messaging.v1.NewsArticle"> & {
+  /**
+   * @generated from field: string title = 1;
+   */
+  title: string;
+
+  /**
+   * @generated from field: string description = 2;
+   */
+  description: string;
+
+  /**
+   * @generated from field: string url = 3;
+   */
+  url: string;
+
+  /**
+   * @generated from field: string picurl = 4;
+   */
+  picurl: string;
+};
+
+/**
+ * Describes the message qiwei.messaging.v1.NewsArticle.
+ * Use `create(NewsArticleSchema)` to create a new message.
+ */
+export const NewsArticleSchema: GenMessage<NewsArticle> = /*@__PURE__*/
+  messageDesc(file_qiwei_messaging_v1_message, 1);
+
+/**
  * What a message says. `type` names which fields are set.
  *
  * @generated from message qiwei.messaging.v1.MessageContent
  */
 export type MessageContent = Message$1<"qiwei.messaging.v1.MessageContent"> & {
   /**
-   * "text", "markdown", "image", "voice", "video" or "file".
+   * "text", "markdown", "image", "voice", "video", "file" or "news".
    *
    * @generated from field: string type = 1;
    */
@@ -112,6 +146,13 @@ export type MessageContent = Message$1<"qiwei.messaging.v1.MessageContent"> & {
    * @generated from field: qiwei.messaging.v1.MessageMedia media = 5;
    */
   media?: MessageMedia | undefined;
+
+  /**
+   * Set for news messages: 1 to 8 articles, in order.
+   *
+   * @generated from field: repeated qiwei.messaging.v1.NewsArticle articles = 6;
+   */
+  articles: NewsArticle[];
 };
 
 /**
@@ -119,7 +160,7 @@ export type MessageContent = Message$1<"qiwei.messaging.v1.MessageContent"> & {
  * Use `create(MessageContentSchema)` to create a new message.
  */
 export const MessageContentSchema: GenMessage<MessageContent> = /*@__PURE__*/
-  messageDesc(file_qiwei_messaging_v1_message, 1);
+  messageDesc(file_qiwei_messaging_v1_message, 2);
 
 /**
  * A message as it was sent: everything an archive needs without calling back.
@@ -152,6 +193,8 @@ export type Message = Message$1<"qiwei.messaging.v1.Message"> & {
   id: string;
 
   /**
+   * A member's userid, or "robot:<robotId>" for a group robot's message (webhook).
+   *
    * @generated from field: string sender = 5;
    */
   sender: string;
@@ -193,7 +236,7 @@ export type Message = Message$1<"qiwei.messaging.v1.Message"> & {
  * Use `create(MessageSchema)` to create a new message.
  */
 export const MessageSchema: GenMessage<Message> = /*@__PURE__*/
-  messageDesc(file_qiwei_messaging_v1_message, 2);
+  messageDesc(file_qiwei_messaging_v1_message, 3);
 
 /**
  * qiwei.messaging.message.sent.v1
@@ -212,7 +255,7 @@ export type MessageSent = Message$1<"qiwei.messaging.v1.MessageSent"> & {
  * Use `create(MessageSentSchema)` to create a new message.
  */
 export const MessageSentSchema: GenMessage<MessageSent> = /*@__PURE__*/
-  messageDesc(file_qiwei_messaging_v1_message, 3);
+  messageDesc(file_qiwei_messaging_v1_message, 4);
 
 /**
  * qiwei.messaging.message.recalled.v1: the message stays in the archive; clients hide it.
@@ -261,7 +304,7 @@ export type MessageRecalled = Message$1<"qiwei.messaging.v1.MessageRecalled"> & 
  * Use `create(MessageRecalledSchema)` to create a new message.
  */
 export const MessageRecalledSchema: GenMessage<MessageRecalled> = /*@__PURE__*/
-  messageDesc(file_qiwei_messaging_v1_message, 4);
+  messageDesc(file_qiwei_messaging_v1_message, 5);
 
 /**
  * qiwei.messaging.message.read.v1: a member has read everything up to `seq`.
@@ -300,7 +343,7 @@ export type MessageRead = Message$1<"qiwei.messaging.v1.MessageRead"> & {
  * Use `create(MessageReadSchema)` to create a new message.
  */
 export const MessageReadSchema: GenMessage<MessageRead> = /*@__PURE__*/
-  messageDesc(file_qiwei_messaging_v1_message, 5);
+  messageDesc(file_qiwei_messaging_v1_message, 6);
 
 /**
  * qiwei.messaging.message.app_sent.v1: an app message (应用消息), keyed by `app/<agentid>`.
@@ -345,5 +388,5 @@ export type AppMessageSent = Message$1<"qiwei.messaging.v1.AppMessageSent"> & {
  * Use `create(AppMessageSentSchema)` to create a new message.
  */
 export const AppMessageSentSchema: GenMessage<AppMessageSent> = /*@__PURE__*/
-  messageDesc(file_qiwei_messaging_v1_message, 6);
+  messageDesc(file_qiwei_messaging_v1_message, 7);
 
