@@ -4,7 +4,7 @@ import type { Producer, TopicMessages } from 'kafkajs';
 import { Client, Pool, type PoolClient } from 'pg';
 import type { DataSource } from 'typeorm';
 import type { EventMetrics } from '../metrics';
-import { contextFromHeaders, tracer, withTraceHeaders } from '../tracing';
+import { contextFromHeaders, replaceTraceHeaders, tracer } from '../tracing';
 import { OUTBOX_CHANNEL, outboxSignalOf } from './outbox-signal';
 
 export interface OutboxRelayOptions {
@@ -178,7 +178,8 @@ export class OutboxRelay {
         messages.messages.push({
           key: row.partition_key,
           value: row.payload,
-          headers: withTraceHeaders(headers, trace.setSpan(parent, span)),
+          // The headers were parsed for this record alone: no copy needed.
+          headers: replaceTraceHeaders(headers, trace.setSpan(parent, span)),
         });
       }
       try {
