@@ -40,6 +40,19 @@ const median = (values: number[]) =>
 const percentile = (sorted: number[], p: number) =>
   sorted[Math.min(sorted.length - 1, Math.floor(sorted.length * p))];
 
+/** Events/s, and CPU time of this process (user + system) per 1,000 events over the same window. */
+interface Measured {
+  rate: number;
+  cpuMs: number;
+}
+
+// CPU time is far less sensitive than wall time to other load on the machine: a steadier view
+// of what each side costs per event.
+function cpuMsPerThousand(since: NodeJS.CpuUsage): number {
+  const used = process.cpuUsage(since);
+  return (used.user + used.system) / 1000 / (EVENTS / 1000);
+}
+
 // Topic names take letters only: run 0 → a, 1 → b, …
 const runName = (prefix: string, run: number) => `${prefix}-${String.fromCharCode(97 + run)}`;
 
@@ -80,8 +93,11 @@ function anEvent(type: string, i: number): NewEvent<typeof DepartmentCreatedSche
   };
 }
 
-/** Raw kafkajs: the same encoded records produced (acks=all, batches of 500) and consumed. */
-async function rawRun(brokers: string[], run: number): Promise<number> {
+/**
+ * Raw kafkajs: the same encoded records produced (idempotent producer, acks=all, batches of 500)
+ * and consumed by a joined consumer group; the clock starts when the consumer has joined.
+ */
+async function rawRun(brokers: string[], run: number): Promise<Measured> {
   const kafka = createKafka({ brokers, clientId: 'bench-raw' });
   const topic = topicFor(runName('raw', run));
   const admin = kafka.admin();
@@ -97,15 +113,18 @@ async function rawRun(brokers: string[], run: number): Promise<number> {
   await consumer.connect();
   await consumer.subscribe({ topic: topic.name, fromBeginning: true });
   let received = 0;
-  const started = performance.now();
-  const done = new Promise<number>((finish) => {
-    void consumer.run({
-      eachBatch: async ({ batch }) => {
-        received += batch.messages.length;
-        if (received >= EVENTS) finish(performance.now());
-      },
-    });
+  let finish: (at: number) => void = () => undefined;
+  const done = new Promise<number>((resolve) => (finish = resolve));
+  // run() resolves once the consumer has joined its group: like the pipeline's consumer, whose
+  // start() is awaited before its clock starts, the join is not part of the timed window.
+  await consumer.run({
+    eachBatch: async ({ batch }) => {
+      received += batch.messages.length;
+      if (received >= EVENTS) finish(performance.now());
+    },
   });
+  const started = performance.now();
+  const cpu = process.cpuUsage();
   for (let i = 0; i < records.length; i += 500) {
     await producer.send({
       topic: topic.name,
@@ -116,9 +135,10 @@ async function rawRun(brokers: string[], run: number): Promise<number> {
     });
   }
   const finished = await done;
+  const cpuMs = cpuMsPerThousand(cpu);
   await consumer.disconnect();
   await producer.disconnect();
-  return EVENTS / ((finished - started) / 1000);
+  return { rate: EVENTS / ((finished - started) / 1000), cpuMs };
 }
 
 interface Pipeline {
@@ -201,18 +221,20 @@ async function pipelineRun(
   dbUrl: string,
   brokers: string[],
   run: number,
-): Promise<number> {
+): Promise<Measured> {
   const name = runName('full', run);
   const outbox = new Outbox({ service: 'bench', lanes: DEFAULT_RELAY_OPTIONS.lanes });
   await writeBacklog(dataSource, outbox, topicFor(name).events[0].type, name);
   const pipeline = await startPipeline(dataSource, dbUrl, brokers, name);
   await pipeline.consumer.start();
   const started = performance.now();
+  const cpu = process.cpuUsage();
   await pipeline.relay.start();
   while (pipeline.handled() < EVENTS) await new Promise((r) => setTimeout(r, 5));
   const seconds = (performance.now() - started) / 1000;
+  const cpuMs = cpuMsPerThousand(cpu);
   await pipeline.stop();
-  return EVENTS / seconds;
+  return { rate: EVENTS / seconds, cpuMs };
 }
 
 /** Steady load: transactions of 20 events every 10 ms for STEADY_SECONDS; commit-to-handled latency. */
@@ -267,25 +289,28 @@ async function main(): Promise<void> {
   await runMigrations(dataSource);
   const brokers = [broker.bootstrap];
   try {
-    const raw: number[] = [];
-    const pipeline: number[] = [];
+    const raw: Measured[] = [];
+    const pipeline: Measured[] = [];
     for (let run = 0; run < RUNS; run++) {
       raw.push(await rawRun(brokers, run));
       pipeline.push(await pipelineRun(dataSource, dbUrl, brokers, run));
     }
     const latencies = (await steadyRun(dataSource, dbUrl, brokers, 0)).sort((a, b) => a - b);
-    const rawMedian = median(raw);
-    const pipelineMedian = median(pipeline);
+    const rawMedian = median(raw.map((m) => m.rate));
+    const pipelineMedian = median(pipeline.map((m) => m.rate));
+    const rates = (ms: Measured[]) => ms.map((m) => Math.round(m.rate)).join(', ');
+    const cpu = (ms: Measured[]) =>
+      `CPU ms per 1,000 events: median ${median(ms.map((m) => m.cpuMs)).toFixed(1)} (${ms.map((m) => m.cpuMs.toFixed(1)).join(', ')})`;
     console.log(
       `\nevents benchmark: ${EVENTS.toLocaleString('en-US')} events × ${RUNS} runs (median), ${KEYS} keys, 6 partitions\n`,
     );
     console.log('| measurement | events/s | notes |');
     console.log('| --- | ---: | --- |');
     console.log(
-      `| baseline: raw kafkajs produce (acks=all, batches of 500) → consume | ${Math.round(rawMedian).toLocaleString('en-US')} | runs: ${raw.map((r) => Math.round(r)).join(', ')} |`,
+      `| baseline: raw kafkajs produce (acks=all, batches of 500) → consume | ${Math.round(rawMedian).toLocaleString('en-US')} | runs: ${rates(raw)}; ${cpu(raw)} |`,
     );
     console.log(
-      `| outbox → relay → Kafka → consumer with inbox | ${Math.round(pipelineMedian).toLocaleString('en-US')} | ${((pipelineMedian / rawMedian) * 100).toFixed(0)}% of raw; runs: ${pipeline.map((r) => Math.round(r)).join(', ')} |`,
+      `| outbox → relay → Kafka → consumer with inbox | ${Math.round(pipelineMedian).toLocaleString('en-US')} | ${((pipelineMedian / rawMedian) * 100).toFixed(0)}% of raw; runs: ${rates(pipeline)}; ${cpu(pipeline)} |`,
     );
     console.log(
       `\nsteady ${STEADY_RATE.toLocaleString('en-US')} events/s for ${STEADY_SECONDS} s: commit-to-handled latency p50 ${percentile(latencies, 0.5)} ms, p99 ${percentile(latencies, 0.99)} ms, max ${latencies[latencies.length - 1]} ms (${latencies.length} events)`,

@@ -20,13 +20,13 @@ export function contextFromHeaders(headers: Record<string, string>): Context {
   return propagation.extract(ROOT_CONTEXT, headers);
 }
 
-export function withTraceHeaders(
+/** Replaces the W3C trace context in `headers` (owned by the caller) with `ctx`'s; returns them. */
+export function replaceTraceHeaders(
   headers: Record<string, string>,
   ctx: Context,
 ): Record<string, string> {
-  const next = { ...headers };
-  delete next.traceparent;
-  delete next.tracestate;
-  propagation.inject(ctx, next);
-  return next;
+  delete headers.traceparent;
+  delete headers.tracestate;
+  propagation.inject(ctx, headers);
+  return headers;
 }

@@ -1,10 +1,10 @@
-import { SpanKind, trace } from '@opentelemetry/api';
+import { SpanKind, trace, type Span } from '@opentelemetry/api';
 import type { Logger } from '@qiwei/platform';
 import type { Producer, TopicMessages } from 'kafkajs';
 import { Client, Pool, type PoolClient } from 'pg';
 import type { DataSource } from 'typeorm';
 import type { EventMetrics } from '../metrics';
-import { contextFromHeaders, tracer, withTraceHeaders } from '../tracing';
+import { contextFromHeaders, replaceTraceHeaders, tracer } from '../tracing';
 import { OUTBOX_CHANNEL, outboxSignalOf } from './outbox-signal';
 
 export interface OutboxRelayOptions {
@@ -38,9 +38,11 @@ interface OutboxRow {
   event_id: string;
   topic: string;
   partition_key: string;
-  headers: Record<string, string>;
+  /** The CloudEvents headers as JSON text. */
+  headers: string;
   payload: string;
-  created_at: Date;
+  /** created_at in epoch milliseconds. */
+  created_ms: number;
 }
 
 /**
@@ -133,20 +135,28 @@ export class OutboxRelay {
       // batch is in flight, the next holder waits for it, then reads what it marked.
       await manager.query('SELECT pg_advisory_xact_lock($1, $2)', [BATCH_LOCK_CLASS, lane]);
       if (!this.heldLanes.has(lane)) return 0; // lease lost while waiting
-      const rows = (
-        await manager.query<(Omit<OutboxRow, 'headers'> & { headers: string })[]>(
-          `SELECT id, event_id, topic, partition_key, headers, payload, created_at
-             FROM event_outbox
-            WHERE lane = $1 AND published_at IS NULL
-            ORDER BY id
-            LIMIT $2`,
-          [lane, this.options.batchSize],
-        )
-      ).map((row) => ({ ...row, headers: JSON.parse(row.headers) as Record<string, string> }));
+      const rows = await manager.query<OutboxRow[]>(
+        // created_at as epoch milliseconds: it only feeds the latency metric, and a number is
+        // far cheaper for the driver than a timestamp parsed into a Date per row.
+        `SELECT id, event_id, topic, partition_key, headers, payload,
+                (extract(epoch FROM created_at) * 1000)::float8 AS created_ms
+           FROM event_outbox
+          WHERE lane = $1 AND published_at IS NULL
+          ORDER BY id
+          LIMIT $2`,
+        [lane, this.options.batchSize],
+      );
       if (rows.length === 0) return 0;
 
-      const spans = rows.map((row) =>
-        tracer.startSpan(
+      // One pass per row: the headers are parsed once, the trace context written with the event
+      // is extracted once, and it parents the publish span whose context goes on the record.
+      const spans: Span[] = new Array<Span>(rows.length);
+      const byTopic = new Map<string, TopicMessages>();
+      for (let i = 0; i < rows.length; i++) {
+        const row = rows[i];
+        const headers = JSON.parse(row.headers) as Record<string, string>;
+        const parent = contextFromHeaders(headers);
+        const span = tracer.startSpan(
           `${row.topic} publish`,
           {
             kind: SpanKind.PRODUCER,
@@ -157,20 +167,21 @@ export class OutboxRelay {
               'messaging.kafka.message.key': row.partition_key,
             },
           },
-          contextFromHeaders(row.headers),
-        ),
-      );
-      const byTopic = new Map<string, TopicMessages>();
-      rows.forEach((row, i) => {
-        const ctx = trace.setSpan(contextFromHeaders(row.headers), spans[i]);
-        const messages = byTopic.get(row.topic) ?? { topic: row.topic, messages: [] };
+          parent,
+        );
+        spans[i] = span;
+        let messages = byTopic.get(row.topic);
+        if (!messages) {
+          messages = { topic: row.topic, messages: [] };
+          byTopic.set(row.topic, messages);
+        }
         messages.messages.push({
           key: row.partition_key,
           value: row.payload,
-          headers: withTraceHeaders(row.headers, ctx),
+          // The headers were parsed for this record alone: no copy needed.
+          headers: replaceTraceHeaders(headers, trace.setSpan(parent, span)),
         });
-        byTopic.set(row.topic, messages);
-      });
+      }
       try {
         await this.producer.sendBatch({ topicMessages: [...byTopic.values()], acks: -1 });
       } catch (error) {
@@ -188,10 +199,7 @@ export class OutboxRelay {
       const now = Date.now();
       for (const row of rows) {
         this.metrics?.published.inc({ topic: row.topic });
-        this.metrics?.publishLatency.observe(
-          { topic: row.topic },
-          (now - new Date(row.created_at).getTime()) / 1000,
-        );
+        this.metrics?.publishLatency.observe({ topic: row.topic }, (now - row.created_ms) / 1000);
       }
       return rows.length;
     });
