@@ -1,17 +1,11 @@
-import type { ProblemDetails } from '@qiwei/platform';
-
-/** WeCom's envelope: every answer carries these, errors included (with HTTP 200). */
-export interface WecomError {
-  errcode: number;
-  errmsg: string;
-}
+import { wecomErrors, type WecomErrcodeTable } from '@qiwei/wecom';
 
 /**
  * Qiwei's error codes → WeCom's errcodes: the one place they are mapped. A validation failure
  * is looked up as `VALIDATION_FAILED:<field>:<constraint>`, then `VALIDATION_FAILED:<field>`,
  * then `VALIDATION_FAILED`, for the first field WeCom has its own errcode for.
  */
-export const WECOM_ERRCODES: Readonly<Record<string, readonly [number, string]>> = {
+export const WECOM_ERRCODES = {
   // Tokens
   CORP_ID_INVALID: [40013, 'invalid corpid'],
   APP_SECRET_INVALID: [40001, 'invalid credential'],
@@ -78,36 +72,10 @@ export const WECOM_ERRCODES: Readonly<Record<string, readonly [number, string]>>
   TOO_MANY_REQUESTS: [45009, 'api freq out of limit'],
   INTERNAL_ERROR: [-1, 'system busy'],
   SERVICE_UNAVAILABLE: [-1, 'system busy'],
-};
+} satisfies WecomErrcodeTable;
 
-/** For a code the table does not name: by HTTP status. */
-function byStatus(status: number): readonly [number, string] {
-  if (status >= 500) return WECOM_ERRCODES.INTERNAL_ERROR;
-  if (status === 401) return WECOM_ERRCODES.TOKEN_INVALID;
-  if (status === 403) return WECOM_ERRCODES.FORBIDDEN;
-  return WECOM_ERRCODES.VALIDATION_FAILED;
-}
-
-function lookup(problem: ProblemDetails): readonly [number, string] {
-  for (const error of problem.errors ?? []) {
-    const entry =
-      WECOM_ERRCODES[`${problem.code}:${error.field}:${error.code}`] ??
-      WECOM_ERRCODES[`${problem.code}:${error.field}`];
-    if (entry) return entry;
-  }
-  return WECOM_ERRCODES[problem.code] ?? byStatus(problem.status);
-}
-
-/**
- * A problem (as the platform's one error filter made it) in WeCom's envelope: WeCom's errcode and
- * message, with Qiwei's code and detail as the hint. A 5xx says no more than "system busy".
- */
-export function toWecomError(problem: ProblemDetails): WecomError {
-  const [errcode, message] = lookup(problem);
-  if (errcode === -1) return { errcode, errmsg: message };
-  const fields = (problem.errors ?? []).map((e) => `${e.field}: ${e.message}`).join('; ');
-  return {
-    errcode,
-    errmsg: `${message}, hint: [${problem.code}] ${fields || problem.detail}`,
-  };
-}
+/** A problem in WeCom's envelope; 4xx statuses the table does not name go by status. */
+export const toWecomError = wecomErrors(WECOM_ERRCODES, {
+  401: WECOM_ERRCODES.TOKEN_INVALID,
+  403: WECOM_ERRCODES.FORBIDDEN,
+});

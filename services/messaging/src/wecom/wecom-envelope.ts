@@ -1,19 +1,15 @@
 import { Inject, Injectable, type OnModuleInit } from '@nestjs/common';
 import { HttpAdapterHost } from '@nestjs/core';
-import { PROBLEM_CONTENT_TYPE, type ProblemDetails } from '@qiwei/platform';
+import { installWecomEnvelope } from '@qiwei/wecom';
 import type { FastifyInstance } from 'fastify';
 import { MESSAGING_CONFIG, type MessagingConfig } from '../config';
 import { toWecomError } from './wecom-errors';
 
-export const WECOM_PREFIX = '/cgi-bin/';
 const WEBHOOK_PATH = '/cgi-bin/webhook/send';
 
 /**
- * WeCom answers every call with HTTP 200 and `{errcode, errmsg}`. Errors under /cgi-bin are
- * turned into that envelope here, after the platform's one filter made them problem+json —
- * whatever raised them: validation, a use case, or Fastify's body parser (malformed JSON,
- * oversized bodies), which runs before any Nest filter could see the request. (The same hook as
- * identity's; services do not import each other.)
+ * Messaging's /cgi-bin errors (the group robot webhook) in WeCom's envelope, with messaging's
+ * errcode table; and the webhook's larger body limit.
  */
 @Injectable()
 export class WecomEnvelope implements OnModuleInit {
@@ -31,19 +27,7 @@ export class WecomEnvelope implements OnModuleInit {
   }
 
   onModuleInit(): void {
-    this.fastify().addHook('onSend', async (request, reply, payload) => {
-      const type = reply.getHeader('content-type');
-      if (
-        !request.url.startsWith(WECOM_PREFIX) ||
-        typeof type !== 'string' ||
-        !type.startsWith(PROBLEM_CONTENT_TYPE) ||
-        typeof payload !== 'string'
-      ) {
-        return payload;
-      }
-      void reply.status(200).header('content-type', 'application/json; charset=utf-8');
-      return JSON.stringify(toWecomError(JSON.parse(payload) as ProblemDetails));
-    });
+    installWecomEnvelope(this.fastify(), toWecomError);
   }
 
   private fastify(): FastifyInstance {

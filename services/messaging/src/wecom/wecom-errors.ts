@@ -1,10 +1,4 @@
-import type { ProblemDetails } from '@qiwei/platform';
-
-/** WeCom's envelope: every answer carries these, errors included (with HTTP 200). */
-export interface WecomError {
-  errcode: number;
-  errmsg: string;
-}
+import { wecomErrors, type WecomErrcodeTable } from '@qiwei/wecom';
 
 /**
  * Messaging's error codes → WeCom's errcodes, for its /cgi-bin routes (the group robot
@@ -12,7 +6,7 @@ export interface WecomError {
  * `VALIDATION_FAILED:<field>:<constraint>`, then `VALIDATION_FAILED:<field>`, then
  * `VALIDATION_FAILED`, for the first field WeCom has its own errcode for.
  */
-export const WECOM_ERRCODES: Readonly<Record<string, readonly [number, string]>> = {
+export const WECOM_ERRCODES = {
   WEBHOOK_KEY_INVALID: [93000, 'invalid webhook url'],
   // The robot's group went between the key's lookup and the send.
   CONVERSATION_NOT_FOUND: [93000, 'invalid webhook url'],
@@ -35,35 +29,9 @@ export const WECOM_ERRCODES: Readonly<Record<string, readonly [number, string]>>
   TOO_MANY_REQUESTS: [45009, 'api freq out of limit'],
   INTERNAL_ERROR: [-1, 'system busy'],
   SERVICE_UNAVAILABLE: [-1, 'system busy'],
-};
+} satisfies WecomErrcodeTable;
 
-/** For a code the table does not name: by HTTP status. */
-function byStatus(status: number): readonly [number, string] {
-  if (status >= 500) return WECOM_ERRCODES.INTERNAL_ERROR;
-  if (status === 429) return WECOM_ERRCODES.TOO_MANY_REQUESTS;
-  return WECOM_ERRCODES.VALIDATION_FAILED;
-}
-
-function lookup(problem: ProblemDetails): readonly [number, string] {
-  for (const error of problem.errors ?? []) {
-    const entry =
-      WECOM_ERRCODES[`${problem.code}:${error.field}:${error.code}`] ??
-      WECOM_ERRCODES[`${problem.code}:${error.field}`];
-    if (entry) return entry;
-  }
-  return WECOM_ERRCODES[problem.code] ?? byStatus(problem.status);
-}
-
-/**
- * A problem (as the platform's one error filter made it) in WeCom's envelope: WeCom's errcode and
- * message, with Qiwei's code and detail as the hint. A 5xx says no more than "system busy".
- */
-export function toWecomError(problem: ProblemDetails): WecomError {
-  const [errcode, message] = lookup(problem);
-  if (errcode === -1) return { errcode, errmsg: message };
-  const fields = (problem.errors ?? []).map((e) => `${e.field}: ${e.message}`).join('; ');
-  return {
-    errcode,
-    errmsg: `${message}, hint: [${problem.code}] ${fields || problem.detail}`,
-  };
-}
+/** A problem in WeCom's envelope; 4xx statuses the table does not name go by status. */
+export const toWecomError = wecomErrors(WECOM_ERRCODES, {
+  429: WECOM_ERRCODES.TOO_MANY_REQUESTS,
+});
