@@ -6,3 +6,4 @@ export { unique } from './unique';
 export { REPO_ROOT, distEntry, spawnNode, isListening, type SpawnedProcess } from './processes';
 export { startTestKafka, type TestKafka } from './test-kafka';
 export { startTestS3, type TestS3 } from './test-s3';
+export { startServiceProcess, startIdentityProcess, type ServiceProcess } from './service-process';

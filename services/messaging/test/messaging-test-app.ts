@@ -3,15 +3,13 @@ import { loadConfig } from '@qiwei/platform';
 import {
   bootTestApp,
   createTestDatabase,
-  distEntry,
   eventually,
-  freePort,
-  spawnNode,
+  startIdentityProcess,
   startTestKafka,
   startTestS3,
   testPlatformConfig,
   unique,
-  type SpawnedProcess,
+  type ServiceProcess,
   type TestApp,
   type TestDatabase,
   type TestKafka,
@@ -21,8 +19,6 @@ import { DataSource } from 'typeorm';
 import { messagingConfigSchema, type MessagingConfig } from '../src/config';
 import { MessagingModule } from '../src/messaging.module';
 import { MESSAGING_OPENAPI } from '../src/openapi';
-
-const PLATFORM_TOKEN = `messaging-test-platform-${randomBytes(8).toString('hex')}`;
 
 export interface TestCorp {
   corpId: string;
@@ -61,47 +57,22 @@ export async function bootMessaging(env: Record<string, string> = {}): Promise<M
   const s3: TestS3 = await startTestS3();
   const identityDb: TestDatabase = await createTestDatabase('identity');
   const messagingDb: TestDatabase = await createTestDatabase('messaging');
-  const identityPort = await freePort();
-  const identityUrl = `http://127.0.0.1:${identityPort}`;
-  let identity: SpawnedProcess | undefined;
+  let identity: (ServiceProcess & { platformToken: string }) | undefined;
   let app: TestApp | undefined;
   const instances: TestApp[] = [];
   const release = async () => {
     for (const instance of instances) await instance.close();
     await app?.close();
-    if (identity && identity.child.exitCode === null) {
-      identity.child.kill('SIGTERM');
-      await identity.exited;
-    }
+    await identity?.stop();
     await kafka.stop();
     await s3.stop();
     await identityDb.drop();
     await messagingDb.drop();
   };
   try {
-    identity = spawnNode(distEntry('services/identity/src/main.js'), {
-      ...process.env,
-      HOST: '127.0.0.1',
-      PORT: String(identityPort),
-      LOG_LEVEL: 'warn',
-      DATABASE_URL: identityDb.url,
-      DATABASE_POOL_SIZE: '4',
-      QIWEI_PLATFORM_TOKEN: PLATFORM_TOKEN,
-      IDENTITY_KEY_ENCRYPTION_KEY: `test:${randomBytes(32).toString('base64')}`,
-      KAFKA_BROKERS: kafka.brokers.join(','),
-      OUTBOX_POLL_INTERVAL_MS: '100',
-      OTEL_SDK_DISABLED: 'true',
-    });
-    const started = identity;
-    await eventually(
-      async () => {
-        if (started.child.exitCode !== null)
-          throw new Error(`identity exited: ${started.output()}`);
-        const ready = await fetch(`${identityUrl}/health/ready`);
-        if (!ready.ok) throw new Error('identity not ready');
-      },
-      { timeoutMs: 60_000, intervalMs: 200 },
-    );
+    identity = await startIdentityProcess({ databaseUrl: identityDb.url, brokers: kafka.brokers });
+    const identityUrl = identity.url;
+    const platformToken = identity.platformToken;
     const config = loadConfig(messagingConfigSchema, {
       ...Object.fromEntries(Object.entries(testPlatformConfig()).map(([k, v]) => [k, String(v)])),
       DATABASE_URL: messagingDb.url,
@@ -163,7 +134,7 @@ export async function bootMessaging(env: Record<string, string> = {}): Promise<M
         return instance;
       },
       async createCorp() {
-        const created = await call(PLATFORM_TOKEN, 'POST', '/v1/corps', {
+        const created = await call(platformToken, 'POST', '/v1/corps', {
           name: unique('corp'),
           admin: { userid: 'admin', name: '管理员' },
         });

@@ -11,15 +11,14 @@ import { loadConfig } from '@qiwei/platform';
 import {
   bootTestApp,
   createTestDatabase,
-  distEntry,
+  startIdentityProcess,
+  startServiceProcess,
   eventually,
-  freePort,
-  spawnNode,
   startTestKafka,
   startTestS3,
   testPlatformConfig,
   unique,
-  type SpawnedProcess,
+  type ServiceProcess,
   type TestApp,
   type TestDatabase,
   type TestKafka,
@@ -30,8 +29,6 @@ import { DataSource } from 'typeorm';
 import { ComplianceModule } from '../../src/compliance.module';
 import { complianceConfigSchema, type ComplianceConfig } from '../../src/config';
 import { COMPLIANCE_OPENAPI } from '../../src/openapi';
-
-const PLATFORM_TOKEN = `compliance-test-platform-${randomBytes(8).toString('hex')}`;
 
 export interface TestCorp {
   corpId: string;
@@ -73,71 +70,44 @@ export async function bootCompliance(
   const messagingDb: TestDatabase | undefined = options.withMessaging
     ? await createTestDatabase('messaging')
     : undefined;
-  const identityUrl = `http://127.0.0.1:${await freePort()}`;
-  const messagingUrl = options.withMessaging ? `http://127.0.0.1:${await freePort()}` : undefined;
   // Messaging keeps media in object storage: it needs an S3 server to start.
   const s3: TestS3 | undefined = options.withMessaging ? await startTestS3() : undefined;
-  const children: SpawnedProcess[] = [];
+  const children: ServiceProcess[] = [];
   let app: TestApp | undefined;
   const producerKafka = createKafka({ brokers: kafka.brokers, clientId: 'compliance-test' });
   let producer: Producer | undefined;
   const release = async () => {
     await producer?.disconnect();
     await app?.close();
-    for (const child of children) {
-      if (child.child.exitCode === null) {
-        child.child.kill('SIGTERM');
-        await child.exited;
-      }
-    }
+    for (const child of children) await child.stop();
     await kafka.stop();
     await s3?.stop();
     await identityDb.drop();
     await messagingDb?.drop();
     await complianceDb.drop();
   };
-  const common = {
-    ...process.env,
-    HOST: '127.0.0.1',
-    LOG_LEVEL: 'warn',
-    DATABASE_POOL_SIZE: '4',
-    KAFKA_BROKERS: kafka.brokers.join(','),
-    OUTBOX_POLL_INTERVAL_MS: '100',
-    OTEL_SDK_DISABLED: 'true',
-  };
-  const waitReady = async (child: SpawnedProcess, url: string, name: string) =>
-    eventually(
-      async () => {
-        if (child.child.exitCode !== null) throw new Error(`${name} exited: ${child.output()}`);
-        const ready = await fetch(`${url}/health/ready`);
-        if (!ready.ok) throw new Error(`${name} not ready`);
-      },
-      { timeoutMs: 60_000, intervalMs: 200 },
-    );
   try {
     const admin = producerKafka.admin();
     await admin.connect();
     await ensureTopics(admin, MESSAGING_TOPICS);
     await admin.disconnect();
-    const identity = spawnNode(distEntry('services/identity/src/main.js'), {
-      ...common,
-      PORT: new URL(identityUrl).port,
-      DATABASE_URL: identityDb.url,
-      QIWEI_PLATFORM_TOKEN: PLATFORM_TOKEN,
-      IDENTITY_KEY_ENCRYPTION_KEY: `test:${randomBytes(32).toString('base64')}`,
+    const identity = await startIdentityProcess({
+      databaseUrl: identityDb.url,
+      brokers: kafka.brokers,
     });
     children.push(identity);
-    await waitReady(identity, identityUrl, 'identity');
-    if (messagingUrl && messagingDb) {
-      const messaging = spawnNode(distEntry('services/messaging/src/main.js'), {
-        ...common,
-        PORT: new URL(messagingUrl).port,
+    const identityUrl = identity.url;
+    const platformToken = identity.platformToken;
+    let messagingUrl: string | undefined;
+    if (messagingDb && s3) {
+      const messaging = await startServiceProcess('messaging', {
         DATABASE_URL: messagingDb.url,
+        KAFKA_BROKERS: kafka.brokers.join(','),
         IDENTITY_JWKS_URL: `${identityUrl}/.well-known/jwks.json`,
-        ...s3?.env,
+        ...s3.env,
       });
       children.push(messaging);
-      await waitReady(messaging, messagingUrl, 'messaging');
+      messagingUrl = messaging.url;
     }
     const config = loadConfig(complianceConfigSchema, {
       ...Object.fromEntries(Object.entries(testPlatformConfig()).map(([k, v]) => [k, String(v)])),
@@ -204,7 +174,7 @@ export async function bootCompliance(
         );
       },
       async createCorp() {
-        const created = await call(PLATFORM_TOKEN, 'POST', '/v1/corps', {
+        const created = await call(platformToken, 'POST', '/v1/corps', {
           name: unique('corp'),
           admin: { userid: 'admin', name: '管理员' },
         });
