@@ -1,4 +1,3 @@
-import { Readable } from 'node:stream';
 import ExcelJS from 'exceljs';
 import {
   ImportFileEncodingException,
@@ -210,29 +209,28 @@ export function cellText(value: ExcelJS.CellValue): string {
   return '';
 }
 
+/**
+ * The first worksheet's non-blank rows. The whole archive is read at once (files are at most
+ * IMPORT_MAX_FILE_BYTES): exceljs's streaming WorkbookReader intermittently drops zip entries on
+ * Node ≥ 18 (exceljs#3064), which turned valid workbooks into refusals now and then.
+ */
 async function xlsxRecords(file: Buffer, maxRows: number): Promise<SheetRecord[]> {
-  const records: SheetRecord[] = [];
+  const workbook = new ExcelJS.Workbook();
   try {
-    const workbook = new ExcelJS.stream.xlsx.WorkbookReader(Readable.from([file]), {
-      worksheets: 'emit',
-      sharedStrings: 'cache',
-      hyperlinks: 'ignore',
-      styles: 'ignore',
-      entries: 'ignore',
-    });
-    for await (const worksheet of workbook) {
-      for await (const row of worksheet) {
-        const values = Array.isArray(row.values) ? row.values.slice(1) : [];
-        const cells = Array.from(values, (v) => cellText(v ?? null));
-        if (isBlank(cells)) continue;
-        records.push({ row: row.number, cells });
-        tooMany(records, maxRows);
-      }
-      break; // the first worksheet only
-    }
-  } catch (error) {
-    if (error instanceof ImportTooManyRowsException) throw error;
+    await workbook.xlsx.load(file as unknown as ArrayBuffer);
+  } catch {
     throw new ImportFileNotSpreadsheetException('the file is not a readable XLSX workbook.');
+  }
+  const sheet = workbook.worksheets[0];
+  if (!sheet) throw new ImportFileNotSpreadsheetException('the workbook has no worksheet.');
+  const records: SheetRecord[] = [];
+  for (let n = 1; n <= sheet.rowCount; n++) {
+    const row = sheet.getRow(n);
+    const values = Array.isArray(row.values) ? row.values.slice(1) : [];
+    const cells = Array.from(values, (v) => cellText((v ?? null) as ExcelJS.CellValue));
+    if (isBlank(cells)) continue;
+    records.push({ row: n, cells });
+    tooMany(records, maxRows);
   }
   return records;
 }
