@@ -7,6 +7,8 @@ export interface ObjectInfo {
   size: number;
   etag: string;
   contentType: string | null;
+  /** User metadata (`x-amz-meta-*`), lower-case names without the prefix; ASCII values. */
+  metadata: Record<string, string>;
 }
 
 /** A multipart upload the client performs itself, part by part, with presigned URLs. */
@@ -108,10 +110,19 @@ export class ObjectStorage {
   async stat(bucket: string, key: string): Promise<ObjectInfo | null> {
     try {
       const stat = await this.client.statObject(bucket, key);
+      const raw = (stat.metaData ?? {}) as Record<string, unknown>;
+      const metadata: Record<string, string> = {};
+      for (const [name, value] of Object.entries(raw)) {
+        const lower = name.toLowerCase();
+        if (typeof value !== 'string' || lower === 'content-type') continue;
+        metadata[lower.startsWith('x-amz-meta-') ? lower.slice('x-amz-meta-'.length) : lower] =
+          value;
+      }
       return {
         size: stat.size,
         etag: stat.etag,
-        contentType: (stat.metaData?.['content-type'] as string | undefined) ?? null,
+        contentType: (raw['content-type'] as string | undefined) ?? null,
+        metadata,
       };
     } catch (error) {
       const code = (error as { code?: string }).code;
@@ -128,20 +139,19 @@ export class ObjectStorage {
     return hash.digest('hex');
   }
 
+  /** Writes an object; `metadata` becomes `x-amz-meta-*` (names and values must be ASCII). */
   async put(
     bucket: string,
     key: string,
     body: Buffer | Readable,
     size?: number,
     contentType?: string,
+    metadata: Record<string, string> = {},
   ): Promise<void> {
-    await this.client.putObject(
-      bucket,
-      key,
-      body,
-      size,
-      contentType ? { 'Content-Type': contentType } : {},
-    );
+    const headers: Record<string, string> = {};
+    for (const [name, value] of Object.entries(metadata)) headers[`x-amz-meta-${name}`] = value;
+    if (contentType) headers['Content-Type'] = contentType;
+    await this.client.putObject(bucket, key, body, size, headers);
   }
 
   get(bucket: string, key: string): Promise<Readable> {
