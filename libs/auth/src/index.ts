@@ -7,7 +7,13 @@ export {
   type AppRange,
   appSubject,
 } from './principal';
-export { TOKEN_VERIFIER, JwtTokenVerifier, type TokenVerifier } from './token-verifier';
+export {
+  DEFAULT_VERIFIED_TOKEN_CACHE,
+  TOKEN_VERIFIER,
+  JwtTokenVerifier,
+  type TokenVerifier,
+  type VerifiedTokenCacheOptions,
+} from './token-verifier';
 export {
   BearerAuthGuard,
   PlatformAdminGuard,

@@ -37,18 +37,73 @@ export interface TokenVerifier {
   verify(token: string): Promise<Principal>;
 }
 
+export interface VerifiedTokenCacheOptions {
+  /** How many verified tokens to remember (least recently used go first). */
+  maxEntries: number;
+  /**
+   * How long a verified signature is trusted without checking it again (never past the token's
+   * own expiry): a key withdrawn from the JWKS stops being honoured within this time.
+   */
+  maxAgeMs: number;
+}
+
+/** Services verifying identity's tokens over JWKS: a member's token is reused for many requests. */
+export const DEFAULT_VERIFIED_TOKEN_CACHE: VerifiedTokenCacheOptions = {
+  maxEntries: 10_000,
+  maxAgeMs: 60_000,
+};
+
 /**
  * Verifies identity's access tokens locally against a key set: identity's JWKS endpoint in
  * other services, identity's own key store inside identity. Only ES256 is accepted.
+ *
+ * With a cache, a token whose signature and claims were verified is remembered for a while, so
+ * the ES256 verification (the largest CPU cost of an authenticated request) runs once per token
+ * rather than once per request. Only successes are cached; revocation is not this class's
+ * business (see RevocationAwareVerifier, which asks on every request).
  */
 export class JwtTokenVerifier implements TokenVerifier {
-  constructor(private readonly keys: JWTVerifyGetKey) {}
+  private readonly verified = new Map<string, { principal: Principal; until: number }>();
 
-  static fromJwksUrl(url: string): JwtTokenVerifier {
-    return new JwtTokenVerifier(createRemoteJWKSet(new URL(url), { cooldownDuration: 30_000 }));
+  constructor(
+    private readonly keys: JWTVerifyGetKey,
+    private readonly cache?: VerifiedTokenCacheOptions,
+  ) {}
+
+  static fromJwksUrl(
+    url: string,
+    cache: VerifiedTokenCacheOptions | undefined = DEFAULT_VERIFIED_TOKEN_CACHE,
+  ): JwtTokenVerifier {
+    return new JwtTokenVerifier(
+      createRemoteJWKSet(new URL(url), { cooldownDuration: 30_000 }),
+      cache,
+    );
   }
 
   async verify(token: string): Promise<Principal> {
+    if (!this.cache) return (await this.verifySignature(token)).principal;
+    const now = Date.now();
+    const hit = this.verified.get(token);
+    if (hit) {
+      this.verified.delete(token);
+      if (hit.until > now) {
+        this.verified.set(token, hit); // most recently used
+        return { ...hit.principal, roles: [...hit.principal.roles] };
+      }
+    }
+    const { principal, expiresAt } = await this.verifySignature(token);
+    this.verified.set(token, {
+      principal: { ...principal, roles: [...principal.roles] },
+      until: Math.min(expiresAt, now + this.cache.maxAgeMs),
+    });
+    if (this.verified.size > this.cache.maxEntries)
+      this.verified.delete(this.verified.keys().next().value as string);
+    return principal;
+  }
+
+  private async verifySignature(
+    token: string,
+  ): Promise<{ principal: Principal; expiresAt: number }> {
     try {
       const { payload } = await jwtVerify(token, this.keys, {
         issuer: ACCESS_TOKEN_ISSUER,
@@ -75,7 +130,7 @@ export class JwtTokenVerifier implements TokenVerifier {
         principal.roles = [];
         principal.app = { agentId, range };
       }
-      return principal;
+      return { principal, expiresAt: (payload.exp as number) * 1000 };
     } catch (error) {
       if (error instanceof errors.JWTExpired) {
         throw new UnauthorizedException('The access token has expired.', 'TOKEN_EXPIRED');

@@ -8,6 +8,8 @@ export const eventsConfigSchema = z.object({
   OUTBOX_LANES: z.coerce.number().int().min(1).max(64).default(4),
   OUTBOX_BATCH_SIZE: z.coerce.number().int().min(1).max(10_000).default(1_000),
   OUTBOX_POLL_INTERVAL_MS: z.coerce.number().int().min(10).max(60_000).default(1_000),
+  /** A woken relay waits this long for more commits, so one batch carries many events. */
+  OUTBOX_LINGER_MS: z.coerce.number().int().min(0).max(1_000).default(3),
   OUTBOX_PRUNE_AFTER_MS: z.coerce
     .number()
     .int()

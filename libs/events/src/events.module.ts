@@ -91,6 +91,7 @@ class EventsRuntime implements OnApplicationBootstrap, BeforeApplicationShutdown
         lanes: config.OUTBOX_LANES,
         batchSize: config.OUTBOX_BATCH_SIZE,
         pollIntervalMs: config.OUTBOX_POLL_INTERVAL_MS,
+        lingerMs: config.OUTBOX_LINGER_MS,
         pruneAfterMs: config.OUTBOX_PRUNE_AFTER_MS,
         retryBackoffMs: 500,
       },

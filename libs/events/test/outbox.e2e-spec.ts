@@ -126,6 +126,32 @@ describe('events: transactional outbox and relay', () => {
     }
   });
 
+  it('sends no NOTIFY while the relay of this process holds every lane, and one when it does not', async () => {
+    const topic = aTestTopic('notify-skip');
+    await ensureTopics(admin, [topic]);
+    const notifies = () =>
+      query.mock.calls.filter(([sql]) => String(sql).includes('pg_notify')).length;
+    const query = jest.spyOn(env.dataSource, 'query');
+    try {
+      const relay = await startRelay({ pollIntervalMs: 600_000 });
+      await eventually(async () => expect(relay.lanes()).toEqual([0, 1, 2, 3]));
+      // The NOTIFY, when there is one, is sent as the commit returns (see OutboxSignal).
+      await env.dataSource.transaction((manager) =>
+        outbox.publish(manager, topic, anEvent(topic, 'k', 1)),
+      );
+      expect(notifies()).toBe(0);
+      expect(seqOfRecord((await readTopic(env.kafka, topic.name, 1))[0])).toBe(1);
+
+      await relay.stop();
+      await env.dataSource.transaction((manager) =>
+        outbox.publish(manager, topic, anEvent(topic, 'k', 2)),
+      );
+      expect(notifies()).toBe(1);
+    } finally {
+      query.mockRestore();
+    }
+  });
+
   it('no longer notifies from inside writing transactions (commits do not queue on the notify lock)', async () => {
     const triggers = await env.dataSource.query<{ tgname: string }[]>(
       `SELECT tgname FROM pg_trigger WHERE tgrelid = 'event_outbox'::regclass AND NOT tgisinternal`,

@@ -23,7 +23,12 @@ export function createDataSource(options: DataSourceOptions): DataSource {
     migrationsRun: false,
     logging: false,
     applicationName: options.applicationName,
-    extra: { max: options.poolSize ?? 10 },
+    extra: {
+      max: options.poolSize ?? 10,
+      // READ COMMITTED is what the services are written for, whatever the server's default is.
+      // Set once per connection, so a transaction needs no `SET TRANSACTION` round trip.
+      options: '-c default_transaction_isolation=read\\ committed',
+    },
   });
 }
 

@@ -17,7 +17,12 @@ export class TransactionRunner {
     const attempts = options.attempts ?? 3;
     for (let attempt = 1; ; attempt++) {
       try {
-        return await this.dataSource.transaction(options.isolation ?? 'READ COMMITTED', work);
+        // READ COMMITTED is every connection's default (see createDataSource): asking for it
+        // again would cost a `SET TRANSACTION` round trip per transaction.
+        const isolation = options.isolation ?? 'READ COMMITTED';
+        return await (isolation === 'READ COMMITTED'
+          ? this.dataSource.transaction(work)
+          : this.dataSource.transaction(isolation, work));
       } catch (error) {
         const code = (error as { code?: string }).code;
         if (attempt >= attempts || !code || !RETRIABLE_SQLSTATES.has(code)) throw error;

@@ -7,14 +7,22 @@ import { NodeSDK } from '@opentelemetry/sdk-node';
 import { OTLPTraceExporter } from '@opentelemetry/exporter-trace-otlp-http';
 import { HttpInstrumentation } from '@opentelemetry/instrumentation-http';
 import { PgInstrumentation } from '@opentelemetry/instrumentation-pg';
-import { BatchSpanProcessor, type SpanProcessor } from '@opentelemetry/sdk-trace-base';
+import {
+  AlwaysOffSampler,
+  BatchSpanProcessor,
+  type SpanProcessor,
+} from '@opentelemetry/sdk-trace-base';
 import { resourceFromAttributes } from '@opentelemetry/resources';
 import { ATTR_SERVICE_NAME, ATTR_SERVICE_VERSION } from '@opentelemetry/semantic-conventions';
 
 export interface TracingOptions {
   serviceName: string;
   serviceVersion?: string;
-  /** OTLP/HTTP endpoint; when absent spans are still created (trace ids in logs) but not exported. */
+  /**
+   * OTLP/HTTP endpoint. Without it (and without `spanProcessors`) nothing would ever read a
+   * span, so spans are not recorded: they still carry trace and span ids (for the logs and the
+   * `traceparent` sent on), at a fraction of the cost.
+   */
   otlpEndpoint?: string;
   /** Extra processors, e.g. an in-memory exporter in tests. */
   spanProcessors?: SpanProcessor[];
@@ -39,6 +47,9 @@ export function startTracing(options: TracingOptions): void {
     }),
     // An explicit (possibly empty) list stops the SDK from configuring an exporter from env.
     spanProcessors: processors,
+    // With somewhere to send spans, the SDK's sampler (OTEL_TRACES_SAMPLER, parent-based
+    // always-on by default); without, record nothing.
+    ...(processors.length === 0 ? { sampler: new AlwaysOffSampler() } : {}),
     // Metrics are scraped from /metrics (Prometheus) and logs go to stdout: without these empty
     // lists the SDK would add OTLP exporters from env, whose shutdown waits on a collector.
     metricReaders: [],

@@ -6,7 +6,7 @@
 // clients run in this process, all on the same 2 cores.
 import { randomBytes } from 'node:crypto';
 import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdtemp } from 'node:fs/promises';
+import { mkdtemp, readFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import autocannon from 'autocannon';
@@ -16,6 +16,7 @@ import { spawnDevKafka } from '@qiwei/dev-kafka';
 import { startEmbeddedPostgres } from '@qiwei/embedded-postgres';
 import { startEmbeddedS3 } from '@qiwei/embedded-s3';
 import { databaseUrl, ensureDatabase } from '@qiwei/persistence';
+import { CpuMeter, processTree } from '@qiwei/testing';
 
 const REPO_ROOT = resolve(__dirname, '../../../..');
 const RUNS = Number(process.env.BENCH_RUNS ?? 3);
@@ -32,7 +33,12 @@ interface Figures {
   p99: number;
   deliveredP50?: number;
   deliveredP99?: number;
+  /** CPU ms per 1,000 requests, per process group (steady on a shared machine). */
+  cpu: Record<string, number>;
 }
+
+/** Set in main once the processes run: CPU of each process group, read from /proc. */
+let meter: CpuMeter | undefined;
 
 const median = (values: number[]) =>
   [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)];
@@ -67,8 +73,12 @@ async function must<T>(
   return r.body;
 }
 
-function startProcess(entry: string, env: Record<string, string>): ChildProcess {
-  return spawn(process.execPath, [join(REPO_ROOT, entry)], {
+function startProcess(
+  entry: string,
+  env: Record<string, string>,
+  nodeArgs: string[] = [],
+): ChildProcess {
+  return spawn(process.execPath, [...nodeArgs, join(REPO_ROOT, entry)], {
     env: { ...process.env, LOG_LEVEL: 'warn', KAFKAJS_NO_PARTITIONER_WARNING: '1', ...env },
     stdio: ['ignore', 'inherit', 'inherit'],
   });
@@ -113,6 +123,7 @@ async function load(
   const runs: Figures[] = [];
   for (let run = 0; run < RUNS; run++) {
     if (deliveries) deliveries.samples = [];
+    const before = meter?.snapshot() ?? {};
     const result = await autocannon({
       url,
       connections: CONNECTIONS,
@@ -137,10 +148,14 @@ async function load(
     });
     if (result.non2xx > 0 || result.errors > 0)
       throw new Error(`${url}: ${result.non2xx} non-2xx and ${result.errors} errors`);
-    // Let the last deliveries arrive before reading them.
+    // Let the last deliveries arrive before reading them (and their CPU be counted).
     await new Promise((r) => setTimeout(r, 1500));
+    const spent = CpuMeter.since(before, meter?.snapshot() ?? {});
+    const cpu: Record<string, number> = {};
+    for (const [name, ms] of Object.entries(spent)) cpu[name] = (ms * 1000) / result.requests.total;
     const delivered = [...(deliveries?.samples ?? [])].sort((a, b) => a - b);
     runs.push({
+      cpu,
       rps: result.requests.average,
       p50: result.latency.p50,
       p99: result.latency.p99,
@@ -149,7 +164,10 @@ async function load(
     });
   }
   const pick = (f: (r: Figures) => number | undefined) => median(runs.map((r) => f(r) ?? NaN));
+  const cpu: Record<string, number> = {};
+  for (const name of Object.keys(runs[0].cpu)) cpu[name] = pick((r) => r.cpu[name]);
   return {
+    cpu,
     rps: pick((r) => r.rps),
     p50: pick((r) => r.p50),
     p99: pick((r) => r.p99),
@@ -263,20 +281,24 @@ async function main(): Promise<void> {
       IDENTITY_KEY_ENCRYPTION_KEY: `bench:${randomBytes(32).toString('base64')}`,
       KAFKA_BROKERS: kafka.brokers.join(','),
     }),
-    startProcess('dist/services/messaging/src/main.js', {
-      PORT: '4912',
-      HOST: '127.0.0.1',
-      DATABASE_URL: databaseUrl(postgres.url, 'qiwei_messaging_bench'),
-      IDENTITY_JWKS_URL: `${identity}/.well-known/jwks.json`,
-      KAFKA_BROKERS: kafka.brokers.join(','),
-      S3_ENDPOINT: s3.endpoint,
-      S3_ACCESS_KEY: s3.accessKey,
-      S3_SECRET_KEY: s3.secretKey,
-      // BENCH_PROFILE_DIR=… writes a CPU profile of the messaging process there.
-      ...(process.env.BENCH_PROFILE_DIR
-        ? { NODE_OPTIONS: `--cpu-prof --cpu-prof-dir=${process.env.BENCH_PROFILE_DIR}` }
-        : {}),
-    }),
+    startProcess(
+      'dist/services/messaging/src/main.js',
+      {
+        PORT: '4912',
+        HOST: '127.0.0.1',
+        DATABASE_URL: databaseUrl(postgres.url, 'qiwei_messaging_bench'),
+        IDENTITY_JWKS_URL: `${identity}/.well-known/jwks.json`,
+        KAFKA_BROKERS: kafka.brokers.join(','),
+        S3_ENDPOINT: s3.endpoint,
+        S3_ACCESS_KEY: s3.accessKey,
+        S3_SECRET_KEY: s3.secretKey,
+      },
+      // BENCH_PROFILE_DIR=… writes a CPU profile of the messaging process there (Node refuses
+      // --cpu-prof in NODE_OPTIONS, so it is an argument).
+      process.env.BENCH_PROFILE_DIR
+        ? ['--cpu-prof', `--cpu-prof-dir=${process.env.BENCH_PROFILE_DIR}`]
+        : [],
+    ),
     startProcess('dist/services/messaging/bench/baseline-server.js', {
       PORT: '4913',
       DATABASE_URL: databaseUrl(postgres.url, 'qiwei_baseline_bench'),
@@ -287,6 +309,17 @@ async function main(): Promise<void> {
     await waitFor(`${identity}/health/ready`, 'identity');
     await waitFor(`${messaging}/health/ready`, 'messaging');
     await waitFor(`${baseline}/insert`, 'baseline', true);
+    const postmaster = Number(
+      (await readFile(join(dataDir, 'pg', 'postmaster.pid'), 'utf8')).split('\n')[0],
+    );
+    const [, messagingProcess, baselineProcess] = processes;
+    meter = new CpuMeter({
+      messaging: () => [messagingProcess.pid as number],
+      baseline: () => [baselineProcess.pid as number],
+      postgres: () => processTree(postmaster),
+      kafka: () => [broker.pid],
+      'load generator': () => [process.pid],
+    });
     const corp = await must<{ accessToken: string; corp: { corpId: string } }>(
       identity,
       '/v1/corps',
@@ -436,6 +469,16 @@ async function main(): Promise<void> {
         v === undefined || Number.isNaN(v) ? '—' : v.toFixed(1);
       console.log(
         `| ${name} | ${Math.round(f.rps).toLocaleString('en-US')} | ${share} | ${fmt(f.p50)} | ${fmt(f.p99)} | ${fmt(f.deliveredP50)} | ${fmt(f.deliveredP99)} |`,
+      );
+    }
+    const groups = Object.keys(rows[0][1].cpu);
+    console.log('\nCPU ms per 1,000 requests, by process (median of the runs):\n');
+    console.log(`| scenario | ${groups.join(' | ')} | total |`);
+    console.log(`| --- |${groups.map(() => ' ---: |').join('')} ---: |`);
+    for (const [name, f] of rows) {
+      const values = groups.map((g) => f.cpu[g]);
+      console.log(
+        `| ${name} | ${values.map((v) => Math.round(v).toLocaleString('en-US')).join(' | ')} | ${Math.round(values.reduce((a, b) => a + b, 0)).toLocaleString('en-US')} |`,
       );
     }
     console.log(

@@ -4,6 +4,8 @@ import { join } from 'node:path';
 export interface DevKafkaProcess {
   /** `host:port` to bootstrap clients from. */
   bootstrap: string;
+  /** The broker's process id (benchmarks read its CPU time). */
+  pid: number;
   stop(): Promise<void>;
 }
 
@@ -30,6 +32,7 @@ export async function spawnDevKafka(
   });
   return {
     bootstrap,
+    pid: proc.pid as number,
     stop: () =>
       new Promise((resolve) => {
         if (proc.exitCode !== null) return resolve();

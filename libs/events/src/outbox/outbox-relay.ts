@@ -18,6 +18,11 @@ export interface OutboxRelayOptions {
   pruneAfterMs: number;
   /** Pause after a failed publish before trying again. */
   retryBackoffMs: number;
+  /**
+   * How long a woken relay waits for more commits before it reads the outbox: under load, one
+   * batch (one transaction, one produce request) then carries many events instead of one.
+   */
+  lingerMs: number;
 }
 
 export const DEFAULT_RELAY_OPTIONS: Omit<OutboxRelayOptions, 'databaseUrl'> = {
@@ -26,6 +31,7 @@ export const DEFAULT_RELAY_OPTIONS: Omit<OutboxRelayOptions, 'databaseUrl'> = {
   pollIntervalMs: 1_000,
   pruneAfterMs: 24 * 60 * 60 * 1000,
   retryBackoffMs: 500,
+  lingerMs: 3,
 };
 
 // Advisory lock space of the outbox leases: (RELAY_LOCK_CLASS, lane).
@@ -78,10 +84,15 @@ export class OutboxRelay {
   async start(): Promise<void> {
     this.running = true;
     // Commits in this process wake the relay directly; other processes' through LISTEN.
-    this.unlisten = outboxSignalOf(this.dataSource).listen(() => {
-      this.pending = true;
-      this.wake?.();
-    });
+    this.unlisten = outboxSignalOf(this.dataSource).listen(
+      () => {
+        this.pending = true;
+        this.wake?.();
+      },
+      // Holding every lane, this relay publishes whatever this process commits: no relay
+      // elsewhere needs waking.
+      () => this.heldLanes.size === this.options.lanes,
+    );
     await this.connectSession();
     this.loop = this.run();
   }
@@ -101,7 +112,7 @@ export class OutboxRelay {
     // Lanes are independent (a key never changes lane), so they drain concurrently; within a
     // lane, batches go strictly one after another.
     const sent = await Promise.all(
-      this.lanes().map(async (lane) => {
+      (await this.lanesWithPending()).map(async (lane) => {
         let total = 0;
         for (;;) {
           const count = await this.publishBatch(lane);
@@ -122,11 +133,28 @@ export class OutboxRelay {
         await this.drainOnce();
         await this.pruneIfDue();
         if (!this.pending) await this.sleep(this.options.pollIntervalMs);
+        if (this.pending && this.running && this.options.lingerMs > 0)
+          await new Promise((resolve) => setTimeout(resolve, this.options.lingerMs));
       } catch (error) {
         this.logger.error({ err: error }, 'outbox relay: publish failed; will retry');
         await this.sleep(this.options.retryBackoffMs);
       }
     }
+  }
+
+  /**
+   * The held lanes that have unpublished rows, in one statement (an index probe per lane), so
+   * a wake-up costs no transaction in the lanes with nothing to publish.
+   */
+  private async lanesWithPending(): Promise<number[]> {
+    const held = this.lanes();
+    if (held.length === 0) return [];
+    const { rows } = await this.pool().query<{ lane: number }>(
+      `SELECT l AS lane FROM unnest($1::int[]) AS l
+        WHERE EXISTS (SELECT 1 FROM event_outbox WHERE lane = l AND published_at IS NULL)`,
+      [held],
+    );
+    return rows.map((r) => r.lane);
   }
 
   private async publishBatch(lane: number): Promise<number> {
@@ -214,18 +242,7 @@ export class OutboxRelay {
       query: <R = unknown>(sql: string, params?: unknown[]) => Promise<R>;
     }) => Promise<T>,
   ): Promise<T> {
-    if (!this.batchPool) {
-      this.batchPool = new Pool({
-        connectionString: this.options.databaseUrl,
-        max: this.options.lanes,
-        application_name: 'qiwei-outbox-relay',
-      });
-      // An idle connection the server closed (restart, failover): the pool replaces it.
-      this.batchPool.on('error', (error) =>
-        this.logger.warn({ err: error }, 'outbox relay: idle batch connection lost'),
-      );
-    }
-    const client: PoolClient = await this.batchPool.connect();
+    const client: PoolClient = await this.pool().connect();
     try {
       await client.query('BEGIN');
       const result = await work({
@@ -240,6 +257,21 @@ export class OutboxRelay {
     } finally {
       client.release();
     }
+  }
+
+  private pool(): Pool {
+    if (!this.batchPool) {
+      this.batchPool = new Pool({
+        connectionString: this.options.databaseUrl,
+        max: this.options.lanes,
+        application_name: 'qiwei-outbox-relay',
+      });
+      // An idle connection the server closed (restart, failover): the pool replaces it.
+      this.batchPool.on('error', (error) =>
+        this.logger.warn({ err: error }, 'outbox relay: idle batch connection lost'),
+      );
+    }
+    return this.batchPool;
   }
 
   /** Takes every lane no other relay holds (session advisory locks, released if we die). */
