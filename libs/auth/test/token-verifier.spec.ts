@@ -38,7 +38,11 @@ describe('auth: JwtTokenVerifier', () => {
     const first = await verifier.verify(token);
     first.roles.push('super_admin');
     const second = await verifier.verify(token);
-    expect(second).toMatchObject({ userId: 'zhangsan', corpId: 'ww0123456789abcdef', roles: ['member'] });
+    expect(second).toMatchObject({
+      userId: 'zhangsan',
+      corpId: 'ww0123456789abcdef',
+      roles: ['member'],
+    });
     expect(state.lookups).toBe(1);
   });
 
