@@ -1,16 +1,21 @@
-import { createTestDatabase, type TestDatabase } from '@qiwei/testing';
+import { randomBytes } from 'node:crypto';
 import type { DataSource } from 'typeorm';
 import { PostgresQueryRunner } from 'typeorm/driver/postgres/PostgresQueryRunner';
-import { createDataSource, TransactionRunner } from '../src';
+import { createDataSource, databaseUrl, ensureDatabase, TransactionRunner } from '../src';
 
-/** Against the real PostgreSQL of the test run. */
+/**
+ * Against the real PostgreSQL of the test run (started by jest's global setup). The database is
+ * made here rather than with @qiwei/testing, which itself depends on this library.
+ */
 describe('persistence: TransactionRunner', () => {
-  let db: TestDatabase;
+  const server = process.env.QIWEI_TEST_PG_URL as string;
+  const db = { name: `qiwei_tx_runner_${randomBytes(4).toString('hex')}`, url: '' };
   let dataSource: DataSource;
   let runner: TransactionRunner;
 
   beforeAll(async () => {
-    db = await createTestDatabase('tx_runner');
+    await ensureDatabase(server, db.name);
+    db.url = databaseUrl(server, db.name);
     // A server whose default is stricter than the services are written for.
     const admin = createDataSource({
       url: db.url,
@@ -34,7 +39,15 @@ describe('persistence: TransactionRunner', () => {
   });
   afterAll(async () => {
     await dataSource.destroy();
-    await db.drop();
+    const admin = createDataSource({
+      url: server,
+      applicationName: 't',
+      entities: [],
+      migrations: [],
+    });
+    await admin.initialize();
+    await admin.query(`DROP DATABASE "${db.name}"`);
+    await admin.destroy();
   });
 
   const isolation = (em: {
