@@ -9,7 +9,9 @@ function fakeSocket(bufferedAmount = 0) {
     OPEN: 1,
     readyState: 1,
     bufferedAmount,
-    send: (data: string) => sent.push(data),
+    // Text frames only (binary: false), as UTF-8 bytes encoded once for all sockets.
+    send: (data: Buffer, options: { binary: boolean }) =>
+      sent.push(options.binary ? '(binary)' : data.toString('utf8')),
     close: (code: number) => closed.push(code),
   };
   return { socket: socket as unknown as WebSocket, sent, closed };
@@ -24,9 +26,11 @@ describe('Connections', () => {
     connections.add({ corpId: 'wwa', userid: 'alice', socket: phone.socket });
     connections.add({ corpId: 'wwa', userid: 'alice', socket: laptop.socket });
     connections.add({ corpId: 'wwb', userid: 'alice', socket: otherCorp.socket });
-    expect(connections.deliver('wwa', ['alice', 'bob'], { type: 'message' })).toEqual([2, 0]);
-    expect(phone.sent).toEqual(['{"type":"message"}']);
-    expect(laptop.sent).toEqual(['{"type":"message"}']);
+    expect(connections.deliver('wwa', ['alice', 'bob'], { type: 'message', text: '你好' })).toEqual(
+      [2, 0],
+    );
+    expect(phone.sent).toEqual(['{"type":"message","text":"你好"}']);
+    expect(laptop.sent).toEqual(['{"type":"message","text":"你好"}']);
     expect(otherCorp.sent).toEqual([]);
     expect(connections.size).toBe(3);
   });

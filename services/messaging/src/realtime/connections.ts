@@ -40,7 +40,8 @@ export class Connections {
 
   /** Sends the frame to every socket of these members; returns [delivered, dropped]. */
   deliver(corpId: string, userids: Iterable<string>, frame: object): [number, number] {
-    let payload: string | undefined;
+    // Encoded once for every socket (ws would otherwise turn the string into bytes per send).
+    let payload: Buffer | undefined;
     let delivered = 0;
     let dropped = 0;
     for (const userid of userids) {
@@ -51,8 +52,8 @@ export class Connections {
           dropped++;
           continue;
         }
-        payload ??= JSON.stringify(frame);
-        connection.socket.send(payload);
+        payload ??= Buffer.from(JSON.stringify(frame), 'utf8');
+        connection.socket.send(payload, { binary: false });
         delivered++;
       }
     }
