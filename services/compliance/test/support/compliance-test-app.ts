@@ -41,6 +41,8 @@ export interface TestCorp {
 export interface ComplianceTestApp extends TestApp {
   config: ComplianceConfig;
   brokers: string[];
+  /** The S3 server both the archive and messaging use. */
+  s3: TestS3;
   databaseUrl: string;
   /** Messaging's URL, when booted with it. */
   messagingUrl?: string;
@@ -70,8 +72,8 @@ export async function bootCompliance(
   const messagingDb: TestDatabase | undefined = options.withMessaging
     ? await createTestDatabase('messaging')
     : undefined;
-  // Messaging keeps media in object storage: it needs an S3 server to start.
-  const s3: TestS3 | undefined = options.withMessaging ? await startTestS3() : undefined;
+  // The archive's bucket (media copies, signed heads) and messaging's media: one S3 server.
+  const s3: TestS3 = await startTestS3();
   const children: ServiceProcess[] = [];
   let app: TestApp | undefined;
   const producerKafka = createKafka({ brokers: kafka.brokers, clientId: 'compliance-test' });
@@ -81,7 +83,7 @@ export async function bootCompliance(
     await app?.close();
     for (const child of children) await child.stop();
     await kafka.stop();
-    await s3?.stop();
+    await s3.stop();
     await identityDb.drop();
     await messagingDb?.drop();
     await complianceDb.drop();
@@ -99,7 +101,7 @@ export async function bootCompliance(
     const identityUrl = identity.url;
     const platformToken = identity.platformToken;
     let messagingUrl: string | undefined;
-    if (messagingDb && s3) {
+    if (messagingDb) {
       const messaging = await startServiceProcess('messaging', {
         DATABASE_URL: messagingDb.url,
         KAFKA_BROKERS: kafka.brokers.join(','),
@@ -118,6 +120,9 @@ export async function bootCompliance(
       CONSUMER_RETRY_BACKOFF_MS: '20',
       IDENTITY_JWKS_URL: `${identityUrl}/.well-known/jwks.json`,
       COMPLIANCE_SIGNING_KEY: `test:${randomBytes(32).toString('base64')}`,
+      ...s3.env,
+      MEDIA_COPY_INTERVAL_MS: '100',
+      MEDIA_COPY_RETRY_MS: '50',
       ...options.env,
     });
     app = await bootTestApp({
@@ -147,6 +152,7 @@ export async function bootCompliance(
       ...booted,
       config,
       brokers: kafka.brokers,
+      s3,
       databaseUrl: complianceDb.url,
       messagingUrl,
       db,
