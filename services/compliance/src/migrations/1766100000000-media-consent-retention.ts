@@ -33,11 +33,13 @@ export class MediaConsentRetention1766100000000 implements MigrationInterface {
         purge_corp text := current_setting('qiwei.purge_corp', true);
         purge_before text := current_setting('qiwei.purge_before', true);
       BEGIN
+        -- Nested: OLD only has these columns on archive_records (and no row on TRUNCATE).
         IF TG_TABLE_NAME = 'archive_records' AND TG_OP = 'DELETE'
-           AND coalesce(purge_corp, '') <> '' AND coalesce(purge_before, '') <> ''
-           AND OLD.corp_id = purge_corp AND OLD.kind <> 'tombstone'
-           AND OLD.sent_at < purge_before::timestamptz THEN
-          RETURN OLD;
+           AND coalesce(purge_corp, '') <> '' AND coalesce(purge_before, '') <> '' THEN
+          IF OLD.corp_id = purge_corp AND OLD.kind <> 'tombstone'
+             AND OLD.sent_at < purge_before::timestamptz THEN
+            RETURN OLD;
+          END IF;
         END IF;
         RAISE EXCEPTION '% is append-only: % refused', TG_TABLE_NAME, TG_OP
           USING ERRCODE = 'insufficient_privilege';
