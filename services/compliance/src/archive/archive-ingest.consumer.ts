@@ -71,7 +71,7 @@ function externalParticipantsOf(event: ReceivedEvent, message: object): string[]
   const externals = value as unknown[];
   if (!externals.every((e): e is string => typeof e === 'string' && EXTERNAL_USERID.test(e)))
     refuse(event, 'externalParticipants holds something that is not an external userid');
-  return [...new Set(externals as string[])];
+  return [...new Set(externals)];
 }
 
 /**
