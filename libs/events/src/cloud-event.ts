@@ -52,6 +52,11 @@ export interface ReceivedEvent<M extends DescMessage = DescMessage> {
   key: string | null;
   dataschema: string;
   data: MessageShape<M>;
+  /**
+   * The payload's JSON text as received. `data` drops fields this build's schema does not know
+   * yet (a producer a schema version ahead); a consumer that must not miss one reads it here.
+   */
+  payload?: string;
   headers: Record<string, string>;
   topic: string;
   partition: number;
@@ -159,8 +164,9 @@ export function decodeEvent(topic: TopicDefinition, record: RawRecord): Received
     throw new PoisonMessageError(`invalid ce_time ${headers[HEADER.time]}`);
   if (!record.value) throw new PoisonMessageError('empty payload');
   let data: MessageShape<DescMessage>;
+  const payload = record.value.toString('utf8');
   try {
-    data = fromJsonString(definition.schema, record.value.toString('utf8'), {
+    data = fromJsonString(definition.schema, payload, {
       ignoreUnknownFields: true,
     });
   } catch (error) {
@@ -181,6 +187,7 @@ export function decodeEvent(topic: TopicDefinition, record: RawRecord): Received
     key: record.key ? record.key.toString('utf8') : null,
     dataschema: definition.schema.typeName,
     data,
+    payload,
     headers,
     topic: record.topic,
     partition: record.partition,

@@ -158,6 +158,22 @@ export class ObjectStorage {
     return this.client.getObject(bucket, key);
   }
 
+  /** The whole object in memory (small objects: manifests, signed heads). */
+  async read(bucket: string, key: string): Promise<Buffer> {
+    const chunks: Buffer[] = [];
+    for await (const chunk of await this.client.getObject(bucket, key))
+      chunks.push(chunk as Buffer);
+    return Buffer.concat(chunks);
+  }
+
+  /** Every object whose key starts with `prefix`, in key order, page by page. */
+  async *list(bucket: string, prefix: string): AsyncGenerator<{ key: string; size: number }> {
+    for await (const item of this.client.listObjectsV2(bucket, prefix, true)) {
+      const { name, size } = item as { name?: string; size?: number };
+      if (name) yield { key: name, size: size ?? 0 };
+    }
+  }
+
   /** Server-side copy (the archive keeps its own copy of media). */
   async copy(fromBucket: string, fromKey: string, toBucket: string, toKey: string): Promise<void> {
     await this.client.copyObject(toBucket, toKey, `/${fromBucket}/${fromKey}`);

@@ -57,6 +57,15 @@ describe('storage: ObjectStorage over S3', () => {
     expect(await storage.stat(bucket, 'never/uploaded')).toBeNull();
   });
 
+  it('lists objects under a prefix and reads a small one whole', async () => {
+    for (const key of ['heads/b.json', 'heads/a.json', 'other/c.json'])
+      await storage.put(bucket, key, Buffer.from(`{"k":"${key}"}`));
+    const listed: string[] = [];
+    for await (const item of storage.list(bucket, 'heads/')) listed.push(item.key);
+    expect(listed).toEqual(['heads/a.json', 'heads/b.json']);
+    expect((await storage.read(bucket, 'heads/a.json')).toString()).toBe('{"k":"heads/a.json"}');
+  });
+
   it('refuses a configuration without an endpoint, naming the variable', () => {
     const parsed = storageConfigSchema.safeParse({ S3_ACCESS_KEY: 'a', S3_SECRET_KEY: 'b' });
     expect(parsed.success).toBe(false);

@@ -21,6 +21,16 @@ import { COMPLIANCE_CONFIG, type ComplianceConfig } from './config';
 import { Directory } from './directory/directory';
 import { DirectoryProjection } from './directory/directory-projection';
 import { ComplianceSchema1766000000000 } from './migrations/1766000000000-archive-schema';
+import { MediaConsentRetention1766100000000 } from './migrations/1766100000000-media-consent-retention';
+import { ConsentController } from './consent/consent.controller';
+import { ConsentService } from './consent/consent.service';
+import { MattersController } from './matters/matters.controller';
+import { MattersService } from './matters/matters.service';
+import { ArchiveStorage } from './media/archive-storage';
+import { MediaArchiver } from './media/media-archiver';
+import { ArchivedMedia, ArchivedMediaController } from './media/media.controller';
+import { RetentionController } from './retention/retention.controller';
+import { RetentionService } from './retention/retention.service';
 import { ARCHIVE_INDEX } from './search/archive-index';
 import { PostgresArchiveIndex } from './search/postgres-archive-index';
 
@@ -29,6 +39,23 @@ export const COMPLIANCE_MIGRATIONS = [
   CreateIdempotencyKeys1763900000000,
   OutboxNotifyAfterCommit1765100000000,
   ComplianceSchema1766000000000,
+  MediaConsentRetention1766100000000,
+];
+
+/** Media copies, consent, retention and legal hold (the archive's second part). */
+const RETENTION_CONTROLLERS = [
+  ConsentController,
+  RetentionController,
+  MattersController,
+  ArchivedMediaController,
+];
+const RETENTION_PROVIDERS = [
+  ArchiveStorage,
+  MediaArchiver,
+  ArchivedMedia,
+  ConsentService,
+  RetentionService,
+  MattersService,
 ];
 
 @Global()
@@ -65,7 +92,12 @@ export class ComplianceModule {
           publishes: COMPLIANCE_TOPICS,
         }),
       ],
-      controllers: [ArchiveController, AlertsController, AccessLogController],
+      controllers: [
+        ArchiveController,
+        AlertsController,
+        AccessLogController,
+        ...RETENTION_CONTROLLERS,
+      ],
       providers: [
         Directory,
         DirectoryProjection,
@@ -76,6 +108,7 @@ export class ComplianceModule {
         ArchiveIngestConsumer,
         ArchiveService,
         ChainHeadSigner,
+        ...RETENTION_PROVIDERS,
         { provide: ARCHIVE_INDEX, useClass: PostgresArchiveIndex },
         {
           // Signatures against identity's JWKS; revocation from identity's member events.

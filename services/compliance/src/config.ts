@@ -1,12 +1,35 @@
 import { eventsConfigSchema } from '@qiwei/events';
 import { databaseConfigSchema } from '@qiwei/persistence';
 import { platformConfigSchema } from '@qiwei/platform';
+import { storageConfigSchema } from '@qiwei/storage';
 import { z } from 'zod';
 import { parseSigningKeys } from './chain/chain-signing-keys';
+
+const seconds = (min: number, max: number, fallback: number) =>
+  z.coerce.number().int().min(min).max(max).default(fallback);
+
+/** The archive's own bucket (media copies, signed chain heads), media copying and retention. */
+const archiveStorageConfig = {
+  /** Created at start if missing; in production an object-locked (WORM) bucket: see README. */
+  ARCHIVE_BUCKET: z
+    .string()
+    .regex(/^[a-z0-9][a-z0-9.-]{2,62}$/, 'must be an S3 bucket name')
+    .default('qiwei-compliance-archive'),
+  /** How often pending media copies are looked for (each copy starts as soon as it is seen). */
+  MEDIA_COPY_INTERVAL_MS: z.coerce.number().int().min(10).max(600_000).default(1_000),
+  /** Copies of one medium tried before a missing or mismatching source is a recorded fault. */
+  MEDIA_COPY_MAX_ATTEMPTS: z.coerce.number().int().min(1).max(100).default(5),
+  /** First retry delay of a failed copy; doubles each attempt, capped at an hour. */
+  MEDIA_COPY_RETRY_MS: z.coerce.number().int().min(10).max(3_600_000).default(30_000),
+  /** How often the retention purge runs (it also runs on `POST /v1/archive/retention/purge`). */
+  RETENTION_PURGE_INTERVAL_SECONDS: seconds(60, 30 * 86_400, 86_400),
+};
 
 export const complianceConfigSchema = platformConfigSchema
   .extend(databaseConfigSchema.shape)
   .extend(eventsConfigSchema.shape)
+  .extend(storageConfigSchema.shape)
+  .extend(archiveStorageConfig)
   .extend({
     PORT: z.coerce.number().int().min(0).max(65535).default(4006),
     /** Identity's key set: tokens are verified locally against it. */

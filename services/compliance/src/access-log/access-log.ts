@@ -12,7 +12,14 @@ export type AccessAction =
   | 'alert_rule.created'
   | 'alert_rule.updated'
   | 'alert.assigned'
-  | 'alert.closed';
+  | 'alert.closed'
+  | 'consent.changed'
+  | 'retention.policy_set'
+  | 'retention.policy_removed'
+  | 'retention.purged'
+  | 'matter.created'
+  | 'matter.released'
+  | 'archive.media_listed';
 
 export interface AccessEntry {
   corpId: CorpId;

@@ -1,4 +1,4 @@
-import { Injectable, type OnModuleInit } from '@nestjs/common';
+import { Inject, Injectable, type OnModuleInit } from '@nestjs/common';
 import type { MessageShape } from '@bufbuild/protobuf';
 import { timestampDate, type Timestamp } from '@bufbuild/protobuf/wkt';
 import {
@@ -6,12 +6,17 @@ import {
   MESSAGING_MESSAGE_TOPIC,
   type ConversationDisbandedSchema,
   type ConversationSchema,
+  type MessageMediaSchema,
   type MessageRecalledSchema,
   type MessageSentSchema,
 } from '@qiwei/contracts';
 import { EventSubscriptions, NonRetriableEventError, type ReceivedEvent } from '@qiwei/events';
 import { CORP_ID_PATTERN, type CorpId } from '@qiwei/persistence';
 import type { EntityManager } from 'typeorm';
+import { COMPLIANCE_CONFIG, type ComplianceConfig } from '../config';
+import { ConsentService } from '../consent/consent.service';
+import type { Canonical } from '../chain/hash-chain';
+import type { RecordMedia } from './archive-record';
 import { ArchiveWriter } from './archive-writer';
 
 type Conversation = MessageShape<typeof ConversationSchema>;
@@ -42,6 +47,33 @@ function conversationIdOf(event: ReceivedEvent, id: string): string {
 
 const dateOf = (t: Timestamp | undefined, fallback: Date) => (t ? timestampDate(t) : fallback);
 
+const EXTERNAL_USERID = /^[A-Za-z0-9_@.-]{1,64}$/;
+
+/**
+ * The message's external participants (`Message.external_participants`, field 11, JSON
+ * `externalParticipants`: external contacts' external_userid). Read from the typed payload when
+ * this build's schema has the field, else from the payload as received, so a producer a schema
+ * version ahead is never archived as if no external contact had been there.
+ */
+function externalParticipantsOf(event: ReceivedEvent, message: object): string[] {
+  let value: unknown = (message as { externalParticipants?: unknown }).externalParticipants;
+  if (!(Array.isArray(value) && value.length) && event.payload?.includes('externalParticipants')) {
+    try {
+      const raw = JSON.parse(event.payload) as { message?: { externalParticipants?: unknown } };
+      value = raw.message?.externalParticipants;
+    } catch {
+      refuse(event, 'its payload is not JSON');
+    }
+  }
+  if (value === undefined || value === null) return [];
+  if (!Array.isArray(value) || value.length > 10_000)
+    refuse(event, 'externalParticipants is not a list of external userids');
+  const externals = value as unknown[];
+  if (!externals.every((e): e is string => typeof e === 'string' && EXTERNAL_USERID.test(e)))
+    refuse(event, 'externalParticipants holds something that is not an external userid');
+  return [...new Set(externals)];
+}
+
 /**
  * Archives messaging's events: every message sent, every recall (as its own record pointing at
  * the original, like WeCom's `pre_msgid`) and every conversation change (who was in it, when).
@@ -53,6 +85,8 @@ export class ArchiveIngestConsumer implements OnModuleInit {
   constructor(
     private readonly subscriptions: EventSubscriptions,
     private readonly writer: ArchiveWriter,
+    private readonly consent: ConsentService,
+    @Inject(COMPLIANCE_CONFIG) private readonly config: ComplianceConfig,
   ) {}
 
   onModuleInit(): void {
@@ -73,9 +107,13 @@ export class ArchiveIngestConsumer implements OnModuleInit {
       case 'qiwei.messaging.message.sent.v1': {
         const m = (event.data as MessageShape<typeof MessageSentSchema>).message;
         if (!m?.content) refuse(event, 'it carries no message');
-        this.writer.append(em, {
-          corpId: corpOf(event, m.corpId),
-          kind: 'message',
+        const corpId = corpOf(event, m.corpId);
+        const externals = externalParticipantsOf(event, m);
+        const members = m.participants.filter((p) => !externals.includes(p));
+        const decision = await this.consent.decide(em, corpId, members, externals);
+        const base = {
+          corpId,
+          kind: 'message' as const,
           eventId: event.id,
           messageId: m.id,
           preMessageId: null,
@@ -83,15 +121,35 @@ export class ArchiveIngestConsumer implements OnModuleInit {
           conversationKind: m.conversationKind,
           sender: m.sender,
           type: m.content.type,
+          seq: Number(m.seq),
+          participants: m.participants,
+          consent: decision.consent,
+          sentAt: dateOf(m.sentAt, event.time),
+        };
+        const external: Record<string, Canonical> = externals.length
+          ? { externalParticipants: externals, consentStates: decision.states }
+          : {};
+        if (decision.consent === 'withheld') {
+          // The fact that it existed, and nothing it said.
+          this.writer.append(em, {
+            ...base,
+            text: '',
+            mentions: [],
+            quoteSeq: 0,
+            details: { clientMsgId: m.clientMsgId, ...external },
+            media: [],
+          });
+          return;
+        }
+        this.writer.append(em, {
+          ...base,
           text: m.content.text,
           mentions: m.content.mentions,
           quoteSeq: Number(m.content.quoteSeq),
-          seq: Number(m.seq),
-          participants: m.participants,
-          details: { clientMsgId: m.clientMsgId },
-          media: [],
-          consent: 'not_required',
-          sentAt: dateOf(m.sentAt, event.time),
+          details: { clientMsgId: m.clientMsgId, ...external },
+          media: m.content.media?.mediaId
+            ? [this.mediaOf(event, corpId, m.id, m.content.media)]
+            : [],
         });
         return;
       }
@@ -183,6 +241,31 @@ export class ArchiveIngestConsumer implements OnModuleInit {
       },
       sentAt: at,
     });
+  }
+
+  private mediaOf(
+    event: ReceivedEvent,
+    corpId: CorpId,
+    messageId: string,
+    media: MessageShape<typeof MessageMediaSchema>,
+  ): RecordMedia {
+    if (!media.bucket || !media.objectKey)
+      refuse(event, `medium ${media.mediaId} names no bucket or object key`);
+    if (!/^[0-9a-f]{64}$/.test(media.sha256))
+      refuse(event, `medium ${media.mediaId} carries no SHA-256`);
+    const safe = (part: string) => part.replace(/[^A-Za-z0-9_.-]/g, '_');
+    return {
+      mediaId: media.mediaId,
+      kind: media.kind,
+      filename: media.filename,
+      contentType: media.contentType,
+      size: Number(media.size),
+      sha256: media.sha256,
+      sourceBucket: media.bucket,
+      sourceKey: media.objectKey,
+      archiveBucket: this.config.ARCHIVE_BUCKET,
+      archiveKey: `media/${corpId}/${safe(messageId)}/${safe(media.mediaId)}`,
+    };
   }
 
   private conversationRecord(

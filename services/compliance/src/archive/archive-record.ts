@@ -1,8 +1,36 @@
 import type { CorpId } from '@qiwei/persistence';
 import { canonicalJson, type Canonical } from '../chain/hash-chain';
 
+/** The kinds of record search finds (the archive index holds these). */
 export const RECORD_KINDS = ['message', 'recall', 'conversation'] as const;
-export type RecordKind = (typeof RECORD_KINDS)[number];
+/**
+ * Every kind in the chain: also `media` (a medium's copy verified in the archive's bucket, or a
+ * fault: `media.archived` / `media.fault`, pointing at its message) and `tombstone` (what a
+ * retention purge removed, `retention.purge`). These two are in the chain, not in the index.
+ */
+export const ALL_RECORD_KINDS = [...RECORD_KINDS, 'media', 'tombstone'] as const;
+export type RecordKind = (typeof ALL_RECORD_KINDS)[number];
+export const isIndexedKind = (kind: RecordKind): boolean =>
+  (RECORD_KINDS as readonly string[]).includes(kind);
+
+/** Consent of a record: no external contact took part, all consented, or content withheld. */
+export type RecordConsent = 'not_required' | 'agreed' | 'withheld';
+
+/** A medium as a message record keeps it: what the event said, and where the archive copies it. */
+export interface RecordMedia {
+  [key: string]: Canonical;
+  mediaId: string;
+  kind: string;
+  filename: string;
+  contentType: string;
+  /** Bytes and hex SHA-256 as messaging verified them; the copy must match both. */
+  size: number;
+  sha256: string;
+  sourceBucket: string;
+  sourceKey: string;
+  archiveBucket: string;
+  archiveKey: string;
+}
 
 /** What the archive keeps of one event, before it takes its place in the chain. */
 export interface NewArchiveRecord {
@@ -26,9 +54,9 @@ export interface NewArchiveRecord {
   /** Everyone in the conversation at that moment. */
   participants: string[];
   details: Record<string, Canonical>;
-  /** Copies of attachments in the archive's bucket (with their SHA-256): none until media land. */
+  /** The message's media (`RecordMedia`): copied into the archive's bucket after it is recorded. */
   media: Canonical[];
-  /** External-contact consent at the time: `not_required` until external chats land. */
+  /** External-contact consent at the time (`RecordConsent`). */
   consent: string;
   sentAt: Date;
 }

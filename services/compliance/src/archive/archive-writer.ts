@@ -12,7 +12,13 @@ import { AlertsService } from '../alerts/alerts.service';
 import { lockChainTip, moveChainTip } from '../chain/chain-tips';
 import { linkHash } from '../chain/hash-chain';
 import { ARCHIVE_INDEX, type ArchiveIndex } from '../search/archive-index';
-import { canonicalRecord, type ArchivedRecord, type NewArchiveRecord } from './archive-record';
+import {
+  canonicalRecord,
+  isIndexedKind,
+  type ArchivedRecord,
+  type NewArchiveRecord,
+  type RecordMedia,
+} from './archive-record';
 
 /**
  * Appends records to each corp's hash chain. Records are collected over the consumer's
@@ -67,11 +73,25 @@ export class ArchiveWriter implements OnModuleInit {
     this.pending.delete(runner);
   }
 
+  /**
+   * Appends records of one corp to its chain now, in `em`'s transaction (media outcomes,
+   * tombstones): the same path as ingest, tip locked until that transaction ends.
+   */
+  appendNow(
+    em: EntityManager,
+    corpId: CorpId,
+    records: NewArchiveRecord[],
+  ): Promise<ArchivedRecord[]> {
+    if (!em.queryRunner?.isTransactionActive)
+      throw new Error('ArchiveWriter.appendNow needs the EntityManager of an open transaction');
+    return this.appendChain(em, corpId, records);
+  }
+
   private async appendChain(
     em: EntityManager,
     corpId: CorpId,
     records: NewArchiveRecord[],
-  ): Promise<void> {
+  ): Promise<ArchivedRecord[]> {
     const tip = await lockChainTip(em, corpId, 'archive');
     const recordedAt = new Date();
     let { chainSeq, hash } = tip;
@@ -123,9 +143,49 @@ export class ArchiveWriter implements OnModuleInit {
         ),
       ],
     );
-    await this.index.index(em, archived);
+    const searchable = archived.filter((r) => isIndexedKind(r.kind));
+    if (searchable.length) await this.index.index(em, searchable);
     await moveChainTip(em, corpId, 'archive', { chainSeq, hash });
-    await this.alerts.evaluate(em, corpId, archived);
+    await this.alerts.evaluate(em, corpId, searchable);
+    await this.queueMediaCopies(em, archived, recordedAt);
+    return archived;
+  }
+
+  /** Each medium of a message record becomes a copy job (`MediaArchiver` does the copying). */
+  private async queueMediaCopies(
+    em: EntityManager,
+    archived: ArchivedRecord[],
+    at: Date,
+  ): Promise<void> {
+    const jobs = archived.flatMap((r) =>
+      r.kind === 'message'
+        ? (r.media as RecordMedia[]).map((m) => ({
+            corp_id: r.corpId,
+            record_seq: r.chainSeq,
+            media_id: m.mediaId,
+            message_id: r.messageId ?? '',
+            source_bucket: m.sourceBucket,
+            source_key: m.sourceKey,
+            expected_size: m.size,
+            expected_sha256: m.sha256,
+            archive_bucket: m.archiveBucket,
+            archive_key: m.archiveKey,
+          }))
+        : [],
+    );
+    if (!jobs.length) return;
+    await em.query(
+      `INSERT INTO archive_media (corp_id, record_seq, media_id, message_id, source_bucket,
+         source_key, expected_size, expected_sha256, archive_bucket, archive_key, status,
+         next_attempt_at, created_at, updated_at)
+       SELECT corp_id, record_seq, media_id, message_id, source_bucket, source_key, expected_size,
+              expected_sha256, archive_bucket, archive_key, 'pending', $2, $2, $2
+         FROM jsonb_to_recordset($1::jsonb) AS x(corp_id text, record_seq bigint, media_id text,
+           message_id text, source_bucket text, source_key text, expected_size bigint,
+           expected_sha256 text, archive_bucket text, archive_key text)
+       ON CONFLICT DO NOTHING`,
+      [JSON.stringify(jobs), at],
+    );
   }
 }
 

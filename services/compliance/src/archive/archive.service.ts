@@ -9,6 +9,7 @@ import { verifyChain, type ChainReport } from '../chain/chain-verifier';
 import { COMPLIANCE_CONFIG, type ComplianceConfig } from '../config';
 import { ARCHIVE_INDEX, type ArchiveIndex, type ArchiveQuery } from '../search/archive-index';
 import { highlight } from '../search/highlighter';
+import { ArchiveStorage } from '../media/archive-storage';
 import { recordOf, type ArchivedRecord, type ArchiveRecordRow } from './archive-record';
 import {
   ArchivedConversationNotFoundException,
@@ -42,6 +43,7 @@ export class ArchiveService {
     @Inject(ARCHIVE_INDEX) private readonly index: ArchiveIndex,
     private readonly accessLog: AccessLog,
     @Inject(COMPLIANCE_CONFIG) config: ComplianceConfig,
+    private readonly storage: ArchiveStorage,
   ) {
     this.keys = parseSigningKeys(config.COMPLIANCE_SIGNING_KEY);
   }
@@ -139,8 +141,9 @@ export class ArchiveService {
   async verify(
     caller: Principal,
   ): Promise<{ ok: boolean; archive: ChainReport; accessLog: ChainReport }> {
-    const archive = await verifyChain(this.dataSource, this.keys, caller.corpId, 'archive');
-    const accessLog = await verifyChain(this.dataSource, this.keys, caller.corpId, 'access');
+    const store = { objects: this.storage.objects, bucket: this.storage.bucket };
+    const archive = await verifyChain(this.dataSource, this.keys, caller.corpId, 'archive', store);
+    const accessLog = await verifyChain(this.dataSource, this.keys, caller.corpId, 'access', store);
     await this.tx.run((em) =>
       this.accessLog.append(em, {
         corpId: caller.corpId,

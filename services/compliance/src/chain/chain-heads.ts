@@ -7,14 +7,20 @@ import {
 import { LOGGER, type Logger } from '@qiwei/platform';
 import { DataSource } from 'typeorm';
 import { COMPLIANCE_CONFIG, type ComplianceConfig } from '../config';
+import { ArchiveStorage } from '../media/archive-storage';
 import { parseSigningKeys, signedHeadText, signWith, type SigningKey } from './chain-signing-keys';
+import type { ChainName } from './chain-tips';
+import { storedHeadKey, type StoredHead } from './stored-heads';
 
 // One signer at a time across replicas.
 const SIGNER_LOCK = 4_240_106;
 
 /**
  * Signs each corp's chain tips (archive and access log) every CHAIN_HEAD_INTERVAL_SECONDS,
- * when they moved, with the first COMPLIANCE_SIGNING_KEY, into `chain_heads` (append-only).
+ * when they moved, with the first COMPLIANCE_SIGNING_KEY, into `chain_heads` (append-only), and
+ * writes each signed head to the archive's bucket (`chain-heads/<corp>/<chain>/<seq>.json`; an
+ * object-locked bucket in production), outside the database an attacker of the archive would
+ * have to rewrite. A head not yet written (object storage down) is written at the next interval.
  * A signed head pins the chain up to it: rewriting any record before it — even recomputing
  * every later hash — no longer matches a signature only the key holder can make.
  */
@@ -28,6 +34,7 @@ export class ChainHeadSigner implements OnApplicationBootstrap, OnApplicationShu
     private readonly dataSource: DataSource,
     @Inject(COMPLIANCE_CONFIG) private readonly config: ComplianceConfig,
     @Inject(LOGGER) private readonly logger: Logger,
+    private readonly storage: ArchiveStorage,
   ) {
     this.key = parseSigningKeys(config.COMPLIANCE_SIGNING_KEY)[0];
   }
@@ -46,10 +53,65 @@ export class ChainHeadSigner implements OnApplicationBootstrap, OnApplicationShu
     await this.running?.catch(() => undefined);
   }
 
-  /** Signs every tip that moved since its last signed head; returns how many were signed. */
+  /**
+   * Signs every tip that moved since its last signed head, then writes every signed head not yet
+   * in object storage there; returns how many were signed.
+   */
   signHeads(): Promise<number> {
-    this.running ??= this.sign().finally(() => (this.running = undefined));
+    this.running ??= (async () => {
+      const signed = await this.sign();
+      await this.store();
+      return signed;
+    })().finally(() => (this.running = undefined));
     return this.running;
+  }
+
+  private async store(): Promise<void> {
+    for (;;) {
+      const heads = await this.dataSource.query<
+        {
+          corp_id: string;
+          chain: ChainName;
+          chain_seq: string;
+          hash: Buffer;
+          signed_at: Date;
+          key_id: string;
+          signature: Buffer;
+        }[]
+      >(
+        `SELECT h.* FROM chain_heads h
+          WHERE NOT EXISTS (SELECT 1 FROM chain_head_objects o WHERE o.corp_id = h.corp_id
+                              AND o.chain = h.chain AND o.chain_seq = h.chain_seq)
+          ORDER BY h.signed_at, h.corp_id, h.chain, h.chain_seq LIMIT 100`,
+      );
+      if (!heads.length) return;
+      for (const h of heads) {
+        const head: StoredHead = {
+          format: 'qiwei-archive-head/v1',
+          corpId: h.corp_id,
+          chain: h.chain,
+          chainSeq: Number(h.chain_seq),
+          hash: h.hash.toString('hex'),
+          signedAt: h.signed_at.toISOString(),
+          keyId: h.key_id,
+          signature: h.signature.toString('base64'),
+        };
+        const key = storedHeadKey(head.corpId, head.chain, head.chainSeq);
+        const body = Buffer.from(JSON.stringify(head));
+        await this.storage.objects.put(
+          this.storage.bucket,
+          key,
+          body,
+          body.length,
+          'application/json',
+        );
+        await this.dataSource.query(
+          `INSERT INTO chain_head_objects (corp_id, chain, chain_seq, object_key, stored_at)
+           VALUES ($1, $2, $3, $4, now()) ON CONFLICT DO NOTHING`,
+          [head.corpId, head.chain, head.chainSeq, key],
+        );
+      }
+    }
   }
 
   private async sign(): Promise<number> {

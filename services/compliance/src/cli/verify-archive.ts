@@ -1,9 +1,12 @@
 // npm run compliance:verify -- <corpId> — recomputes a corp's archive and access-log chains and
 // checks the signed heads, straight against the database (DATABASE_URL, COMPLIANCE_SIGNING_KEY),
-// without the service running. Exits 0 when both chains verify, 1 when a link is broken.
+// without the service running; with S3_ENDPOINT, S3_ACCESS_KEY, S3_SECRET_KEY (and ARCHIVE_BUCKET)
+// also against the signed heads stored in object storage. Exits 0 when both chains verify, 1
+// when a link is broken.
 import { asCorpId, createDataSource } from '@qiwei/persistence';
+import { ObjectStorage, storageConfigSchema } from '@qiwei/storage';
 import { parseSigningKeys } from '../chain/chain-signing-keys';
-import { verifyChain } from '../chain/chain-verifier';
+import { verifyChain, type HeadStore } from '../chain/chain-verifier';
 
 async function main(): Promise<number> {
   const corpId = process.argv[2];
@@ -24,9 +27,15 @@ async function main(): Promise<number> {
   await dataSource.initialize();
   try {
     const signing = parseSigningKeys(keys);
+    const store: HeadStore | undefined = process.env.S3_ENDPOINT
+      ? {
+          objects: new ObjectStorage(storageConfigSchema.parse(process.env)),
+          bucket: process.env.ARCHIVE_BUCKET || 'qiwei-compliance-archive',
+        }
+      : undefined;
     const reports = [
-      await verifyChain(dataSource, signing, asCorpId(corpId), 'archive'),
-      await verifyChain(dataSource, signing, asCorpId(corpId), 'access'),
+      await verifyChain(dataSource, signing, asCorpId(corpId), 'archive', store),
+      await verifyChain(dataSource, signing, asCorpId(corpId), 'access', store),
     ];
     process.stdout.write(`${JSON.stringify({ corpId, reports }, null, 2)}\n`);
     return reports.every((r) => r.ok) ? 0 : 1;

@@ -41,6 +41,8 @@ export interface TestCorp {
 export interface ComplianceTestApp extends TestApp {
   config: ComplianceConfig;
   brokers: string[];
+  /** The S3 server both the archive and messaging use. */
+  s3: TestS3;
   databaseUrl: string;
   /** Messaging's URL, when booted with it. */
   messagingUrl?: string;
@@ -70,8 +72,8 @@ export async function bootCompliance(
   const messagingDb: TestDatabase | undefined = options.withMessaging
     ? await createTestDatabase('messaging')
     : undefined;
-  // Messaging keeps media in object storage: it needs an S3 server to start.
-  const s3: TestS3 | undefined = options.withMessaging ? await startTestS3() : undefined;
+  // The archive's bucket (media copies, signed heads) and messaging's media: one S3 server.
+  const s3: TestS3 = await startTestS3();
   const children: ServiceProcess[] = [];
   let app: TestApp | undefined;
   const producerKafka = createKafka({ brokers: kafka.brokers, clientId: 'compliance-test' });
@@ -81,7 +83,7 @@ export async function bootCompliance(
     await app?.close();
     for (const child of children) await child.stop();
     await kafka.stop();
-    await s3?.stop();
+    await s3.stop();
     await identityDb.drop();
     await messagingDb?.drop();
     await complianceDb.drop();
@@ -99,7 +101,7 @@ export async function bootCompliance(
     const identityUrl = identity.url;
     const platformToken = identity.platformToken;
     let messagingUrl: string | undefined;
-    if (messagingDb && s3) {
+    if (messagingDb) {
       const messaging = await startServiceProcess('messaging', {
         DATABASE_URL: messagingDb.url,
         KAFKA_BROKERS: kafka.brokers.join(','),
@@ -118,6 +120,9 @@ export async function bootCompliance(
       CONSUMER_RETRY_BACKOFF_MS: '20',
       IDENTITY_JWKS_URL: `${identityUrl}/.well-known/jwks.json`,
       COMPLIANCE_SIGNING_KEY: `test:${randomBytes(32).toString('base64')}`,
+      ...s3.env,
+      MEDIA_COPY_INTERVAL_MS: '100',
+      MEDIA_COPY_RETRY_MS: '50',
       ...options.env,
     });
     app = await bootTestApp({
@@ -131,22 +136,18 @@ export async function bootCompliance(
     producer = createProducer(producerKafka);
     await producer.connect();
     const sender = producer;
-    const call = async (token: string, method: string, path: string, body?: object) => {
-      const response = await fetch(`${identityUrl}${path}`, {
-        method,
-        headers: {
-          authorization: `Bearer ${token}`,
-          ...(body ? { 'content-type': 'application/json' } : {}),
-        },
-        body: body ? JSON.stringify(body) : undefined,
-      });
-      const text = await response.text();
-      return { status: response.status, body: text ? (JSON.parse(text) as unknown) : null };
-    };
+    const createCorp = corpFactory(identityUrl, platformToken, async (corpId, userid, roles) => {
+      const rows = await db().query<{ roles: string[] }[]>(
+        `SELECT roles FROM directory_members WHERE corp_id = $1 AND userid = $2 AND status = 'active'`,
+        [corpId, userid],
+      );
+      return rows.length > 0 && roles.every((r) => rows[0].roles.includes(r));
+    });
     return {
       ...booted,
       config,
       brokers: kafka.brokers,
+      s3,
       databaseUrl: complianceDb.url,
       messagingUrl,
       db,
@@ -173,60 +174,7 @@ export async function bootCompliance(
           { timeoutMs: 60_000, intervalMs: 100 },
         );
       },
-      async createCorp() {
-        const created = await call(platformToken, 'POST', '/v1/corps', {
-          name: unique('corp'),
-          admin: { userid: 'admin', name: '管理员' },
-        });
-        if (created.status !== 201) throw new Error(`corp: ${JSON.stringify(created.body)}`);
-        const { corp, accessToken } = created.body as {
-          corp: { corpId: string };
-          accessToken: string;
-        };
-        const corpId = corp.corpId;
-        const identityCall = (method: string, path: string, body?: object) =>
-          call(accessToken, method, path, body);
-        return {
-          corpId,
-          adminToken: accessToken,
-          identity: identityCall,
-          async member(userid: string, roles: string[] = []) {
-            const added = await identityCall('POST', '/v1/members', {
-              userid,
-              name: userid,
-              departments: [{ id: 1 }],
-            });
-            if (added.status !== 201) throw new Error(`member: ${JSON.stringify(added.body)}`);
-            if (roles.length) {
-              const set = await identityCall('PUT', `/v1/members/${userid}/roles`, { roles });
-              if (set.status !== 200) throw new Error(`roles: ${JSON.stringify(set.body)}`);
-            }
-            const password = `pw-${randomBytes(12).toString('hex')}`;
-            const set = await identityCall('PUT', `/v1/members/${userid}/password`, { password });
-            if (set.status !== 204) throw new Error(`password: ${JSON.stringify(set.body)}`);
-            const session = await fetch(`${identityUrl}/v1/auth/sign-in`, {
-              method: 'POST',
-              headers: { 'content-type': 'application/json' },
-              body: JSON.stringify({ corpId, userid, password }),
-            });
-            if (!session.ok) throw new Error(`sign-in: ${await session.text()}`);
-            const token = ((await session.json()) as { accessToken: string }).accessToken;
-            // Compliance knows the member with their roles (and their newest tokensValidAfter).
-            await eventually(
-              async () => {
-                const rows = await db().query<{ roles: string[] }[]>(
-                  `SELECT roles FROM directory_members WHERE corp_id = $1 AND userid = $2 AND status = 'active'`,
-                  [corpId, userid],
-                );
-                if (!rows.length || !roles.every((r) => rows[0].roles.includes(r)))
-                  throw new Error(`compliance does not know ${userid} yet`);
-              },
-              { timeoutMs: 30_000, intervalMs: 100 },
-            );
-            return token;
-          },
-        };
-      },
+      createCorp,
       async close() {
         await release();
       },
@@ -235,4 +183,77 @@ export async function bootCompliance(
     await release();
     throw error;
   }
+}
+
+/**
+ * Corps made through identity's API (as its platform operator), with members signed in; `knows`
+ * answers whether compliance has seen a member with these roles (its directory projection).
+ */
+export function corpFactory(
+  identityUrl: string,
+  platformToken: string,
+  knows: (corpId: string, userid: string, roles: string[]) => Promise<boolean>,
+): () => Promise<TestCorp> {
+  const call = async (token: string, method: string, path: string, body?: object) => {
+    const response = await fetch(`${identityUrl}${path}`, {
+      method,
+      headers: {
+        authorization: `Bearer ${token}`,
+        ...(body ? { 'content-type': 'application/json' } : {}),
+      },
+      body: body ? JSON.stringify(body) : undefined,
+    });
+    const text = await response.text();
+    return { status: response.status, body: text ? (JSON.parse(text) as unknown) : null };
+  };
+  return async () => {
+    const created = await call(platformToken, 'POST', '/v1/corps', {
+      name: unique('corp'),
+      admin: { userid: 'admin', name: '管理员' },
+    });
+    if (created.status !== 201) throw new Error(`corp: ${JSON.stringify(created.body)}`);
+    const { corp, accessToken } = created.body as {
+      corp: { corpId: string };
+      accessToken: string;
+    };
+    const corpId = corp.corpId;
+    const identityCall = (method: string, path: string, body?: object) =>
+      call(accessToken, method, path, body);
+    return {
+      corpId,
+      adminToken: accessToken,
+      identity: identityCall,
+      async member(userid: string, roles: string[] = []) {
+        const added = await identityCall('POST', '/v1/members', {
+          userid,
+          name: userid,
+          departments: [{ id: 1 }],
+        });
+        if (added.status !== 201) throw new Error(`member: ${JSON.stringify(added.body)}`);
+        if (roles.length) {
+          const set = await identityCall('PUT', `/v1/members/${userid}/roles`, { roles });
+          if (set.status !== 200) throw new Error(`roles: ${JSON.stringify(set.body)}`);
+        }
+        const password = `pw-${randomBytes(12).toString('hex')}`;
+        const set = await identityCall('PUT', `/v1/members/${userid}/password`, { password });
+        if (set.status !== 204) throw new Error(`password: ${JSON.stringify(set.body)}`);
+        const session = await fetch(`${identityUrl}/v1/auth/sign-in`, {
+          method: 'POST',
+          headers: { 'content-type': 'application/json' },
+          body: JSON.stringify({ corpId, userid, password }),
+        });
+        if (!session.ok) throw new Error(`sign-in: ${await session.text()}`);
+        const token = ((await session.json()) as { accessToken: string }).accessToken;
+        // Compliance knows the member with their roles (and their newest tokensValidAfter).
+        await eventually(
+          async () => {
+            if (!(await knows(corpId, userid, roles)))
+              throw new Error(`compliance does not know ${userid} yet`);
+          },
+          { timeoutMs: 30_000, intervalMs: 100 },
+        );
+        return token;
+      },
+    };
+  };
 }

@@ -19,7 +19,7 @@ import {
 } from 'class-validator';
 import type { ChainReport } from '../../chain/chain-verifier';
 import type { ArchivedRecord } from '../archive-record';
-import { RECORD_KINDS, type RecordKind } from '../archive-record';
+import { ALL_RECORD_KINDS, RECORD_KINDS, type RecordKind } from '../archive-record';
 import type { FoundRecord } from '../archive.service';
 
 const USERID = /^[A-Za-z0-9_@.-]{1,64}$/;
@@ -145,7 +145,7 @@ export class ConversationQuery {
 
 export class ArchivedRecordResponse {
   @ApiProperty({ description: 'Position in the corp’s hash chain' }) chainSeq!: number;
-  @ApiProperty({ enum: RECORD_KINDS }) kind!: string;
+  @ApiProperty({ enum: ALL_RECORD_KINDS }) kind!: string;
   @ApiProperty({ nullable: true, type: String }) messageId!: string | null;
   @ApiProperty({ nullable: true, type: String, description: 'A recall: the recalled message' })
   preMessageId!: string | null;
@@ -160,6 +160,18 @@ export class ArchivedRecordResponse {
   @ApiProperty({ type: [String], description: 'In the conversation at the time' })
   participants!: string[];
   @ApiProperty({ type: Object }) details!: object;
+  @ApiProperty({
+    type: [Object],
+    description:
+      'Media as sent (mediaId, kind, filename, contentType, size, sha256) and where the archive copies them (archiveBucket, archiveKey); the copy’s outcome is a `media` record',
+  })
+  media!: object[];
+  @ApiProperty({
+    enum: ['not_required', 'agreed', 'withheld'],
+    description:
+      'External contacts’ consent: `withheld` records keep only that the message existed',
+  })
+  consent!: string;
   @ApiProperty() sentAt!: string;
   @ApiProperty() recordedAt!: string;
   @ApiProperty({ description: 'SHA-256 of the record and the previous hash (hex)' }) hash!: string;
@@ -180,6 +192,8 @@ export class ArchivedRecordResponse {
       seq: r.seq,
       participants: r.participants,
       details: r.details,
+      media: r.media as object[],
+      consent: r.consent,
       sentAt: r.sentAt.toISOString(),
       recordedAt: r.recordedAt.toISOString(),
       hash: r.hash.toString('hex'),
@@ -229,7 +243,15 @@ export class ChainReportResponse {
   @ApiProperty() ok!: boolean;
   @ApiProperty() records!: number;
   @ApiProperty({ nullable: true, type: String }) headHash!: string | null;
+  @ApiProperty({ description: 'Positions removed by retention purges (walked with tombstones)' })
+  purged!: number;
   @ApiProperty() signedHeadsChecked!: number;
+  @ApiProperty({
+    nullable: true,
+    type: Number,
+    description: 'Signed heads read back from object storage and checked against the chain',
+  })
+  storedHeadsChecked!: number | null;
   @ApiProperty({ nullable: true, type: Number }) lastSignedSeq!: number | null;
   @ApiProperty({ nullable: true, type: BrokenLinkResponse })
   firstBroken!: BrokenLinkResponse | null;

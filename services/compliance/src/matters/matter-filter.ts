@@ -1,0 +1,55 @@
+import type { ArchiveQuery } from '../search/archive-index';
+
+/** What a legal matter holds. Every dimension it names must match; an empty one matches all. */
+export interface MatterScope {
+  /** Members whose conversations are held: a record is theirs when they took part in it. */
+  custodians: string[];
+  conversationIds: string[];
+  /** Sent at or after. */
+  from: Date | null;
+  /** Sent before. */
+  to: Date | null;
+}
+
+/**
+ * SQL: whether an active legal matter of the record's corp holds the record `r` — the same
+ * rule as `matterSearchFilters` (a custodian among the participants at the time, the
+ * conversation among the matter's, `from` ≤ sent < `to`).
+ */
+export const heldBy = (r: string, matterId?: string): string => `EXISTS (
+  SELECT 1 FROM legal_matters m
+   WHERE m.corp_id = ${r}.corp_id AND ${matterId ? `m.id = ${matterId}` : `m.status = 'active'`}
+     AND (cardinality(m.custodians) = 0 OR ${r}.participants && m.custodians)
+     AND (cardinality(m.conversation_ids) = 0 OR ${r}.conversation_id = ANY(m.conversation_ids))
+     AND (m.held_from IS NULL OR ${r}.sent_at >= m.held_from)
+     AND (m.held_to IS NULL OR ${r}.sent_at < m.held_to))`;
+
+/** An archive search filter: an `ArchiveQuery` without corp, sort and paging. */
+export type ArchiveSearchFilter = Omit<ArchiveQuery, 'corpId' | 'sort' | 'limit' | 'cursor'>;
+
+/**
+ * The archive search filters whose results, together, are exactly what the matter holds of the
+ * searchable records (messages, recalls, conversation changes): one filter per custodian and
+ * conversation named (a search takes one participant and one conversation), each with the
+ * matter's time range. Export of a matter runs these and merges the hits by chain position.
+ */
+export function matterSearchFilters(scope: MatterScope): ArchiveSearchFilter[] {
+  const custodians: (string | undefined)[] = scope.custodians.length
+    ? scope.custodians
+    : [undefined];
+  const conversations: (string | undefined)[] = scope.conversationIds.length
+    ? scope.conversationIds
+    : [undefined];
+  return custodians.flatMap((participant) =>
+    conversations.map((conversationId): ArchiveSearchFilter => ({
+      keywords: { all: [], any: [], phrases: [], exclude: [] },
+      senders: [],
+      ...(participant ? { participant } : {}),
+      ...(conversationId ? { conversationId } : {}),
+      kinds: [],
+      types: [],
+      ...(scope.from ? { from: scope.from } : {}),
+      ...(scope.to ? { to: scope.to } : {}),
+    })),
+  );
+}
