@@ -92,24 +92,6 @@ const member = {
   updatedAt: timestampFromDate(new Date('2025-03-02T09:30:00Z')),
 };
 
-/** An external group (客户群) with its notice, welcome message and tags. */
-const externalGroup = {
-  ...conversation,
-  id: '7c1d9e2a-5b3f-4e8a-b6d4-0f2e3a1c9b58',
-  kind: 'external',
-  name: '华东客户群',
-  memberLimit: 500,
-  externalParticipants: ['wmAbCdEf0123456789abcdefGHIJKLmn'],
-  notice: {
-    version: 2,
-    text: '本群用于产品咨询，请勿发送广告',
-    publishedBy: 'zhangsan',
-    publishedAt: timestampFromDate(new Date('2025-03-02T09:00:00Z')),
-  },
-  welcomeMessage: '欢迎加入，有问题请随时提出',
-  tags: ['重点客户', '华东'],
-};
-
 const tag = {
   corpId: 'ww0123456789abcdef',
   id: 3,
@@ -155,6 +137,24 @@ const conversation = {
   lastSeq: 42n,
   createdAt: timestampFromDate(new Date('2025-03-01T08:00:00Z')),
   updatedAt: timestampFromDate(new Date('2025-03-02T09:30:00Z')),
+};
+
+/** An external group (客户群) with its notice, welcome message and tags. */
+const externalGroup = {
+  ...conversation,
+  id: '7c1d9e2a-5b3f-4e8a-b6d4-0f2e3a1c9b58',
+  kind: 'external',
+  name: '华东客户群',
+  memberLimit: 500,
+  externalParticipants: ['wmAbCdEf0123456789abcdefGHIJKLmn'],
+  notice: {
+    version: 2,
+    text: '本群用于产品咨询，请勿发送广告',
+    publishedBy: 'zhangsan',
+    publishedAt: timestampFromDate(new Date('2025-03-02T09:00:00Z')),
+  },
+  welcomeMessage: '欢迎加入，有问题请随时提出',
+  tags: ['重点客户', '华东'],
 };
 
 const alert = {
