@@ -1,5 +1,8 @@
+import type { AddressInfo } from 'node:net';
 import { MESSAGING_MESSAGE_TOPIC } from '@qiwei/contracts';
+import { eventually } from '@qiwei/testing';
 import type { Test } from 'supertest';
+import WebSocket from 'ws';
 import {
   bootMessaging,
   eventsOf,
@@ -190,6 +193,40 @@ describe('messaging: location, link and contact card messages', () => {
     expect([foreign.status, foreign.body.code]).toEqual([422, 'CONTACT_CARD_INVALID']);
     const after = (await as(alice).get(`/v1/conversations/${groupId}`).expect(200)).body.lastSeq;
     expect(after).toBe(before);
+  });
+
+  it('pushes them over the WebSocket to connected participants', async () => {
+    await messaging.app.listen(0, '127.0.0.1');
+    const { port } = messaging.app.getHttpServer().address() as AddressInfo;
+    await eventually(() => messaging.http().get('/health/ready').expect(200), {
+      timeoutMs: 30_000,
+    });
+    const frames: { type: string; message?: Record<string, unknown> }[] = [];
+    const socket = new WebSocket(`ws://127.0.0.1:${port}/v1/stream?access_token=${alice}`);
+    socket.on('message', (data: Buffer) => frames.push(JSON.parse(data.toString('utf8'))));
+    try {
+      await eventually(() => expect(frames.map((f) => f.type)).toContain('ready'));
+      const sent = await send(bob, { type: 'location', location: place }).expect(201);
+      const card = await send(bob, { type: 'contact_card', contactCard: { userid: 'alice' } });
+      const frameOf = (seq: number) =>
+        eventually(() => {
+          const frame = frames.find((f) => f.type === 'message' && f.message?.seq === seq);
+          if (!frame) throw new Error(`no frame for ${seq} among ${JSON.stringify(frames)}`);
+          return frame.message;
+        });
+      expect(await frameOf(sent.body.seq)).toMatchObject({
+        type: 'location',
+        location: place,
+        link: null,
+        contactCard: null,
+      });
+      expect(await frameOf(card.body.seq)).toMatchObject({
+        type: 'contact_card',
+        contactCard: { userid: 'alice', name: 'alice' },
+      });
+    } finally {
+      socket.close();
+    }
   });
 
   it('hides a recalled location, link or card like any content', async () => {
