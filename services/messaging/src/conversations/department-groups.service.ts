@@ -109,6 +109,15 @@ export class DepartmentGroupsService {
   }
 
   /**
+   * Takes the corp's department-group lock until commit. The member consumer takes it before
+   * it locks any group (as the department consumer does), so the two never wait on each other
+   * in opposite orders.
+   */
+  serialise(em: EntityManager, corpId: string): Promise<void> {
+    return this.departments.lockCorp(em, corpId);
+  }
+
+  /**
    * A member's status or departments changed (identity's member event, already applied to the
    * projection): into the department groups that now cover them, out of the others.
    */

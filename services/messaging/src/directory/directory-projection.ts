@@ -38,6 +38,7 @@ export class DirectoryProjection implements OnModuleInit {
   async apply(event: ReceivedEvent, em: EntityManager): Promise<void> {
     if (event.type === 'qiwei.identity.member.deleted.v1') {
       const data = event.data as MessageShape<typeof MemberDeletedSchema>;
+      await this.departmentGroups.serialise(em, data.corpId);
       await em.query(
         `UPDATE directory_members SET status = 'deleted', updated_at = $3
           WHERE corp_id = $1 AND userid = $2`,
@@ -49,6 +50,7 @@ export class DirectoryProjection implements OnModuleInit {
     }
     const member = (event.data as MemberData).member;
     if (!member) return;
+    await this.departmentGroups.serialise(em, member.corpId);
     const before = await em.query<{ status: string }[]>(
       'SELECT status FROM directory_members WHERE corp_id = $1 AND userid = $2',
       [member.corpId, member.userid],
