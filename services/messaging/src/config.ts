@@ -14,8 +14,10 @@ export const messagingConfigSchema = platformConfigSchema
     IDENTITY_JWKS_URL: z.url(),
     /** Largest text or markdown message, in UTF-8 bytes. */
     MESSAGE_TEXT_MAX_BYTES: z.coerce.number().int().min(16).max(1_048_576).default(4_096),
-    /** Members a group may have. */
+    /** Members a group may have (internal and department groups; a group's owner may set less). */
     GROUP_MEMBER_LIMIT: z.coerce.number().int().min(2).max(100_000).default(2_000),
+    /** Members and external contacts an external group may have (its owner may set less). */
+    EXTERNAL_GROUP_MEMBER_LIMIT: z.coerce.number().int().min(2).max(100_000).default(500),
     /** How long a sender may recall their message. */
     RECALL_WINDOW_MINUTES: z.coerce
       .number()

@@ -32,6 +32,13 @@ import { RobotsRepository } from './robots/robots.repository';
 import { RobotsService } from './robots/robots.service';
 import { WebhookController } from './robots/webhook.controller';
 import { WecomEnvelope } from './wecom/wecom-envelope';
+import { DepartmentGroupsRepository } from './conversations/department-groups.repository';
+import { DepartmentGroupsService } from './conversations/department-groups.service';
+import { GroupWelcome } from './conversations/group-welcome';
+import { GroupKinds1765600000000 } from './migrations/1765600000000-group-kinds';
+import { MessageSearchController } from './search/message-search.controller';
+import { MessageSearchService } from './search/message-search.service';
+import { SearchIndexer } from './search/search-indexer';
 
 export const MESSAGING_MIGRATIONS = [
   CreateEventTables1763800000000,
@@ -41,6 +48,7 @@ export const MESSAGING_MIGRATIONS = [
   AppMessages1765300000000,
   OutboxNotifyAfterCommit1765100000000,
   GroupRobots1765400000000,
+  GroupKinds1765600000000,
 ];
 
 @Global()
@@ -55,7 +63,10 @@ class MessagingConfigModule {
   }
 }
 
-/** The messaging service: conversations, messages, read positions, recall, media, app messages, group robots. */
+/**
+ * The messaging service: conversations (1:1, groups, external and department groups), messages,
+ * read positions, recall, members' search, media, app messages, group robots.
+ */
 @Module({})
 export class MessagingModule {
   static register(config: MessagingConfig): DynamicModule {
@@ -84,6 +95,7 @@ export class MessagingModule {
         AppMessagesController,
         RobotsController,
         WebhookController,
+        MessageSearchController,
       ],
       providers: [
         Directory,
@@ -99,6 +111,11 @@ export class MessagingModule {
         RobotsRepository,
         RobotsService,
         WecomEnvelope,
+        DepartmentGroupsRepository,
+        DepartmentGroupsService,
+        GroupWelcome,
+        MessageSearchService,
+        SearchIndexer,
         { provide: ObjectStorage, useValue: new ObjectStorage(config) },
         {
           // Signatures against identity's JWKS; revocation from identity's member events.

@@ -15,6 +15,7 @@ import {
   type TestKafka,
   type TestS3,
 } from '@qiwei/testing';
+import { createKafka } from '@qiwei/events';
 import { DataSource } from 'typeorm';
 import { messagingConfigSchema, type MessagingConfig } from '../src/config';
 import { MessagingModule } from '../src/messaging.module';
@@ -23,8 +24,15 @@ import { MESSAGING_OPENAPI } from '../src/openapi';
 export interface TestCorp {
   corpId: string;
   adminToken: string;
-  /** Adds an active member (to the root department unless said) and signs them in: their access token. */
-  member(userid: string, departmentId?: number): Promise<string>;
+  /**
+   * Adds an active member (to the root department unless said) and signs them in: their access
+   * token. `leader`: they lead that department; `adminOf`: department admin of these subtrees.
+   */
+  member(
+    userid: string,
+    departmentId?: number,
+    options?: { leader?: boolean; adminOf?: number[] },
+  ): Promise<string>;
   /** Creates an app in identity and exchanges its secret: its agentid, secret and token. */
   app(
     range: { departmentIds: number[]; userids: string[]; tagIds: number[] },
@@ -166,13 +174,25 @@ export async function bootMessaging(env: Record<string, string> = {}): Promise<M
             return { agentid, secret, token: await appToken(secret) };
           },
           appToken,
-          async member(userid: string, departmentId = 1) {
+          async member(userid: string, departmentId = 1, options = {}) {
             const added = await identityCall('POST', '/v1/members', {
               userid,
               name: userid,
-              departments: [{ id: departmentId }],
+              departments: [
+                options.leader ? { id: departmentId, isLeader: true } : { id: departmentId },
+              ],
             });
             if (added.status !== 201) throw new Error(`member: ${JSON.stringify(added.body)}`);
+            if (options.adminOf) {
+              const roles = await identityCall('PUT', `/v1/members/${userid}/roles`, {
+                roles: ['department_admin'],
+                scopes: options.adminOf.map((id) => ({
+                  departmentId: id,
+                  permissions: ['contacts:edit'],
+                })),
+              });
+              if (roles.status !== 200) throw new Error(`roles: ${JSON.stringify(roles.body)}`);
+            }
             const password = `pw-${randomBytes(12).toString('hex')}`;
             const set = await identityCall('PUT', `/v1/members/${userid}/password`, { password });
             if (set.status !== 204) throw new Error(`password: ${JSON.stringify(set.body)}`);
@@ -195,4 +215,39 @@ export async function bootMessaging(env: Record<string, string> = {}): Promise<M
     await release();
     throw error;
   }
+}
+
+/** Reads a topic from the beginning and returns the events of one conversation, by type. */
+export async function eventsOf(
+  brokers: string[],
+  topic: string,
+  conversationId: string,
+  expected: number,
+): Promise<{ type: string; data: Record<string, unknown> }[]> {
+  const consumer = createKafka({ brokers, clientId: 'messaging-test-reader' }).consumer({
+    groupId: `reader-${conversationId}-${Math.random()}`,
+  });
+  const seen: { type: string; data: Record<string, unknown> }[] = [];
+  await consumer.connect();
+  try {
+    await consumer.subscribe({ topic, fromBeginning: true });
+    await consumer.run({
+      eachMessage: async ({ message }) => {
+        if (String(message.key) === conversationId)
+          seen.push({
+            type: String(message.headers?.ce_type),
+            data: JSON.parse(String(message.value)) as Record<string, unknown>,
+          });
+      },
+    });
+    await eventually(
+      () => {
+        if (seen.length < expected) throw new Error(`${seen.length} of ${expected} events`);
+      },
+      { timeoutMs: 20_000 },
+    );
+  } finally {
+    await consumer.disconnect();
+  }
+  return seen;
 }

@@ -1,44 +1,12 @@
 import { MESSAGING_CONVERSATION_TOPIC, MESSAGING_MESSAGE_TOPIC } from '@qiwei/contracts';
-import { createKafka } from '@qiwei/events';
-import { eventually } from '@qiwei/testing';
 import type { Test } from 'supertest';
 import { DataSource } from 'typeorm';
-import { bootMessaging, type MessagingTestApp, type TestCorp } from './messaging-test-app';
-
-/** Reads a topic from the beginning and returns the events of one conversation, by type. */
-async function eventsOf(
-  brokers: string[],
-  topic: string,
-  conversationId: string,
-  expected: number,
-): Promise<{ type: string; data: Record<string, unknown> }[]> {
-  const consumer = createKafka({ brokers, clientId: 'messaging-test-reader' }).consumer({
-    groupId: `reader-${conversationId}-${Math.random()}`,
-  });
-  const seen: { type: string; data: Record<string, unknown> }[] = [];
-  await consumer.connect();
-  try {
-    await consumer.subscribe({ topic, fromBeginning: true });
-    await consumer.run({
-      eachMessage: async ({ message }) => {
-        if (String(message.key) === conversationId)
-          seen.push({
-            type: String(message.headers?.ce_type),
-            data: JSON.parse(String(message.value)) as Record<string, unknown>,
-          });
-      },
-    });
-    await eventually(
-      () => {
-        if (seen.length < expected) throw new Error(`${seen.length} of ${expected} events`);
-      },
-      { timeoutMs: 20_000 },
-    );
-  } finally {
-    await consumer.disconnect();
-  }
-  return seen;
-}
+import {
+  bootMessaging,
+  eventsOf,
+  type MessagingTestApp,
+  type TestCorp,
+} from './messaging-test-app';
 
 describe('messaging: conversations and messages', () => {
   let messaging: MessagingTestApp;

@@ -23,6 +23,8 @@ import {
   AppMessageSentSchema,
   ConversationCreatedSchema,
   ConversationDisbandedSchema,
+  ConversationExternalContactsAddedSchema,
+  ConversationExternalContactsRemovedSchema,
   ConversationMembersAddedSchema,
   ConversationMembersRemovedSchema,
   ConversationSettingsChangedSchema,
@@ -137,6 +139,24 @@ const conversation = {
   updatedAt: timestampFromDate(new Date('2025-03-02T09:30:00Z')),
 };
 
+/** An external group (客户群) with its notice, welcome message and tags. */
+const externalGroup = {
+  ...conversation,
+  id: '7c1d9e2a-5b3f-4e8a-b6d4-0f2e3a1c9b58',
+  kind: 'external',
+  name: '华东客户群',
+  memberLimit: 500,
+  externalParticipants: ['wmAbCdEf0123456789abcdefGHIJKLmn'],
+  notice: {
+    version: 2,
+    text: '本群用于产品咨询，请勿发送广告',
+    publishedBy: 'zhangsan',
+    publishedAt: timestampFromDate(new Date('2025-03-02T09:00:00Z')),
+  },
+  welcomeMessage: '欢迎加入，有问题请随时提出',
+  tags: ['重点客户', '华东'],
+};
+
 const alert = {
   corpId: 'ww0123456789abcdef',
   id: '9c1d2e3f-4a5b-4c6d-8e7f-0a1b2c3d4e5f',
@@ -223,6 +243,23 @@ const REAL_PAYLOADS: ReadonlyMap<DescMessage, MessageInitShape<DescMessage>> = n
       id: conversation.id,
       by: 'zhangsan',
       disbandedAt: timestampFromDate(new Date('2025-07-01T10:00:00Z')),
+    },
+  ],
+  [
+    ConversationExternalContactsAddedSchema,
+    {
+      conversation: externalGroup,
+      externalUserids: ['wmAbCdEf0123456789abcdefGHIJKLmn'],
+      by: 'zhangsan',
+    },
+  ],
+  [
+    ConversationExternalContactsRemovedSchema,
+    {
+      conversation: { ...externalGroup, externalParticipants: [] },
+      externalUserids: ['wmAbCdEf0123456789abcdefGHIJKLmn'],
+      by: 'zhangsan',
+      reason: 'removed',
     },
   ],
   [

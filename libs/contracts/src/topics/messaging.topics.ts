@@ -1,6 +1,8 @@
 import {
   ConversationCreatedSchema,
   ConversationDisbandedSchema,
+  ConversationExternalContactsAddedSchema,
+  ConversationExternalContactsRemovedSchema,
   ConversationMembersAddedSchema,
   ConversationMembersRemovedSchema,
   ConversationSettingsChangedSchema,
@@ -65,7 +67,8 @@ export const MESSAGING_CONVERSATION_TOPIC = defineTopic({
     {
       type: 'qiwei.messaging.conversation.settings_changed.v1',
       schema: ConversationSettingsChangedSchema,
-      summary: 'Name, owner, or posting and inviting rules changed.',
+      summary:
+        'Name, owner, admins, posting and inviting rules, member limit, notice (群公告), welcome message or tags changed.',
     },
     {
       type: 'qiwei.messaging.conversation.members_added.v1',
@@ -81,6 +84,16 @@ export const MESSAGING_CONVERSATION_TOPIC = defineTopic({
       type: 'qiwei.messaging.conversation.disbanded.v1',
       schema: ConversationDisbandedSchema,
       summary: 'A group was disbanded by its owner.',
+    },
+    {
+      type: 'qiwei.messaging.conversation.external_contacts_added.v1',
+      schema: ConversationExternalContactsAddedSchema,
+      summary: 'External contacts (external_userid) joined an external group.',
+    },
+    {
+      type: 'qiwei.messaging.conversation.external_contacts_removed.v1',
+      schema: ConversationExternalContactsRemovedSchema,
+      summary: 'External contacts were removed from an external group.',
     },
   ],
 });

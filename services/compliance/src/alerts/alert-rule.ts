@@ -1,5 +1,5 @@
 import type { CorpId } from '@qiwei/persistence';
-import { normalise } from '../search/tokenizer';
+import { normalise } from '@qiwei/text-search';
 import { BoundedRegex, RegexRejected } from './bounded-regex';
 import { AlertRulePatternInvalidException } from './alert.exceptions';
 

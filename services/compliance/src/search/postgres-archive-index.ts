@@ -3,7 +3,7 @@ import { decodeCursor, encodeCursor } from '@qiwei/platform';
 import { DataSource, type EntityManager } from 'typeorm';
 import type { ArchivedRecord } from '../archive/archive-record';
 import type { ArchiveHitPage, ArchiveIndex, ArchiveQuery } from './archive-index';
-import { hasCjk, keywordQuery, termsOf } from './tokenizer';
+import { hasCjk, keywordQuery, termsOf } from '@qiwei/text-search';
 
 type TimeCursor = { t: string; s: number };
 type RankCursor = { r: string; s: number };

@@ -39,7 +39,7 @@ export const conversationMembersAdded = (
   data: { conversation: conversationMessage(c), userids, by },
 });
 
-export type RemovalReason = 'removed' | 'quit' | 'left_corp' | 'disabled';
+export type RemovalReason = 'removed' | 'quit' | 'left_corp' | 'disabled' | 'left_department';
 
 export const conversationMembersRemoved = (
   c: ConversationState,
@@ -61,4 +61,24 @@ export const conversationDisbanded = (
   ...envelope(corpId, id),
   type: typeOf('disbanded'),
   data: { corpId, id, by, disbandedAt: timestampFromDate(at) },
+});
+
+export const conversationExternalContactsAdded = (
+  c: ConversationState,
+  externalUserids: string[],
+  by: string,
+): NewEvent => ({
+  ...envelope(c.corpId, c.id),
+  type: typeOf('external_contacts_added'),
+  data: { conversation: conversationMessage(c), externalUserids, by },
+});
+
+export const conversationExternalContactsRemoved = (
+  c: ConversationState,
+  externalUserids: string[],
+  by: string,
+): NewEvent => ({
+  ...envelope(c.corpId, c.id),
+  type: typeOf('external_contacts_removed'),
+  data: { conversation: conversationMessage(c), externalUserids, by, reason: 'removed' },
 });

@@ -50,3 +50,75 @@ export class GroupRoleRequiredException extends ForbiddenException {
     super(what, 'GROUP_ROLE_REQUIRED');
   }
 }
+
+/** The operation belongs to another kind of group (e.g. external contacts outside an external group). */
+export class GroupKindNotAllowedException extends DomainException {
+  constructor(detail: string) {
+    super('GROUP_KIND_NOT_ALLOWED', 422, detail);
+  }
+}
+
+export class DepartmentGroupManagedException extends DomainException {
+  constructor() {
+    super(
+      'DEPARTMENT_GROUP_MANAGED',
+      422,
+      'A department group’s members follow its department: nobody is added, removed, quits or is limited by hand.',
+    );
+  }
+}
+
+export class MemberLimitInvalidException extends DomainException {
+  constructor(detail: string) {
+    super('MEMBER_LIMIT_INVALID', 422, detail);
+  }
+}
+
+export class ExternalContactsUnknownException extends DomainException {
+  constructor(externalUserids: string[]) {
+    super(
+      'EXTERNAL_CONTACTS_UNKNOWN',
+      422,
+      `Not external contacts of this group: ${externalUserids.join(', ')}.`,
+    );
+  }
+}
+
+export class DepartmentUnknownException extends DomainException {
+  constructor(id: number) {
+    super(
+      'DEPARTMENT_UNKNOWN',
+      422,
+      `There is no department ${id}. (A department created moments ago may not have reached messaging yet.)`,
+    );
+  }
+}
+
+export class DepartmentGroupExistsException extends DomainException {
+  constructor(id: number, conversationId: string) {
+    super(
+      'DEPARTMENT_GROUP_EXISTS',
+      409,
+      `Department ${id} already has its department group (${conversationId}).`,
+    );
+  }
+}
+
+export class DepartmentGroupNotAllowedException extends ForbiddenException {
+  constructor() {
+    super(
+      'Department groups are created by super admins, department admins whose scope covers the department, and leaders of the department or a department above it.',
+      'DEPARTMENT_GROUP_NOT_ALLOWED',
+    );
+  }
+}
+
+export class OwnerNotInDepartmentException extends DomainException {
+  constructor(userid: string, departmentId: number) {
+    super(
+      'OWNER_NOT_IN_DEPARTMENT',
+      422,
+      `${userid} is not an active member of department ${departmentId} or a department below it; a department group's owner must be (name another with \`owner\`).`,
+    );
+  }
+}

@@ -7,24 +7,43 @@ import { isUniqueViolation, TransactionRunner } from '@qiwei/persistence';
 import { DataSource, type EntityManager } from 'typeorm';
 import { MESSAGING_CONFIG, type MessagingConfig } from '../config';
 import { Directory } from '../directory/directory';
+import { MessageTooLargeException } from '../messages/message.exceptions';
 import {
   conversationCreated,
   conversationDisbanded,
+  conversationExternalContactsAdded,
+  conversationExternalContactsRemoved,
   conversationMembersAdded,
   conversationMembersRemoved,
   conversationSettingsChanged,
   type RemovalReason,
 } from './conversation-events';
-import type { ConversationState, GroupRole } from './conversation-state';
 import {
+  headcount,
+  isGroupKind,
+  roleOf,
+  type ConversationKind,
+  type ConversationState,
+  type GroupKind,
+  type GroupNotice,
+  type GroupRole,
+} from './conversation-state';
+import {
+  DepartmentGroupManagedException,
+  ExternalContactsUnknownException,
   GroupFullException,
+  GroupKindNotAllowedException,
   GroupRoleRequiredException,
+  MemberLimitInvalidException,
   MembersUnknownException,
   NotAGroupException,
   OwnerMustTransferException,
   SingleWithSelfException,
 } from './conversation.exceptions';
 import { ConversationsRepository } from './conversations.repository';
+import { GroupWelcome } from './group-welcome';
+
+export { roleOf } from './conversation-state';
 
 export interface GroupSettingsInput {
   name?: string;
@@ -32,6 +51,10 @@ export interface GroupSettingsInput {
   onlyOwnerInvites?: boolean;
   owner?: string;
   admins?: string[];
+  memberLimit?: number;
+  /** Empty: no welcome message. */
+  welcomeMessage?: string;
+  tags?: string[];
 }
 
 const isAdmin = (role: GroupRole | undefined) => role === 'owner' || role === 'admin';
@@ -49,8 +72,16 @@ export class ConversationsService {
     private readonly conversations: ConversationsRepository,
     private readonly directory: Directory,
     private readonly outbox: Outbox,
+    private readonly welcome: GroupWelcome,
     @Inject(MESSAGING_CONFIG) private readonly config: MessagingConfig,
   ) {}
+
+  /** The most members (and external contacts) a group of this kind may have. */
+  limitOf(kind: GroupKind): number {
+    return kind === 'external'
+      ? this.config.EXTERNAL_GROUP_MEMBER_LIMIT
+      : this.config.GROUP_MEMBER_LIMIT;
+  }
 
   /** The 1:1 conversation with `peer`, created if it does not exist yet. */
   async openSingle(
@@ -102,33 +133,48 @@ export class ConversationsService {
     }
   }
 
+  /**
+   * An internal group, or an external group (members and external contacts): the caller owns
+   * it. Department groups are created by DepartmentGroupsService.
+   */
   createGroup(
     caller: Principal,
     input: {
+      kind: 'group' | 'external';
       name: string;
       members: string[];
+      externalUserids?: string[];
       onlyAdminsPost?: boolean;
       onlyOwnerInvites?: boolean;
     },
   ): Promise<ConversationState> {
     const members = [...new Set([caller.userId, ...input.members])];
-    if (members.length > this.config.GROUP_MEMBER_LIMIT)
-      throw new GroupFullException(this.config.GROUP_MEMBER_LIMIT);
+    const externals = [...new Set(input.externalUserids ?? [])];
+    const limit = this.limitOf(input.kind);
+    if (members.length + externals.length > limit) throw new GroupFullException(limit);
     return this.transactions.run(async (em) => {
       await this.assertActive(em, caller.corpId, members);
       const id = randomUUID();
       await this.conversations.insert(em, {
         corpId: caller.corpId,
         id,
-        kind: 'group',
+        kind: input.kind,
         name: input.name,
         owner: caller.userId,
         singleKey: null,
         onlyAdminsPost: input.onlyAdminsPost ?? false,
         onlyOwnerInvites: input.onlyOwnerInvites ?? false,
-        memberLimit: this.config.GROUP_MEMBER_LIMIT,
+        memberLimit: limit,
         createdBy: caller.userId,
       });
+      if (externals.length)
+        await this.conversations.addExternalMembers(
+          em,
+          caller.corpId,
+          id,
+          externals,
+          caller.userId,
+        );
       await this.conversations.addMembers(
         em,
         caller.corpId,
@@ -153,6 +199,7 @@ export class ConversationsService {
     caller: Principal,
     after: { updatedAt: string; id: string } | undefined,
     limit: number,
+    filter: { kind?: ConversationKind; tag?: string } = {},
   ): Promise<{ items: ConversationState[]; more: boolean }> {
     const em = this.dataSource.manager;
     const rows = await this.conversations.listOf(
@@ -161,6 +208,7 @@ export class ConversationsService {
       caller.userId,
       after,
       limit + 1,
+      filter,
     );
     const items = await Promise.all(
       rows
@@ -184,15 +232,22 @@ export class ConversationsService {
       const ownerOnly =
         input.owner !== undefined ||
         input.admins !== undefined ||
-        input.onlyOwnerInvites !== undefined;
+        input.onlyOwnerInvites !== undefined ||
+        input.memberLimit !== undefined;
       if (ownerOnly && role !== 'owner')
         throw new GroupRoleRequiredException(
-          'Only the owner transfers the group, names admins or sets who may invite.',
+          'Only the owner transfers the group, names admins, sets who may invite or the member limit.',
         );
       if (!isAdmin(role))
         throw new GroupRoleRequiredException(
           'Only the owner and admins change the group’s settings.',
         );
+      if (input.memberLimit !== undefined) this.checkMemberLimit(c, input.memberLimit);
+      if (
+        input.welcomeMessage !== undefined &&
+        Buffer.byteLength(input.welcomeMessage, 'utf8') > this.config.MESSAGE_TEXT_MAX_BYTES
+      )
+        throw new MessageTooLargeException(this.config.MESSAGE_TEXT_MAX_BYTES);
       let owner = c.owner;
       if (input.owner !== undefined && input.owner !== c.owner) {
         if (!roleOf(c, input.owner)) throw new MembersUnknownException([input.owner]);
@@ -215,6 +270,9 @@ export class ConversationsService {
         owner,
         onlyAdminsPost: input.onlyAdminsPost ?? c.onlyAdminsPost,
         onlyOwnerInvites: input.onlyOwnerInvites ?? c.onlyOwnerInvites,
+        memberLimit: input.memberLimit,
+        welcomeMessage: input.welcomeMessage,
+        tags: input.tags && [...new Set(input.tags.map((t) => t.trim()))],
       });
       const state = (await this.conversations.load(em, c.corpId, id)) as ConversationState;
       await this.outbox.publish(
@@ -229,29 +287,135 @@ export class ConversationsService {
   addMembers(caller: Principal, id: string, userids: string[]): Promise<ConversationState> {
     return this.transactions.run(async (em) => {
       const c = await this.group(em, caller, id);
-      const role = roleOf(c, caller.userId);
-      if (c.onlyOwnerInvites && role !== 'owner')
-        throw new GroupRoleRequiredException('Only the owner invites members to this group.');
+      if (c.kind === 'department') throw new DepartmentGroupManagedException();
+      this.assertMayInvite(c, caller.userId);
       const added = [...new Set(userids)].filter((u) => !roleOf(c, u));
-      if (c.participants.length + added.length > c.memberLimit)
-        throw new GroupFullException(c.memberLimit);
+      if (headcount(c) + added.length > c.memberLimit) throw new GroupFullException(c.memberLimit);
       await this.assertActive(em, c.corpId, added);
       if (!added.length) return c;
-      await this.conversations.addMembers(
-        em,
-        c.corpId,
-        id,
-        added.map((userid) => ({ userid, role: 'member' as const })),
-      );
+      return this.join(em, c, added, caller.userId);
+    });
+  }
+
+  /**
+   * Members join a group, in the caller's transaction: the conversation is touched, the change
+   * announced, and the welcome message (if any) sent to them. No checks: callers check.
+   */
+  async join(
+    em: EntityManager,
+    c: ConversationState,
+    userids: string[],
+    by: string,
+  ): Promise<ConversationState> {
+    await this.conversations.addMembers(
+      em,
+      c.corpId,
+      c.id,
+      userids.map((userid) => ({ userid, role: 'member' as const })),
+    );
+    await this.conversations.touch(em, c.corpId, c.id);
+    const state = (await this.conversations.load(em, c.corpId, c.id)) as ConversationState;
+    await this.outbox.publish(
+      em,
+      MESSAGING_CONVERSATION_TOPIC,
+      conversationMembersAdded(state, userids, by),
+    );
+    await this.welcome.greet(em, state, userids);
+    return (await this.conversations.load(em, c.corpId, c.id)) as ConversationState;
+  }
+
+  /** External contacts join an external group (whoever may invite members adds them). */
+  addExternalContacts(
+    caller: Principal,
+    id: string,
+    externalUserids: string[],
+  ): Promise<ConversationState> {
+    return this.transactions.run(async (em) => {
+      const c = await this.group(em, caller, id);
+      if (c.kind !== 'external')
+        throw new GroupKindNotAllowedException('Only an external group has external contacts.');
+      this.assertMayInvite(c, caller.userId);
+      const present = new Set(c.externalParticipants.map((e) => e.externalUserid));
+      const added = [...new Set(externalUserids)].filter((e) => !present.has(e));
+      if (headcount(c) + added.length > c.memberLimit) throw new GroupFullException(c.memberLimit);
+      if (!added.length) return c;
+      await this.conversations.addExternalMembers(em, c.corpId, id, added, caller.userId);
       await this.conversations.touch(em, c.corpId, id);
       const state = (await this.conversations.load(em, c.corpId, id)) as ConversationState;
       await this.outbox.publish(
         em,
         MESSAGING_CONVERSATION_TOPIC,
-        conversationMembersAdded(state, added, caller.userId),
+        conversationExternalContactsAdded(state, added, caller.userId),
+      );
+      await this.welcome.greet(em, state, []);
+      return (await this.conversations.load(em, c.corpId, id)) as ConversationState;
+    });
+  }
+
+  /** The owner or an admin removes an external contact from an external group. */
+  removeExternalContact(
+    caller: Principal,
+    id: string,
+    externalUserid: string,
+  ): Promise<ConversationState> {
+    return this.transactions.run(async (em) => {
+      const c = await this.group(em, caller, id);
+      if (c.kind !== 'external')
+        throw new GroupKindNotAllowedException('Only an external group has external contacts.');
+      if (!isAdmin(roleOf(c, caller.userId)))
+        throw new GroupRoleRequiredException('Only the owner and admins remove external contacts.');
+      if (!c.externalParticipants.some((e) => e.externalUserid === externalUserid))
+        throw new ExternalContactsUnknownException([externalUserid]);
+      await this.conversations.removeExternalMembers(em, c.corpId, id, [externalUserid]);
+      await this.conversations.touch(em, c.corpId, id);
+      const state = (await this.conversations.load(em, c.corpId, id)) as ConversationState;
+      await this.outbox.publish(
+        em,
+        MESSAGING_CONVERSATION_TOPIC,
+        conversationExternalContactsRemoved(state, [externalUserid], caller.userId),
       );
       return state;
     });
+  }
+
+  /** The owner or an admin publishes the group's notice (群公告): a new version; '' clears it. */
+  publishNotice(caller: Principal, id: string, text: string): Promise<GroupNotice> {
+    if (Buffer.byteLength(text, 'utf8') > this.config.MESSAGE_TEXT_MAX_BYTES)
+      throw new MessageTooLargeException(this.config.MESSAGE_TEXT_MAX_BYTES);
+    return this.transactions.run(async (em) => {
+      const c = await this.group(em, caller, id);
+      if (!isAdmin(roleOf(c, caller.userId)))
+        throw new GroupRoleRequiredException('Only the owner and admins publish the group notice.');
+      const notice = await this.conversations.publishNotice(
+        em,
+        c.corpId,
+        id,
+        text,
+        caller.userId,
+        new Date(),
+      );
+      const state = (await this.conversations.load(em, c.corpId, id)) as ConversationState;
+      await this.outbox.publish(
+        em,
+        MESSAGING_CONVERSATION_TOPIC,
+        conversationSettingsChanged(state),
+      );
+      return notice;
+    });
+  }
+
+  /** Every version of the group's notice, newest first (any participant). */
+  async noticeHistory(
+    caller: Principal,
+    id: string,
+    beforeVersion: number | undefined,
+    limit: number,
+  ): Promise<{ items: GroupNotice[]; more: boolean }> {
+    const em = this.dataSource.manager;
+    const c = await this.conversations.forParticipant(em, caller, id);
+    if (!isGroupKind(c.kind)) throw new NotAGroupException();
+    const rows = await this.conversations.notices(em, c.corpId, id, beforeVersion, limit + 1);
+    return { items: rows.slice(0, limit), more: rows.length > limit };
   }
 
   /** A member quits, or the owner or an admin removes someone (admins cannot remove admins). */
@@ -262,6 +426,7 @@ export class ConversationsService {
       const target = roleOf(c, userid);
       if (!target) throw new MembersUnknownException([userid]);
       const quitting = userid === caller.userId;
+      if (c.kind === 'department') throw new DepartmentGroupManagedException();
       if (quitting && role === 'owner') throw new OwnerMustTransferException();
       if (!quitting && !(role === 'owner' || (role === 'admin' && target === 'member')))
         throw new GroupRoleRequiredException(
@@ -305,7 +470,11 @@ export class ConversationsService {
     }
   }
 
-  private async remove(
+  /**
+   * Members leave a group, in the caller's transaction (no checks: callers check). A group whose
+   * owner goes passes to the longest-standing admin, else member; an emptied group is disbanded.
+   */
+  async remove(
     em: EntityManager,
     c: ConversationState,
     userids: string[],
@@ -352,8 +521,28 @@ export class ConversationsService {
     id: string,
   ): Promise<ConversationState> {
     const c = await this.conversations.forParticipant(em, caller, id, true);
-    if (c.kind !== 'group') throw new NotAGroupException();
+    if (!isGroupKind(c.kind)) throw new NotAGroupException();
     return c;
+  }
+
+  private assertMayInvite(c: ConversationState, userid: string): void {
+    if (c.onlyOwnerInvites && roleOf(c, userid) !== 'owner')
+      throw new GroupRoleRequiredException('Only the owner invites members to this group.');
+  }
+
+  /** A group's limit is at least its headcount and at most the configured limit of its kind. */
+  private checkMemberLimit(c: ConversationState, limit: number): void {
+    if (!isGroupKind(c.kind)) return;
+    if (c.kind === 'department') throw new DepartmentGroupManagedException();
+    const max = this.limitOf(c.kind);
+    if (limit > max)
+      throw new MemberLimitInvalidException(
+        `A group of kind ${c.kind} has at most ${max} members.`,
+      );
+    if (limit < headcount(c))
+      throw new MemberLimitInvalidException(
+        `The group has ${headcount(c)} members already; remove some before lowering the limit to ${limit}.`,
+      );
   }
 
   private async assertActive(em: EntityManager, corpId: string, userids: string[]): Promise<void> {
@@ -362,6 +551,3 @@ export class ConversationsService {
     if (unknown.length) throw new MembersUnknownException(unknown);
   }
 }
-
-export const roleOf = (c: ConversationState, userid: string): GroupRole | undefined =>
-  c.participants.find((p) => p.userid === userid)?.role;

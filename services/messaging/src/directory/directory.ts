@@ -21,6 +21,15 @@ export class Directory {
     return new Set(rows.map((r) => r.userid));
   }
 
+  /** The active member's name, for a contact card (名片); null when not an active member. */
+  async nameOf(em: EntityManager, corpId: string, userid: string): Promise<string | null> {
+    const [row] = await em.query<{ name: string }[]>(
+      `SELECT name FROM directory_members WHERE corp_id = $1 AND userid = $2 AND status = 'active'`,
+      [corpId, userid],
+    );
+    return row?.name ?? null;
+  }
+
   async standing(corpId: string, userid: string): Promise<MemberStanding | null> {
     const [row] = await this.dataSource.query<
       { status: string; tokens_valid_after: Date | null }[]

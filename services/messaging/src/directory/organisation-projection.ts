@@ -14,6 +14,7 @@ import {
 } from '@qiwei/contracts';
 import { EventSubscriptions, type ReceivedEvent } from '@qiwei/events';
 import type { EntityManager } from 'typeorm';
+import { DepartmentGroupsService } from '../conversations/department-groups.service';
 
 /**
  * The rest of messaging's projection of identity: departments with their paths (app messages
@@ -23,7 +24,10 @@ import type { EntityManager } from 'typeorm';
  */
 @Injectable()
 export class OrganisationProjection implements OnModuleInit {
-  constructor(private readonly subscriptions: EventSubscriptions) {}
+  constructor(
+    private readonly subscriptions: EventSubscriptions,
+    private readonly departmentGroups: DepartmentGroupsService,
+  ) {}
 
   onModuleInit(): void {
     this.subscriptions.add({
@@ -50,17 +54,20 @@ export class OrganisationProjection implements OnModuleInit {
         d.corpId,
         d.id,
       ]);
+      await this.departmentGroups.departmentDeleted(em, d.corpId, d.id);
       return;
     }
     const d = (event.data as { department?: MessageShape<typeof DepartmentSchema> }).department;
     if (!d) return;
     const path = `/${d.path.join('/')}/`;
+    const changedPaths = [path];
     if (event.type === 'qiwei.identity.department.moved.v1') {
       // The whole subtree moves with it: re-root every path below the old one.
       const [old] = await em.query<{ path: string }[]>(
         'SELECT path FROM directory_departments WHERE corp_id = $1 AND id = $2',
         [d.corpId, d.id],
       );
+      if (old) changedPaths.push(old.path);
       if (old && old.path !== path) {
         await em.query(
           `UPDATE directory_departments SET path = $3 || substr(path, length($2) + 1)
@@ -74,6 +81,11 @@ export class OrganisationProjection implements OnModuleInit {
        ON CONFLICT (corp_id, id) DO UPDATE SET path = $3`,
       [d.corpId, d.id, path],
     );
+    // Members may have arrived before their department; a moved subtree changes groups above.
+    if (event.type === 'qiwei.identity.department.created.v1')
+      await this.departmentGroups.departmentCreated(em, d.corpId, d.id);
+    if (event.type === 'qiwei.identity.department.moved.v1')
+      await this.departmentGroups.departmentsChanged(em, d.corpId, changedPaths);
   }
 
   async tag(event: ReceivedEvent, em: EntityManager): Promise<void> {

@@ -18,7 +18,12 @@ const envelope = (corpId: string, conversationId: string, seq: number) => ({
 });
 
 /** Everything an archive needs, without calling back. */
-export const messageSent = (m: StoredMessage, kind: string, participants: string[]): NewEvent => ({
+export const messageSent = (
+  m: StoredMessage,
+  kind: string,
+  participants: string[],
+  externalParticipants: string[] = [],
+): NewEvent => ({
   ...envelope(m.corpId, m.conversationId, m.seq),
   type: typeOf('sent'),
   time: m.sentAt,
@@ -32,6 +37,7 @@ export const messageSent = (m: StoredMessage, kind: string, participants: string
       clientMsgId: m.clientMsgId,
       conversationKind: kind,
       participants,
+      externalParticipants,
       content: {
         type: m.type,
         text: m.text,
@@ -50,6 +56,9 @@ export const messageSent = (m: StoredMessage, kind: string, participants: string
             }
           : undefined,
         articles: m.articles,
+        location: m.location ?? undefined,
+        link: m.link ?? undefined,
+        contactCard: m.contactCard ?? undefined,
       },
       sentAt: timestampFromDate(m.sentAt),
     },

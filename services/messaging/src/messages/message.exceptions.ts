@@ -57,3 +57,9 @@ export class ClientMsgIdReusedException extends DomainException {
     );
   }
 }
+
+export class ContactCardInvalidException extends DomainException {
+  constructor(userid: string) {
+    super('CONTACT_CARD_INVALID', 422, `${userid} is not an active member of the corp.`);
+  }
+}

@@ -29,7 +29,20 @@ import {
   ReceiptsResponse,
   SendMessageDto,
 } from './dto/message.dto';
+import type { MessageType } from './messages.repository';
 import { MessagesService, withoutContent } from './messages.service';
+
+/** Which message types each content field belongs to. */
+const CONTENT_FIELDS: Record<
+  'text' | 'mediaId' | 'location' | 'link' | 'contactCard',
+  readonly MessageType[]
+> = {
+  text: ['text', 'markdown'],
+  mediaId: ['image', 'voice', 'video', 'file'],
+  location: ['location'],
+  link: ['link'],
+  contactCard: ['contact_card'],
+};
 
 @ApiTags('messages')
 @ApiBearerAuth()
@@ -50,18 +63,39 @@ export class MessagesController {
     @Body() body: SendMessageDto,
     @Res({ passthrough: true }) reply: FastifyReply,
   ): Promise<MessageResponse> {
-    const textual = body.type === 'text' || body.type === 'markdown';
-    if (textual ? body.mediaId !== undefined : body.text !== undefined)
-      throw new ValidationFailedException([
-        {
-          field: textual ? 'mediaId' : 'text',
+    const foreign = Object.entries(CONTENT_FIELDS).filter(
+      ([field, types]) =>
+        body[field as keyof typeof CONTENT_FIELDS] !== undefined && !types.includes(body.type),
+    );
+    if (foreign.length)
+      throw new ValidationFailedException(
+        foreign.map(([field, types]) => ({
+          field,
           code: 'FIELD_NOT_FOR_TYPE',
-          message: textual
-            ? 'mediaId is only for image, voice, video and file messages'
-            : 'text is only for text and markdown messages',
-        },
-      ]);
-    const sent = await this.messages.send(caller, id, body);
+          message: `${field} is only for ${types.join(', ')} messages`,
+        })),
+      );
+    const sent = await this.messages.send(caller, id, {
+      clientMsgId: body.clientMsgId,
+      type: body.type,
+      text: body.text,
+      mediaId: body.mediaId,
+      mentions: body.mentions,
+      quoteSeq: body.quoteSeq,
+      location: body.location && {
+        latitude: body.location.latitude,
+        longitude: body.location.longitude,
+        name: body.location.name,
+        address: body.location.address ?? '',
+      },
+      link: body.link && {
+        title: body.link.title,
+        description: body.link.description ?? '',
+        url: body.link.url,
+        picUrl: body.link.picUrl ?? '',
+      },
+      contactCard: body.contactCard && { userid: body.contactCard.userid },
+    });
     void reply.status(sent.created ? 201 : 200);
     return MessageResponse.of(sent.message);
   }

@@ -1,8 +1,42 @@
 import { Inject, Injectable } from '@nestjs/common';
 import { MESSAGING_CONFIG, type MessagingConfig } from '../config';
+import { termsOf } from '@qiwei/text-search';
 import type { EntityManager } from 'typeorm';
+import { searchableText, SEARCHABLE_TEXT_SQL } from './searchable-text';
 
-export type MessageType = 'text' | 'markdown' | 'image' | 'voice' | 'video' | 'file' | 'news';
+export type MessageType =
+  | 'text'
+  | 'markdown'
+  | 'image'
+  | 'voice'
+  | 'video'
+  | 'file'
+  | 'news'
+  | 'location'
+  | 'link'
+  | 'contact_card';
+
+/** A location message's place (WGS-84). */
+export interface MessageLocation {
+  latitude: number;
+  longitude: number;
+  name: string;
+  address: string;
+}
+
+/** A link message's card; `url` and `picUrl` are http(s). */
+export interface MessageLink {
+  title: string;
+  description: string;
+  url: string;
+  picUrl: string;
+}
+
+/** A contact card (名片): a member of the corp, named as when it was sent. */
+export interface MessageContactCard {
+  userid: string;
+  name: string;
+}
 
 /** One article of a news message (sent by group robots). */
 export interface NewsArticle {
@@ -38,6 +72,9 @@ export interface StoredMessage {
   media: MessageMediaInfo | null;
   /** News messages: 1 to 8 articles; empty otherwise. */
   articles: NewsArticle[];
+  location: MessageLocation | null;
+  link: MessageLink | null;
+  contactCard: MessageContactCard | null;
   sentAt: Date;
   recalledAt: Date | null;
   recalledBy: string | null;
@@ -65,11 +102,15 @@ interface MessageRow {
   media_filename: string | null;
   media_content_type: string | null;
   articles: NewsArticle[] | null;
+  location: MessageLocation | null;
+  link: MessageLink | null;
+  contact_card: MessageContactCard | null;
 }
 
 // Messages with their media's details (a media message's upload row never goes away).
 const COLUMNS = `m.corp_id, m.conversation_id, m.seq, m.id, m.sender, m.client_msg_id, m.type, m.text,
   m.mentions, m.quote_seq, m.sent_at, m.recalled_at, m.recalled_by, m.media_id, m.articles,
+  m.location, m.link, m.contact_card,
   u.kind AS media_kind, u.object_key AS media_key, u.size AS media_size, u.sha256 AS media_sha256,
   u.filename AS media_filename, u.content_type AS media_content_type`;
 const FROM = `messages m LEFT JOIN media_uploads u ON u.corp_id = m.corp_id AND u.id = m.media_id`;
@@ -98,10 +139,33 @@ const toMessage = (r: MessageRow, bucket: string): StoredMessage => ({
       }
     : null,
   articles: r.articles ?? [],
+  location: r.location,
+  link: r.link,
+  contactCard: r.contact_card,
   sentAt: r.sent_at,
   recalledAt: r.recalled_at,
   recalledBy: r.recalled_by,
 });
+
+/** A member's search of their own conversations (see MessageSearchService). */
+export interface MessageSearchQuery {
+  corpId: string;
+  userid: string;
+  /** Every keyword's terms, as one tsquery; null when searching without keywords. */
+  tsquery: string | null;
+  /** Keywords to confirm literally in the searchable text. */
+  literal: string[];
+  sender?: string;
+  conversationId?: string;
+  type?: MessageType;
+  from?: Date;
+  to?: Date;
+  /** Newest first: continue below this (sentAt, conversationId, seq). */
+  after?: { sentAt: string; conversationId: string; seq: number };
+  limit: number;
+}
+
+export type FoundMessage = StoredMessage & { conversationName: string; conversationKind: string };
 
 /** How events and messages name a group robot as sender: `robot:<robotId>` (never a userid). */
 export const ROBOT_SENDER_PREFIX = 'robot:';
@@ -144,7 +208,7 @@ export class MessagesRepository {
   /**
    * Takes the conversation's next sequence number (locking its row until commit) if `sender` is
    * a participant — or, for `robot:<robotId>`, a robot of the group — with what a send needs to
-   * know: kind, posting rule, admins, participants.
+   * know: kind, posting rule, admins, participants and external contacts.
    */
   async takeSeq(
     em: EntityManager,
@@ -157,6 +221,7 @@ export class MessagesRepository {
     onlyAdminsPost: boolean;
     admins: string[];
     participants: string[];
+    externalParticipants: string[];
   } | null> {
     const [row] = await em.query<
       {
@@ -165,18 +230,19 @@ export class MessagesRepository {
         only_admins_post: boolean;
         admins: string[];
         participants: string[];
+        external_participants: string[];
       }[]
     >(
       `WITH next AS (
          UPDATE conversations SET last_seq = last_seq + 1, updated_at = now()
           WHERE corp_id = $1 AND id = $2 AND disbanded_at IS NULL AND ${
             sender.startsWith(ROBOT_SENDER_PREFIX)
-              ? `kind = 'group' AND EXISTS (
+              ? `kind IN ('group', 'department') AND EXISTS (
                    SELECT 1 FROM group_robots r
                     WHERE r.corp_id = $1 AND r.conversation_id = $2 AND 'robot:' || r.id = $3)`
               : '$3 = ANY(participants)'
           }
-         RETURNING last_seq, kind, only_admins_post, admins, participants
+         RETURNING last_seq, kind, only_admins_post, admins, participants, external_participants
        ) SELECT * FROM next`,
       [corpId, conversationId, sender],
     );
@@ -187,6 +253,7 @@ export class MessagesRepository {
           onlyAdminsPost: row.only_admins_post,
           admins: row.admins,
           participants: row.participants,
+          externalParticipants: row.external_participants,
         }
       : null;
   }
@@ -194,8 +261,10 @@ export class MessagesRepository {
   async insert(em: EntityManager, m: StoredMessage): Promise<void> {
     await em.query(
       `INSERT INTO messages (corp_id, conversation_id, seq, id, sender, client_msg_id, type, text,
-                             mentions, quote_seq, sent_at, media_id, articles)
-       VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9::text[], $10, $11, $12, $13::jsonb)`,
+                             mentions, quote_seq, sent_at, media_id, articles, location, link,
+                             contact_card, search_terms)
+       VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9::text[], $10, $11, $12, $13::jsonb, $14::jsonb,
+               $15::jsonb, $16::jsonb, array_to_tsvector($17::text[]))`,
       [
         m.corpId,
         m.conversationId,
@@ -210,6 +279,10 @@ export class MessagesRepository {
         m.sentAt,
         m.media?.id ?? null,
         m.articles.length ? JSON.stringify(m.articles) : null,
+        m.location && JSON.stringify(m.location),
+        m.link && JSON.stringify(m.link),
+        m.contactCard && JSON.stringify(m.contactCard),
+        termsOf(searchableText(m)),
       ],
     );
   }
@@ -242,6 +315,88 @@ export class MessagesRepository {
         WHERE corp_id = $1 AND conversation_id = $2 AND seq = $3`,
       [corpId, conversationId, seq, by, at],
     );
+  }
+
+  /**
+   * Messages the member may search, newest first: of conversations they are in (all of it, as
+   * they may read all of it) or were in (up to the seq when they left), never recalled ones.
+   */
+  async search(em: EntityManager, q: MessageSearchQuery): Promise<FoundMessage[]> {
+    const params: unknown[] = [q.corpId, q.userid];
+    const p = (value: unknown) => {
+      params.push(value);
+      return `$${params.length}`;
+    };
+    const where = [
+      'a.corp_id = $1',
+      'a.userid = $2',
+      '(a.until_seq IS NULL OR m.seq <= a.until_seq)',
+      'm.recalled_at IS NULL',
+    ];
+    if (q.tsquery) where.push(`m.search_terms @@ ${p(q.tsquery)}::tsquery`);
+    for (const keyword of q.literal)
+      where.push(`position(lower(${p(keyword)}) in lower(${SEARCHABLE_TEXT_SQL})) > 0`);
+    if (q.sender) where.push(`m.sender = ${p(q.sender)}`);
+    if (q.conversationId) where.push(`a.conversation_id = ${p(q.conversationId)}::uuid`);
+    if (q.type) where.push(`m.type = ${p(q.type)}`);
+    if (q.from) where.push(`m.sent_at >= ${p(q.from)}`);
+    if (q.to) where.push(`m.sent_at < ${p(q.to)}`);
+    if (q.after)
+      where.push(
+        `(m.sent_at, m.conversation_id, m.seq) < (${p(q.after.sentAt)}::timestamptz, ${p(
+          q.after.conversationId,
+        )}::uuid, ${p(q.after.seq)}::bigint)`,
+      );
+    const rows = await em.query<
+      (MessageRow & { conversation_name: string; conversation_kind: string })[]
+    >(
+      `SELECT ${COLUMNS}, c.name AS conversation_name, c.kind AS conversation_kind
+         FROM conversation_access a
+         JOIN messages m ON m.corp_id = a.corp_id AND m.conversation_id = a.conversation_id
+         LEFT JOIN media_uploads u ON u.corp_id = m.corp_id AND u.id = m.media_id
+         JOIN conversations c ON c.corp_id = a.corp_id AND c.id = a.conversation_id
+        WHERE ${where.join(' AND ')}
+        ORDER BY m.sent_at DESC, m.conversation_id DESC, m.seq DESC
+        LIMIT ${p(q.limit)}`,
+      params,
+    );
+    return rows.map((r) => ({
+      ...toMessage(r, this.config.MEDIA_BUCKET),
+      conversationName: r.conversation_name,
+      conversationKind: r.conversation_kind,
+    }));
+  }
+
+  /** Corps with messages sent before search existed (not indexed yet). */
+  async corpsToIndex(em: EntityManager, limit: number): Promise<string[]> {
+    // The one query across corps: maintenance, which then works corp by corp.
+    const rows = await em.query<{ corp_id: string }[]>(
+      `SELECT DISTINCT corp_id FROM messages WHERE search_terms IS NULL LIMIT $1`,
+      [limit],
+    );
+    return rows.map((r) => r.corp_id);
+  }
+
+  /** Indexes up to `limit` of the corp's unindexed messages (skipping rows others hold); how many. */
+  async indexSome(em: EntityManager, corpId: string, limit: number): Promise<number> {
+    const rows = await em.query<MessageRow[]>(
+      `SELECT ${COLUMNS} FROM ${FROM}
+        WHERE m.corp_id = $1 AND m.search_terms IS NULL
+        ORDER BY m.conversation_id, m.seq LIMIT $2 FOR UPDATE OF m SKIP LOCKED`,
+      [corpId, limit],
+    );
+    if (!rows.length) return 0;
+    const terms = rows.map((r) => {
+      const m = toMessage(r, this.config.MEDIA_BUCKET);
+      return { conversation_id: m.conversationId, seq: m.seq, terms: termsOf(searchableText(m)) };
+    });
+    await em.query(
+      `UPDATE messages m SET search_terms = array_to_tsvector(x.terms)
+         FROM jsonb_to_recordset($2::jsonb) AS x(conversation_id uuid, seq bigint, terms text[])
+        WHERE m.corp_id = $1 AND m.conversation_id = x.conversation_id AND m.seq = x.seq`,
+      [corpId, JSON.stringify(terms)],
+    );
+    return rows.length;
   }
 
   /** Moves the member's read position forward (never back); true when it moved. */

@@ -8,11 +8,13 @@ import { DataSource, type EntityManager } from 'typeorm';
 import { MESSAGING_CONFIG, type MessagingConfig } from '../config';
 import { ConversationsRepository } from '../conversations/conversations.repository';
 import { ConversationNotFoundException } from '../conversations/conversation.exceptions';
-import { roleOf } from '../conversations/conversations.service';
+import { isGroupKind, roleOf } from '../conversations/conversation-state';
+import { Directory } from '../directory/directory';
 import { MediaService } from '../media/media.service';
 import { messageRead, messageRecalled, messageSent } from './message-events';
 import {
   ClientMsgIdReusedException,
+  ContactCardInvalidException,
   GroupMutedException,
   MentionInvalidException,
   MessageAlreadyRecalledException,
@@ -25,6 +27,8 @@ import {
 import {
   MessagesRepository,
   ROBOT_SENDER_PREFIX,
+  type MessageLink,
+  type MessageLocation,
   type MessageType,
   type NewsArticle,
   type StoredMessage,
@@ -44,7 +48,18 @@ export interface SendInput {
   quoteSeq?: number;
   /** news messages (group robots) */
   articles?: NewsArticle[];
+  /** location messages */
+  location?: MessageLocation;
+  /** link messages */
+  link?: MessageLink;
+  /** contact card messages: the member on the card */
+  contactCard?: { userid: string };
 }
+
+const MEDIA_TYPES: readonly MessageType[] = ['image', 'voice', 'video', 'file'];
+/** JSON with sorted keys: what came back from jsonb compares equal to what was sent. */
+const json = (v: object | null | undefined) =>
+  v ? JSON.stringify(Object.entries(v).sort(([a], [b]) => a.localeCompare(b))) : 'null';
 
 export interface Receipts {
   seq: number;
@@ -58,7 +73,10 @@ const sameContent = (m: StoredMessage, input: SendInput) =>
   (m.media?.id ?? undefined) === input.mediaId &&
   JSON.stringify(m.mentions) === JSON.stringify(normaliseMentions(input.mentions)) &&
   m.quoteSeq === (input.quoteSeq ?? 0) &&
-  JSON.stringify(m.articles) === JSON.stringify(input.articles ?? []);
+  JSON.stringify(m.articles) === JSON.stringify(input.articles ?? []) &&
+  json(m.location) === json(input.location) &&
+  json(m.link) === json(input.link) &&
+  (m.contactCard?.userid ?? undefined) === input.contactCard?.userid;
 
 /** A recalled message keeps its place in the conversation, not its content. */
 export const withoutContent = (m: StoredMessage): StoredMessage => ({
@@ -68,6 +86,9 @@ export const withoutContent = (m: StoredMessage): StoredMessage => ({
   quoteSeq: 0,
   media: null,
   articles: [],
+  location: null,
+  link: null,
+  contactCard: null,
 });
 
 const normaliseMentions = (mentions: string[] = []) => [...new Set(mentions)].sort();
@@ -87,6 +108,7 @@ export class MessagesService {
     private readonly messages: MessagesRepository,
     private readonly outbox: Outbox,
     private readonly media: MediaService,
+    private readonly directory: Directory,
     @Inject(MESSAGING_CONFIG) private readonly config: MessagingConfig,
   ) {}
 
@@ -177,7 +199,7 @@ export class MessagesService {
       if (!message) throw new MessageNotFoundException(seq);
       if (message.recalledAt) throw new MessageAlreadyRecalledException(seq);
       const role = roleOf(c, caller.userId);
-      const groupAdmin = c.kind === 'group' && (role === 'owner' || role === 'admin');
+      const groupAdmin = isGroupKind(c.kind) && (role === 'owner' || role === 'admin');
       const windowMs = this.config.RECALL_WINDOW_MINUTES * 60_000;
       const now = new Date();
       if (!groupAdmin) {
@@ -219,9 +241,10 @@ export class MessagesService {
     if (!next) throw new ConversationNotFoundException(conversationId);
     const admin =
       next.admins.includes(caller.userId) || caller.userId.startsWith(ROBOT_SENDER_PREFIX);
-    if (next.kind === 'group' && next.onlyAdminsPost && !admin) throw new GroupMutedException();
+    const group = isGroupKind(next.kind);
+    if (group && next.onlyAdminsPost && !admin) throw new GroupMutedException();
     const mentions = normaliseMentions(input.mentions);
-    if (mentions.includes('@all') && !(next.kind === 'group' && admin))
+    if (mentions.includes('@all') && !(group && admin))
       throw new MentionInvalidException('Only a group’s owner and admins mention @all.');
     const strangers = mentions.filter((m) => m !== '@all' && !next.participants.includes(m));
     if (strangers.length)
@@ -233,10 +256,20 @@ export class MessagesService {
         !(await this.messages.bySeq(em, caller.corpId, conversationId, quoteSeq)))
     )
       throw new QuoteInvalidException(quoteSeq);
-    const media =
-      input.type === 'text' || input.type === 'markdown' || input.type === 'news'
-        ? null
-        : await this.media.forMessage(em, caller, input.mediaId as string, input.type);
+    const media = MEDIA_TYPES.includes(input.type)
+      ? await this.media.forMessage(
+          em,
+          caller,
+          input.mediaId as string,
+          input.type as 'image' | 'voice' | 'video' | 'file',
+        )
+      : null;
+    let contactCard: StoredMessage['contactCard'] = null;
+    if (input.type === 'contact_card' && input.contactCard) {
+      const name = await this.directory.nameOf(em, caller.corpId, input.contactCard.userid);
+      if (name === null) throw new ContactCardInvalidException(input.contactCard.userid);
+      contactCard = { userid: input.contactCard.userid, name };
+    }
     const message: StoredMessage = {
       corpId: caller.corpId,
       conversationId,
@@ -259,6 +292,9 @@ export class MessagesService {
         contentType: media.contentType,
       },
       articles: input.articles ?? [],
+      location: input.location ?? null,
+      link: input.link ?? null,
+      contactCard,
       sentAt: new Date(),
       recalledAt: null,
       recalledBy: null,
@@ -267,7 +303,7 @@ export class MessagesService {
     await this.outbox.publish(
       em,
       MESSAGING_MESSAGE_TOPIC,
-      messageSent(message, next.kind, next.participants),
+      messageSent(message, next.kind, next.participants, next.externalParticipants),
     );
     return message;
   }

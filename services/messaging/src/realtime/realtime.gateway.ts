@@ -36,6 +36,7 @@ const TOPICS = [MESSAGING_MESSAGE_TOPIC, MESSAGING_CONVERSATION_TOPIC];
 type ConversationData = {
   conversation?: MessageShape<typeof ConversationSchema>;
   userids?: string[];
+  externalUserids?: string[];
   by?: string;
   reason?: string;
 };
@@ -240,6 +241,25 @@ export class RealtimeGateway implements OnApplicationBootstrap, BeforeApplicatio
             url: a.url,
             picurl: a.picurl,
           })),
+          location: m.content?.location
+            ? {
+                latitude: m.content.location.latitude,
+                longitude: m.content.location.longitude,
+                name: m.content.location.name,
+                address: m.content.location.address,
+              }
+            : null,
+          link: m.content?.link
+            ? {
+                title: m.content.link.title,
+                description: m.content.link.description,
+                url: m.content.link.url,
+                picUrl: m.content.link.picUrl,
+              }
+            : null,
+          contactCard: m.content?.contactCard
+            ? { userid: m.content.contactCard.userid, name: m.content.contactCard.name }
+            : null,
           sentAt: m.sentAt ? timestampDate(m.sentAt).toISOString() : null,
         },
       });
@@ -287,6 +307,7 @@ export class RealtimeGateway implements OnApplicationBootstrap, BeforeApplicatio
         event: kind,
         conversationId: c.id,
         userids: data.userids ?? [],
+        externalUserids: data.externalUserids ?? [],
         by: data.by ?? '',
         reason: data.reason ?? '',
       });

@@ -6,6 +6,7 @@ import { DataSource, type EntityManager } from 'typeorm';
 import { MESSAGING_CONFIG, type MessagingConfig } from '../config';
 import { ConversationsRepository } from '../conversations/conversations.repository';
 import {
+  GroupKindNotAllowedException,
   GroupRoleRequiredException,
   NotAGroupException,
 } from '../conversations/conversation.exceptions';
@@ -217,7 +218,9 @@ export class RobotsService {
     lock = true,
   ) {
     const c = await this.conversations.forParticipant(em, caller, conversationId, lock);
-    if (c.kind !== 'group') throw new NotAGroupException();
+    if (c.kind === 'external')
+      throw new GroupKindNotAllowedException('External groups have no robots.');
+    if (c.kind !== 'group' && c.kind !== 'department') throw new NotAGroupException();
     const role = roleOf(c, caller.userId);
     if (role !== 'owner' && role !== 'admin')
       throw new GroupRoleRequiredException('Only the group’s owner and admins manage its robots.');

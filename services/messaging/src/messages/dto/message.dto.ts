@@ -1,21 +1,99 @@
 import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
-import { Transform } from 'class-transformer';
+import { Transform, Type } from 'class-transformer';
 import {
   ArrayMaxSize,
   IsArray,
   IsIn,
   IsInt,
+  IsNumber,
+  IsObject,
   IsOptional,
   IsString,
+  IsUrl,
+  Length,
   Matches,
   Max,
   MaxLength,
   Min,
   ValidateIf,
+  ValidateNested,
 } from 'class-validator';
 import type { MessageType, StoredMessage } from '../messages.repository';
 
-const MESSAGE_TYPES = ['text', 'markdown', 'image', 'voice', 'video', 'file'] as const;
+export const MESSAGE_TYPES = [
+  'text',
+  'markdown',
+  'image',
+  'voice',
+  'video',
+  'file',
+  'location',
+  'link',
+  'contact_card',
+] as const;
+const MEDIA_TYPES: readonly string[] = ['image', 'voice', 'video', 'file'];
+const HTTP_URL = { protocols: ['http', 'https'], require_protocol: true, require_tld: false };
+const HTTP_URL_MESSAGE = 'must be an http or https URL';
+
+export class LocationDto {
+  @ApiProperty({ minimum: -90, maximum: 90, description: 'WGS-84 latitude' })
+  @IsNumber({ allowNaN: false, allowInfinity: false })
+  @Min(-90)
+  @Max(90)
+  latitude!: number;
+
+  @ApiProperty({ minimum: -180, maximum: 180, description: 'WGS-84 longitude' })
+  @IsNumber({ allowNaN: false, allowInfinity: false })
+  @Min(-180)
+  @Max(180)
+  longitude!: number;
+
+  @ApiProperty({ description: 'The place’s name, 1–128 characters' })
+  @IsString()
+  @Length(1, 128)
+  @Matches(/\S/, { message: 'name must not be blank' })
+  name!: string;
+
+  @ApiPropertyOptional({ description: 'Its address, at most 256 characters', default: '' })
+  @IsOptional()
+  @IsString()
+  @MaxLength(256)
+  address?: string;
+}
+
+export class LinkDto {
+  @ApiProperty({ description: '1–128 characters' })
+  @IsString()
+  @Length(1, 128)
+  @Matches(/\S/, { message: 'title must not be blank' })
+  title!: string;
+
+  @ApiPropertyOptional({ description: 'At most 512 characters', default: '' })
+  @IsOptional()
+  @IsString()
+  @MaxLength(512)
+  description?: string;
+
+  @ApiProperty({ description: 'http or https, at most 2,048 characters' })
+  @IsString()
+  @MaxLength(2048)
+  @IsUrl(HTTP_URL, { message: `url ${HTTP_URL_MESSAGE}` })
+  url!: string;
+
+  @ApiPropertyOptional({ description: 'The picture: http or https, at most 2,048 characters' })
+  @IsOptional()
+  @IsString()
+  @MaxLength(2048)
+  @IsUrl(HTTP_URL, { message: `picUrl ${HTTP_URL_MESSAGE}` })
+  picUrl?: string;
+}
+
+export class ContactCardDto {
+  @ApiProperty({ description: 'An active member of the corp' })
+  @IsString()
+  @Matches(/^[A-Za-z0-9_@.-]{1,64}$/, { message: 'userid must be 1–64 of A-Z a-z 0-9 _ @ . -' })
+  userid!: string;
+}
 
 const INT32_MAX = 2_147_483_647;
 
@@ -48,9 +126,7 @@ export class SendMessageDto {
     description:
       'image, voice, video and file (required there, refused otherwise): a completed upload of yours',
   })
-  @ValidateIf(
-    (o: SendMessageDto) => !(o.type === 'text' || o.type === 'markdown') || o.mediaId !== undefined,
-  )
+  @ValidateIf((o: SendMessageDto) => MEDIA_TYPES.includes(o.type) || o.mediaId !== undefined)
   @IsString()
   @Matches(/^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i, {
     message: 'mediaId must be a UUID',
@@ -73,6 +149,30 @@ export class SendMessageDto {
   @Min(1)
   @Max(INT32_MAX)
   quoteSeq?: number;
+
+  @ApiPropertyOptional({ type: LocationDto, description: 'location (required there only)' })
+  @ValidateIf((o: SendMessageDto) => o.type === 'location' || o.location !== undefined)
+  @IsObject()
+  @ValidateNested()
+  @Type(() => LocationDto)
+  location?: LocationDto;
+
+  @ApiPropertyOptional({ type: LinkDto, description: 'link (required there only)' })
+  @ValidateIf((o: SendMessageDto) => o.type === 'link' || o.link !== undefined)
+  @IsObject()
+  @ValidateNested()
+  @Type(() => LinkDto)
+  link?: LinkDto;
+
+  @ApiPropertyOptional({
+    type: ContactCardDto,
+    description: 'contact_card (名片; required there only): a member of the corp',
+  })
+  @ValidateIf((o: SendMessageDto) => o.type === 'contact_card' || o.contactCard !== undefined)
+  @IsObject()
+  @ValidateNested()
+  @Type(() => ContactCardDto)
+  contactCard?: ContactCardDto;
 }
 
 export class ReadDto {
@@ -112,6 +212,25 @@ export class NewsArticleResponse {
   @ApiProperty() picurl!: string;
 }
 
+export class LocationResponse {
+  @ApiProperty() latitude!: number;
+  @ApiProperty() longitude!: number;
+  @ApiProperty() name!: string;
+  @ApiProperty() address!: string;
+}
+
+export class LinkResponse {
+  @ApiProperty() title!: string;
+  @ApiProperty() description!: string;
+  @ApiProperty() url!: string;
+  @ApiProperty() picUrl!: string;
+}
+
+export class ContactCardResponse {
+  @ApiProperty() userid!: string;
+  @ApiProperty({ description: 'The member’s name when the card was sent' }) name!: string;
+}
+
 export class MessageResponse {
   @ApiProperty() conversationId!: string;
   @ApiProperty() seq!: number;
@@ -140,6 +259,10 @@ export class MessageResponse {
     description: 'news (group robots): the articles; empty otherwise',
   })
   articles!: NewsArticleResponse[];
+  @ApiProperty({ nullable: true, type: LocationResponse }) location!: LocationResponse | null;
+  @ApiProperty({ nullable: true, type: LinkResponse }) link!: LinkResponse | null;
+  @ApiProperty({ nullable: true, type: ContactCardResponse })
+  contactCard!: ContactCardResponse | null;
   @ApiProperty() sentAt!: string;
   @ApiProperty() recalled!: boolean;
   @ApiProperty({ nullable: true, type: String }) recalledBy!: string | null;
@@ -164,6 +287,9 @@ export class MessageResponse {
         sha256: m.media.sha256,
       },
       articles: m.articles,
+      location: m.location,
+      link: m.link,
+      contactCard: m.contactCard,
       sentAt: m.sentAt.toISOString(),
       recalled: m.recalledAt !== null,
       recalledBy: m.recalledBy,

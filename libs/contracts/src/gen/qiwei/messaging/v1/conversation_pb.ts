@@ -12,7 +12,7 @@ import type { Message } from "@bufbuild/protobuf";
  * Describes the file qiwei/messaging/v1/conversation.proto.
  */
 export const file_qiwei_messaging_v1_conversation: GenFile = /*@__PURE__*/
-  fileDesc("CiVxaXdlaS9tZXNzYWdpbmcvdjEvY29udmVyc2F0aW9uLnByb3RvEhJxaXdlaS5tZXNzYWdpbmcudjEiWgoLUGFydGljaXBhbnQSDgoGdXNlcmlkGAEgASgJEgwKBHJvbGUYAiABKAkSLQoJam9pbmVkX2F0GAMgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcCLLAgoMQ29udmVyc2F0aW9uEg8KB2NvcnBfaWQYASABKAkSCgoCaWQYAiABKAkSDAoEa2luZBgDIAEoCRIMCgRuYW1lGAQgASgJEg0KBW93bmVyGAUgASgJEhgKEG9ubHlfYWRtaW5zX3Bvc3QYBiABKAgSGgoSb25seV9vd25lcl9pbnZpdGVzGAcgASgIEhQKDG1lbWJlcl9saW1pdBgIIAEoBRI1CgxwYXJ0aWNpcGFudHMYCSADKAsyHy5xaXdlaS5tZXNzYWdpbmcudjEuUGFydGljaXBhbnQSEAoIbGFzdF9zZXEYCiABKAMSLgoKY3JlYXRlZF9hdBgLIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASLgoKdXBkYXRlZF9hdBgMIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXAiTQoTQ29udmVyc2F0aW9uQ3JlYXRlZBI2Cgxjb252ZXJzYXRpb24YASABKAsyIC5xaXdlaS5tZXNzYWdpbmcudjEuQ29udmVyc2F0aW9uIlUKG0NvbnZlcnNhdGlvblNldHRpbmdzQ2hhbmdlZBI2Cgxjb252ZXJzYXRpb24YASABKAsyIC5xaXdlaS5tZXNzYWdpbmcudjEuQ29udmVyc2F0aW9uIm8KGENvbnZlcnNhdGlvbk1lbWJlcnNBZGRlZBI2Cgxjb252ZXJzYXRpb24YASABKAsyIC5xaXdlaS5tZXNzYWdpbmcudjEuQ29udmVyc2F0aW9uEg8KB3VzZXJpZHMYAiADKAkSCgoCYnkYAyABKAkigQEKGkNvbnZlcnNhdGlvbk1lbWJlcnNSZW1vdmVkEjYKDGNvbnZlcnNhdGlvbhgBIAEoCzIgLnFpd2VpLm1lc3NhZ2luZy52MS5Db252ZXJzYXRpb24SDwoHdXNlcmlkcxgCIAMoCRIKCgJieRgDIAEoCRIOCgZyZWFzb24YBCABKAkicgoVQ29udmVyc2F0aW9uRGlzYmFuZGVkEg8KB2NvcnBfaWQYASABKAkSCgoCaWQYAiABKAkSCgoCYnkYAyABKAkSMAoMZGlzYmFuZGVkX2F0GAQgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcGIGcHJvdG8z", [file_google_protobuf_timestamp]);
+  fileDesc("CiVxaXdlaS9tZXNzYWdpbmcvdjEvY29udmVyc2F0aW9uLnByb3RvEhJxaXdlaS5tZXNzYWdpbmcudjEiWgoLUGFydGljaXBhbnQSDgoGdXNlcmlkGAEgASgJEgwKBHJvbGUYAiABKAkSLQoJam9pbmVkX2F0GAMgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcCJ0CgtHcm91cE5vdGljZRIPCgd2ZXJzaW9uGAEgASgFEgwKBHRleHQYAiABKAkSFAoMcHVibGlzaGVkX2J5GAMgASgJEjAKDHB1Ymxpc2hlZF9hdBgEIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXAi2QMKDENvbnZlcnNhdGlvbhIPCgdjb3JwX2lkGAEgASgJEgoKAmlkGAIgASgJEgwKBGtpbmQYAyABKAkSDAoEbmFtZRgEIAEoCRINCgVvd25lchgFIAEoCRIYChBvbmx5X2FkbWluc19wb3N0GAYgASgIEhoKEm9ubHlfb3duZXJfaW52aXRlcxgHIAEoCBIUCgxtZW1iZXJfbGltaXQYCCABKAUSNQoMcGFydGljaXBhbnRzGAkgAygLMh8ucWl3ZWkubWVzc2FnaW5nLnYxLlBhcnRpY2lwYW50EhAKCGxhc3Rfc2VxGAogASgDEi4KCmNyZWF0ZWRfYXQYCyABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEi4KCnVwZGF0ZWRfYXQYDCABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEh0KFWV4dGVybmFsX3BhcnRpY2lwYW50cxgNIAMoCRIVCg1kZXBhcnRtZW50X2lkGA4gASgFEi8KBm5vdGljZRgPIAEoCzIfLnFpd2VpLm1lc3NhZ2luZy52MS5Hcm91cE5vdGljZRIXCg93ZWxjb21lX21lc3NhZ2UYECABKAkSDAoEdGFncxgRIAMoCSJNChNDb252ZXJzYXRpb25DcmVhdGVkEjYKDGNvbnZlcnNhdGlvbhgBIAEoCzIgLnFpd2VpLm1lc3NhZ2luZy52MS5Db252ZXJzYXRpb24iVQobQ29udmVyc2F0aW9uU2V0dGluZ3NDaGFuZ2VkEjYKDGNvbnZlcnNhdGlvbhgBIAEoCzIgLnFpd2VpLm1lc3NhZ2luZy52MS5Db252ZXJzYXRpb24ibwoYQ29udmVyc2F0aW9uTWVtYmVyc0FkZGVkEjYKDGNvbnZlcnNhdGlvbhgBIAEoCzIgLnFpd2VpLm1lc3NhZ2luZy52MS5Db252ZXJzYXRpb24SDwoHdXNlcmlkcxgCIAMoCRIKCgJieRgDIAEoCSKBAQoaQ29udmVyc2F0aW9uTWVtYmVyc1JlbW92ZWQSNgoMY29udmVyc2F0aW9uGAEgASgLMiAucWl3ZWkubWVzc2FnaW5nLnYxLkNvbnZlcnNhdGlvbhIPCgd1c2VyaWRzGAIgAygJEgoKAmJ5GAMgASgJEg4KBnJlYXNvbhgEIAEoCSJyChVDb252ZXJzYXRpb25EaXNiYW5kZWQSDwoHY29ycF9pZBgBIAEoCRIKCgJpZBgCIAEoCRIKCgJieRgDIAEoCRIwCgxkaXNiYW5kZWRfYXQYBCABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wIoEBCiFDb252ZXJzYXRpb25FeHRlcm5hbENvbnRhY3RzQWRkZWQSNgoMY29udmVyc2F0aW9uGAEgASgLMiAucWl3ZWkubWVzc2FnaW5nLnYxLkNvbnZlcnNhdGlvbhIYChBleHRlcm5hbF91c2VyaWRzGAIgAygJEgoKAmJ5GAMgASgJIpMBCiNDb252ZXJzYXRpb25FeHRlcm5hbENvbnRhY3RzUmVtb3ZlZBI2Cgxjb252ZXJzYXRpb24YASABKAsyIC5xaXdlaS5tZXNzYWdpbmcudjEuQ29udmVyc2F0aW9uEhgKEGV4dGVybmFsX3VzZXJpZHMYAiADKAkSCgoCYnkYAyABKAkSDgoGcmVhc29uGAQgASgJYgZwcm90bzM", [file_google_protobuf_timestamp]);
 
 /**
  * A member of a conversation and their role in it.
@@ -46,8 +46,45 @@ export const ParticipantSchema: GenMessage<Participant> = /*@__PURE__*/
   messageDesc(file_qiwei_messaging_v1_conversation, 0);
 
 /**
- * A conversation: 1:1 ("single") or group ("group"). Every conversation event but disbanded
- * carries it whole, with its participants.
+ * A group notice (群公告): each publication is a new version; clearing it publishes an empty text.
+ *
+ * @generated from message qiwei.messaging.v1.GroupNotice
+ */
+export type GroupNotice = Message<"qiwei.messaging.v1.GroupNotice"> & {
+  /**
+   * 1 for the first notice, then one more per publication.
+   *
+   * @generated from field: int32 version = 1;
+   */
+  version: number;
+
+  /**
+   * @generated from field: string text = 2;
+   */
+  text: string;
+
+  /**
+   * @generated from field: string published_by = 3;
+   */
+  publishedBy: string;
+
+  /**
+   * @generated from field: google.protobuf.Timestamp published_at = 4;
+   */
+  publishedAt?: Timestamp | undefined;
+};
+
+/**
+ * Describes the message qiwei.messaging.v1.GroupNotice.
+ * Use `create(GroupNoticeSchema)` to create a new message.
+ */
+export const GroupNoticeSchema: GenMessage<GroupNotice> = /*@__PURE__*/
+  messageDesc(file_qiwei_messaging_v1_conversation, 1);
+
+/**
+ * A conversation: 1:1 ("single"), internal group ("group"), external group ("external": members
+ * and external contacts) or department group ("department": its members follow a department
+ * subtree). Every conversation event but disbanded carries it whole, with its participants.
  *
  * @generated from message qiwei.messaging.v1.Conversation
  */
@@ -65,7 +102,7 @@ export type Conversation = Message<"qiwei.messaging.v1.Conversation"> & {
   id: string;
 
   /**
-   * "single" or "group".
+   * "single", "group", "external" or "department".
    *
    * @generated from field: string kind = 3;
    */
@@ -121,6 +158,42 @@ export type Conversation = Message<"qiwei.messaging.v1.Conversation"> & {
    * @generated from field: google.protobuf.Timestamp updated_at = 12;
    */
   updatedAt?: Timestamp | undefined;
+
+  /**
+   * External groups: the external contacts in it (`external_userid`; their profiles belong to
+   * customer-contact), in the order they joined.
+   *
+   * @generated from field: repeated string external_participants = 13;
+   */
+  externalParticipants: string[];
+
+  /**
+   * Department groups: the department whose subtree's active members are the participants.
+   *
+   * @generated from field: int32 department_id = 14;
+   */
+  departmentId: number;
+
+  /**
+   * The current group notice; absent when none was ever published.
+   *
+   * @generated from field: qiwei.messaging.v1.GroupNotice notice = 15;
+   */
+  notice?: GroupNotice | undefined;
+
+  /**
+   * Sent as a message from the owner, mentioning them, whenever members join; empty for none.
+   *
+   * @generated from field: string welcome_message = 16;
+   */
+  welcomeMessage: string;
+
+  /**
+   * Labels the owner and admins give the group (members filter their list by them).
+   *
+   * @generated from field: repeated string tags = 17;
+   */
+  tags: string[];
 };
 
 /**
@@ -128,7 +201,7 @@ export type Conversation = Message<"qiwei.messaging.v1.Conversation"> & {
  * Use `create(ConversationSchema)` to create a new message.
  */
 export const ConversationSchema: GenMessage<Conversation> = /*@__PURE__*/
-  messageDesc(file_qiwei_messaging_v1_conversation, 1);
+  messageDesc(file_qiwei_messaging_v1_conversation, 2);
 
 /**
  * qiwei.messaging.conversation.created.v1
@@ -147,10 +220,11 @@ export type ConversationCreated = Message<"qiwei.messaging.v1.ConversationCreate
  * Use `create(ConversationCreatedSchema)` to create a new message.
  */
 export const ConversationCreatedSchema: GenMessage<ConversationCreated> = /*@__PURE__*/
-  messageDesc(file_qiwei_messaging_v1_conversation, 2);
+  messageDesc(file_qiwei_messaging_v1_conversation, 3);
 
 /**
- * qiwei.messaging.conversation.settings_changed.v1: name, owner or posting/inviting rules.
+ * qiwei.messaging.conversation.settings_changed.v1: name, owner, admins, posting/inviting rules,
+ * member limit, notice, welcome message or tags.
  *
  * @generated from message qiwei.messaging.v1.ConversationSettingsChanged
  */
@@ -166,7 +240,7 @@ export type ConversationSettingsChanged = Message<"qiwei.messaging.v1.Conversati
  * Use `create(ConversationSettingsChangedSchema)` to create a new message.
  */
 export const ConversationSettingsChangedSchema: GenMessage<ConversationSettingsChanged> = /*@__PURE__*/
-  messageDesc(file_qiwei_messaging_v1_conversation, 3);
+  messageDesc(file_qiwei_messaging_v1_conversation, 4);
 
 /**
  * qiwei.messaging.conversation.members_added.v1
@@ -197,7 +271,7 @@ export type ConversationMembersAdded = Message<"qiwei.messaging.v1.ConversationM
  * Use `create(ConversationMembersAddedSchema)` to create a new message.
  */
 export const ConversationMembersAddedSchema: GenMessage<ConversationMembersAdded> = /*@__PURE__*/
-  messageDesc(file_qiwei_messaging_v1_conversation, 4);
+  messageDesc(file_qiwei_messaging_v1_conversation, 5);
 
 /**
  * qiwei.messaging.conversation.members_removed.v1
@@ -223,7 +297,8 @@ export type ConversationMembersRemoved = Message<"qiwei.messaging.v1.Conversatio
   by: string;
 
   /**
-   * "removed", "quit", "left_corp" or "disabled".
+   * "removed", "quit", "left_corp", "disabled" or "left_department" (a department group's member
+   * is no longer in its subtree).
    *
    * @generated from field: string reason = 4;
    */
@@ -235,7 +310,7 @@ export type ConversationMembersRemoved = Message<"qiwei.messaging.v1.Conversatio
  * Use `create(ConversationMembersRemovedSchema)` to create a new message.
  */
 export const ConversationMembersRemovedSchema: GenMessage<ConversationMembersRemoved> = /*@__PURE__*/
-  messageDesc(file_qiwei_messaging_v1_conversation, 5);
+  messageDesc(file_qiwei_messaging_v1_conversation, 6);
 
 /**
  * qiwei.messaging.conversation.disbanded.v1
@@ -269,5 +344,70 @@ export type ConversationDisbanded = Message<"qiwei.messaging.v1.ConversationDisb
  * Use `create(ConversationDisbandedSchema)` to create a new message.
  */
 export const ConversationDisbandedSchema: GenMessage<ConversationDisbanded> = /*@__PURE__*/
-  messageDesc(file_qiwei_messaging_v1_conversation, 6);
+  messageDesc(file_qiwei_messaging_v1_conversation, 7);
+
+/**
+ * qiwei.messaging.conversation.external_contacts_added.v1: external contacts joined an external group.
+ *
+ * @generated from message qiwei.messaging.v1.ConversationExternalContactsAdded
+ */
+export type ConversationExternalContactsAdded = Message<"qiwei.messaging.v1.ConversationExternalContactsAdded"> & {
+  /**
+   * @generated from field: qiwei.messaging.v1.Conversation conversation = 1;
+   */
+  conversation?: Conversation | undefined;
+
+  /**
+   * @generated from field: repeated string external_userids = 2;
+   */
+  externalUserids: string[];
+
+  /**
+   * @generated from field: string by = 3;
+   */
+  by: string;
+};
+
+/**
+ * Describes the message qiwei.messaging.v1.ConversationExternalContactsAdded.
+ * Use `create(ConversationExternalContactsAddedSchema)` to create a new message.
+ */
+export const ConversationExternalContactsAddedSchema: GenMessage<ConversationExternalContactsAdded> = /*@__PURE__*/
+  messageDesc(file_qiwei_messaging_v1_conversation, 8);
+
+/**
+ * qiwei.messaging.conversation.external_contacts_removed.v1
+ *
+ * @generated from message qiwei.messaging.v1.ConversationExternalContactsRemoved
+ */
+export type ConversationExternalContactsRemoved = Message<"qiwei.messaging.v1.ConversationExternalContactsRemoved"> & {
+  /**
+   * @generated from field: qiwei.messaging.v1.Conversation conversation = 1;
+   */
+  conversation?: Conversation | undefined;
+
+  /**
+   * @generated from field: repeated string external_userids = 2;
+   */
+  externalUserids: string[];
+
+  /**
+   * @generated from field: string by = 3;
+   */
+  by: string;
+
+  /**
+   * "removed".
+   *
+   * @generated from field: string reason = 4;
+   */
+  reason: string;
+};
+
+/**
+ * Describes the message qiwei.messaging.v1.ConversationExternalContactsRemoved.
+ * Use `create(ConversationExternalContactsRemovedSchema)` to create a new message.
+ */
+export const ConversationExternalContactsRemovedSchema: GenMessage<ConversationExternalContactsRemoved> = /*@__PURE__*/
+  messageDesc(file_qiwei_messaging_v1_conversation, 9);
 

@@ -12,7 +12,7 @@ import type { Message as Message$1 } from "@bufbuild/protobuf";
  * Describes the file qiwei/messaging/v1/message.proto.
  */
 export const file_qiwei_messaging_v1_message: GenFile = /*@__PURE__*/
-  fileDesc("CiBxaXdlaS9tZXNzYWdpbmcvdjEvbWVzc2FnZS5wcm90bxIScWl3ZWkubWVzc2FnaW5nLnYxIpgBCgxNZXNzYWdlTWVkaWESEAoIbWVkaWFfaWQYASABKAkSDAoEa2luZBgCIAEoCRIOCgZidWNrZXQYAyABKAkSEgoKb2JqZWN0X2tleRgEIAEoCRIMCgRzaXplGAUgASgDEg4KBnNoYTI1NhgGIAEoCRIQCghmaWxlbmFtZRgHIAEoCRIUCgxjb250ZW50X3R5cGUYCCABKAkiTgoLTmV3c0FydGljbGUSDQoFdGl0bGUYASABKAkSEwoLZGVzY3JpcHRpb24YAiABKAkSCwoDdXJsGAMgASgJEg4KBnBpY3VybBgEIAEoCSK1AQoOTWVzc2FnZUNvbnRlbnQSDAoEdHlwZRgBIAEoCRIMCgR0ZXh0GAIgASgJEhAKCG1lbnRpb25zGAMgAygJEhEKCXF1b3RlX3NlcRgEIAEoAxIvCgVtZWRpYRgFIAEoCzIgLnFpd2VpLm1lc3NhZ2luZy52MS5NZXNzYWdlTWVkaWESMQoIYXJ0aWNsZXMYBiADKAsyHy5xaXdlaS5tZXNzYWdpbmcudjEuTmV3c0FydGljbGUihgIKB01lc3NhZ2USDwoHY29ycF9pZBgBIAEoCRIXCg9jb252ZXJzYXRpb25faWQYAiABKAkSCwoDc2VxGAMgASgDEgoKAmlkGAQgASgJEg4KBnNlbmRlchgFIAEoCRIVCg1jbGllbnRfbXNnX2lkGAYgASgJEhkKEWNvbnZlcnNhdGlvbl9raW5kGAcgASgJEhQKDHBhcnRpY2lwYW50cxgIIAMoCRIzCgdjb250ZW50GAkgASgLMiIucWl3ZWkubWVzc2FnaW5nLnYxLk1lc3NhZ2VDb250ZW50EisKB3NlbnRfYXQYCiABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wIjsKC01lc3NhZ2VTZW50EiwKB21lc3NhZ2UYASABKAsyGy5xaXdlaS5tZXNzYWdpbmcudjEuTWVzc2FnZSKqAQoPTWVzc2FnZVJlY2FsbGVkEg8KB2NvcnBfaWQYASABKAkSFwoPY29udmVyc2F0aW9uX2lkGAIgASgJEgsKA3NlcRgDIAEoAxIKCgJpZBgEIAEoCRIOCgZzZW5kZXIYBSABKAkSEwoLcmVjYWxsZWRfYnkYBiABKAkSLwoLcmVjYWxsZWRfYXQYByABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wIoEBCgtNZXNzYWdlUmVhZBIPCgdjb3JwX2lkGAEgASgJEhcKD2NvbnZlcnNhdGlvbl9pZBgCIAEoCRIOCgZ1c2VyaWQYAyABKAkSCwoDc2VxGAQgASgDEisKB3JlYWRfYXQYBSABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wIrcBCg5BcHBNZXNzYWdlU2VudBIPCgdjb3JwX2lkGAEgASgJEg0KBW1zZ2lkGAIgASgJEg8KB2FnZW50aWQYAyABKAUSMwoHY29udGVudBgEIAEoCzIiLnFpd2VpLm1lc3NhZ2luZy52MS5NZXNzYWdlQ29udGVudBISCgpyZWNpcGllbnRzGAUgAygJEisKB3NlbnRfYXQYBiABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wYgZwcm90bzM", [file_google_protobuf_timestamp]);
+  fileDesc("CiBxaXdlaS9tZXNzYWdpbmcvdjEvbWVzc2FnZS5wcm90bxIScWl3ZWkubWVzc2FnaW5nLnYxIpgBCgxNZXNzYWdlTWVkaWESEAoIbWVkaWFfaWQYASABKAkSDAoEa2luZBgCIAEoCRIOCgZidWNrZXQYAyABKAkSEgoKb2JqZWN0X2tleRgEIAEoCRIMCgRzaXplGAUgASgDEg4KBnNoYTI1NhgGIAEoCRIQCghmaWxlbmFtZRgHIAEoCRIUCgxjb250ZW50X3R5cGUYCCABKAkiTgoLTmV3c0FydGljbGUSDQoFdGl0bGUYASABKAkSEwoLZGVzY3JpcHRpb24YAiABKAkSCwoDdXJsGAMgASgJEg4KBnBpY3VybBgEIAEoCSJVCg9NZXNzYWdlTG9jYXRpb24SEAoIbGF0aXR1ZGUYASABKAESEQoJbG9uZ2l0dWRlGAIgASgBEgwKBG5hbWUYAyABKAkSDwoHYWRkcmVzcxgEIAEoCSJPCgtNZXNzYWdlTGluaxINCgV0aXRsZRgBIAEoCRITCgtkZXNjcmlwdGlvbhgCIAEoCRILCgN1cmwYAyABKAkSDwoHcGljX3VybBgEIAEoCSIyChJNZXNzYWdlQ29udGFjdENhcmQSDgoGdXNlcmlkGAEgASgJEgwKBG5hbWUYAiABKAki2QIKDk1lc3NhZ2VDb250ZW50EgwKBHR5cGUYASABKAkSDAoEdGV4dBgCIAEoCRIQCghtZW50aW9ucxgDIAMoCRIRCglxdW90ZV9zZXEYBCABKAMSLwoFbWVkaWEYBSABKAsyIC5xaXdlaS5tZXNzYWdpbmcudjEuTWVzc2FnZU1lZGlhEjEKCGFydGljbGVzGAYgAygLMh8ucWl3ZWkubWVzc2FnaW5nLnYxLk5ld3NBcnRpY2xlEjUKCGxvY2F0aW9uGAcgASgLMiMucWl3ZWkubWVzc2FnaW5nLnYxLk1lc3NhZ2VMb2NhdGlvbhItCgRsaW5rGAggASgLMh8ucWl3ZWkubWVzc2FnaW5nLnYxLk1lc3NhZ2VMaW5rEjwKDGNvbnRhY3RfY2FyZBgJIAEoCzImLnFpd2VpLm1lc3NhZ2luZy52MS5NZXNzYWdlQ29udGFjdENhcmQipQIKB01lc3NhZ2USDwoHY29ycF9pZBgBIAEoCRIXCg9jb252ZXJzYXRpb25faWQYAiABKAkSCwoDc2VxGAMgASgDEgoKAmlkGAQgASgJEg4KBnNlbmRlchgFIAEoCRIVCg1jbGllbnRfbXNnX2lkGAYgASgJEhkKEWNvbnZlcnNhdGlvbl9raW5kGAcgASgJEhQKDHBhcnRpY2lwYW50cxgIIAMoCRIzCgdjb250ZW50GAkgASgLMiIucWl3ZWkubWVzc2FnaW5nLnYxLk1lc3NhZ2VDb250ZW50EisKB3NlbnRfYXQYCiABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEh0KFWV4dGVybmFsX3BhcnRpY2lwYW50cxgLIAMoCSI7CgtNZXNzYWdlU2VudBIsCgdtZXNzYWdlGAEgASgLMhsucWl3ZWkubWVzc2FnaW5nLnYxLk1lc3NhZ2UiqgEKD01lc3NhZ2VSZWNhbGxlZBIPCgdjb3JwX2lkGAEgASgJEhcKD2NvbnZlcnNhdGlvbl9pZBgCIAEoCRILCgNzZXEYAyABKAMSCgoCaWQYBCABKAkSDgoGc2VuZGVyGAUgASgJEhMKC3JlY2FsbGVkX2J5GAYgASgJEi8KC3JlY2FsbGVkX2F0GAcgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcCKBAQoLTWVzc2FnZVJlYWQSDwoHY29ycF9pZBgBIAEoCRIXCg9jb252ZXJzYXRpb25faWQYAiABKAkSDgoGdXNlcmlkGAMgASgJEgsKA3NlcRgEIAEoAxIrCgdyZWFkX2F0GAUgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcCK3AQoOQXBwTWVzc2FnZVNlbnQSDwoHY29ycF9pZBgBIAEoCRINCgVtc2dpZBgCIAEoCRIPCgdhZ2VudGlkGAMgASgFEjMKB2NvbnRlbnQYBCABKAsyIi5xaXdlaS5tZXNzYWdpbmcudjEuTWVzc2FnZUNvbnRlbnQSEgoKcmVjaXBpZW50cxgFIAMoCRIrCgdzZW50X2F0GAYgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcGIGcHJvdG8z", [file_google_protobuf_timestamp]);
 
 /**
  * A file a message carries (image, voice, video or file), kept in object storage.
@@ -107,13 +107,106 @@ export const NewsArticleSchema: GenMessage<NewsArticle> = /*@__PURE__*/
   messageDesc(file_qiwei_messaging_v1_message, 1);
 
 /**
+ * A place (location messages): WGS-84 coordinates with the place's name and address.
+ *
+ * @generated from message qiwei.messaging.v1.MessageLocation
+ */
+export type MessageLocation = Message$1<"qiwei.messaging.v1.MessageLocation"> & {
+  /**
+   * @generated from field: double latitude = 1;
+   */
+  latitude: number;
+
+  /**
+   * @generated from field: double longitude = 2;
+   */
+  longitude: number;
+
+  /**
+   * @generated from field: string name = 3;
+   */
+  name: string;
+
+  /**
+   * @generated from field: string address = 4;
+   */
+  address: string;
+};
+
+/**
+ * Describes the message qiwei.messaging.v1.MessageLocation.
+ * Use `create(MessageLocationSchema)` to create a new message.
+ */
+export const MessageLocationSchema: GenMessage<MessageLocation> = /*@__PURE__*/
+  messageDesc(file_qiwei_messaging_v1_message, 2);
+
+/**
+ * A link card (link messages); `url` and `pic_url` are http or https.
+ *
+ * @generated from message qiwei.messaging.v1.MessageLink
+ */
+export type MessageLink = Message$1<"qiwei.messaging.v1.MessageLink"> & {
+  /**
+   * @generated from field: string title = 1;
+   */
+  title: string;
+
+  /**
+   * @generated from field: string description = 2;
+   */
+  description: string;
+
+  /**
+   * @generated from field: string url = 3;
+   */
+  url: string;
+
+  /**
+   * @generated from field: string pic_url = 4;
+   */
+  picUrl: string;
+};
+
+/**
+ * Describes the message qiwei.messaging.v1.MessageLink.
+ * Use `create(MessageLinkSchema)` to create a new message.
+ */
+export const MessageLinkSchema: GenMessage<MessageLink> = /*@__PURE__*/
+  messageDesc(file_qiwei_messaging_v1_message, 3);
+
+/**
+ * A contact card (名片): a member of the corp, with their name when the card was sent.
+ *
+ * @generated from message qiwei.messaging.v1.MessageContactCard
+ */
+export type MessageContactCard = Message$1<"qiwei.messaging.v1.MessageContactCard"> & {
+  /**
+   * @generated from field: string userid = 1;
+   */
+  userid: string;
+
+  /**
+   * @generated from field: string name = 2;
+   */
+  name: string;
+};
+
+/**
+ * Describes the message qiwei.messaging.v1.MessageContactCard.
+ * Use `create(MessageContactCardSchema)` to create a new message.
+ */
+export const MessageContactCardSchema: GenMessage<MessageContactCard> = /*@__PURE__*/
+  messageDesc(file_qiwei_messaging_v1_message, 4);
+
+/**
  * What a message says. `type` names which fields are set.
  *
  * @generated from message qiwei.messaging.v1.MessageContent
  */
 export type MessageContent = Message$1<"qiwei.messaging.v1.MessageContent"> & {
   /**
-   * "text", "markdown", "image", "voice", "video", "file" or "news".
+   * "text", "markdown", "image", "voice", "video", "file", "news", "location", "link" or
+   * "contact_card".
    *
    * @generated from field: string type = 1;
    */
@@ -153,6 +246,27 @@ export type MessageContent = Message$1<"qiwei.messaging.v1.MessageContent"> & {
    * @generated from field: repeated qiwei.messaging.v1.NewsArticle articles = 6;
    */
   articles: NewsArticle[];
+
+  /**
+   * Set for location messages.
+   *
+   * @generated from field: qiwei.messaging.v1.MessageLocation location = 7;
+   */
+  location?: MessageLocation | undefined;
+
+  /**
+   * Set for link messages.
+   *
+   * @generated from field: qiwei.messaging.v1.MessageLink link = 8;
+   */
+  link?: MessageLink | undefined;
+
+  /**
+   * Set for contact card messages.
+   *
+   * @generated from field: qiwei.messaging.v1.MessageContactCard contact_card = 9;
+   */
+  contactCard?: MessageContactCard | undefined;
 };
 
 /**
@@ -160,7 +274,7 @@ export type MessageContent = Message$1<"qiwei.messaging.v1.MessageContent"> & {
  * Use `create(MessageContentSchema)` to create a new message.
  */
 export const MessageContentSchema: GenMessage<MessageContent> = /*@__PURE__*/
-  messageDesc(file_qiwei_messaging_v1_message, 2);
+  messageDesc(file_qiwei_messaging_v1_message, 5);
 
 /**
  * A message as it was sent: everything an archive needs without calling back.
@@ -207,7 +321,7 @@ export type Message = Message$1<"qiwei.messaging.v1.Message"> & {
   clientMsgId: string;
 
   /**
-   * "single" or "group".
+   * "single", "group", "external" or "department".
    *
    * @generated from field: string conversation_kind = 7;
    */
@@ -229,6 +343,14 @@ export type Message = Message$1<"qiwei.messaging.v1.Message"> & {
    * @generated from field: google.protobuf.Timestamp sent_at = 10;
    */
   sentAt?: Timestamp | undefined;
+
+  /**
+   * The external contacts (`external_userid`) in the conversation when it was sent: external
+   * groups only.
+   *
+   * @generated from field: repeated string external_participants = 11;
+   */
+  externalParticipants: string[];
 };
 
 /**
@@ -236,7 +358,7 @@ export type Message = Message$1<"qiwei.messaging.v1.Message"> & {
  * Use `create(MessageSchema)` to create a new message.
  */
 export const MessageSchema: GenMessage<Message> = /*@__PURE__*/
-  messageDesc(file_qiwei_messaging_v1_message, 3);
+  messageDesc(file_qiwei_messaging_v1_message, 6);
 
 /**
  * qiwei.messaging.message.sent.v1
@@ -255,7 +377,7 @@ export type MessageSent = Message$1<"qiwei.messaging.v1.MessageSent"> & {
  * Use `create(MessageSentSchema)` to create a new message.
  */
 export const MessageSentSchema: GenMessage<MessageSent> = /*@__PURE__*/
-  messageDesc(file_qiwei_messaging_v1_message, 4);
+  messageDesc(file_qiwei_messaging_v1_message, 7);
 
 /**
  * qiwei.messaging.message.recalled.v1: the message stays in the archive; clients hide it.
@@ -304,7 +426,7 @@ export type MessageRecalled = Message$1<"qiwei.messaging.v1.MessageRecalled"> & 
  * Use `create(MessageRecalledSchema)` to create a new message.
  */
 export const MessageRecalledSchema: GenMessage<MessageRecalled> = /*@__PURE__*/
-  messageDesc(file_qiwei_messaging_v1_message, 5);
+  messageDesc(file_qiwei_messaging_v1_message, 8);
 
 /**
  * qiwei.messaging.message.read.v1: a member has read everything up to `seq`.
@@ -343,7 +465,7 @@ export type MessageRead = Message$1<"qiwei.messaging.v1.MessageRead"> & {
  * Use `create(MessageReadSchema)` to create a new message.
  */
 export const MessageReadSchema: GenMessage<MessageRead> = /*@__PURE__*/
-  messageDesc(file_qiwei_messaging_v1_message, 6);
+  messageDesc(file_qiwei_messaging_v1_message, 9);
 
 /**
  * qiwei.messaging.message.app_sent.v1: an app message (应用消息), keyed by `app/<agentid>`.
@@ -388,5 +510,5 @@ export type AppMessageSent = Message$1<"qiwei.messaging.v1.AppMessageSent"> & {
  * Use `create(AppMessageSentSchema)` to create a new message.
  */
 export const AppMessageSentSchema: GenMessage<AppMessageSent> = /*@__PURE__*/
-  messageDesc(file_qiwei_messaging_v1_message, 7);
+  messageDesc(file_qiwei_messaging_v1_message, 10);
 

@@ -1,6 +1,6 @@
 import { keywordQuery, termsOf } from './tokenizer';
 
-describe('archive tokenizer', () => {
+describe('text-search tokenizer', () => {
   it('indexes Chinese as bigrams, so words are found inside unspaced text', () => {
     const terms = termsOf('这款理财产品收益很高');
     expect(terms).toEqual(expect.arrayContaining(['理财', '财产', '产品', '收益', '高']));

@@ -1,0 +1,2 @@
+export { hasCjk, keywordQuery, normalise, termsOf } from './tokenizer';
+export { matchRanges, type MatchRange } from './match-ranges';
