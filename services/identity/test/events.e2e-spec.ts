@@ -5,6 +5,7 @@ import {
   DepartmentDeletedSchema,
   DepartmentMovedSchema,
   DepartmentUpdatedSchema,
+  MemberCreatedSchema,
 } from '@qiwei/contracts';
 import { createKafka } from '@qiwei/events';
 import { eventually } from '@qiwei/testing';
@@ -29,7 +30,11 @@ describe('identity: events', () => {
   beforeAll(async () => {
     identity = await bootIdentity();
     kafka = createKafka({ brokers: identity.brokers, clientId: 'identity-events-test' });
-    for (const topic of ['qiwei.identity.corp.v1', 'qiwei.identity.department.v1']) {
+    for (const topic of [
+      'qiwei.identity.corp.v1',
+      'qiwei.identity.department.v1',
+      'qiwei.identity.member.v1',
+    ]) {
       const consumer = kafka.consumer({ groupId: `test-${topic}` });
       await consumer.connect();
       await consumer.subscribe({ topic, fromBeginning: true });
@@ -59,7 +64,7 @@ describe('identity: events', () => {
   const departmentEvents = (corpId: string) =>
     (received.get('qiwei.identity.department.v1') ?? []).filter((r) => r.key === corpId);
 
-  it('announces a new corp and its root department', async () => {
+  it('announces a new corp, its root department and its first super admin', async () => {
     const corp = await identity.createCorp('事件公司');
     await eventually(() => {
       const corpEvent = (received.get('qiwei.identity.corp.v1') ?? []).find(
@@ -73,6 +78,17 @@ describe('identity: events', () => {
       expect(departmentEvents(corp.corpId).map((e) => e.type)).toEqual([
         'qiwei.identity.department.created.v1',
       ]);
+      const adminEvents = (received.get('qiwei.identity.member.v1') ?? []).filter(
+        (r) => r.key === corp.corpId,
+      );
+      expect(adminEvents.map((e) => e.type)).toEqual(['qiwei.identity.member.created.v1']);
+      expect(fromJsonString(MemberCreatedSchema, adminEvents[0].value).member).toMatchObject({
+        userid: 'admin',
+        status: 'active',
+        roles: ['super_admin'],
+        departments: [{ departmentId: 1 }],
+        mainDepartmentId: 1,
+      });
     });
     const [root] = departmentEvents(corp.corpId);
     expect(root.headers).toMatchObject({

@@ -653,9 +653,9 @@ describe('messaging: external groups, department groups and group settings', () 
         departmentId: 1,
         owner: 'alice',
       });
-      // Everyone messaging knows as an active member of the corp (identity announces no event for
-      // a corp's first super admin, so messaging does not know `admin` as a member).
+      // Every active member of the corp, the corp's first super admin included.
       expect(userids(root)).toEqual([
+        'admin',
         'alice',
         'bob',
         'carol',

@@ -1,13 +1,15 @@
 import { randomBytes } from 'node:crypto';
 import { Injectable } from '@nestjs/common';
 import { timestampFromDate } from '@bufbuild/protobuf/wkt';
-import { IDENTITY_CORP_TOPIC } from '@qiwei/contracts';
+import { IDENTITY_CORP_TOPIC, IDENTITY_MEMBER_TOPIC } from '@qiwei/contracts';
 import { Outbox } from '@qiwei/events';
 import { asCorpId, TransactionRunner } from '@qiwei/persistence';
 import { DepartmentResponse } from '../departments/dto/department.dto';
 import { DepartmentsService } from '../departments/departments.service';
 import { ROOT_DEPARTMENT_ID } from '../departments/department.entity';
 import { Member, MemberDepartment } from '../members/member.entity';
+import { memberChanged } from '../members/member-events';
+import { MembersRepository, type MemberWithDepartments } from '../members/members.repository';
 import { AccessTokensService } from '../tokens/access-tokens.service';
 import { recordAudit } from '../audit/audit-log';
 import { Corp } from './corp.entity';
@@ -20,7 +22,8 @@ export function newCorpId(): string {
 
 /**
  * A new tenant: the corp, its root department (id 1, named after the corp) and its first
- * super admin in the root department, in one transaction; then a token for that admin.
+ * super admin in the root department, in one transaction with their events (corp, root
+ * department, member created); then a token for that admin.
  */
 @Injectable()
 export class CreateCorpUseCase {
@@ -29,6 +32,7 @@ export class CreateCorpUseCase {
     private readonly departments: DepartmentsService,
     private readonly tokens: AccessTokensService,
     private readonly outbox: Outbox,
+    private readonly members: MembersRepository,
   ) {}
 
   async execute(input: CreateCorpDto): Promise<CreatedCorpResponse> {
@@ -57,6 +61,14 @@ export class CreateCorpUseCase {
         subject: `corp/${corpId}`,
         data: { corp: { corpId, name: corp.name, createdAt: timestampFromDate(corp.createdAt) } },
       });
+      // The first super admin is a member like any other: services that project the directory
+      // (messaging, compliance) learn of them from this event.
+      const state = (await this.members.findWithDepartments(
+        em,
+        corpId,
+        admin.userid,
+      )) as MemberWithDepartments;
+      await this.outbox.publish(em, IDENTITY_MEMBER_TOPIC, memberChanged('created', state));
       await recordAudit(em, corpId, {
         action: 'corp.created',
         targetType: 'corp',

@@ -10,6 +10,6 @@ import { MembersService } from './members.service';
   imports: [AccessModule, DepartmentsModule, TokensModule],
   controllers: [MembersController],
   providers: [MembersService, MembersRepository],
-  exports: [MembersService],
+  exports: [MembersService, MembersRepository],
 })
 export class MembersModule {}
