@@ -28,6 +28,7 @@ import { AccessControl1764500000000 } from './migrations/1764500000000-access-co
 import { AppsModule } from './apps/apps.module';
 import { SealedSigningKeys1764700000000 } from './migrations/1764700000000-sealed-signing-keys';
 import { Totp1764800000000 } from './migrations/1764800000000-totp';
+import { WecomBatchJobs1764900000000 } from './migrations/1764900000000-wecom-batch-jobs';
 import { MemberImports1764600000000 } from './migrations/1764600000000-member-imports';
 import { AuditModule } from './audit/audit.module';
 import { AuthModule } from './auth/auth.module';
@@ -57,6 +58,7 @@ export const IDENTITY_MIGRATIONS = [
   MemberImports1764600000000,
   SealedSigningKeys1764700000000,
   Totp1764800000000,
+  WecomBatchJobs1764900000000,
   OutboxNotifyAfterCommit1765100000000,
 ];
 
