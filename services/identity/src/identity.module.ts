@@ -31,6 +31,7 @@ import { Totp1764800000000 } from './migrations/1764800000000-totp';
 import { WecomBatchJobs1764900000000 } from './migrations/1764900000000-wecom-batch-jobs';
 import { MemberImports1764600000000 } from './migrations/1764600000000-member-imports';
 import { AuditModule } from './audit/audit.module';
+import { BatchModule } from './batch/batch.module';
 import { AuthModule } from './auth/auth.module';
 import { SigningKey } from './tokens/signing-key.entity';
 import { TokensModule } from './tokens/tokens.module';
@@ -108,6 +109,7 @@ export class IdentityModule {
         CorpsModule,
         WecomModule,
         ImportsModule,
+        BatchModule,
       ],
     };
   }
