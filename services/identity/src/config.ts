@@ -55,12 +55,7 @@ export const identityConfigSchema = platformConfigSchema
     /** A batch job's callback (batch_job_result): each attempt's timeout, attempts, pause between. */
     BATCH_CALLBACK_TIMEOUT_MS: z.coerce.number().int().min(100).max(60_000).default(5_000),
     BATCH_CALLBACK_MAX_ATTEMPTS: z.coerce.number().int().min(1).max(20).default(3),
-    BATCH_CALLBACK_RETRY_DELAY_MS: z.coerce
-      .number()
-      .int()
-      .min(0)
-      .max(3_600_000)
-      .default(10_000),
+    BATCH_CALLBACK_RETRY_DELAY_MS: z.coerce.number().int().min(0).max(3_600_000).default(10_000),
     /**
      * replace_user's protection against wiping the directory (WeCom's rule, errcode 45026): the
      * job stops, changing nothing, when it would delete more than BATCH_REPLACE_DELETE_MAX_SHARE of

@@ -217,15 +217,14 @@ describe('identity: WeCom batch API (batch/syncuser, replaceuser, replaceparty, 
 
     // Events carry the full state; the audit log names the app, as for every /cgi-bin change.
     const events = await corpEventsOn(identity.brokers, IDENTITY_MEMBER_TOPIC.name, corp.corpId, [
-      'qiwei.identity.member.created.v1', // the corp's admin
-      'qiwei.identity.member.created.v1',
-      'qiwei.identity.member.created.v1',
+      'qiwei.identity.member.created.v1', // existing (user/create)
+      'qiwei.identity.member.created.v1', // bystander (user/create)
       'qiwei.identity.member.created.v1',
       'qiwei.identity.member.created.v1',
       'qiwei.identity.member.updated.v1',
       'qiwei.identity.member.disabled.v1',
     ]);
-    const created = fromJsonString(MemberCreatedSchema, events[3].value).member;
+    const created = fromJsonString(MemberCreatedSchema, events[2].value).member;
     expect(created).toMatchObject({ userid: 'zhangsan', mainDepartmentId: east, gender: 'male' });
     const audit = await db.query(
       `SELECT action, actor_type, actor_id FROM audit_log WHERE corp_id = $1
@@ -271,7 +270,7 @@ describe('identity: WeCom batch API (batch/syncuser, replaceuser, replaceparty, 
         userRow({ 姓名: '领导', 帐号: 'leader', 所在部门: '1', 是否部门内领导: '1;1' }),
         userRow({ 姓名: '性别', 帐号: 'gender', 性别: '未定' }),
         userRow({ 姓名: '重复', 帐号: 'good' }),
-        userRow({ 姓名: '', 帐号: '' }),
+        userRow({ 姓名: '', 帐号: '', 职位: '无帐号' }),
       ]),
     );
     expect(job.result.map((r) => [r.userid, r.errcode])).toEqual([
@@ -327,7 +326,6 @@ describe('identity: WeCom batch API (batch/syncuser, replaceuser, replaceparty, 
     expect((await user('gone1')).errcode).toBe(60111);
     expect(await user(corp.adminUserid)).toMatchObject({ errcode: 0 });
     await corpEventsOn(identity.brokers, IDENTITY_MEMBER_TOPIC.name, corp.corpId, [
-      'qiwei.identity.member.created.v1',
       'qiwei.identity.member.created.v1',
       'qiwei.identity.member.created.v1',
       'qiwei.identity.member.created.v1',
@@ -411,9 +409,9 @@ describe('identity: WeCom batch API (batch/syncuser, replaceuser, replaceparty, 
     );
     expect(events.map((e: { action: string }) => e.action).slice(3, 9)).toEqual([
       'department.created',
+      'department.created',
+      'department.created',
       'department.moved',
-      'department.created',
-      'department.created',
       'department.deleted',
       'department.created',
     ]);

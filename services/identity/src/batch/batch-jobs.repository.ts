@@ -312,9 +312,9 @@ export class BatchJobsRepository {
   ): Promise<void> {
     await em.query(
       `UPDATE wecom_batch_jobs
-          SET callback_state = $3, callback_error = $4, callback_secret = NULL,
+          SET callback_state = $3::varchar, callback_error = $4, callback_secret = NULL,
               callback_next_at = NULL,
-              callback_delivered_at = CASE WHEN $3 = 'delivered' THEN now() ELSE NULL END
+              callback_delivered_at = CASE WHEN $3::varchar = 'delivered' THEN now() END
         WHERE corp_id = $1 AND jobid = $2 AND callback_state = 'pending'`,
       [callback.corpId, callback.jobid, state, error],
     );

@@ -63,6 +63,7 @@ export const WECOM_ERRCODES = {
   BATCH_JOB_GAVE_UP: [302005, 'import failed, please retry'],
   'VALIDATION_FAILED:media_id:isDefined': [41006, 'media_id missing'],
   'VALIDATION_FAILED:media_id': [40007, 'invalid media_id'],
+  'VALIDATION_FAILED:jobid:isDefined': [40058, 'invalid parameter: jobid missing'],
   'VALIDATION_FAILED:jobid': [40088, 'jobid not found'],
   'VALIDATION_FAILED:callback.url': [40057, 'invalid callback url'],
   // Requests
