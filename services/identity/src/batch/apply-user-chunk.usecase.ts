@@ -199,16 +199,17 @@ export class ApplyUserChunkUseCase {
       } else if (input.departments) {
         const refs: { ref: number; index: number }[] = [];
         const pathRefs: { path: string[]; index: number }[] = [];
-        let unknown: number | null = null;
+        const unknowns: number[] = [];
         input.departments.forEach((ref, index) => {
           if ('path' in ref) pathRefs.push({ path: ref.path, index });
           else {
             const path = pathOf.get(ref.id);
-            if (path === undefined || !access.canSeeDepartment(path)) unknown ??= ref.id;
+            if (path === undefined || !access.canSeeDepartment(path)) unknowns.push(ref.id);
             refs.push({ ref: ref.id, index });
           }
         });
-        if (unknown !== null) {
+        const unknown = unknowns[0];
+        if (unknown !== undefined) {
           refuse(rowError('DEPARTMENT_NOT_FOUND', `Department ${unknown} does not exist.`));
           continue;
         }
