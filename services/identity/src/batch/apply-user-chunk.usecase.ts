@@ -214,13 +214,18 @@ export class ApplyUserChunkUseCase {
           continue;
         }
         if (pathRefs.length) {
-          const resolved = paths.plan(pathRefs.map((p) => p.path));
+          const keys = [...new Set(pathRefs.map((p) => p.path.join('/')))];
+          const resolved = paths.plan(keys.map((key) => key.split('/')));
           if ('code' in resolved) {
             refuse(rowError(resolved.code, resolved.message));
             continue;
           }
           // The plan answers each distinct path once, in the order given.
-          pathRefs.forEach((p, i) => refs.push({ ref: resolved.departmentIds[i], index: p.index }));
+          for (const p of pathRefs)
+            refs.push({
+              ref: resolved.departmentIds[keys.indexOf(p.path.join('/'))],
+              index: p.index,
+            });
           const hidden = resolved.departmentIds.find(
             (id) => id > 0 && !access.canSeeDepartment(pathOf.get(id) ?? ''),
           );

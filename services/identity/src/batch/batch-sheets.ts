@@ -310,7 +310,6 @@ function parseDepartments(
     .split(LIST)
     .map((item) => item.trim())
     .filter(Boolean);
-  const seen = new Set<string>();
   const refs: DepartmentRef[] = [];
   for (const item of items) {
     let ref: DepartmentRef;
@@ -338,9 +337,8 @@ function parseDepartments(
       }
       ref = { path };
     }
-    const key = 'id' in ref ? `#${ref.id}` : ref.path.join('/');
-    if (seen.has(key)) continue;
-    seen.add(key);
+    // A department named twice stays twice here, so 是否部门内领导 and 排序 keep their places;
+    // the first mention counts.
     refs.push(ref);
   }
   if (refs.length > MAX_DEPARTMENTS_PER_MEMBER)
