@@ -2,6 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { eventually } from './eventually';
 import { freePort } from './free-port';
 import { distEntry, spawnNode, type SpawnedProcess } from './processes';
+import { startTestS3 } from './test-s3';
 
 export interface ServiceProcess {
   url: string;
@@ -52,17 +53,38 @@ export async function startServiceProcess(
   return { url, process: child, stop };
 }
 
-/** Identity as its own process, with a platform token and a key-encryption key of its own. */
+/**
+ * Identity as its own process, with a platform token and a key-encryption key of its own.
+ * Identity reads WeCom's temporary media (batch CSVs) from object storage: pass the caller's S3
+ * settings (`TestS3.env`) to share one server with messaging; without them identity gets an S3
+ * server of its own, stopped with it.
+ */
 export async function startIdentityProcess(options: {
   databaseUrl: string;
   brokers: string[];
+  storage?: Record<string, string>;
 }): Promise<ServiceProcess & { platformToken: string }> {
   const platformToken = `test-platform-${randomBytes(12).toString('hex')}`;
-  const identity = await startServiceProcess('identity', {
-    DATABASE_URL: options.databaseUrl,
-    KAFKA_BROKERS: options.brokers.join(','),
-    QIWEI_PLATFORM_TOKEN: platformToken,
-    IDENTITY_KEY_ENCRYPTION_KEY: `test:${randomBytes(32).toString('base64')}`,
-  });
-  return { ...identity, platformToken };
+  const ownS3 = options.storage ? undefined : await startTestS3();
+  let identity: ServiceProcess;
+  try {
+    identity = await startServiceProcess('identity', {
+      DATABASE_URL: options.databaseUrl,
+      KAFKA_BROKERS: options.brokers.join(','),
+      QIWEI_PLATFORM_TOKEN: platformToken,
+      IDENTITY_KEY_ENCRYPTION_KEY: `test:${randomBytes(32).toString('base64')}`,
+      ...(options.storage ?? ownS3?.env),
+    });
+  } catch (error) {
+    await ownS3?.stop();
+    throw error;
+  }
+  return {
+    ...identity,
+    platformToken,
+    async stop() {
+      await identity.stop();
+      await ownS3?.stop();
+    },
+  };
 }

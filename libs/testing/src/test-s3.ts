@@ -16,14 +16,17 @@ export interface TestS3 {
 export async function startTestS3(): Promise<TestS3> {
   const directory = await mkdtemp(join(tmpdir(), 'qiwei-test-s3-'));
   const s3 = await startEmbeddedS3({ directory, port: 0 });
+  let stopping: Promise<void> | undefined;
   return {
     endpoint: s3.endpoint,
     accessKey: s3.accessKey,
     secretKey: s3.secretKey,
     env: { S3_ENDPOINT: s3.endpoint, S3_ACCESS_KEY: s3.accessKey, S3_SECRET_KEY: s3.secretKey },
-    async stop() {
-      await s3.stop();
-      await rm(directory, { recursive: true, force: true });
-    },
+    // Idempotent, like the broker's: a harness may release twice after a refused start.
+    stop: () =>
+      (stopping ??= (async () => {
+        await s3.stop();
+        await rm(directory, { recursive: true, force: true });
+      })()),
   };
 }

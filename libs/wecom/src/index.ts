@@ -21,3 +21,13 @@ export {
   type WecomMediaType,
   type WecomMediaUpload,
 } from './temporary-media';
+export {
+  sealWecomCallback,
+  wecomDecrypt,
+  wecomEncrypt,
+  wecomSignature,
+  wecomXmlText,
+  WECOM_CALLBACK_TOKEN,
+  WECOM_ENCODING_AES_KEY,
+  type SealedWecomCallback,
+} from './wecom-callback-crypto';

@@ -16,6 +16,7 @@ import ExcelJS from 'exceljs';
 import { Client } from 'pg';
 import { silentLogger, startDevKafka } from '@qiwei/dev-kafka';
 import { startEmbeddedPostgres } from '@qiwei/embedded-postgres';
+import { startEmbeddedS3 } from '@qiwei/embedded-s3';
 import { databaseUrl, ensureDatabase } from '@qiwei/persistence';
 
 const REPO_ROOT = resolve(__dirname, '../../../..');
@@ -225,6 +226,8 @@ async function main(): Promise<void> {
     dataDir: join(dataDir, 'kafka'),
     logger: silentLogger,
   });
+  // Identity reads WeCom's temporary media (batch CSVs) from object storage.
+  const s3 = await startEmbeddedS3({ directory: join(dataDir, 's3'), port: 0 });
   await ensureDatabase(postgres.url, 'qiwei_identity_bench');
   const dbUrl = databaseUrl(postgres.url, 'qiwei_identity_bench');
   const port = 4901;
@@ -238,6 +241,9 @@ async function main(): Promise<void> {
       QIWEI_PLATFORM_TOKEN: TOKEN,
       IDENTITY_KEY_ENCRYPTION_KEY: `bench:${randomBytes(32).toString('base64')}`,
       KAFKA_BROKERS: kafka.brokers.join(','),
+      S3_ENDPOINT: s3.endpoint,
+      S3_ACCESS_KEY: s3.accessKey,
+      S3_SECRET_KEY: s3.secretKey,
       KAFKAJS_NO_PARTITIONER_WARNING: '1',
       LOG_LEVEL: 'warn',
     },
@@ -363,6 +369,7 @@ async function main(): Promise<void> {
     service.kill('SIGTERM');
     await new Promise((r) => service.once('exit', r));
     await kafka.stop();
+    await s3.stop();
     await postgres.stop();
     await rm(dataDir, { recursive: true, force: true });
   }

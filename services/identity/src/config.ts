@@ -1,12 +1,14 @@
 import { eventsConfigSchema } from '@qiwei/events';
 import { databaseConfigSchema } from '@qiwei/persistence';
 import { platformConfigSchema } from '@qiwei/platform';
+import { storageConfigSchema } from '@qiwei/storage';
 import { z } from 'zod';
 import { keyEncryptionKeysSchema } from './crypto/key-encryption-keys';
 
 export const identityConfigSchema = platformConfigSchema
   .extend(databaseConfigSchema.shape)
   .extend(eventsConfigSchema.shape)
+  .extend(storageConfigSchema.shape)
   .extend({
     PORT: z.coerce.number().int().min(0).max(65535).default(4001),
     /** The platform operator's token: creates corps. Keep it secret. */
@@ -42,6 +44,27 @@ export const identityConfigSchema = platformConfigSchema
       .min(1024)
       .max(512 * 1024 * 1024)
       .default(20 * 1024 * 1024),
+    /**
+     * The bucket of WeCom's temporary media (`media/upload`, shared with messaging): the batch
+     * jobs read their CSV from it by media_id. Identity only reads it.
+     */
+    WECOM_MEDIA_BUCKET: z
+      .string()
+      .regex(/^[a-z0-9][a-z0-9.-]{2,62}$/, 'must be an S3 bucket name')
+      .default('qiwei-wecom-media'),
+    /** A batch job's callback (batch_job_result): each attempt's timeout, attempts, pause between. */
+    BATCH_CALLBACK_TIMEOUT_MS: z.coerce.number().int().min(100).max(60_000).default(5_000),
+    BATCH_CALLBACK_MAX_ATTEMPTS: z.coerce.number().int().min(1).max(20).default(3),
+    BATCH_CALLBACK_RETRY_DELAY_MS: z.coerce.number().int().min(0).max(3_600_000).default(10_000),
+    /**
+     * replace_user's protection against wiping the directory (WeCom's rule, errcode 45026): the
+     * job stops, changing nothing, when it would delete more than BATCH_REPLACE_DELETE_MAX_SHARE of
+     * the members in the caller's range and more than BATCH_REPLACE_DELETE_SMALL_COUNT members, or
+     * (at most that many) more than BATCH_REPLACE_DELETE_SMALL_MAX_SHARE of them.
+     */
+    BATCH_REPLACE_DELETE_SMALL_COUNT: z.coerce.number().int().min(0).max(1_000_000).default(50),
+    BATCH_REPLACE_DELETE_MAX_SHARE: z.coerce.number().min(0).max(1).default(0.2),
+    BATCH_REPLACE_DELETE_SMALL_MAX_SHARE: z.coerce.number().min(0).max(1).default(0.8),
   });
 
 export type IdentityConfig = z.infer<typeof identityConfigSchema>;

@@ -28,8 +28,10 @@ import { AccessControl1764500000000 } from './migrations/1764500000000-access-co
 import { AppsModule } from './apps/apps.module';
 import { SealedSigningKeys1764700000000 } from './migrations/1764700000000-sealed-signing-keys';
 import { Totp1764800000000 } from './migrations/1764800000000-totp';
+import { WecomBatchJobs1764900000000 } from './migrations/1764900000000-wecom-batch-jobs';
 import { MemberImports1764600000000 } from './migrations/1764600000000-member-imports';
 import { AuditModule } from './audit/audit.module';
+import { BatchModule } from './batch/batch.module';
 import { AuthModule } from './auth/auth.module';
 import { SigningKey } from './tokens/signing-key.entity';
 import { TokensModule } from './tokens/tokens.module';
@@ -57,6 +59,7 @@ export const IDENTITY_MIGRATIONS = [
   MemberImports1764600000000,
   SealedSigningKeys1764700000000,
   Totp1764800000000,
+  WecomBatchJobs1764900000000,
   OutboxNotifyAfterCommit1765100000000,
 ];
 
@@ -106,6 +109,7 @@ export class IdentityModule {
         CorpsModule,
         WecomModule,
         ImportsModule,
+        BatchModule,
       ],
     };
   }

@@ -3,10 +3,12 @@ import {
   bootTestApp,
   createTestDatabase,
   startTestKafka,
+  startTestS3,
   testPlatformConfig,
   unique,
   type TestApp,
   type TestDatabase,
+  type TestS3,
 } from '@qiwei/testing';
 import { identityConfigSchema, type IdentityConfig } from '../src/config';
 import { IdentityModule } from '../src/identity.module';
@@ -26,6 +28,8 @@ export interface IdentityTestApp extends TestApp {
   config: IdentityConfig;
   databaseUrl: string;
   brokers: string[];
+  /** Identity's object storage (WeCom's temporary media: the batch jobs' CSVs). */
+  s3: TestS3;
   /** A fresh corp through the API, with its super admin's token. */
   createCorp(name?: string): Promise<CreatedCorp>;
 }
@@ -40,8 +44,10 @@ export async function bootIdentity(
 ): Promise<IdentityTestApp> {
   const database = existing ?? (await createTestDatabase('identity'));
   const kafka = await startTestKafka();
+  const s3 = await startTestS3();
   const release = async () => {
     await kafka.stop();
+    await s3.stop();
     if (!existing) await database.drop();
   };
   let app: TestApp;
@@ -55,6 +61,7 @@ export async function bootIdentity(
       IDENTITY_KEY_ENCRYPTION_KEY: TEST_KEY_ENCRYPTION_KEY,
       KAFKA_BROKERS: kafka.brokers.join(','),
       OUTBOX_POLL_INTERVAL_MS: '100',
+      ...s3.env,
       ...env,
     });
     app = await bootTestApp({
@@ -72,6 +79,7 @@ export async function bootIdentity(
     config,
     databaseUrl: database.url,
     brokers: kafka.brokers,
+    s3,
     async createCorp(name = unique('corp')) {
       const adminUserid = 'admin';
       const response = await app

@@ -52,6 +52,8 @@ describe('identity: migrations', () => {
         'tag_members',
         'tags',
         'totp_recovery_codes',
+        'wecom_batch_jobs',
+        'wecom_batch_results',
       ];
       expect(await tables()).toEqual(all);
       // Every migration reverts cleanly, newest first, and applies again.

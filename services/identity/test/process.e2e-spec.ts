@@ -7,8 +7,10 @@ import {
   freePort,
   spawnNode,
   startTestKafka,
+  startTestS3,
   type TestDatabase,
   type TestKafka,
+  type TestS3,
 } from '@qiwei/testing';
 import { PLATFORM_TOKEN, TEST_KEY_ENCRYPTION_KEY } from './identity-test-app';
 
@@ -17,12 +19,15 @@ describe('identity: as a process', () => {
   const entry = () => distEntry('services/identity/src/main.js');
   let database: TestDatabase;
   let kafka: TestKafka;
+  let s3: TestS3;
   beforeAll(async () => {
     database = await createTestDatabase('identity_process');
     kafka = await startTestKafka();
+    s3 = await startTestS3();
   });
   afterAll(async () => {
     await kafka.stop();
+    await s3.stop();
     await database.drop();
   });
 
@@ -36,6 +41,7 @@ describe('identity: as a process', () => {
     KAFKA_BROKERS: kafka.brokers.join(','),
     KAFKAJS_NO_PARTITIONER_WARNING: '1',
     LOG_LEVEL: 'info',
+    ...s3.env,
   });
 
   it('refuses to start without a required variable, naming it', async () => {

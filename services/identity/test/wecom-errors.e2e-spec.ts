@@ -448,8 +448,8 @@ describe('identity: WeCom-compatible API refusals', () => {
         40058,
       ],
       [
-        'unknown API (batch jobs are not here)',
-        () => sync.post('batch/syncuser', { media_id: 'x' }),
+        'unknown API (batch/invite is not provided)',
+        () => sync.post('batch/invite', { user: ['x'] }),
         48002,
       ],
     ]);

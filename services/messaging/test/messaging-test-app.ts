@@ -78,7 +78,11 @@ export async function bootMessaging(env: Record<string, string> = {}): Promise<M
     await messagingDb.drop();
   };
   try {
-    identity = await startIdentityProcess({ databaseUrl: identityDb.url, brokers: kafka.brokers });
+    identity = await startIdentityProcess({
+      databaseUrl: identityDb.url,
+      brokers: kafka.brokers,
+      storage: s3.env, // WeCom's temporary media: messaging writes it, identity's batch jobs read it
+    });
     const identityUrl = identity.url;
     const platformToken = identity.platformToken;
     const config = loadConfig(messagingConfigSchema, {

@@ -96,6 +96,7 @@ export async function bootCompliance(
     const identity = await startIdentityProcess({
       databaseUrl: identityDb.url,
       brokers: kafka.brokers,
+      storage: s3?.env,
     });
     children.push(identity);
     const identityUrl = identity.url;

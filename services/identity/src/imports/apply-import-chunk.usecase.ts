@@ -1,5 +1,5 @@
 import { Inject, Injectable } from '@nestjs/common';
-import { IDENTITY_DEPARTMENT_TOPIC, IDENTITY_MEMBER_TOPIC } from '@qiwei/contracts';
+import { IDENTITY_MEMBER_TOPIC } from '@qiwei/contracts';
 import { Outbox } from '@qiwei/events';
 import { TransactionRunner, type CorpId } from '@qiwei/persistence';
 import type { EntityManager } from 'typeorm';
@@ -7,8 +7,6 @@ import { recordAudits, type AuditEntry } from '../audit/audit-log';
 import type { RequestContext } from '../audit/request-context';
 import { IDENTITY_CONFIG, type IdentityConfig } from '../config';
 import { lockCorpForWrite } from '../corps/corp-lock';
-import { departmentCreated } from '../departments/department-events';
-import { DepartmentRepository } from '../departments/department.repository';
 import { ROOT_DEPARTMENT_ID } from '../departments/department.entity';
 import { memberChanged } from '../members/member-events';
 import type { Member, MemberDepartment } from '../members/member.entity';
@@ -20,6 +18,7 @@ import {
   type MembershipRow,
 } from './bulk-members.repository';
 import { DepartmentPathResolver, type PlannedDepartment } from './department-paths';
+import { PlannedDepartmentsWriter } from './planned-departments.writer';
 import {
   isRejected,
   rejection,
@@ -77,9 +76,9 @@ export class ApplyImportChunkUseCase {
     private readonly transactions: TransactionRunner,
     private readonly bulk: BulkMembersRepository,
     private readonly members: MembersRepository,
-    private readonly departments: DepartmentRepository,
     private readonly imports: MemberImportsRepository,
     private readonly outbox: Outbox,
+    private readonly plannedDepartments: PlannedDepartmentsWriter,
     @Inject(IDENTITY_CONFIG) private readonly config: IdentityConfig,
   ) {}
 
@@ -96,7 +95,13 @@ export class ApplyImportChunkUseCase {
         issues,
       );
       const audit: AuditEntry[] = [];
-      const departmentIds = await this.createDepartments(em, job.corpId, accepted, audit);
+      const departmentIds = await this.plannedDepartments.create(
+        em,
+        job.corpId,
+        accepted.planned,
+        accepted.tree,
+        audit,
+      );
       const writes = this.memberWrites(accepted.rows, accepted.memberships, departmentIds);
       await this.bulk.insertMembers(em, job.corpId, writes.inserts);
       await this.bulk.updateMembers(em, job.corpId, writes.updates);
@@ -210,43 +215,6 @@ export class ApplyImportChunkUseCase {
       rows.push({ input, current, departmentRefs });
     }
     return { rows, planned: paths.planned, memberships, tree };
-  }
-
-  /** Creates the planned departments (overwrite mode); returns planned ref → real id. */
-  private async createDepartments(
-    em: EntityManager,
-    corpId: CorpId,
-    { planned, tree }: { planned: readonly PlannedDepartment[]; tree: DepartmentRow[] },
-    audit: AuditEntry[],
-  ): Promise<Map<number, number>> {
-    const ids = new Map<number, number>();
-    if (planned.length === 0) return ids;
-    const first = await this.departments.allocateIds(em, corpId, planned.length);
-    planned.forEach((p, i) => ids.set(p.ref, first + i));
-    const real = (ref: number) => (ref < 0 ? (ids.get(ref) as number) : ref);
-    const pathOf = new Map(tree.map((d) => [d.id, d.path]));
-    const rows = planned.map((p) => {
-      const id = real(p.ref);
-      const path = `${pathOf.get(real(p.parentRef))}${id}/`;
-      pathOf.set(id, path);
-      return { id, parentId: real(p.parentRef), name: p.name, path, depth: p.depth };
-    });
-    await this.bulk.insertDepartments(em, corpId, rows);
-    const created = await this.bulk.departments(
-      em,
-      corpId,
-      rows.map((r) => r.id),
-    );
-    await this.outbox.publishAll(em, IDENTITY_DEPARTMENT_TOPIC, created.map(departmentCreated));
-    for (const department of created) {
-      audit.push({
-        action: 'department.created',
-        targetType: 'department',
-        targetId: department.id,
-        after: department,
-      });
-    }
-    return ids;
   }
 
   /** What each accepted row writes; an overwrite that changes nothing writes nothing. */

@@ -15,6 +15,11 @@ export interface PlannedDepartment {
   depth: number;
 }
 
+/** A resolution not yet adopted: the departments it would create. */
+export type PathPlan =
+  | { departmentIds: number[]; planned: PlannedDepartment[] }
+  | Exclude<PathResolution, { departmentIds: number[] }>;
+
 export type PathResolution =
   | { departmentIds: number[] }
   | {
@@ -55,6 +60,16 @@ export class DepartmentPathResolver {
 
   /** All of a row's paths, or why the row cannot have them; plans nothing for a refused row. */
   resolve(paths: string[][]): PathResolution {
+    const plan = this.plan(paths);
+    if ('departmentIds' in plan) this.adopt(plan);
+    return plan;
+  }
+
+  /**
+   * Like `resolve`, without planning anything yet: the caller checks the result (e.g. the admin
+   * scope of the departments it would create) and then `adopt`s it, or drops it.
+   */
+  plan(paths: string[][]): PathPlan {
     const planned: PlannedDepartment[] = [];
     const lookup = (parent: number, name: string) =>
       this.byParentAndName.get(keyOf(parent, name)) ??
@@ -93,10 +108,14 @@ export class DepartmentPathResolver {
         message: `Creating ${planned.length} department(s) would pass the corp's limit of ${this.departmentLimit}.`,
       };
     }
-    for (const p of planned) {
+    return { departmentIds: [...new Set(departmentIds)], planned };
+  }
+
+  /** Plans the departments of a successful `plan` (made since no other plan was adopted). */
+  adopt(plan: { planned: PlannedDepartment[] }): void {
+    for (const p of plan.planned) {
       this.plannedDepartments.push(p);
       this.byParentAndName.set(keyOf(p.parentRef, p.name), p.ref);
     }
-    return { departmentIds: [...new Set(departmentIds)] };
   }
 }

@@ -14,6 +14,7 @@ import { MemberImportWorker } from './member-import.worker';
 import { MemberImportsController, SHEET_CONTENT_TYPES } from './member-imports.controller';
 import { MemberImportsRepository } from './member-imports.repository';
 import { MemberImportsService } from './member-imports.service';
+import { PlannedDepartmentsWriter } from './planned-departments.writer';
 
 /** Batch import of members from CSV/XLSX sheets (background jobs) and export to XLSX. */
 @Module({
@@ -28,7 +29,9 @@ import { MemberImportsService } from './member-imports.service';
     ExportMembersUseCase,
     MembersRepository,
     DepartmentRepository,
+    PlannedDepartmentsWriter,
   ],
+  exports: [BulkMembersRepository, PlannedDepartmentsWriter],
 })
 export class ImportsModule implements OnModuleInit {
   constructor(

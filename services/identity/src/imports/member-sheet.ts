@@ -67,8 +67,7 @@ export function sniffFormat(file: Buffer): SheetFormat {
  * template's header; blank rows are skipped; more than `maxRows` data rows is refused.
  */
 export async function readMemberSheet(file: Buffer, maxRows: number): Promise<MemberSheet> {
-  const format = sniffFormat(file);
-  const records = format === 'xlsx' ? await xlsxRecords(file, maxRows) : csvRecords(file, maxRows);
+  const { format, records } = await readSheetRecords(file, maxRows);
   const header = records.shift();
   if (!header)
     throw new ImportHeaderInvalidException('the file is empty; the first row must be the header.');
@@ -83,9 +82,24 @@ export async function readMemberSheet(file: Buffer, maxRows: number): Promise<Me
   return { format, rows };
 }
 
-interface SheetRecord {
+/** A non-blank row of a sheet, numbered as the spreadsheet shows it (from 1). */
+export interface SheetRecord {
   row: number;
   cells: string[];
+}
+
+/**
+ * The non-blank rows of a CSV (UTF-8 with or without BOM, or GB18030/GBK) or XLSX (the first
+ * worksheet), the header among them; more than `maxRows` rows besides the header is refused. The
+ * one reader of uploaded sheets: member imports and WeCom's batch jobs.
+ */
+export async function readSheetRecords(
+  file: Buffer,
+  maxRows: number,
+): Promise<{ format: SheetFormat; records: SheetRecord[] }> {
+  const format = sniffFormat(file);
+  const records = format === 'xlsx' ? await xlsxRecords(file, maxRows) : csvRecords(file, maxRows);
+  return { format, records };
 }
 
 /** Where each template column is; the header must hold each exactly once and nothing else. */
