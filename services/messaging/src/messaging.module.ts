@@ -32,6 +32,14 @@ import { RobotsRepository } from './robots/robots.repository';
 import { RobotsService } from './robots/robots.service';
 import { WebhookController } from './robots/webhook.controller';
 import { WecomEnvelope } from './wecom/wecom-envelope';
+import { WecomMessaging1765700000000 } from './migrations/1765700000000-wecom-messaging';
+import { WecomMediaStore } from '@qiwei/wecom';
+import { WecomAccessTokenGuard } from './wecom/wecom-access-token.guard';
+import { WecomMediaController } from './wecom/wecom-media.controller';
+import { WecomMessagesController } from './wecom/wecom-messages.controller';
+import { WecomMessageContent } from './wecom/wecom-message-content';
+import { AppChatsController } from './app-chats/app-chats.controller';
+import { AppChatsService } from './app-chats/app-chats.service';
 
 export const MESSAGING_MIGRATIONS = [
   CreateEventTables1763800000000,
@@ -41,6 +49,7 @@ export const MESSAGING_MIGRATIONS = [
   AppMessages1765300000000,
   OutboxNotifyAfterCommit1765100000000,
   GroupRobots1765400000000,
+  WecomMessaging1765700000000,
 ];
 
 @Global()
@@ -55,7 +64,10 @@ class MessagingConfigModule {
   }
 }
 
-/** The messaging service: conversations, messages, read positions, recall, media, app messages, group robots. */
+/**
+ * The messaging service: conversations, messages, read positions, recall, media, app messages,
+ * group robots, and the WeCom-compatible API (media, message, appchat under /cgi-bin).
+ */
 @Module({})
 export class MessagingModule {
   static register(config: MessagingConfig): DynamicModule {
@@ -84,6 +96,9 @@ export class MessagingModule {
         AppMessagesController,
         RobotsController,
         WebhookController,
+        WecomMediaController,
+        WecomMessagesController,
+        AppChatsController,
       ],
       providers: [
         Directory,
@@ -99,7 +114,28 @@ export class MessagingModule {
         RobotsRepository,
         RobotsService,
         WecomEnvelope,
+        WecomAccessTokenGuard,
+        WecomMessageContent,
+        AppChatsService,
         { provide: ObjectStorage, useValue: new ObjectStorage(config) },
+        {
+          // WeCom's temporary media, in the bucket identity reads batch CSVs from.
+          provide: WecomMediaStore,
+          inject: [ObjectStorage],
+          useFactory: async (storage: ObjectStorage) => {
+            const store = new WecomMediaStore(storage, {
+              bucket: config.WECOM_MEDIA_BUCKET,
+              limits: {
+                image: config.WECOM_MEDIA_MAX_IMAGE_BYTES,
+                voice: config.WECOM_MEDIA_MAX_VOICE_BYTES,
+                video: config.WECOM_MEDIA_MAX_VIDEO_BYTES,
+                file: config.WECOM_MEDIA_MAX_FILE_BYTES,
+              },
+            });
+            await store.ensureBucket();
+            return store;
+          },
+        },
         {
           // Signatures against identity's JWKS; revocation from identity's member events.
           provide: TOKEN_VERIFIER,

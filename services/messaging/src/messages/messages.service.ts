@@ -9,7 +9,7 @@ import { MESSAGING_CONFIG, type MessagingConfig } from '../config';
 import { ConversationsRepository } from '../conversations/conversations.repository';
 import { ConversationNotFoundException } from '../conversations/conversation.exceptions';
 import { roleOf } from '../conversations/conversations.service';
-import { MediaService } from '../media/media.service';
+import { MEDIA_KINDS, MediaService, type MediaKind } from '../media/media.service';
 import { messageRead, messageRecalled, messageSent } from './message-events';
 import {
   ClientMsgIdReusedException,
@@ -23,14 +23,20 @@ import {
   RecallNotAllowedException,
 } from './message.exceptions';
 import {
+  APP_SENDER_PREFIX,
   MessagesRepository,
   ROBOT_SENDER_PREFIX,
+  type MediaCaption,
   type MessageType,
   type NewsArticle,
   type StoredMessage,
+  type TextCard,
 } from './messages.repository';
 
-/** Who posts: a member (their token's principal) or a group robot (`robot:<robotId>`). */
+/**
+ * Who posts: a member (their token's principal), a group robot (`robot:<robotId>`) or an app
+ * into a group it created (`app:<agentid>`).
+ */
 export type MessageSender = Pick<Principal, 'corpId' | 'userId'>;
 
 export interface SendInput {
@@ -42,8 +48,14 @@ export interface SendInput {
   mediaId?: string;
   mentions?: string[];
   quoteSeq?: number;
-  /** news messages (group robots) */
+  /** news messages (group robots, apps) */
   articles?: NewsArticle[];
+  /** textcard messages (apps) */
+  textcard?: TextCard;
+  /** video messages of apps: WeCom's title and description */
+  caption?: MediaCaption;
+  /** WeCom's `safe`: confidential */
+  safe?: boolean;
 }
 
 export interface Receipts {
@@ -58,7 +70,10 @@ const sameContent = (m: StoredMessage, input: SendInput) =>
   (m.media?.id ?? undefined) === input.mediaId &&
   JSON.stringify(m.mentions) === JSON.stringify(normaliseMentions(input.mentions)) &&
   m.quoteSeq === (input.quoteSeq ?? 0) &&
-  JSON.stringify(m.articles) === JSON.stringify(input.articles ?? []);
+  JSON.stringify(m.articles) === JSON.stringify(input.articles ?? []) &&
+  JSON.stringify(m.textcard) === JSON.stringify(input.textcard ?? null) &&
+  JSON.stringify(m.caption) === JSON.stringify(input.caption ?? null) &&
+  m.safe === (input.safe ?? false);
 
 /** A recalled message keeps its place in the conversation, not its content. */
 export const withoutContent = (m: StoredMessage): StoredMessage => ({
@@ -68,7 +83,13 @@ export const withoutContent = (m: StoredMessage): StoredMessage => ({
   quoteSeq: 0,
   media: null,
   articles: [],
+  textcard: null,
+  caption: null,
 });
+
+/** Image, voice, video and file messages carry a media file. */
+const isMediaType = (type: MessageType): type is MediaKind =>
+  (MEDIA_KINDS as readonly string[]).includes(type);
 
 const normaliseMentions = (mentions: string[] = []) => [...new Set(mentions)].sort();
 
@@ -202,8 +223,9 @@ export class MessagesService {
 
   /**
    * Accepts a message in the caller's transaction: the one send path of members (through
-   * `send`) and group robots (whose webhook counts the send in the same transaction). A robot
-   * posts like a group admin: into a muted group too, and may mention @all.
+   * `send`), group robots (whose webhook counts the send in the same transaction) and apps in
+   * the groups they created (appchat/send). Robots and apps post like a group admin: into a
+   * muted group too, and may mention @all.
    */
   async accept(
     em: EntityManager,
@@ -218,7 +240,9 @@ export class MessagesService {
     const next = await this.messages.takeSeq(em, caller.corpId, conversationId, caller.userId);
     if (!next) throw new ConversationNotFoundException(conversationId);
     const admin =
-      next.admins.includes(caller.userId) || caller.userId.startsWith(ROBOT_SENDER_PREFIX);
+      next.admins.includes(caller.userId) ||
+      caller.userId.startsWith(ROBOT_SENDER_PREFIX) ||
+      caller.userId.startsWith(APP_SENDER_PREFIX);
     if (next.kind === 'group' && next.onlyAdminsPost && !admin) throw new GroupMutedException();
     const mentions = normaliseMentions(input.mentions);
     if (mentions.includes('@all') && !(next.kind === 'group' && admin))
@@ -233,10 +257,9 @@ export class MessagesService {
         !(await this.messages.bySeq(em, caller.corpId, conversationId, quoteSeq)))
     )
       throw new QuoteInvalidException(quoteSeq);
-    const media =
-      input.type === 'text' || input.type === 'markdown' || input.type === 'news'
-        ? null
-        : await this.media.forMessage(em, caller, input.mediaId as string, input.type);
+    const media = isMediaType(input.type)
+      ? await this.media.forMessage(em, caller, input.mediaId as string, input.type)
+      : null;
     const message: StoredMessage = {
       corpId: caller.corpId,
       conversationId,
@@ -259,6 +282,9 @@ export class MessagesService {
         contentType: media.contentType,
       },
       articles: input.articles ?? [],
+      textcard: input.textcard ?? null,
+      caption: input.caption ?? null,
+      safe: input.safe ?? false,
       sentAt: new Date(),
       recalledAt: null,
       recalledBy: null,
