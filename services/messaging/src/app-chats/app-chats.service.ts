@@ -167,7 +167,8 @@ export class AppChatsService {
       const name = input.name ?? c.name;
       if (owner !== c.owner || name !== c.name) {
         if (owner !== c.owner) {
-          if (c.owner !== null) await this.conversations.setRole(em, c.corpId, c.id, c.owner, 'member');
+          if (c.owner !== null)
+            await this.conversations.setRole(em, c.corpId, c.id, c.owner, 'member');
           await this.conversations.setRole(em, c.corpId, c.id, owner, 'owner');
         }
         await this.conversations.updateSettings(em, c.corpId, c.id, {
@@ -177,11 +178,7 @@ export class AppChatsService {
           onlyOwnerInvites: c.onlyOwnerInvites,
         });
         c = await this.state(em, c);
-        await this.outbox.publish(
-          em,
-          MESSAGING_CONVERSATION_TOPIC,
-          conversationSettingsChanged(c),
-        );
+        await this.outbox.publish(em, MESSAGING_CONVERSATION_TOPIC, conversationSettingsChanged(c));
       }
       if (del.length) {
         await this.conversations.removeMembers(em, c.corpId, c.id, del);
@@ -227,7 +224,8 @@ export class AppChatsService {
       );
     } catch (error) {
       // Disbanded since it was looked up.
-      if (error instanceof ConversationNotFoundException) throw new AppChatNotFoundException(chatid);
+      if (error instanceof ConversationNotFoundException)
+        throw new AppChatNotFoundException(chatid);
       throw error;
     }
   }

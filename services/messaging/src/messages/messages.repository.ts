@@ -3,14 +3,7 @@ import { MESSAGING_CONFIG, type MessagingConfig } from '../config';
 import type { EntityManager } from 'typeorm';
 
 export type MessageType =
-  | 'text'
-  | 'markdown'
-  | 'image'
-  | 'voice'
-  | 'video'
-  | 'file'
-  | 'news'
-  | 'textcard';
+  'text' | 'markdown' | 'image' | 'voice' | 'video' | 'file' | 'news' | 'textcard';
 
 /** One article of a news message (sent by group robots and apps). */
 export interface NewsArticle {

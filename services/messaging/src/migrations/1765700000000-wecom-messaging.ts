@@ -48,7 +48,9 @@ export class WecomMessaging1765700000000 implements MigrationInterface {
     await q.query('ALTER TABLE app_messages DROP COLUMN media_id, DROP COLUMN recalled_at');
     await q.query('DROP INDEX media_uploads_wecom_uq');
     await q.query('ALTER TABLE media_uploads DROP COLUMN wecom_media_id');
-    await q.query('ALTER TABLE messages DROP COLUMN textcard, DROP COLUMN caption, DROP COLUMN safe');
+    await q.query(
+      'ALTER TABLE messages DROP COLUMN textcard, DROP COLUMN caption, DROP COLUMN safe',
+    );
     await q.query('DROP TABLE app_chats');
   }
 }

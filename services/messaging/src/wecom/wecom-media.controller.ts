@@ -1,12 +1,6 @@
 import type {} from '@fastify/multipart';
 import { Controller, Get, HttpCode, Post, Query, Req, StreamableFile } from '@nestjs/common';
-import {
-  ApiBody,
-  ApiConsumes,
-  ApiOkResponse,
-  ApiOperation,
-  ApiProduces,
-} from '@nestjs/swagger';
+import { ApiBody, ApiConsumes, ApiOkResponse, ApiOperation, ApiProduces } from '@nestjs/swagger';
 import { CurrentPrincipal, type Principal } from '@qiwei/auth';
 import {
   WECOM_MEDIA_TYPES,

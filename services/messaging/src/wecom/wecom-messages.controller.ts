@@ -73,7 +73,7 @@ export class WecomMessagesController {
     if (!all && !touser.length && !toparty.length && !totag.length)
       throw new ValidationFailedException([
         {
-          field: 'touser',
+          field: '(body)',
           code: 'NO_TARGETS',
           message: 'Name touser, toparty or totag, or send touser @all.',
         },

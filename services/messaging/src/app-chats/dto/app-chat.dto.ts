@@ -41,7 +41,9 @@ export class CreateAppChatDto {
   @Matches(USERID_PATTERN, { each: true, message: USERID_MESSAGE })
   userlist!: string[];
 
-  @ApiPropertyOptional({ description: '1–32 of [0-9a-zA-Z], unique in the corp; generated if absent' })
+  @ApiPropertyOptional({
+    description: '1–32 of [0-9a-zA-Z], unique in the corp; generated if absent',
+  })
   @IsOptional()
   @IsString()
   @Matches(CHATID, { message: CHATID_MESSAGE })

@@ -48,11 +48,7 @@ const MaxBytes = (max: number) =>
 
 /** WeCom's 0/1 flags. */
 const Flag = (description: string) =>
-  applyDecorators(
-    ApiPropertyOptional({ enum: [0, 1], description }),
-    IsOptional(),
-    IsIn([0, 1]),
-  );
+  applyDecorators(ApiPropertyOptional({ enum: [0, 1], description }), IsOptional(), IsIn([0, 1]));
 
 /** A string field WeCom documents and Qiwei does not keep: type-checked, then ignored. */
 const IgnoredString = (maxLength: number) =>
