@@ -198,6 +198,32 @@ describe('messaging: WeCom media and app messages (/cgi-bin)', () => {
       { timeoutMs: 20_000 },
     );
 
+  it('documents the WeCom routes in OpenAPI, under the wecom tag with ?access_token=', async () => {
+    const doc = (await messaging.http().get('/docs-json').expect(200)).body as {
+      paths: Record<
+        string,
+        Record<string, { tags?: string[]; parameters?: { name: string; in: string }[] }>
+      >;
+    };
+    const routes: [string, string][] = [
+      ['/cgi-bin/media/upload', 'post'],
+      ['/cgi-bin/media/get', 'get'],
+      ['/cgi-bin/message/send', 'post'],
+      ['/cgi-bin/message/recall', 'post'],
+      ['/cgi-bin/appchat/create', 'post'],
+      ['/cgi-bin/appchat/update', 'post'],
+      ['/cgi-bin/appchat/get', 'get'],
+      ['/cgi-bin/appchat/send', 'post'],
+    ];
+    for (const [path, method] of routes) {
+      const operation = doc.paths[path]?.[method];
+      expect([path, operation?.tags]).toEqual([path, ['wecom']]);
+      expect(operation?.parameters).toEqual(
+        expect.arrayContaining([expect.objectContaining({ name: 'access_token', in: 'query' })]),
+      );
+    }
+  });
+
   describe('media/upload and media/get', () => {
     it('stores temporary media under a media_id and returns its bytes, to any app of the corp', async () => {
       const image = png(4096);
