@@ -2,6 +2,7 @@ import { eventsConfigSchema } from '@qiwei/events';
 import { databaseConfigSchema } from '@qiwei/persistence';
 import { platformConfigSchema } from '@qiwei/platform';
 import { storageConfigSchema } from '@qiwei/storage';
+import { DEFAULT_WECOM_MEDIA_LIMITS } from '@qiwei/wecom';
 import { z } from 'zod';
 
 export const messagingConfigSchema = platformConfigSchema
@@ -77,6 +78,44 @@ export const messagingConfigSchema = platformConfigSchema
       .min(1024)
       .max(20 * 1024 * 1024)
       .default(2 * 1024 * 1024),
+    /**
+     * WeCom's temporary media (media/upload): the bucket shared with identity (which reads batch
+     * CSVs from it), created at start if missing, and the largest upload per type.
+     */
+    WECOM_MEDIA_BUCKET: z
+      .string()
+      .regex(/^[a-z0-9][a-z0-9.-]{2,62}$/, 'must be an S3 bucket name')
+      .default('qiwei-wecom-media'),
+    WECOM_MEDIA_MAX_IMAGE_BYTES: z.coerce
+      .number()
+      .int()
+      .min(1024)
+      .default(DEFAULT_WECOM_MEDIA_LIMITS.image),
+    WECOM_MEDIA_MAX_VOICE_BYTES: z.coerce
+      .number()
+      .int()
+      .min(1024)
+      .default(DEFAULT_WECOM_MEDIA_LIMITS.voice),
+    WECOM_MEDIA_MAX_VIDEO_BYTES: z.coerce
+      .number()
+      .int()
+      .min(1024)
+      .default(DEFAULT_WECOM_MEDIA_LIMITS.video),
+    WECOM_MEDIA_MAX_FILE_BYTES: z.coerce
+      .number()
+      .int()
+      .min(1024)
+      .max(5 * 1024 * 1024 * 1024)
+      .default(DEFAULT_WECOM_MEDIA_LIMITS.file),
+    /** Largest text or markdown of WeCom's message/send and appchat/send, in UTF-8 bytes. */
+    WECOM_TEXT_MAX_BYTES: z.coerce.number().int().min(16).max(1_048_576).default(2_048),
+    /** How long an app may recall its app message (WeCom's message/recall: 24 h). */
+    APP_MESSAGE_RECALL_WINDOW_MINUTES: z.coerce
+      .number()
+      .int()
+      .min(1)
+      .max(7 * 24 * 60)
+      .default(24 * 60),
     /** A socket whose unsent frames pass this is closed (its client resyncs by seq). */
     REALTIME_MAX_BUFFERED_BYTES: z.coerce
       .number()

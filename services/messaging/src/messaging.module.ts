@@ -39,6 +39,14 @@ import { GroupKinds1765600000000 } from './migrations/1765600000000-group-kinds'
 import { MessageSearchController } from './search/message-search.controller';
 import { MessageSearchService } from './search/message-search.service';
 import { SearchIndexer } from './search/search-indexer';
+import { WecomMessaging1765700000000 } from './migrations/1765700000000-wecom-messaging';
+import { WecomMediaStore } from '@qiwei/wecom';
+import { WecomAccessTokenGuard } from './wecom/wecom-access-token.guard';
+import { WecomMediaController } from './wecom/wecom-media.controller';
+import { WecomMessagesController } from './wecom/wecom-messages.controller';
+import { WecomMessageContent } from './wecom/wecom-message-content';
+import { AppChatsController } from './app-chats/app-chats.controller';
+import { AppChatsService } from './app-chats/app-chats.service';
 
 export const MESSAGING_MIGRATIONS = [
   CreateEventTables1763800000000,
@@ -49,6 +57,7 @@ export const MESSAGING_MIGRATIONS = [
   OutboxNotifyAfterCommit1765100000000,
   GroupRobots1765400000000,
   GroupKinds1765600000000,
+  WecomMessaging1765700000000,
 ];
 
 @Global()
@@ -65,7 +74,8 @@ class MessagingConfigModule {
 
 /**
  * The messaging service: conversations (1:1, groups, external and department groups), messages,
- * read positions, recall, members' search, media, app messages, group robots.
+ * read positions, recall, members' search, media, app messages, group robots, and the
+ * WeCom-compatible API (media, message, appchat under /cgi-bin).
  */
 @Module({})
 export class MessagingModule {
@@ -96,6 +106,9 @@ export class MessagingModule {
         RobotsController,
         WebhookController,
         MessageSearchController,
+        WecomMediaController,
+        WecomMessagesController,
+        AppChatsController,
       ],
       providers: [
         Directory,
@@ -116,7 +129,28 @@ export class MessagingModule {
         GroupWelcome,
         MessageSearchService,
         SearchIndexer,
+        WecomAccessTokenGuard,
+        WecomMessageContent,
+        AppChatsService,
         { provide: ObjectStorage, useValue: new ObjectStorage(config) },
+        {
+          // WeCom's temporary media, in the bucket identity reads batch CSVs from.
+          provide: WecomMediaStore,
+          inject: [ObjectStorage],
+          useFactory: async (storage: ObjectStorage) => {
+            const store = new WecomMediaStore(storage, {
+              bucket: config.WECOM_MEDIA_BUCKET,
+              limits: {
+                image: config.WECOM_MEDIA_MAX_IMAGE_BYTES,
+                voice: config.WECOM_MEDIA_MAX_VOICE_BYTES,
+                video: config.WECOM_MEDIA_MAX_VIDEO_BYTES,
+                file: config.WECOM_MEDIA_MAX_FILE_BYTES,
+              },
+            });
+            await store.ensureBucket();
+            return store;
+          },
+        },
         {
           // Signatures against identity's JWKS; revocation from identity's member events.
           provide: TOKEN_VERIFIER,

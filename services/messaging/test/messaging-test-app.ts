@@ -40,6 +40,8 @@ export interface TestCorp {
   ): Promise<{ agentid: number; secret: string; token: string }>;
   /** Exchanges an app secret for a fresh token. */
   appToken(secret: string): Promise<string>;
+  /** The same through identity's WeCom-compatible /cgi-bin/gettoken. */
+  gettoken(secret: string): Promise<string>;
   /** Calls identity's API as the corp's super admin. */
   identity(method: string, path: string, body?: object): Promise<{ status: number; body: unknown }>;
 }
@@ -178,6 +180,14 @@ export async function bootMessaging(env: Record<string, string> = {}): Promise<M
             return { agentid, secret, token: await appToken(secret) };
           },
           appToken,
+          async gettoken(secret: string) {
+            const query = new URLSearchParams({ corpid: corpId, corpsecret: secret });
+            const issued = await fetch(`${identityUrl}/cgi-bin/gettoken?${query.toString()}`);
+            const body = (await issued.json()) as { errcode: number; access_token?: string };
+            if (body.errcode !== 0 || !body.access_token)
+              throw new Error(`gettoken: ${JSON.stringify(body)}`);
+            return body.access_token;
+          },
           async member(userid: string, departmentId = 1, options = {}) {
             const added = await identityCall('POST', '/v1/members', {
               userid,

@@ -20,6 +20,7 @@ import {
   MemberLeftSchema,
   MemberUpdatedSchema,
   AppCreatedSchema,
+  AppMessageRecalledSchema,
   AppMessageSentSchema,
   ConversationCreatedSchema,
   ConversationDisbandedSchema,
@@ -300,6 +301,18 @@ const REAL_PAYLOADS: ReadonlyMap<DescMessage, MessageInitShape<DescMessage>> = n
       content: { type: 'text', text: '您的报销单已审批通过', mentions: [], quoteSeq: 0n },
       recipients: ['zhangsan', 'lisi'],
       sentAt: timestampFromDate(new Date('2025-03-02T10:00:00Z')),
+    },
+  ],
+  [
+    AppMessageRecalledSchema,
+    {
+      corpId: 'ww0123456789abcdef',
+      msgid: '9b3c2a1e-7f4d-4c2b-8e6a-1d2f3a4b5c6d',
+      agentid: 1000002,
+      recipients: ['zhangsan', 'lisi'],
+      recalledBy: 'app:1000002',
+      sentAt: timestampFromDate(new Date('2025-03-02T10:00:00Z')),
+      recalledAt: timestampFromDate(new Date('2025-03-02T10:05:00Z')),
     },
   ],
   [

@@ -8,6 +8,7 @@ import {
   ConversationSettingsChangedSchema,
 } from '../gen/qiwei/messaging/v1/conversation_pb';
 import {
+  AppMessageRecalledSchema,
   AppMessageSentSchema,
   MessageReadSchema,
   MessageRecalledSchema,
@@ -46,6 +47,12 @@ export const MESSAGING_MESSAGE_TOPIC = defineTopic({
       schema: AppMessageSentSchema,
       summary:
         'An app message (应用消息) went out; keyed by app/<agentid>, with every member it reached.',
+    },
+    {
+      type: 'qiwei.messaging.message.app_recalled.v1',
+      schema: AppMessageRecalledSchema,
+      summary:
+        'An app recalled its app message (WeCom message/recall); keyed by app/<agentid>, with the members it had reached.',
     },
   ],
 });

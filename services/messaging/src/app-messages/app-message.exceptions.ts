@@ -1,4 +1,4 @@
-import { DomainException, ForbiddenException } from '@qiwei/platform';
+import { DomainException, ForbiddenException, NotFoundException } from '@qiwei/platform';
 
 export class AppTokenRequiredException extends ForbiddenException {
   constructor() {
@@ -27,6 +27,36 @@ export class AppMessageRateLimitedException extends DomainException {
       'APP_MESSAGE_RATE_LIMITED',
       429,
       `An app sends each member at most ${perMinute} messages a minute and ${perHour} an hour; every recipient is at the limit.`,
+    );
+  }
+}
+
+/** No app message of this corp has this msgid. */
+export class AppMessageNotFoundException extends NotFoundException {
+  constructor(msgid: string) {
+    super('APP_MESSAGE_NOT_FOUND', `There is no app message ${msgid}.`);
+  }
+}
+
+/** Only the app that sent a message recalls it (WeCom 301002). */
+export class AppMessageOfAnotherAppException extends ForbiddenException {
+  constructor(msgid: string) {
+    super(`App message ${msgid} was sent by another app.`, 'APP_MESSAGE_OF_ANOTHER_APP');
+  }
+}
+
+export class AppMessageAlreadyRecalledException extends DomainException {
+  constructor(msgid: string) {
+    super('APP_MESSAGE_ALREADY_RECALLED', 409, `App message ${msgid} was already recalled.`);
+  }
+}
+
+export class AppMessageRecallExpiredException extends DomainException {
+  constructor(minutes: number) {
+    super(
+      'APP_MESSAGE_RECALL_EXPIRED',
+      422,
+      `An app message can be recalled within ${minutes} minutes of sending.`,
     );
   }
 }

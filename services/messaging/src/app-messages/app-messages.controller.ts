@@ -69,6 +69,20 @@ export class AppMessagesController {
     return InboxResponse.of(await this.appMessages.inbox(caller, query.before, query.limit ?? 100));
   }
 
+  @Post(':id/recall')
+  @HttpCode(204)
+  @ApiOperation({
+    summary:
+      'The app that sent an app message recalls it, within APP_MESSAGE_RECALL_WINDOW_MINUTES (as WeCom’s message/recall)',
+  })
+  @ApiNoContentResponse()
+  async recall(
+    @CurrentPrincipal() caller: Principal,
+    @Param('id', UuidPipe) id: string,
+  ): Promise<void> {
+    await this.appMessages.recall(caller, id);
+  }
+
   @Post(':id/read')
   @HttpCode(204)
   @ApiOperation({ summary: 'Mark an app message read' })

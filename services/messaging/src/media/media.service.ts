@@ -2,6 +2,7 @@ import { createHash, randomUUID } from 'node:crypto';
 import { Inject, Injectable, type OnModuleInit } from '@nestjs/common';
 import type { Principal } from '@qiwei/auth';
 import { ObjectStorage } from '@qiwei/storage';
+import type { WecomMedia } from '@qiwei/wecom';
 import { DataSource, type EntityManager } from 'typeorm';
 import { MESSAGING_CONFIG, type MessagingConfig } from '../config';
 import {
@@ -23,7 +24,10 @@ const ALLOWED_TYPES: Record<Exclude<MediaKind, 'file'>, readonly string[]> = {
   video: ['video/mp4', 'video/quicktime', 'video/webm'],
 };
 
-/** Whose media: a member, or a group robot (`robot:<robotId>`) for webhook images. */
+/**
+ * Whose media: a member, a group robot (`robot:<robotId>`) for webhook images, or an app
+ * (`app:<agentid>`) for the WeCom media it sends.
+ */
 type Uploader = Pick<Principal, 'corpId' | 'userId'>;
 
 export interface UploadRequest {
@@ -245,7 +249,69 @@ export class MediaService implements OnModuleInit {
     };
   }
 
-  /** A download URL, for the uploader or a participant of a conversation that carries it. */
+  /**
+   * A WeCom temporary media (media/upload) as the sender's ready media, the first time the
+   * sender sends it: the object is copied from the WeCom bucket into the media bucket (so the
+   * message outlives the media_id's three days), its size and SHA-256 checked against what the
+   * upload recorded, and the upload row written with the media_id. Later sends of the same
+   * media_id by the same sender reuse that row. Two first sends at once: one row wins, the
+   * other's copy is removed.
+   */
+  async fromWecom(uploader: Uploader, wecom: WecomMedia): Promise<MediaRecord> {
+    const known = await this.adopted(uploader, wecom.mediaId);
+    if (known) return known;
+    const limit = this.limitOf(wecom.type);
+    if (wecom.size > limit) throw new MediaTooLargeException(wecom.type, limit);
+    const id = randomUUID();
+    const objectKey = `${uploader.corpId}/${id}`;
+    const bucket = this.config.MEDIA_BUCKET;
+    await this.storage.copy(wecom.bucket, wecom.objectKey, bucket, objectKey);
+    let inserted: { id: string }[] = [];
+    try {
+      const copied = await this.storage.stat(bucket, objectKey);
+      if (copied?.size !== wecom.size)
+        throw new MediaMismatchException(
+          'MEDIA_SIZE_MISMATCH',
+          `The stored media is ${copied?.size ?? 0} bytes, not the ${wecom.size} uploaded: upload it again.`,
+        );
+      if ((await this.storage.sha256(bucket, objectKey)) !== wecom.sha256)
+        throw new MediaMismatchException(
+          'MEDIA_CHECKSUM_MISMATCH',
+          'The stored media does not have the SHA-256 of its upload: upload it again.',
+        );
+      inserted = await this.dataSource.query<{ id: string }[]>(
+        `INSERT INTO media_uploads (corp_id, id, uploader, kind, filename, content_type, size,
+                                    sha256, object_key, multipart_upload_id, part_count, status,
+                                    completed_at, wecom_media_id)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, NULL, 1, 'ready', now(), $10)
+         ON CONFLICT (corp_id, uploader, wecom_media_id) WHERE wecom_media_id IS NOT NULL
+         DO NOTHING
+         RETURNING id`,
+        [
+          uploader.corpId,
+          id,
+          uploader.userId,
+          wecom.type,
+          wecom.filename,
+          wecom.contentType,
+          wecom.size,
+          wecom.sha256,
+          objectKey,
+          wecom.mediaId,
+        ],
+      );
+    } finally {
+      if (!inserted.length) await this.storage.remove(bucket, objectKey);
+    }
+    const record = await this.adopted(uploader, wecom.mediaId);
+    if (!record) throw new MediaNotFoundException(wecom.mediaId);
+    return record;
+  }
+
+  /**
+   * A download URL, for the uploader, a participant of a conversation that carries it, or a
+   * recipient of an app message that carries it (until it is recalled).
+   */
   async downloadUrl(caller: Principal, id: string): Promise<{ media: MediaRecord; url: string }> {
     const [row] = await this.dataSource.query<MediaRow[]>(
       `SELECT u.* FROM media_uploads u
@@ -254,7 +320,12 @@ export class MediaService implements OnModuleInit {
                 SELECT 1 FROM messages m
                   JOIN conversation_members cm
                     ON cm.corp_id = m.corp_id AND cm.conversation_id = m.conversation_id
-                 WHERE m.corp_id = u.corp_id AND m.media_id = u.id AND cm.userid = $3))`,
+                 WHERE m.corp_id = u.corp_id AND m.media_id = u.id AND cm.userid = $3)
+            OR EXISTS (
+                SELECT 1 FROM app_messages a
+                  JOIN app_message_recipients r ON r.corp_id = a.corp_id AND r.message_id = a.id
+                 WHERE a.corp_id = u.corp_id AND a.media_id = u.id AND a.recalled_at IS NULL
+                   AND r.userid = $3))`,
       [caller.corpId, id, caller.userId],
     );
     if (!row) throw new MediaNotFoundException(id);
@@ -281,6 +352,15 @@ export class MediaService implements OnModuleInit {
 
   private async find(em: EntityManager, caller: Uploader, id: string): Promise<MediaRecord | null> {
     const row = await this.uploaded(em, caller, id);
+    return row ? this.toRecord(row) : null;
+  }
+
+  private async adopted(uploader: Uploader, wecomMediaId: string): Promise<MediaRecord | null> {
+    const [row] = await this.dataSource.query<MediaRow[]>(
+      `SELECT * FROM media_uploads
+        WHERE corp_id = $1 AND uploader = $2 AND wecom_media_id = $3 AND status = 'ready'`,
+      [uploader.corpId, uploader.userId, wecomMediaId],
+    );
     return row ? this.toRecord(row) : null;
   }
 

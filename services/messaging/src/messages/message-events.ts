@@ -1,7 +1,27 @@
 import { timestampFromDate } from '@bufbuild/protobuf/wkt';
 import { MESSAGING_MESSAGE_TOPIC } from '@qiwei/contracts';
 import type { NewEvent } from '@qiwei/events';
-import type { StoredMessage } from './messages.repository';
+import type {
+  MediaCaption,
+  MessageMediaInfo,
+  NewsArticle,
+  StoredMessage,
+  TextCard,
+} from './messages.repository';
+
+const mediaOf = (media: MessageMediaInfo | null) =>
+  media
+    ? {
+        mediaId: media.id,
+        kind: media.kind,
+        bucket: media.bucket,
+        objectKey: media.objectKey,
+        size: BigInt(media.size),
+        sha256: media.sha256,
+        filename: media.filename,
+        contentType: media.contentType,
+      }
+    : undefined;
 
 const typeOf = (happened: string) => {
   const type = `qiwei.messaging.message.${happened}.v1`;
@@ -43,22 +63,14 @@ export const messageSent = (
         text: m.text,
         mentions: m.mentions,
         quoteSeq: BigInt(m.quoteSeq),
-        media: m.media
-          ? {
-              mediaId: m.media.id,
-              kind: m.media.kind,
-              bucket: m.media.bucket,
-              objectKey: m.media.objectKey,
-              size: BigInt(m.media.size),
-              sha256: m.media.sha256,
-              filename: m.media.filename,
-              contentType: m.media.contentType,
-            }
-          : undefined,
+        media: mediaOf(m.media),
         articles: m.articles,
         location: m.location ?? undefined,
         link: m.link ?? undefined,
         contactCard: m.contactCard ?? undefined,
+        textcard: m.textcard ?? undefined,
+        safe: m.safe,
+        caption: m.caption ?? undefined,
       },
       sentAt: timestampFromDate(m.sentAt),
     },
@@ -106,6 +118,11 @@ export const appMessageSent = (m: {
   agentId: number;
   msgtype: string;
   text: string;
+  media: MessageMediaInfo | null;
+  caption: MediaCaption | null;
+  textcard: TextCard | null;
+  articles: NewsArticle[];
+  safe: boolean;
   recipients: string[];
   sentAt: Date;
 }): NewEvent => ({
@@ -118,8 +135,44 @@ export const appMessageSent = (m: {
     corpId: m.corpId,
     msgid: m.msgid,
     agentid: m.agentId,
-    content: { type: m.msgtype, text: m.text, mentions: [], quoteSeq: 0n },
+    content: {
+      type: m.msgtype,
+      text: m.text,
+      mentions: [],
+      quoteSeq: 0n,
+      media: mediaOf(m.media),
+      articles: m.articles,
+      textcard: m.textcard ?? undefined,
+      safe: m.safe,
+      caption: m.caption ?? undefined,
+    },
     recipients: m.recipients,
     sentAt: timestampFromDate(m.sentAt),
+  },
+});
+
+/** An app recalled its app message; its recipients are told. */
+export const appMessageRecalled = (m: {
+  corpId: string;
+  msgid: string;
+  agentId: number;
+  recipients: string[];
+  by: string;
+  sentAt: Date;
+  recalledAt: Date;
+}): NewEvent => ({
+  tenant: m.corpId,
+  key: `app/${m.agentId}`,
+  subject: `app/${m.agentId}/message/${m.msgid}`,
+  type: typeOf('app_recalled'),
+  time: m.recalledAt,
+  data: {
+    corpId: m.corpId,
+    msgid: m.msgid,
+    agentid: m.agentId,
+    recipients: m.recipients,
+    recalledBy: m.by,
+    sentAt: timestampFromDate(m.sentAt),
+    recalledAt: timestampFromDate(m.recalledAt),
   },
 });

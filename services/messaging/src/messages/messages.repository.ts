@@ -14,7 +14,8 @@ export type MessageType =
   | 'news'
   | 'location'
   | 'link'
-  | 'contact_card';
+  | 'contact_card'
+  | 'textcard';
 
 /** A location message's place (WGS-84). */
 export interface MessageLocation {
@@ -38,12 +39,26 @@ export interface MessageContactCard {
   name: string;
 }
 
-/** One article of a news message (sent by group robots). */
+/** One article of a news message (sent by group robots and apps). */
 export interface NewsArticle {
   title: string;
   description: string;
   url: string;
   picurl: string;
+}
+
+/** A text card (WeCom's `textcard`, sent by apps). */
+export interface TextCard {
+  title: string;
+  description: string;
+  url: string;
+  btntxt: string;
+}
+
+/** The title and description an app gives a video (WeCom's `video.title`, `video.description`). */
+export interface MediaCaption {
+  title: string;
+  description: string;
 }
 
 /** What a media message carries about its file. */
@@ -75,6 +90,12 @@ export interface StoredMessage {
   location: MessageLocation | null;
   link: MessageLink | null;
   contactCard: MessageContactCard | null;
+  /** Text card messages (apps) */
+  textcard: TextCard | null;
+  /** Video messages of apps that gave a title or description */
+  caption: MediaCaption | null;
+  /** Confidential (WeCom's `safe`): clients must not let it be forwarded */
+  safe: boolean;
   sentAt: Date;
   recalledAt: Date | null;
   recalledBy: string | null;
@@ -105,12 +126,15 @@ interface MessageRow {
   location: MessageLocation | null;
   link: MessageLink | null;
   contact_card: MessageContactCard | null;
+  textcard: TextCard | null;
+  caption: MediaCaption | null;
+  safe: boolean;
 }
 
 // Messages with their media's details (a media message's upload row never goes away).
 const COLUMNS = `m.corp_id, m.conversation_id, m.seq, m.id, m.sender, m.client_msg_id, m.type, m.text,
   m.mentions, m.quote_seq, m.sent_at, m.recalled_at, m.recalled_by, m.media_id, m.articles,
-  m.location, m.link, m.contact_card,
+  m.location, m.link, m.contact_card, m.textcard, m.caption, m.safe,
   u.kind AS media_kind, u.object_key AS media_key, u.size AS media_size, u.sha256 AS media_sha256,
   u.filename AS media_filename, u.content_type AS media_content_type`;
 const FROM = `messages m LEFT JOIN media_uploads u ON u.corp_id = m.corp_id AND u.id = m.media_id`;
@@ -142,6 +166,9 @@ const toMessage = (r: MessageRow, bucket: string): StoredMessage => ({
   location: r.location,
   link: r.link,
   contactCard: r.contact_card,
+  textcard: r.textcard,
+  caption: r.caption,
+  safe: r.safe,
   sentAt: r.sent_at,
   recalledAt: r.recalled_at,
   recalledBy: r.recalled_by,
@@ -169,6 +196,22 @@ export type FoundMessage = StoredMessage & { conversationName: string; conversat
 
 /** How events and messages name a group robot as sender: `robot:<robotId>` (never a userid). */
 export const ROBOT_SENDER_PREFIX = 'robot:';
+
+/** How messages name an app posting into a group it created (appchat/send): `app:<agentid>`. */
+export const APP_SENDER_PREFIX = 'app:';
+
+/** Robots and apps post into their groups without being participants. */
+const senderCondition = (sender: string): string => {
+  if (sender.startsWith(ROBOT_SENDER_PREFIX))
+    return `kind IN ('group', 'department') AND EXISTS (
+              SELECT 1 FROM group_robots r
+               WHERE r.corp_id = $1 AND r.conversation_id = $2 AND 'robot:' || r.id = $3)`;
+  if (sender.startsWith(APP_SENDER_PREFIX))
+    return `kind = 'group' AND EXISTS (
+              SELECT 1 FROM app_chats a
+               WHERE a.corp_id = $1 AND a.conversation_id = $2 AND 'app:' || a.agentid = $3)`;
+  return '$3 = ANY(participants)';
+};
 
 /** Queries on messages. Every method is scoped to one corp and conversation. */
 @Injectable()
@@ -207,8 +250,9 @@ export class MessagesRepository {
 
   /**
    * Takes the conversation's next sequence number (locking its row until commit) if `sender` is
-   * a participant — or, for `robot:<robotId>`, a robot of the group — with what a send needs to
-   * know: kind, posting rule, admins, participants and external contacts.
+   * a participant — or, for `robot:<robotId>`, a robot of the group, and for `app:<agentid>`,
+   * the app that created the group (an app chat) — with what a send needs to know: kind,
+   * posting rule, admins, participants and external contacts.
    */
   async takeSeq(
     em: EntityManager,
@@ -235,13 +279,7 @@ export class MessagesRepository {
     >(
       `WITH next AS (
          UPDATE conversations SET last_seq = last_seq + 1, updated_at = now()
-          WHERE corp_id = $1 AND id = $2 AND disbanded_at IS NULL AND ${
-            sender.startsWith(ROBOT_SENDER_PREFIX)
-              ? `kind IN ('group', 'department') AND EXISTS (
-                   SELECT 1 FROM group_robots r
-                    WHERE r.corp_id = $1 AND r.conversation_id = $2 AND 'robot:' || r.id = $3)`
-              : '$3 = ANY(participants)'
-          }
+          WHERE corp_id = $1 AND id = $2 AND disbanded_at IS NULL AND ${senderCondition(sender)}
          RETURNING last_seq, kind, only_admins_post, admins, participants, external_participants
        ) SELECT * FROM next`,
       [corpId, conversationId, sender],
@@ -262,9 +300,9 @@ export class MessagesRepository {
     await em.query(
       `INSERT INTO messages (corp_id, conversation_id, seq, id, sender, client_msg_id, type, text,
                              mentions, quote_seq, sent_at, media_id, articles, location, link,
-                             contact_card, search_terms)
+                             contact_card, search_terms, textcard, caption, safe)
        VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9::text[], $10, $11, $12, $13::jsonb, $14::jsonb,
-               $15::jsonb, $16::jsonb, array_to_tsvector($17::text[]))`,
+               $15::jsonb, $16::jsonb, array_to_tsvector($17::text[]), $18::jsonb, $19::jsonb, $20)`,
       [
         m.corpId,
         m.conversationId,
@@ -283,6 +321,9 @@ export class MessagesRepository {
         m.link && JSON.stringify(m.link),
         m.contactCard && JSON.stringify(m.contactCard),
         termsOf(searchableText(m)),
+        m.textcard ? JSON.stringify(m.textcard) : null,
+        m.caption ? JSON.stringify(m.caption) : null,
+        m.safe,
       ],
     );
   }

@@ -10,7 +10,7 @@ import { ConversationsRepository } from '../conversations/conversations.reposito
 import { ConversationNotFoundException } from '../conversations/conversation.exceptions';
 import { isGroupKind, roleOf } from '../conversations/conversation-state';
 import { Directory } from '../directory/directory';
-import { MediaService } from '../media/media.service';
+import { MEDIA_KINDS, MediaService, type MediaKind } from '../media/media.service';
 import { messageRead, messageRecalled, messageSent } from './message-events';
 import {
   ClientMsgIdReusedException,
@@ -25,16 +25,22 @@ import {
   RecallNotAllowedException,
 } from './message.exceptions';
 import {
+  APP_SENDER_PREFIX,
   MessagesRepository,
   ROBOT_SENDER_PREFIX,
   type MessageLink,
   type MessageLocation,
+  type MediaCaption,
   type MessageType,
   type NewsArticle,
   type StoredMessage,
+  type TextCard,
 } from './messages.repository';
 
-/** Who posts: a member (their token's principal) or a group robot (`robot:<robotId>`). */
+/**
+ * Who posts: a member (their token's principal), a group robot (`robot:<robotId>`) or an app
+ * into a group it created (`app:<agentid>`).
+ */
 export type MessageSender = Pick<Principal, 'corpId' | 'userId'>;
 
 export interface SendInput {
@@ -46,7 +52,7 @@ export interface SendInput {
   mediaId?: string;
   mentions?: string[];
   quoteSeq?: number;
-  /** news messages (group robots) */
+  /** news messages (group robots, apps) */
   articles?: NewsArticle[];
   /** location messages */
   location?: MessageLocation;
@@ -54,9 +60,14 @@ export interface SendInput {
   link?: MessageLink;
   /** contact card messages: the member on the card */
   contactCard?: { userid: string };
+  /** textcard messages (apps) */
+  textcard?: TextCard;
+  /** video messages of apps: WeCom's title and description */
+  caption?: MediaCaption;
+  /** WeCom's `safe`: confidential */
+  safe?: boolean;
 }
 
-const MEDIA_TYPES: readonly MessageType[] = ['image', 'voice', 'video', 'file'];
 /** JSON with sorted keys: what came back from jsonb compares equal to what was sent. */
 const json = (v: object | null | undefined) =>
   v ? JSON.stringify(Object.entries(v).sort(([a], [b]) => a.localeCompare(b))) : 'null';
@@ -76,7 +87,10 @@ const sameContent = (m: StoredMessage, input: SendInput) =>
   JSON.stringify(m.articles) === JSON.stringify(input.articles ?? []) &&
   json(m.location) === json(input.location) &&
   json(m.link) === json(input.link) &&
-  (m.contactCard?.userid ?? undefined) === input.contactCard?.userid;
+  (m.contactCard?.userid ?? undefined) === input.contactCard?.userid &&
+  json(m.textcard) === json(input.textcard) &&
+  json(m.caption) === json(input.caption) &&
+  m.safe === (input.safe ?? false);
 
 /** A recalled message keeps its place in the conversation, not its content. */
 export const withoutContent = (m: StoredMessage): StoredMessage => ({
@@ -89,7 +103,13 @@ export const withoutContent = (m: StoredMessage): StoredMessage => ({
   location: null,
   link: null,
   contactCard: null,
+  textcard: null,
+  caption: null,
 });
+
+/** Image, voice, video and file messages carry a media file. */
+const isMediaType = (type: MessageType): type is MediaKind =>
+  (MEDIA_KINDS as readonly string[]).includes(type);
 
 const normaliseMentions = (mentions: string[] = []) => [...new Set(mentions)].sort();
 
@@ -224,8 +244,9 @@ export class MessagesService {
 
   /**
    * Accepts a message in the caller's transaction: the one send path of members (through
-   * `send`) and group robots (whose webhook counts the send in the same transaction). A robot
-   * posts like a group admin: into a muted group too, and may mention @all.
+   * `send`), group robots (whose webhook counts the send in the same transaction) and apps in
+   * the groups they created (appchat/send). Robots and apps post like a group admin: into a
+   * muted group too, and may mention @all.
    */
   async accept(
     em: EntityManager,
@@ -240,7 +261,9 @@ export class MessagesService {
     const next = await this.messages.takeSeq(em, caller.corpId, conversationId, caller.userId);
     if (!next) throw new ConversationNotFoundException(conversationId);
     const admin =
-      next.admins.includes(caller.userId) || caller.userId.startsWith(ROBOT_SENDER_PREFIX);
+      next.admins.includes(caller.userId) ||
+      caller.userId.startsWith(ROBOT_SENDER_PREFIX) ||
+      caller.userId.startsWith(APP_SENDER_PREFIX);
     const group = isGroupKind(next.kind);
     if (group && next.onlyAdminsPost && !admin) throw new GroupMutedException();
     const mentions = normaliseMentions(input.mentions);
@@ -256,13 +279,8 @@ export class MessagesService {
         !(await this.messages.bySeq(em, caller.corpId, conversationId, quoteSeq)))
     )
       throw new QuoteInvalidException(quoteSeq);
-    const media = MEDIA_TYPES.includes(input.type)
-      ? await this.media.forMessage(
-          em,
-          caller,
-          input.mediaId as string,
-          input.type as 'image' | 'voice' | 'video' | 'file',
-        )
+    const media = isMediaType(input.type)
+      ? await this.media.forMessage(em, caller, input.mediaId as string, input.type)
       : null;
     let contactCard: StoredMessage['contactCard'] = null;
     if (input.type === 'contact_card' && input.contactCard) {
@@ -295,6 +313,9 @@ export class MessagesService {
       location: input.location ?? null,
       link: input.link ?? null,
       contactCard,
+      textcard: input.textcard ?? null,
+      caption: input.caption ?? null,
+      safe: input.safe ?? false,
       sentAt: new Date(),
       recalledAt: null,
       recalledBy: null,

@@ -14,7 +14,9 @@ import { TOKEN_VERIFIER, type Principal, type TokenVerifier } from '@qiwei/auth'
 import {
   MESSAGING_CONVERSATION_TOPIC,
   MESSAGING_MESSAGE_TOPIC,
+  type AppMessageRecalledSchema,
   type AppMessageSentSchema,
+  type MessageContent,
   type ConversationDisbandedSchema,
   type ConversationSchema,
   type MessageReadSchema,
@@ -225,41 +227,7 @@ export class RealtimeGateway implements OnApplicationBootstrap, BeforeApplicatio
           text: m.content?.text,
           mentions: m.content?.mentions ?? [],
           quoteSeq: Number(m.content?.quoteSeq ?? 0n),
-          media: m.content?.media
-            ? {
-                mediaId: m.content.media.mediaId,
-                kind: m.content.media.kind,
-                filename: m.content.media.filename,
-                contentType: m.content.media.contentType,
-                size: Number(m.content.media.size),
-                sha256: m.content.media.sha256,
-              }
-            : null,
-          articles: (m.content?.articles ?? []).map((a) => ({
-            title: a.title,
-            description: a.description,
-            url: a.url,
-            picurl: a.picurl,
-          })),
-          location: m.content?.location
-            ? {
-                latitude: m.content.location.latitude,
-                longitude: m.content.location.longitude,
-                name: m.content.location.name,
-                address: m.content.location.address,
-              }
-            : null,
-          link: m.content?.link
-            ? {
-                title: m.content.link.title,
-                description: m.content.link.description,
-                url: m.content.link.url,
-                picUrl: m.content.link.picUrl,
-              }
-            : null,
-          contactCard: m.content?.contactCard
-            ? { userid: m.content.contactCard.userid, name: m.content.contactCard.name }
-            : null,
+          ...richContent(m.content),
           sentAt: m.sentAt ? timestampDate(m.sentAt).toISOString() : null,
         },
       });
@@ -271,7 +239,15 @@ export class RealtimeGateway implements OnApplicationBootstrap, BeforeApplicatio
         agentid: a.agentid,
         msgtype: a.content?.type,
         text: a.content?.text,
+        ...richContent(a.content),
         sentAt: a.sentAt ? timestampDate(a.sentAt).toISOString() : null,
+      });
+    } else if (event.type === 'qiwei.messaging.message.app_recalled.v1') {
+      const r = event.data as MessageShape<typeof AppMessageRecalledSchema>;
+      this.send(corpId, r.recipients, {
+        type: 'app_message_recall',
+        msgid: r.msgid,
+        agentid: r.agentid,
       });
     } else if (event.type === 'qiwei.messaging.message.recalled.v1') {
       const r = event.data as MessageShape<typeof MessageRecalledSchema>;
@@ -334,6 +310,59 @@ export class RealtimeGateway implements OnApplicationBootstrap, BeforeApplicatio
     );
     return rows.map((r) => r.userid);
   }
+}
+
+/** Media, articles, text card, caption and the confidential flag, as frames carry them. */
+function richContent(content: MessageContent | undefined) {
+  return {
+    media: content?.media
+      ? {
+          mediaId: content.media.mediaId,
+          kind: content.media.kind,
+          filename: content.media.filename,
+          contentType: content.media.contentType,
+          size: Number(content.media.size),
+          sha256: content.media.sha256,
+        }
+      : null,
+    articles: (content?.articles ?? []).map((a) => ({
+      title: a.title,
+      description: a.description,
+      url: a.url,
+      picurl: a.picurl,
+    })),
+    textcard: content?.textcard
+      ? {
+          title: content.textcard.title,
+          description: content.textcard.description,
+          url: content.textcard.url,
+          btntxt: content.textcard.btntxt,
+        }
+      : null,
+    caption: content?.caption
+      ? { title: content.caption.title, description: content.caption.description }
+      : null,
+    safe: content?.safe ?? false,
+    location: content?.location
+      ? {
+          latitude: content.location.latitude,
+          longitude: content.location.longitude,
+          name: content.location.name,
+          address: content.location.address,
+        }
+      : null,
+    link: content?.link
+      ? {
+          title: content.link.title,
+          description: content.link.description,
+          url: content.link.url,
+          picUrl: content.link.picUrl,
+        }
+      : null,
+    contactCard: content?.contactCard
+      ? { userid: content.contactCard.userid, name: content.contactCard.name }
+      : null,
+  };
 }
 
 function textOf(data: RawData): string {

@@ -1,3 +1,4 @@
+import multipart from '@fastify/multipart';
 import { Inject, Injectable, type OnModuleInit } from '@nestjs/common';
 import { HttpAdapterHost } from '@nestjs/core';
 import { installWecomEnvelope } from '@qiwei/wecom';
@@ -8,8 +9,9 @@ import { toWecomError } from './wecom-errors';
 const WEBHOOK_PATH = '/cgi-bin/webhook/send';
 
 /**
- * Messaging's /cgi-bin errors (the group robot webhook) in WeCom's envelope, with messaging's
- * errcode table; and the webhook's larger body limit.
+ * Messaging's /cgi-bin errors (the group robot webhook and the app API) in WeCom's envelope,
+ * with messaging's errcode tables; the webhook's larger body limit; multipart bodies for
+ * media/upload (whose per-type size limits are applied as the file is read).
  */
 @Injectable()
 export class WecomEnvelope implements OnModuleInit {
@@ -23,6 +25,21 @@ export class WecomEnvelope implements OnModuleInit {
     this.fastify().addHook('onRoute', (route) => {
       if (route.url === WEBHOOK_PATH)
         route.bodyLimit = Math.max(bodyLimit, config.HTTP_BODY_LIMIT_BYTES);
+    });
+    // Registered before Nest adds its routes; Fastify loads it when the app gets ready.
+    void this.fastify().register(multipart, {
+      limits: {
+        fileSize: Math.max(
+          config.WECOM_MEDIA_MAX_IMAGE_BYTES,
+          config.WECOM_MEDIA_MAX_VOICE_BYTES,
+          config.WECOM_MEDIA_MAX_VIDEO_BYTES,
+          config.WECOM_MEDIA_MAX_FILE_BYTES,
+        ),
+        files: 1,
+        fields: 16,
+        fieldSize: 4096,
+        parts: 32,
+      },
     });
   }
 

@@ -14,6 +14,20 @@ import {
 } from 'class-validator';
 import { Type } from 'class-transformer';
 import type { AppMessageResult, ReceivedAppMessage } from '../app-messages.service';
+import {
+  MediaCaptionResponse,
+  NewsArticleResponse,
+  TextCardResponse,
+} from '../../messages/dto/message.dto';
+
+class AppMessageMediaResponse {
+  @ApiProperty({ description: 'Download it with GET /v1/media/{mediaId}' }) mediaId!: string;
+  @ApiProperty({ enum: ['image', 'voice', 'video', 'file'] }) kind!: string;
+  @ApiProperty() filename!: string;
+  @ApiProperty() contentType!: string;
+  @ApiProperty() size!: number;
+  @ApiProperty() sha256!: string;
+}
 
 const INT32_MAX = 2_147_483_647;
 
@@ -96,10 +110,21 @@ export class AppMessageResultResponse {
 class ReceivedAppMessageResponse {
   @ApiProperty() msgid!: string;
   @ApiProperty() agentid!: number;
-  @ApiProperty() msgtype!: string;
-  @ApiProperty() text!: string;
+  @ApiProperty({
+    enum: ['text', 'markdown', 'image', 'voice', 'video', 'file', 'textcard', 'news'],
+  })
+  msgtype!: string;
+  @ApiProperty({ description: 'text and markdown; empty once recalled' }) text!: string;
+  @ApiProperty({ type: AppMessageMediaResponse, nullable: true })
+  media!: AppMessageMediaResponse | null;
+  @ApiProperty({ type: MediaCaptionResponse, nullable: true })
+  caption!: MediaCaptionResponse | null;
+  @ApiProperty({ type: TextCardResponse, nullable: true }) textcard!: TextCardResponse | null;
+  @ApiProperty({ type: [NewsArticleResponse] }) articles!: NewsArticleResponse[];
+  @ApiProperty({ description: 'Confidential: not to be forwarded' }) safe!: boolean;
   @ApiProperty() sentAt!: string;
   @ApiProperty({ nullable: true, type: String }) readAt!: string | null;
+  @ApiProperty() recalled!: boolean;
 
   static of(m: ReceivedAppMessage): ReceivedAppMessageResponse {
     return {
@@ -107,8 +132,21 @@ class ReceivedAppMessageResponse {
       agentid: m.agentid,
       msgtype: m.msgtype,
       text: m.text,
+      media: m.media && {
+        mediaId: m.media.id,
+        kind: m.media.kind,
+        filename: m.media.filename,
+        contentType: m.media.contentType,
+        size: m.media.size,
+        sha256: m.media.sha256,
+      },
+      caption: m.caption,
+      textcard: m.textcard,
+      articles: m.articles,
+      safe: m.safe,
       sentAt: m.sentAt.toISOString(),
       readAt: m.readAt ? m.readAt.toISOString() : null,
+      recalled: m.recalledAt !== null,
     };
   }
 }

@@ -231,14 +231,29 @@ export class ContactCardResponse {
   @ApiProperty({ description: 'The member’s name when the card was sent' }) name!: string;
 }
 
+export class TextCardResponse {
+  @ApiProperty() title!: string;
+  @ApiProperty() description!: string;
+  @ApiProperty() url!: string;
+  @ApiProperty() btntxt!: string;
+}
+
+export class MediaCaptionResponse {
+  @ApiProperty() title!: string;
+  @ApiProperty() description!: string;
+}
+
 export class MessageResponse {
   @ApiProperty() conversationId!: string;
   @ApiProperty() seq!: number;
   @ApiProperty() id!: string;
-  @ApiProperty({ description: 'A member’s userid, or `robot:<robotId>` for a group robot' })
+  @ApiProperty({
+    description:
+      'A member’s userid, `robot:<robotId>` for a group robot, or `app:<agentid>` for an app in a group it created',
+  })
   sender!: string;
   @ApiProperty() clientMsgId!: string;
-  @ApiProperty({ enum: [...MESSAGE_TYPES, 'news'] }) type!: string;
+  @ApiProperty({ enum: [...MESSAGE_TYPES, 'news', 'textcard'] }) type!: string;
   @ApiProperty({ description: 'Empty once recalled' }) text!: string;
   @ApiProperty({ type: [String] }) mentions!: string[];
   @ApiProperty() quoteSeq!: number;
@@ -263,6 +278,20 @@ export class MessageResponse {
   @ApiProperty({ nullable: true, type: LinkResponse }) link!: LinkResponse | null;
   @ApiProperty({ nullable: true, type: ContactCardResponse })
   contactCard!: ContactCardResponse | null;
+  @ApiProperty({
+    type: TextCardResponse,
+    nullable: true,
+    description: 'textcard (apps): the card; null otherwise',
+  })
+  textcard!: TextCardResponse | null;
+  @ApiProperty({
+    type: MediaCaptionResponse,
+    nullable: true,
+    description: 'video of an app: its title and description, if given',
+  })
+  caption!: MediaCaptionResponse | null;
+  @ApiProperty({ description: 'Confidential (WeCom’s `safe`): clients do not let it be forwarded' })
+  safe!: boolean;
   @ApiProperty() sentAt!: string;
   @ApiProperty() recalled!: boolean;
   @ApiProperty({ nullable: true, type: String }) recalledBy!: string | null;
@@ -290,6 +319,9 @@ export class MessageResponse {
       location: m.location,
       link: m.link,
       contactCard: m.contactCard,
+      textcard: m.textcard,
+      caption: m.caption,
+      safe: m.safe,
       sentAt: m.sentAt.toISOString(),
       recalled: m.recalledAt !== null,
       recalledBy: m.recalledBy,

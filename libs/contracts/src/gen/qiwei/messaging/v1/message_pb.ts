@@ -12,7 +12,7 @@ import type { Message as Message$1 } from "@bufbuild/protobuf";
  * Describes the file qiwei/messaging/v1/message.proto.
  */
 export const file_qiwei_messaging_v1_message: GenFile = /*@__PURE__*/
-  fileDesc("CiBxaXdlaS9tZXNzYWdpbmcvdjEvbWVzc2FnZS5wcm90bxIScWl3ZWkubWVzc2FnaW5nLnYxIpgBCgxNZXNzYWdlTWVkaWESEAoIbWVkaWFfaWQYASABKAkSDAoEa2luZBgCIAEoCRIOCgZidWNrZXQYAyABKAkSEgoKb2JqZWN0X2tleRgEIAEoCRIMCgRzaXplGAUgASgDEg4KBnNoYTI1NhgGIAEoCRIQCghmaWxlbmFtZRgHIAEoCRIUCgxjb250ZW50X3R5cGUYCCABKAkiTgoLTmV3c0FydGljbGUSDQoFdGl0bGUYASABKAkSEwoLZGVzY3JpcHRpb24YAiABKAkSCwoDdXJsGAMgASgJEg4KBnBpY3VybBgEIAEoCSJVCg9NZXNzYWdlTG9jYXRpb24SEAoIbGF0aXR1ZGUYASABKAESEQoJbG9uZ2l0dWRlGAIgASgBEgwKBG5hbWUYAyABKAkSDwoHYWRkcmVzcxgEIAEoCSJPCgtNZXNzYWdlTGluaxINCgV0aXRsZRgBIAEoCRITCgtkZXNjcmlwdGlvbhgCIAEoCRILCgN1cmwYAyABKAkSDwoHcGljX3VybBgEIAEoCSIyChJNZXNzYWdlQ29udGFjdENhcmQSDgoGdXNlcmlkGAEgASgJEgwKBG5hbWUYAiABKAki2QIKDk1lc3NhZ2VDb250ZW50EgwKBHR5cGUYASABKAkSDAoEdGV4dBgCIAEoCRIQCghtZW50aW9ucxgDIAMoCRIRCglxdW90ZV9zZXEYBCABKAMSLwoFbWVkaWEYBSABKAsyIC5xaXdlaS5tZXNzYWdpbmcudjEuTWVzc2FnZU1lZGlhEjEKCGFydGljbGVzGAYgAygLMh8ucWl3ZWkubWVzc2FnaW5nLnYxLk5ld3NBcnRpY2xlEjUKCGxvY2F0aW9uGAcgASgLMiMucWl3ZWkubWVzc2FnaW5nLnYxLk1lc3NhZ2VMb2NhdGlvbhItCgRsaW5rGAggASgLMh8ucWl3ZWkubWVzc2FnaW5nLnYxLk1lc3NhZ2VMaW5rEjwKDGNvbnRhY3RfY2FyZBgJIAEoCzImLnFpd2VpLm1lc3NhZ2luZy52MS5NZXNzYWdlQ29udGFjdENhcmQipQIKB01lc3NhZ2USDwoHY29ycF9pZBgBIAEoCRIXCg9jb252ZXJzYXRpb25faWQYAiABKAkSCwoDc2VxGAMgASgDEgoKAmlkGAQgASgJEg4KBnNlbmRlchgFIAEoCRIVCg1jbGllbnRfbXNnX2lkGAYgASgJEhkKEWNvbnZlcnNhdGlvbl9raW5kGAcgASgJEhQKDHBhcnRpY2lwYW50cxgIIAMoCRIzCgdjb250ZW50GAkgASgLMiIucWl3ZWkubWVzc2FnaW5nLnYxLk1lc3NhZ2VDb250ZW50EisKB3NlbnRfYXQYCiABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEh0KFWV4dGVybmFsX3BhcnRpY2lwYW50cxgLIAMoCSI7CgtNZXNzYWdlU2VudBIsCgdtZXNzYWdlGAEgASgLMhsucWl3ZWkubWVzc2FnaW5nLnYxLk1lc3NhZ2UiqgEKD01lc3NhZ2VSZWNhbGxlZBIPCgdjb3JwX2lkGAEgASgJEhcKD2NvbnZlcnNhdGlvbl9pZBgCIAEoCRILCgNzZXEYAyABKAMSCgoCaWQYBCABKAkSDgoGc2VuZGVyGAUgASgJEhMKC3JlY2FsbGVkX2J5GAYgASgJEi8KC3JlY2FsbGVkX2F0GAcgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcCKBAQoLTWVzc2FnZVJlYWQSDwoHY29ycF9pZBgBIAEoCRIXCg9jb252ZXJzYXRpb25faWQYAiABKAkSDgoGdXNlcmlkGAMgASgJEgsKA3NlcRgEIAEoAxIrCgdyZWFkX2F0GAUgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcCK3AQoOQXBwTWVzc2FnZVNlbnQSDwoHY29ycF9pZBgBIAEoCRINCgVtc2dpZBgCIAEoCRIPCgdhZ2VudGlkGAMgASgFEjMKB2NvbnRlbnQYBCABKAsyIi5xaXdlaS5tZXNzYWdpbmcudjEuTWVzc2FnZUNvbnRlbnQSEgoKcmVjaXBpZW50cxgFIAMoCRIrCgdzZW50X2F0GAYgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcGIGcHJvdG8z", [file_google_protobuf_timestamp]);
+  fileDesc("CiBxaXdlaS9tZXNzYWdpbmcvdjEvbWVzc2FnZS5wcm90bxIScWl3ZWkubWVzc2FnaW5nLnYxIpgBCgxNZXNzYWdlTWVkaWESEAoIbWVkaWFfaWQYASABKAkSDAoEa2luZBgCIAEoCRIOCgZidWNrZXQYAyABKAkSEgoKb2JqZWN0X2tleRgEIAEoCRIMCgRzaXplGAUgASgDEg4KBnNoYTI1NhgGIAEoCRIQCghmaWxlbmFtZRgHIAEoCRIUCgxjb250ZW50X3R5cGUYCCABKAkiTgoLTmV3c0FydGljbGUSDQoFdGl0bGUYASABKAkSEwoLZGVzY3JpcHRpb24YAiABKAkSCwoDdXJsGAMgASgJEg4KBnBpY3VybBgEIAEoCSJVCg9NZXNzYWdlTG9jYXRpb24SEAoIbGF0aXR1ZGUYASABKAESEQoJbG9uZ2l0dWRlGAIgASgBEgwKBG5hbWUYAyABKAkSDwoHYWRkcmVzcxgEIAEoCSJPCgtNZXNzYWdlTGluaxINCgV0aXRsZRgBIAEoCRITCgtkZXNjcmlwdGlvbhgCIAEoCRILCgN1cmwYAyABKAkSDwoHcGljX3VybBgEIAEoCSIyChJNZXNzYWdlQ29udGFjdENhcmQSDgoGdXNlcmlkGAEgASgJEgwKBG5hbWUYAiABKAkiSwoIVGV4dENhcmQSDQoFdGl0bGUYASABKAkSEwoLZGVzY3JpcHRpb24YAiABKAkSCwoDdXJsGAMgASgJEg4KBmJ0bnR4dBgEIAEoCSIyCgxNZWRpYUNhcHRpb24SDQoFdGl0bGUYASABKAkSEwoLZGVzY3JpcHRpb24YAiABKAkiygMKDk1lc3NhZ2VDb250ZW50EgwKBHR5cGUYASABKAkSDAoEdGV4dBgCIAEoCRIQCghtZW50aW9ucxgDIAMoCRIRCglxdW90ZV9zZXEYBCABKAMSLwoFbWVkaWEYBSABKAsyIC5xaXdlaS5tZXNzYWdpbmcudjEuTWVzc2FnZU1lZGlhEjEKCGFydGljbGVzGAYgAygLMh8ucWl3ZWkubWVzc2FnaW5nLnYxLk5ld3NBcnRpY2xlEjUKCGxvY2F0aW9uGAcgASgLMiMucWl3ZWkubWVzc2FnaW5nLnYxLk1lc3NhZ2VMb2NhdGlvbhItCgRsaW5rGAggASgLMh8ucWl3ZWkubWVzc2FnaW5nLnYxLk1lc3NhZ2VMaW5rEjwKDGNvbnRhY3RfY2FyZBgJIAEoCzImLnFpd2VpLm1lc3NhZ2luZy52MS5NZXNzYWdlQ29udGFjdENhcmQSLgoIdGV4dGNhcmQYDSABKAsyHC5xaXdlaS5tZXNzYWdpbmcudjEuVGV4dENhcmQSDAoEc2FmZRgOIAEoCBIxCgdjYXB0aW9uGA8gASgLMiAucWl3ZWkubWVzc2FnaW5nLnYxLk1lZGlhQ2FwdGlvbiKlAgoHTWVzc2FnZRIPCgdjb3JwX2lkGAEgASgJEhcKD2NvbnZlcnNhdGlvbl9pZBgCIAEoCRILCgNzZXEYAyABKAMSCgoCaWQYBCABKAkSDgoGc2VuZGVyGAUgASgJEhUKDWNsaWVudF9tc2dfaWQYBiABKAkSGQoRY29udmVyc2F0aW9uX2tpbmQYByABKAkSFAoMcGFydGljaXBhbnRzGAggAygJEjMKB2NvbnRlbnQYCSABKAsyIi5xaXdlaS5tZXNzYWdpbmcudjEuTWVzc2FnZUNvbnRlbnQSKwoHc2VudF9hdBgKIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASHQoVZXh0ZXJuYWxfcGFydGljaXBhbnRzGAsgAygJIjsKC01lc3NhZ2VTZW50EiwKB21lc3NhZ2UYASABKAsyGy5xaXdlaS5tZXNzYWdpbmcudjEuTWVzc2FnZSKqAQoPTWVzc2FnZVJlY2FsbGVkEg8KB2NvcnBfaWQYASABKAkSFwoPY29udmVyc2F0aW9uX2lkGAIgASgJEgsKA3NlcRgDIAEoAxIKCgJpZBgEIAEoCRIOCgZzZW5kZXIYBSABKAkSEwoLcmVjYWxsZWRfYnkYBiABKAkSLwoLcmVjYWxsZWRfYXQYByABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wIoEBCgtNZXNzYWdlUmVhZBIPCgdjb3JwX2lkGAEgASgJEhcKD2NvbnZlcnNhdGlvbl9pZBgCIAEoCRIOCgZ1c2VyaWQYAyABKAkSCwoDc2VxGAQgASgDEisKB3JlYWRfYXQYBSABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wIrcBCg5BcHBNZXNzYWdlU2VudBIPCgdjb3JwX2lkGAEgASgJEg0KBW1zZ2lkGAIgASgJEg8KB2FnZW50aWQYAyABKAUSMwoHY29udGVudBgEIAEoCzIiLnFpd2VpLm1lc3NhZ2luZy52MS5NZXNzYWdlQ29udGVudBISCgpyZWNpcGllbnRzGAUgAygJEisKB3NlbnRfYXQYBiABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wIswBChJBcHBNZXNzYWdlUmVjYWxsZWQSDwoHY29ycF9pZBgBIAEoCRINCgVtc2dpZBgCIAEoCRIPCgdhZ2VudGlkGAMgASgFEhIKCnJlY2lwaWVudHMYBCADKAkSEwoLcmVjYWxsZWRfYnkYBSABKAkSKwoHc2VudF9hdBgGIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASLwoLcmVjYWxsZWRfYXQYByABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wYgZwcm90bzM", [file_google_protobuf_timestamp]);
 
 /**
  * A file a message carries (image, voice, video or file), kept in object storage.
@@ -199,14 +199,78 @@ export const MessageContactCardSchema: GenMessage<MessageContactCard> = /*@__PUR
   messageDesc(file_qiwei_messaging_v1_message, 4);
 
 /**
+ * A text card (WeCom's `textcard`, sent by apps): a title, a description and a link.
+ *
+ * @generated from message qiwei.messaging.v1.TextCard
+ */
+export type TextCard = Message$1<"qiwei.messaging.v1.TextCard"> & {
+  /**
+   * @generated from field: string title = 1;
+   */
+  title: string;
+
+  /**
+   * Plain text; WeCom's clients render a few HTML-like tags (<div class="gray">…</div>).
+   *
+   * @generated from field: string description = 2;
+   */
+  description: string;
+
+  /**
+   * Where a click leads (http or https).
+   *
+   * @generated from field: string url = 3;
+   */
+  url: string;
+
+  /**
+   * The button's text ("详情" when the sender gave none).
+   *
+   * @generated from field: string btntxt = 4;
+   */
+  btntxt: string;
+};
+
+/**
+ * Describes the message qiwei.messaging.v1.TextCard.
+ * Use `create(TextCardSchema)` to create a new message.
+ */
+export const TextCardSchema: GenMessage<TextCard> = /*@__PURE__*/
+  messageDesc(file_qiwei_messaging_v1_message, 5);
+
+/**
+ * The title and description an app gives a video message (WeCom's `video.title`/`description`).
+ *
+ * @generated from message qiwei.messaging.v1.MediaCaption
+ */
+export type MediaCaption = Message$1<"qiwei.messaging.v1.MediaCaption"> & {
+  /**
+   * @generated from field: string title = 1;
+   */
+  title: string;
+
+  /**
+   * @generated from field: string description = 2;
+   */
+  description: string;
+};
+
+/**
+ * Describes the message qiwei.messaging.v1.MediaCaption.
+ * Use `create(MediaCaptionSchema)` to create a new message.
+ */
+export const MediaCaptionSchema: GenMessage<MediaCaption> = /*@__PURE__*/
+  messageDesc(file_qiwei_messaging_v1_message, 6);
+
+/**
  * What a message says. `type` names which fields are set.
  *
  * @generated from message qiwei.messaging.v1.MessageContent
  */
 export type MessageContent = Message$1<"qiwei.messaging.v1.MessageContent"> & {
   /**
-   * "text", "markdown", "image", "voice", "video", "file", "news", "location", "link" or
-   * "contact_card".
+   * "text", "markdown", "image", "voice", "video", "file", "news", "textcard", "location",
+   * "link" or "contact_card".
    *
    * @generated from field: string type = 1;
    */
@@ -267,6 +331,27 @@ export type MessageContent = Message$1<"qiwei.messaging.v1.MessageContent"> & {
    * @generated from field: qiwei.messaging.v1.MessageContactCard contact_card = 9;
    */
   contactCard?: MessageContactCard | undefined;
+
+  /**
+   * Set for textcard messages (apps, through the WeCom-compatible API).
+   *
+   * @generated from field: qiwei.messaging.v1.TextCard textcard = 13;
+   */
+  textcard?: TextCard | undefined;
+
+  /**
+   * Confidential (WeCom's `safe`: 1): clients must not let it be forwarded or shared.
+   *
+   * @generated from field: bool safe = 14;
+   */
+  safe: boolean;
+
+  /**
+   * Set for video messages an app gave a title or description.
+   *
+   * @generated from field: qiwei.messaging.v1.MediaCaption caption = 15;
+   */
+  caption?: MediaCaption | undefined;
 };
 
 /**
@@ -274,7 +359,7 @@ export type MessageContent = Message$1<"qiwei.messaging.v1.MessageContent"> & {
  * Use `create(MessageContentSchema)` to create a new message.
  */
 export const MessageContentSchema: GenMessage<MessageContent> = /*@__PURE__*/
-  messageDesc(file_qiwei_messaging_v1_message, 5);
+  messageDesc(file_qiwei_messaging_v1_message, 7);
 
 /**
  * A message as it was sent: everything an archive needs without calling back.
@@ -307,7 +392,8 @@ export type Message = Message$1<"qiwei.messaging.v1.Message"> & {
   id: string;
 
   /**
-   * A member's userid, or "robot:<robotId>" for a group robot's message (webhook).
+   * A member's userid, "robot:<robotId>" for a group robot's message (webhook), or
+   * "app:<agentid>" for an app's message in a group it created (WeCom's appchat/send).
    *
    * @generated from field: string sender = 5;
    */
@@ -358,7 +444,7 @@ export type Message = Message$1<"qiwei.messaging.v1.Message"> & {
  * Use `create(MessageSchema)` to create a new message.
  */
 export const MessageSchema: GenMessage<Message> = /*@__PURE__*/
-  messageDesc(file_qiwei_messaging_v1_message, 6);
+  messageDesc(file_qiwei_messaging_v1_message, 8);
 
 /**
  * qiwei.messaging.message.sent.v1
@@ -377,7 +463,7 @@ export type MessageSent = Message$1<"qiwei.messaging.v1.MessageSent"> & {
  * Use `create(MessageSentSchema)` to create a new message.
  */
 export const MessageSentSchema: GenMessage<MessageSent> = /*@__PURE__*/
-  messageDesc(file_qiwei_messaging_v1_message, 7);
+  messageDesc(file_qiwei_messaging_v1_message, 9);
 
 /**
  * qiwei.messaging.message.recalled.v1: the message stays in the archive; clients hide it.
@@ -426,7 +512,7 @@ export type MessageRecalled = Message$1<"qiwei.messaging.v1.MessageRecalled"> & 
  * Use `create(MessageRecalledSchema)` to create a new message.
  */
 export const MessageRecalledSchema: GenMessage<MessageRecalled> = /*@__PURE__*/
-  messageDesc(file_qiwei_messaging_v1_message, 8);
+  messageDesc(file_qiwei_messaging_v1_message, 10);
 
 /**
  * qiwei.messaging.message.read.v1: a member has read everything up to `seq`.
@@ -465,7 +551,7 @@ export type MessageRead = Message$1<"qiwei.messaging.v1.MessageRead"> & {
  * Use `create(MessageReadSchema)` to create a new message.
  */
 export const MessageReadSchema: GenMessage<MessageRead> = /*@__PURE__*/
-  messageDesc(file_qiwei_messaging_v1_message, 9);
+  messageDesc(file_qiwei_messaging_v1_message, 11);
 
 /**
  * qiwei.messaging.message.app_sent.v1: an app message (应用消息), keyed by `app/<agentid>`.
@@ -510,5 +596,60 @@ export type AppMessageSent = Message$1<"qiwei.messaging.v1.AppMessageSent"> & {
  * Use `create(AppMessageSentSchema)` to create a new message.
  */
 export const AppMessageSentSchema: GenMessage<AppMessageSent> = /*@__PURE__*/
-  messageDesc(file_qiwei_messaging_v1_message, 10);
+  messageDesc(file_qiwei_messaging_v1_message, 12);
+
+/**
+ * qiwei.messaging.message.app_recalled.v1: the app recalled its app message (WeCom's
+ * `message/recall`), keyed by `app/<agentid>`. It stays in the archive; its recipients' inboxes
+ * hide it.
+ *
+ * @generated from message qiwei.messaging.v1.AppMessageRecalled
+ */
+export type AppMessageRecalled = Message$1<"qiwei.messaging.v1.AppMessageRecalled"> & {
+  /**
+   * @generated from field: string corp_id = 1;
+   */
+  corpId: string;
+
+  /**
+   * @generated from field: string msgid = 2;
+   */
+  msgid: string;
+
+  /**
+   * @generated from field: int32 agentid = 3;
+   */
+  agentid: number;
+
+  /**
+   * The members it had reached, who are told of the recall.
+   *
+   * @generated from field: repeated string recipients = 4;
+   */
+  recipients: string[];
+
+  /**
+   * "app:<agentid>".
+   *
+   * @generated from field: string recalled_by = 5;
+   */
+  recalledBy: string;
+
+  /**
+   * @generated from field: google.protobuf.Timestamp sent_at = 6;
+   */
+  sentAt?: Timestamp | undefined;
+
+  /**
+   * @generated from field: google.protobuf.Timestamp recalled_at = 7;
+   */
+  recalledAt?: Timestamp | undefined;
+};
+
+/**
+ * Describes the message qiwei.messaging.v1.AppMessageRecalled.
+ * Use `create(AppMessageRecalledSchema)` to create a new message.
+ */
+export const AppMessageRecalledSchema: GenMessage<AppMessageRecalled> = /*@__PURE__*/
+  messageDesc(file_qiwei_messaging_v1_message, 13);
 

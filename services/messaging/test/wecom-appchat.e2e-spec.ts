@@ -1,0 +1,434 @@
+import { createHash, randomBytes } from 'node:crypto';
+import type { AddressInfo } from 'node:net';
+import { MESSAGING_CONVERSATION_TOPIC, MESSAGING_MESSAGE_TOPIC } from '@qiwei/contracts';
+import { createKafka } from '@qiwei/events';
+import { eventually } from '@qiwei/testing';
+import type { Consumer } from 'kafkajs';
+import type { Test } from 'supertest';
+import { DataSource } from 'typeorm';
+import WebSocket from 'ws';
+import { bootMessaging, type MessagingTestApp, type TestCorp } from './messaging-test-app';
+
+interface SeenEvent {
+  type: string;
+  key: string;
+  data: Record<string, unknown>;
+}
+
+type App = { agentid: number; secret: string; token: string };
+
+/**
+ * WeCom's appchat (群聊会话): an app creates groups of members in its range under a chatid,
+ * manages only its own, and posts into them as `app:<agentid>` through the one message send
+ * path (sequence numbers, sent events, real-time frames); conversation events as for any group.
+ */
+describe('messaging: WeCom app chats (/cgi-bin/appchat)', () => {
+  let messaging: MessagingTestApp;
+  let corp: TestCorp;
+  let other: TestCorp;
+  let sales: number;
+  let tokens: Record<string, string>;
+  let app: App;
+  let sibling: App;
+  let stranger: App;
+  let consumer: Consumer;
+  const seen: SeenEvent[] = [];
+
+  beforeAll(async () => {
+    messaging = await bootMessaging();
+    corp = await messaging.createCorp();
+    other = await messaging.createCorp();
+    sales = (
+      (await corp.identity('POST', '/v1/departments', { name: '销售部', parentId: 1 })).body as {
+        id: number;
+      }
+    ).id;
+    const finance = (
+      (await corp.identity('POST', '/v1/departments', { name: '财务部', parentId: 1 })).body as {
+        id: number;
+      }
+    ).id;
+    tokens = {
+      alice: await corp.member('alice'),
+      bob: await corp.member('bob', sales),
+      carol: await corp.member('carol', sales),
+      frank: await corp.member('frank', sales),
+      dave: await corp.member('dave', finance),
+    };
+    await other.member('erin');
+    await other.member('erin2');
+    const range = { departmentIds: [sales], userids: ['alice'], tagIds: [] };
+    app = await corp.app(range, '项目助手');
+    app.token = await corp.gettoken(app.secret);
+    sibling = await corp.app(range, '日程');
+    stranger = await other.app({ departmentIds: [1], userids: [], tagIds: [] });
+    await eventually(
+      async () => {
+        const [row] = await db().query<{ n: string }[]>(
+          'SELECT count(*) AS n FROM directory_departments WHERE corp_id = $1',
+          [corp.corpId],
+        );
+        if (Number(row.n) < 3) throw new Error('directory not caught up');
+      },
+      { timeoutMs: 30_000 },
+    );
+    consumer = createKafka({ brokers: messaging.brokers, clientId: 'appchat-test' }).consumer({
+      groupId: `appchat-test-${Date.now()}`,
+    });
+    await consumer.connect();
+    for (const topic of [MESSAGING_MESSAGE_TOPIC, MESSAGING_CONVERSATION_TOPIC])
+      await consumer.subscribe({ topic: topic.name, fromBeginning: true });
+    await consumer.run({
+      eachMessage: async ({ message }) => {
+        if (!message.value) return;
+        seen.push({
+          type: message.headers?.ce_type?.toString() ?? '',
+          key: String(message.key),
+          data: JSON.parse(String(message.value)) as Record<string, unknown>,
+        });
+      },
+    });
+  }, 180_000);
+  afterAll(async () => {
+    await consumer?.disconnect();
+    await messaging?.close();
+  });
+
+  const db = () => messaging.app.get(DataSource);
+  const withToken = (path: string, token: string | null) =>
+    token === null ? path : `${path}${path.includes('?') ? '&' : '?'}access_token=${token}`;
+  const post = (path: string, body: object | string, token: string | null = app.token) =>
+    messaging
+      .http()
+      .post(withToken(path, token))
+      .set('content-type', 'application/json')
+      .send(typeof body === 'string' ? body : JSON.stringify(body));
+  const get = (path: string, token: string | null = app.token) =>
+    messaging.http().get(withToken(path, token));
+  const ok = async (request: Test): Promise<Record<string, unknown>> => {
+    const response = await request;
+    expect([response.status, response.body.errcode, response.body.errmsg]).toEqual([200, 0, 'ok']);
+    return response.body as Record<string, unknown>;
+  };
+  const errcodeOf = async (request: Test): Promise<number> => {
+    const response = await request;
+    expect(response.status).toBe(200);
+    expect(response.body.errmsg).toEqual(expect.any(String));
+    return response.body.errcode as number;
+  };
+  const info = async (chatid: string) =>
+    (await ok(get(`/cgi-bin/appchat/get?chatid=${chatid}`))).chat_info as {
+      chatid: string;
+      name: string;
+      owner: string;
+      userlist: string[];
+      chat_type: number;
+    };
+  const conversationOf = async (chatid: string) => {
+    const [row] = await db().query<{ conversation_id: string }[]>(
+      'SELECT conversation_id FROM app_chats WHERE corp_id = $1 AND chatid = $2',
+      [corp.corpId, chatid],
+    );
+    return row.conversation_id;
+  };
+  const v1 = (token: string) => ({
+    get: (path: string) => messaging.http().get(path).set('authorization', `Bearer ${token}`),
+    post: (path: string, body: object) =>
+      messaging.http().post(path).set('authorization', `Bearer ${token}`).send(body),
+  });
+  const conversationEvents = (id: string) =>
+    seen
+      .filter((e) => e.key === id && e.type.startsWith('qiwei.messaging.conversation.'))
+      .map((e) => e.type.split('.')[3]);
+
+  it('creates a group of members in the app’s range under the chatid, which its members use like any group', async () => {
+    await ok(
+      post('/cgi-bin/appchat/create', {
+        chatid: 'Proj2025',
+        name: '项目群',
+        owner: 'alice',
+        userlist: ['alice', 'bob', 'carol', 'bob'],
+      }),
+    );
+    expect(await info('Proj2025')).toEqual({
+      chatid: 'Proj2025',
+      name: '项目群',
+      owner: 'alice',
+      userlist: ['alice', 'bob', 'carol'],
+      chat_type: 0,
+    });
+    const id = await conversationOf('Proj2025');
+    const seenByBob = await v1(tokens.bob).get(`/v1/conversations/${id}`).expect(200);
+    expect(seenByBob.body).toMatchObject({ kind: 'group', name: '项目群', owner: 'alice' });
+    await v1(tokens.dave).get(`/v1/conversations/${id}`).expect(404);
+    await eventually(() => expect(conversationEvents(id)).toEqual(['created']), {
+      timeoutMs: 20_000,
+    });
+    // Members talk in it as in any group.
+    await v1(tokens.bob)
+      .post(`/v1/conversations/${id}/messages`, { clientMsgId: 'b1', type: 'text', text: '收到' })
+      .expect(201);
+
+    // Without chatid or owner: a generated chatid, the first of userlist owns it.
+    const generated = await ok(post('/cgi-bin/appchat/create', { userlist: ['carol', 'bob'] }));
+    expect(generated.chatid).toMatch(/^[0-9a-zA-Z]{1,32}$/);
+    expect(await info(String(generated.chatid))).toMatchObject({ owner: 'carol', name: '' });
+  });
+
+  it('updates its chat: members added, renamed and transferred, members removed — each announced', async () => {
+    await ok(
+      post('/cgi-bin/appchat/create', {
+        chatid: 'weekly',
+        name: '周会',
+        owner: 'alice',
+        userlist: ['alice', 'bob', 'carol'],
+      }),
+    );
+    const id = await conversationOf('weekly');
+    await ok(
+      post('/cgi-bin/appchat/update', {
+        chatid: 'weekly',
+        name: '周会（新）',
+        owner: 'frank',
+        add_user_list: ['frank'],
+        del_user_list: ['alice', 'dave'],
+      }),
+    );
+    expect(await info('weekly')).toEqual({
+      chatid: 'weekly',
+      name: '周会（新）',
+      owner: 'frank',
+      userlist: ['bob', 'carol', 'frank'],
+      chat_type: 0,
+    });
+    await v1(tokens.alice).get(`/v1/conversations/${id}`).expect(404);
+    await eventually(
+      () =>
+        expect(conversationEvents(id)).toEqual([
+          'created',
+          'members_added',
+          'settings_changed',
+          'members_removed',
+        ]),
+      { timeoutMs: 20_000 },
+    );
+    const removed = seen.find(
+      (e) => e.key === id && e.type === 'qiwei.messaging.conversation.members_removed.v1',
+    );
+    expect(removed?.data).toMatchObject({
+      userids: ['alice'],
+      by: `app:${app.agentid}`,
+      reason: 'removed',
+    });
+    const roles = (
+      await v1(tokens.frank).get(`/v1/conversations/${id}`).expect(200)
+    ).body.participants.map((p: { userid: string; role: string }) => [p.userid, p.role]);
+    expect(roles).toEqual([
+      ['bob', 'member'],
+      ['carol', 'member'],
+      ['frank', 'owner'],
+    ]);
+  });
+
+  it('posts into its chat as app:<agentid> through the one send path: seq, sent event, frames', async () => {
+    await ok(
+      post('/cgi-bin/appchat/create', { chatid: 'ops', userlist: ['alice', 'bob'], name: '运维' }),
+    );
+    const id = await conversationOf('ops');
+    // A muted group: the app posts like an admin.
+    await messaging
+      .http()
+      .patch(`/v1/conversations/${id}`)
+      .set('authorization', `Bearer ${tokens.alice}`)
+      .send({ onlyAdminsPost: true })
+      .expect(200);
+    await messaging.app.listen(0, '127.0.0.1');
+    const { port } = messaging.app.getHttpServer().address() as AddressInfo;
+    const frames: { type: string; message?: { sender: string; type: string; seq: number } }[] = [];
+    const socket = new WebSocket(`ws://127.0.0.1:${port}/v1/stream`, {
+      headers: { authorization: `Bearer ${tokens.bob}` },
+    });
+    socket.on('message', (data: Buffer) => frames.push(JSON.parse(data.toString('utf8'))));
+    try {
+      await eventually(() => expect(frames.some((f) => f.type === 'ready')).toBe(true));
+      const image = Buffer.concat([
+        Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]),
+        randomBytes(3000),
+      ]);
+      const uploaded = await ok(
+        messaging
+          .http()
+          .post(withToken('/cgi-bin/media/upload?type=image', app.token))
+          .attach('media', image, { filename: '告警.png', contentType: 'image/png' }),
+      );
+      const card = { title: '告警', description: 'CPU 95%', url: 'https://ops.example.com/1' };
+      const bodies = [
+        { msgtype: 'text', text: { content: '今晚 22:00 发布' } },
+        { msgtype: 'markdown', markdown: { content: '**发布** 完成' } },
+        { msgtype: 'image', image: { media_id: uploaded.media_id } },
+        { msgtype: 'textcard', textcard: { ...card, btntxt: '查看' } },
+        {
+          msgtype: 'news',
+          news: { articles: [{ title: '复盘', url: 'https://ops.example.com/r' }] },
+        },
+      ];
+      for (const body of bodies)
+        await ok(post('/cgi-bin/appchat/send', { chatid: 'ops', ...body }));
+
+      const page = await v1(tokens.bob).get(`/v1/conversations/${id}/messages`).expect(200);
+      const sender = `app:${app.agentid}`;
+      expect(
+        page.body.items.map((m: { seq: number; sender: string; type: string }) => [
+          m.seq,
+          m.sender,
+          m.type,
+        ]),
+      ).toEqual([
+        [1, sender, 'text'],
+        [2, sender, 'markdown'],
+        [3, sender, 'image'],
+        [4, sender, 'textcard'],
+        [5, sender, 'news'],
+      ]);
+      expect(page.body.items[2].media).toMatchObject({
+        kind: 'image',
+        size: image.length,
+        sha256: createHash('sha256').update(image).digest('hex'),
+      });
+      expect(page.body.items[3].textcard).toEqual({ ...card, btntxt: '查看' });
+      await eventually(
+        () => {
+          const sent = seen
+            .filter((e) => e.key === id && e.type === 'qiwei.messaging.message.sent.v1')
+            .map((e) => e.data.message as { sender: string; seq: string; participants: string[] });
+          expect(sent.map((m) => [m.sender, m.seq])).toEqual(
+            [1, 2, 3, 4, 5].map((seq) => [sender, String(seq)]),
+          );
+          expect(sent[0].participants).toEqual(['alice', 'bob']);
+        },
+        { timeoutMs: 20_000 },
+      );
+      await eventually(() =>
+        expect(
+          frames.filter((f) => f.type === 'message' && f.message?.sender === sender).length,
+        ).toBe(5),
+      );
+      // Members reply; a group admin recalls the app's message as any other.
+      await v1(tokens.alice).post(`/v1/conversations/${id}/messages/1/recall`, {}).expect(200);
+    } finally {
+      socket.close();
+    }
+  });
+
+  it('answers bad, unauthorised and cross-tenant appchat calls with WeCom’s errcodes, changing nothing', async () => {
+    await ok(post('/cgi-bin/appchat/create', { chatid: 'guarded', userlist: ['alice', 'bob'] }));
+    // chatids are per corp: another corp's app may use the same one, and sees only its own.
+    await ok(
+      post(
+        '/cgi-bin/appchat/create',
+        { chatid: 'elsewhere', userlist: ['erin', 'erin2'] },
+        stranger.token,
+      ),
+    );
+    await ok(post('/cgi-bin/appchat/create', { chatid: 'elsewhere', userlist: ['alice', 'bob'] }));
+    expect(await info('elsewhere')).toMatchObject({ userlist: ['alice', 'bob'] });
+    const chats = async () =>
+      Number(
+        (
+          await db().query<{ n: string }[]>(
+            'SELECT count(*) AS n FROM app_chats WHERE corp_id = $1',
+            [corp.corpId],
+          )
+        )[0].n,
+      );
+    const before = { chats: await chats(), guarded: await info('guarded') };
+    const guardedId = await conversationOf('guarded');
+    const lastSeq = async () =>
+      (await v1(tokens.alice).get(`/v1/conversations/${guardedId}`).expect(200)).body
+        .lastSeq as number;
+    const seqBefore = await lastSeq();
+    const foreignMedia = String(
+      (
+        await ok(
+          messaging
+            .http()
+            .post(withToken('/cgi-bin/media/upload?type=image', stranger.token))
+            .attach('media', Buffer.from([0x89, 0x50, 0x4e, 0x47, 1, 2, 3, 4]), 'x.png'),
+        )
+      ).media_id,
+    );
+    const create = (body: object | string, token: string | null = app.token) =>
+      post('/cgi-bin/appchat/create', body, token);
+    const update = (body: object, token: string | null = app.token) =>
+      post('/cgi-bin/appchat/update', { chatid: 'guarded', ...body }, token);
+    const send = (body: object, token: string | null = app.token) =>
+      post('/cgi-bin/appchat/send', { chatid: 'guarded', ...body }, token);
+    const say = { msgtype: 'text', text: { content: '你好' } };
+    const cases: [Test, number][] = [
+      [create({ chatid: 'guarded', userlist: ['alice', 'bob'] }), 86215],
+      [create({ chatid: 'bad-id', userlist: ['alice', 'bob'] }), 86001],
+      [create({ chatid: 'x'.repeat(33), userlist: ['alice', 'bob'] }), 86001],
+      [create({ userlist: ['alice'] }), 86006],
+      [create({ userlist: ['alice', 'alice'] }), 86006],
+      [create({ name: 'x' }), 86006],
+      [create({ userlist: ['alice', 'bob'], owner: 'carol' }), 86005],
+      [create({ userlist: ['alice', 'bob'], owner: 'bad owner' }), 86005],
+      [create({ userlist: ['alice', 'dave'] }), 60011],
+      [create({ userlist: ['alice', 'ghost'] }), 86216],
+      [create({ userlist: ['alice', 'erin'] }), 86216],
+      [create({ userlist: ['alice', 'bad user'] }), 86216],
+      [create({ userlist: ['alice', 'bob'], name: '名'.repeat(51) }), 86004],
+      [create({ userlist: ['alice', 'bob'], extra: 1 }), 40058],
+      [create('{"userlist": ["alice",'), 47001],
+      [create({ userlist: ['alice', 'bob'] }, null), 41001],
+      [create({ userlist: ['alice', 'bob'] }, tokens.alice), 40014],
+      [update({ name: '别人的' }, sibling.token), 86008],
+      [update({ name: '别人的' }, stranger.token), 86003],
+      [post('/cgi-bin/appchat/update', { chatid: 'nochat', name: 'x' }), 86003],
+      [post('/cgi-bin/appchat/update', { name: 'x' }), 86001],
+      [update({ del_user_list: ['bob'] }), 86006],
+      [update({ add_user_list: ['dave'] }), 60011],
+      [update({ add_user_list: ['ghost'] }), 86216],
+      [update({ owner: 'carol' }), 86005],
+      [update({ owner: 'bob', del_user_list: ['bob'], add_user_list: ['carol'] }), 86005],
+      [update({ add_user_list: ['carol'], del_user_list: ['carol'] }), 86007],
+      [update({}), 40058],
+      [get('/cgi-bin/appchat/get?chatid=guarded', sibling.token), 86008],
+      [get('/cgi-bin/appchat/get?chatid=guarded', stranger.token), 86003],
+      [get('/cgi-bin/appchat/get'), 86001],
+      [get('/cgi-bin/appchat/get?chatid=guarded', null), 41001],
+      [send(say, sibling.token), 86008],
+      [send(say, stranger.token), 86003],
+      [post('/cgi-bin/appchat/send', say), 86001],
+      [send({ msgtype: 'mpnews', mpnews: {} }), 40008],
+      [send({ msgtype: 'text', text: { content: '' } }), 44004],
+      [send({ msgtype: 'text', text: { content: '长'.repeat(683) } }), 45002],
+      [send({ msgtype: 'image', image: { media_id: foreignMedia } }), 40007],
+      [send({ msgtype: 'file', file: {} }), 41006],
+    ];
+    for (const [i, [request, errcode]] of cases.entries())
+      expect([i, await errcodeOf(request)]).toEqual([i, errcode]);
+    expect(await chats()).toBe(before.chats);
+    expect(await info('guarded')).toEqual(before.guarded);
+    expect(await lastSeq()).toBe(seqBefore);
+  });
+
+  it('forgets a chat whose group was disbanded', async () => {
+    await ok(post('/cgi-bin/appchat/create', { chatid: 'brief', userlist: ['alice', 'bob'] }));
+    const id = await conversationOf('brief');
+    await messaging
+      .http()
+      .delete(`/v1/conversations/${id}`)
+      .set('authorization', `Bearer ${tokens.alice}`)
+      .expect(204);
+    expect(await errcodeOf(get('/cgi-bin/appchat/get?chatid=brief'))).toBe(86003);
+    expect(
+      await errcodeOf(
+        post('/cgi-bin/appchat/send', { chatid: 'brief', msgtype: 'text', text: { content: 'x' } }),
+      ),
+    ).toBe(86003);
+    expect(await errcodeOf(post('/cgi-bin/appchat/update', { chatid: 'brief', name: 'x' }))).toBe(
+      86003,
+    );
+  });
+});
