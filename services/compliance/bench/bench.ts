@@ -32,6 +32,7 @@ import { ArchiveService } from '../src/archive/archive.service';
 import { ArchiveWriter } from '../src/archive/archive-writer';
 import { COMPLIANCE_MIGRATIONS } from '../src/compliance.module';
 import type { ComplianceConfig } from '../src/config';
+import { Coverage } from '../src/coverage/coverage';
 import { Directory } from '../src/directory/directory';
 import type { ArchiveQuery } from '../src/search/archive-index';
 import { PostgresArchiveIndex } from '../src/search/postgres-archive-index';
@@ -345,9 +346,10 @@ async function main(): Promise<void> {
       new Directory(db),
       accessLog,
     );
-    const writer = new ArchiveWriter(db, index, alerts);
+    const coverage = new Coverage(db);
+    const writer = new ArchiveWriter(db, index, alerts, coverage);
     writer.onModuleInit();
-    const archive = new ArchiveService(db, tx, index, accessLog, config);
+    const archive = new ArchiveService(db, tx, index, accessLog, coverage, config);
     const corpId = asCorpId(`ww${randomBytes(8).toString('hex')}`);
     say(
       `search corpus: ${SEARCH_RECORDS.toLocaleString('en-US')} messages (${vocab.length.toLocaleString('en-US')}-word Chinese/English vocabulary, phone numbers, order ids)`,
@@ -366,9 +368,16 @@ async function main(): Promise<void> {
     };
     const qr = rng(11);
     const keyword = () => vocab[50 + Math.floor(qr() * 2_000)];
-    const base = (): Omit<ArchiveQuery, 'corpId'> => ({
+    // The officer searches the whole corp (no department scopes).
+    await db.query(
+      `INSERT INTO directory_members (corp_id, userid, name, status, roles, updated_at)
+       VALUES ($1, 'officer', 'officer', 'active', '{compliance_officer}', now())`,
+      [corpId],
+    );
+    const base = (): Omit<ArchiveQuery, 'corpId' | 'coverage'> => ({
       keywords: { all: [], any: [], phrases: [], exclude: [] },
       senders: [],
+      senderDepartments: [],
       kinds: [],
       types: [],
       sort: 'time',
@@ -379,7 +388,7 @@ async function main(): Promise<void> {
       from: new Date(Date.UTC(2025, Math.floor(qr() * 6), 1)),
       to: new Date(Date.UTC(2025, 6 + Math.floor(qr() * 6), 1)),
     });
-    const scenarios: [string, () => Omit<ArchiveQuery, 'corpId'>][] = [
+    const scenarios: [string, () => Omit<ArchiveQuery, 'corpId' | 'coverage'>][] = [
       [
         'one keyword, by time',
         () => ({ ...base(), keywords: { ...base().keywords, all: [keyword()] } }),

@@ -21,14 +21,17 @@ import { COMPLIANCE_CONFIG, type ComplianceConfig } from './config';
 import { Directory } from './directory/directory';
 import { DirectoryProjection } from './directory/directory-projection';
 import { ComplianceSchema1766000000000 } from './migrations/1766000000000-archive-schema';
-import { ARCHIVE_INDEX } from './search/archive-index';
-import { PostgresArchiveIndex } from './search/postgres-archive-index';
+import { Coverage } from './coverage/coverage';
+import { DepartmentProjection } from './directory/department-projection';
+import { SearchCoverage1766200000000 } from './migrations/1766200000000-search-coverage';
+import { archiveIndexProviders } from './search/archive-index.providers';
 
 export const COMPLIANCE_MIGRATIONS = [
   CreateEventTables1763800000000,
   CreateIdempotencyKeys1763900000000,
   OutboxNotifyAfterCommit1765100000000,
   ComplianceSchema1766000000000,
+  SearchCoverage1766200000000,
 ];
 
 @Global()
@@ -76,7 +79,9 @@ export class ComplianceModule {
         ArchiveIngestConsumer,
         ArchiveService,
         ChainHeadSigner,
-        { provide: ARCHIVE_INDEX, useClass: PostgresArchiveIndex },
+        ...archiveIndexProviders(config),
+        Coverage,
+        DepartmentProjection,
         {
           // Signatures against identity's JWKS; revocation from identity's member events.
           provide: TOKEN_VERIFIER,

@@ -3,6 +3,7 @@ import { databaseConfigSchema } from '@qiwei/persistence';
 import { platformConfigSchema } from '@qiwei/platform';
 import { z } from 'zod';
 import { parseSigningKeys } from './chain/chain-signing-keys';
+import { archiveIndexConfigShape } from './search/archive-index.config';
 
 export const complianceConfigSchema = platformConfigSchema
   .extend(databaseConfigSchema.shape)
@@ -29,7 +30,8 @@ export const complianceConfigSchema = platformConfigSchema
       .min(1)
       .max(7 * 24 * 3600)
       .default(3600),
-  });
+  })
+  .extend(archiveIndexConfigShape);
 
 export type ComplianceConfig = z.infer<typeof complianceConfigSchema>;
 export const COMPLIANCE_CONFIG = Symbol('COMPLIANCE_CONFIG');

@@ -11,6 +11,7 @@ import {
 import { AlertsService } from '../alerts/alerts.service';
 import { lockChainTip, moveChainTip } from '../chain/chain-tips';
 import { linkHash } from '../chain/hash-chain';
+import { Coverage } from '../coverage/coverage';
 import { ARCHIVE_INDEX, type ArchiveIndex } from '../search/archive-index';
 import { canonicalRecord, type ArchivedRecord, type NewArchiveRecord } from './archive-record';
 
@@ -30,6 +31,7 @@ export class ArchiveWriter implements OnModuleInit {
     private readonly dataSource: DataSource,
     @Inject(ARCHIVE_INDEX) private readonly index: ArchiveIndex,
     private readonly alerts: AlertsService,
+    private readonly coverage: Coverage,
   ) {}
 
   onModuleInit(): void {
@@ -123,7 +125,7 @@ export class ArchiveWriter implements OnModuleInit {
         ),
       ],
     );
-    await this.index.index(em, archived);
+    await this.index.index(em, await this.coverage.record(em, corpId, archived));
     await moveChainTip(em, corpId, 'archive', { chainSeq, hash });
     await this.alerts.evaluate(em, corpId, archived);
   }

@@ -1,8 +1,14 @@
 import { Injectable } from '@nestjs/common';
 import { decodeCursor, encodeCursor } from '@qiwei/platform';
 import { DataSource, type EntityManager } from 'typeorm';
-import type { ArchivedRecord } from '../archive/archive-record';
-import type { ArchiveHitPage, ArchiveIndex, ArchiveQuery } from './archive-index';
+import type { CorpId } from '@qiwei/persistence';
+import type {
+  ArchiveHitPage,
+  ArchiveIndex,
+  ArchiveQuery,
+  IndexBacklog,
+  IndexedRecord,
+} from './archive-index';
 import { hasCjk, keywordQuery, termsOf } from './tokenizer';
 
 type TimeCursor = { t: string; s: number };
@@ -32,7 +38,7 @@ const needsRecheck = (keyword: string) => hasCjk(keyword) && [...keyword.trim()]
 export class PostgresArchiveIndex implements ArchiveIndex {
   constructor(private readonly dataSource: DataSource) {}
 
-  async index(em: EntityManager, records: ArchivedRecord[]): Promise<void> {
+  async index(em: EntityManager, records: IndexedRecord[]): Promise<void> {
     if (!records.length) return;
     const rows = records.map((r) => ({
       corp_id: r.corpId,
@@ -43,17 +49,19 @@ export class PostgresArchiveIndex implements ArchiveIndex {
       conversation_kind: r.conversationKind,
       sender: r.sender,
       participants: r.participants,
+      sender_departments: r.senderDepartments,
+      has_attachment: r.media.length > 0,
       sent_at: r.sentAt.toISOString(),
       terms: termsOf(r.text),
     }));
     await em.query(
       `INSERT INTO archive_search (corp_id, chain_seq, kind, type, conversation_id, conversation_kind,
-         sender, participants, sent_at, terms)
+         sender, participants, sender_departments, has_attachment, sent_at, terms)
        SELECT corp_id, chain_seq, kind, type, conversation_id, conversation_kind, sender,
-              participants, sent_at, array_to_tsvector(terms)
+              participants, sender_departments, has_attachment, sent_at, array_to_tsvector(terms)
          FROM jsonb_to_recordset($1::jsonb) AS x(corp_id text, chain_seq bigint, kind text, type text,
            conversation_id uuid, conversation_kind text, sender text, participants text[],
-           sent_at timestamptz, terms text[])`,
+           sender_departments int[], has_attachment boolean, sent_at timestamptz, terms text[])`,
       [JSON.stringify(rows)],
     );
   }
@@ -99,6 +107,11 @@ export class PostgresArchiveIndex implements ArchiveIndex {
     if (query.senders.length) where.push(`s.sender = ANY(${p(query.senders)}::text[])`);
     if (query.participant) where.push(`s.participants @> ARRAY[${p(query.participant)}]::text[]`);
     if (query.conversationId) where.push(`s.conversation_id = ${p(query.conversationId)}::uuid`);
+    if (query.senderDepartments.length)
+      where.push(`s.sender_departments && ${p(query.senderDepartments)}::int[]`);
+    if (query.coverage) where.push(`s.sender_departments && ${p(query.coverage)}::int[]`);
+    if (query.hasAttachment !== undefined)
+      where.push(`s.has_attachment = ${p(query.hasAttachment)}`);
     if (query.kinds.length) where.push(`s.kind = ANY(${p(query.kinds)}::text[])`);
     if (query.types.length) where.push(`s.type = ANY(${p(query.types)}::text[])`);
     if (query.from) where.push(`s.sent_at >= ${p(query.from)}`);
@@ -147,5 +160,14 @@ export class PostgresArchiveIndex implements ArchiveIndex {
           ? encodeCursor({ t: last.sent_at.toISOString(), s: Number(last.chain_seq) })
           : null,
     };
+  }
+
+  /** Indexed in the archive's transaction: never behind. */
+  backlog(_corpId: CorpId): Promise<IndexBacklog> {
+    return Promise.resolve({ pending: 0, failed: 0, oldestPendingAt: null, failures: [] });
+  }
+
+  retryFailed(_corpId: CorpId): Promise<number> {
+    return Promise.resolve(0);
   }
 }
