@@ -24,6 +24,7 @@ import { ComplianceSchema1766000000000 } from './migrations/1766000000000-archiv
 import { Coverage } from './coverage/coverage';
 import { DepartmentProjection } from './directory/department-projection';
 import { SearchCoverage1766200000000 } from './migrations/1766200000000-search-coverage';
+import { ArchiveIndexController } from './search/archive-index.controller';
 import { archiveIndexProviders } from './search/archive-index.providers';
 
 export const COMPLIANCE_MIGRATIONS = [
@@ -68,7 +69,12 @@ export class ComplianceModule {
           publishes: COMPLIANCE_TOPICS,
         }),
       ],
-      controllers: [ArchiveController, AlertsController, AccessLogController],
+      controllers: [
+        ArchiveController,
+        AlertsController,
+        AccessLogController,
+        ArchiveIndexController,
+      ],
       providers: [
         Directory,
         DirectoryProjection,

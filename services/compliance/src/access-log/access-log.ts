@@ -12,7 +12,11 @@ export type AccessAction =
   | 'alert_rule.created'
   | 'alert_rule.updated'
   | 'alert.assigned'
-  | 'alert.closed';
+  | 'alert.closed'
+  | 'archive.index_retried'
+  | 'archive.export_requested'
+  | 'archive.exported'
+  | 'archive.export_downloaded';
 
 export interface AccessEntry {
   corpId: CorpId;
