@@ -19,7 +19,7 @@ export interface ArchiveFilter {
   participant?: string;
   conversationId?: string;
   /** Roots of department subtrees: the sender was in one of them when the record was archived. */
-  senderDepartments: number[];
+  senderDepartments?: number[];
   kinds: RecordKind[];
   types: string[];
   /** Only records with (true) or without (false) archived media. */

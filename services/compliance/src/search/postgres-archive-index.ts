@@ -107,7 +107,7 @@ export class PostgresArchiveIndex implements ArchiveIndex {
     if (query.senders.length) where.push(`s.sender = ANY(${p(query.senders)}::text[])`);
     if (query.participant) where.push(`s.participants @> ARRAY[${p(query.participant)}]::text[]`);
     if (query.conversationId) where.push(`s.conversation_id = ${p(query.conversationId)}::uuid`);
-    if (query.senderDepartments.length)
+    if (query.senderDepartments?.length)
       where.push(`s.sender_departments && ${p(query.senderDepartments)}::int[]`);
     if (query.coverage) where.push(`s.sender_departments && ${p(query.coverage)}::int[]`);
     if (query.hasAttachment !== undefined)

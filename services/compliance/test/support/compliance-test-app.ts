@@ -33,8 +33,17 @@ import { COMPLIANCE_OPENAPI } from '../../src/openapi';
 export interface TestCorp {
   corpId: string;
   adminToken: string;
-  /** Adds an active member (with these roles) and signs them in: their access token. */
-  member(userid: string, roles?: string[]): Promise<string>;
+  /**
+   * Adds an active member (with these roles, in these departments — default the root —, and
+   * for a department admin these scope departments) and signs them in: their access token.
+   */
+  member(
+    userid: string,
+    roles?: string[],
+    options?: { departments?: number[]; scopes?: number[] },
+  ): Promise<string>;
+  /** Creates a department under `parentId` and waits until compliance knows it: its id. */
+  department(name: string, parentId?: number): Promise<number>;
   identity(method: string, path: string, body?: object): Promise<{ status: number; body: unknown }>;
 }
 
@@ -44,6 +53,8 @@ export interface ComplianceTestApp extends TestApp {
   databaseUrl: string;
   /** Messaging's URL, when booted with it. */
   messagingUrl?: string;
+  /** The S3 server compliance (and messaging) keep objects in. */
+  s3: TestS3;
   createCorp(): Promise<TestCorp>;
   /** Publishes events as their owner would (CloudEvents on the topic), in order. */
   publish(topic: TopicDefinition, events: NewEvent[], source?: string): Promise<void>;
@@ -70,8 +81,8 @@ export async function bootCompliance(
   const messagingDb: TestDatabase | undefined = options.withMessaging
     ? await createTestDatabase('messaging')
     : undefined;
-  // Messaging keeps media in object storage: it needs an S3 server to start.
-  const s3: TestS3 | undefined = options.withMessaging ? await startTestS3() : undefined;
+  // Compliance keeps exports (and messaging media) in object storage.
+  const s3: TestS3 = await startTestS3();
   const children: ServiceProcess[] = [];
   let app: TestApp | undefined;
   const producerKafka = createKafka({ brokers: kafka.brokers, clientId: 'compliance-test' });
@@ -81,7 +92,7 @@ export async function bootCompliance(
     await app?.close();
     for (const child of children) await child.stop();
     await kafka.stop();
-    await s3?.stop();
+    await s3.stop();
     await identityDb.drop();
     await messagingDb?.drop();
     await complianceDb.drop();
@@ -99,7 +110,7 @@ export async function bootCompliance(
     const identityUrl = identity.url;
     const platformToken = identity.platformToken;
     let messagingUrl: string | undefined;
-    if (messagingDb && s3) {
+    if (messagingDb) {
       const messaging = await startServiceProcess('messaging', {
         DATABASE_URL: messagingDb.url,
         KAFKA_BROKERS: kafka.brokers.join(','),
@@ -118,6 +129,7 @@ export async function bootCompliance(
       CONSUMER_RETRY_BACKOFF_MS: '20',
       IDENTITY_JWKS_URL: `${identityUrl}/.well-known/jwks.json`,
       COMPLIANCE_SIGNING_KEY: `test:${randomBytes(32).toString('base64')}`,
+      ...s3.env,
       ...options.env,
     });
     app = await bootTestApp({
@@ -149,6 +161,7 @@ export async function bootCompliance(
       brokers: kafka.brokers,
       databaseUrl: complianceDb.url,
       messagingUrl,
+      s3,
       db,
       async publish(topic, events, source = `/qiwei/${topic.publisher}`) {
         const encoded = events.map((e) => encodeEvent(topic, source, e));
@@ -190,15 +203,42 @@ export async function bootCompliance(
           corpId,
           adminToken: accessToken,
           identity: identityCall,
-          async member(userid: string, roles: string[] = []) {
+          async department(name: string, parentId = 1) {
+            const created = await identityCall('POST', '/v1/departments', { name, parentId });
+            if (created.status !== 201)
+              throw new Error(`department: ${JSON.stringify(created.body)}`);
+            const id = (created.body as { id: number }).id;
+            await eventually(
+              async () => {
+                const rows = await db().query<unknown[]>(
+                  'SELECT 1 FROM directory_departments WHERE corp_id = $1 AND id = $2',
+                  [corpId, id],
+                );
+                if (!rows.length) throw new Error(`compliance does not know department ${id}`);
+              },
+              { timeoutMs: 30_000, intervalMs: 100 },
+            );
+            return id;
+          },
+          async member(userid: string, roles: string[] = [], options = {}) {
             const added = await identityCall('POST', '/v1/members', {
               userid,
               name: userid,
-              departments: [{ id: 1 }],
+              departments: (options.departments ?? [1]).map((id) => ({ id })),
             });
             if (added.status !== 201) throw new Error(`member: ${JSON.stringify(added.body)}`);
             if (roles.length) {
-              const set = await identityCall('PUT', `/v1/members/${userid}/roles`, { roles });
+              const set = await identityCall('PUT', `/v1/members/${userid}/roles`, {
+                roles,
+                ...(options.scopes
+                  ? {
+                      scopes: options.scopes.map((departmentId) => ({
+                        departmentId,
+                        permissions: ['contacts:edit'],
+                      })),
+                    }
+                  : {}),
+              });
               if (set.status !== 200) throw new Error(`roles: ${JSON.stringify(set.body)}`);
             }
             const password = `pw-${randomBytes(12).toString('hex')}`;

@@ -92,7 +92,7 @@ export function buildSearchRequest(index: string, q: ArchiveQuery): estypes.Sear
   if (q.senders.length) filter.push({ terms: { sender: q.senders } });
   if (q.participant) filter.push({ term: { participants: q.participant } });
   if (q.conversationId) filter.push({ term: { conversation_id: q.conversationId } });
-  if (q.senderDepartments.length)
+  if (q.senderDepartments?.length)
     filter.push({ terms: { sender_departments: q.senderDepartments } });
   if (q.coverage) filter.push({ terms: { sender_departments: q.coverage } });
   if (q.hasAttachment !== undefined) filter.push({ term: { has_attachment: q.hasAttachment } });
