@@ -24,6 +24,11 @@ import { ComplianceSchema1766000000000 } from './migrations/1766000000000-archiv
 import { Coverage } from './coverage/coverage';
 import { DepartmentProjection } from './directory/department-projection';
 import { SearchCoverage1766200000000 } from './migrations/1766200000000-search-coverage';
+import { ExportStorage } from './exports/export-storage';
+import { ExportWorker } from './exports/export-worker';
+import { ExportsController } from './exports/exports.controller';
+import { ExportsService } from './exports/exports.service';
+import { Exports1766200000001 } from './migrations/1766200000001-exports';
 import { ArchiveIndexController } from './search/archive-index.controller';
 import { archiveIndexProviders } from './search/archive-index.providers';
 
@@ -33,6 +38,7 @@ export const COMPLIANCE_MIGRATIONS = [
   OutboxNotifyAfterCommit1765100000000,
   ComplianceSchema1766000000000,
   SearchCoverage1766200000000,
+  Exports1766200000001,
 ];
 
 @Global()
@@ -74,6 +80,7 @@ export class ComplianceModule {
         AlertsController,
         AccessLogController,
         ArchiveIndexController,
+        ExportsController,
       ],
       providers: [
         Directory,
@@ -88,6 +95,9 @@ export class ComplianceModule {
         ...archiveIndexProviders(config),
         Coverage,
         DepartmentProjection,
+        ExportStorage,
+        ExportWorker,
+        ExportsService,
         {
           // Signatures against identity's JWKS; revocation from identity's member events.
           provide: TOKEN_VERIFIER,

@@ -1,13 +1,16 @@
 import { eventsConfigSchema } from '@qiwei/events';
 import { databaseConfigSchema } from '@qiwei/persistence';
 import { platformConfigSchema } from '@qiwei/platform';
+import { storageConfigSchema } from '@qiwei/storage';
 import { z } from 'zod';
 import { parseSigningKeys } from './chain/chain-signing-keys';
+import { exportConfigShape } from './exports/export.config';
 import { archiveIndexConfigShape } from './search/archive-index.config';
 
 export const complianceConfigSchema = platformConfigSchema
   .extend(databaseConfigSchema.shape)
   .extend(eventsConfigSchema.shape)
+  .extend(storageConfigSchema.shape)
   .extend({
     PORT: z.coerce.number().int().min(0).max(65535).default(4006),
     /** Identity's key set: tokens are verified locally against it. */
@@ -31,7 +34,8 @@ export const complianceConfigSchema = platformConfigSchema
       .max(7 * 24 * 3600)
       .default(3600),
   })
-  .extend(archiveIndexConfigShape);
+  .extend(archiveIndexConfigShape)
+  .extend(exportConfigShape);
 
 export type ComplianceConfig = z.infer<typeof complianceConfigSchema>;
 export const COMPLIANCE_CONFIG = Symbol('COMPLIANCE_CONFIG');
