@@ -5,7 +5,9 @@ import {
   ArrayMinSize,
   IsArray,
   IsBoolean,
+  IsDefined,
   IsIn,
+  IsObject,
   IsOptional,
   ValidateNested,
 } from 'class-validator';
@@ -17,6 +19,8 @@ export class CreateExportDto {
     type: ArchiveFilterDto,
     description: 'The search filter (as for /v1/archive/search, without sort and paging)',
   })
+  @IsDefined()
+  @IsObject()
   @ValidateNested()
   @Type(() => ArchiveFilterDto)
   filter!: ArchiveFilterDto;
