@@ -14,6 +14,7 @@ import type { Principal } from '@qiwei/auth';
 import { MESSAGING_MESSAGE_TOPIC, MESSAGING_TOPICS } from '@qiwei/contracts';
 import { silentLogger, startDevKafka } from '@qiwei/dev-kafka';
 import { startEmbeddedPostgres } from '@qiwei/embedded-postgres';
+import { startEmbeddedS3, type RunningS3 } from '@qiwei/embedded-s3';
 import { createKafka, createProducer, encodeEvent, ensureTopics, Outbox } from '@qiwei/events';
 import {
   asCorpId,
@@ -107,7 +108,7 @@ function messageText(random: () => number, vocab: string[]): string {
 
 const users = Array.from({ length: 500 }, (_, i) => `user${i}`);
 
-function startCompliance(url: string, brokers: string[]): ChildProcess {
+function startCompliance(url: string, brokers: string[], s3: RunningS3): ChildProcess {
   return spawn(process.execPath, [join(REPO_ROOT, 'dist/services/compliance/src/main.js')], {
     env: {
       ...process.env,
@@ -118,6 +119,9 @@ function startCompliance(url: string, brokers: string[]): ChildProcess {
       KAFKA_BROKERS: brokers.join(','),
       IDENTITY_JWKS_URL: 'http://127.0.0.1:4911/.well-known/jwks.json',
       COMPLIANCE_SIGNING_KEY: SIGNING_KEY,
+      S3_ENDPOINT: s3.endpoint,
+      S3_ACCESS_KEY: s3.accessKey,
+      S3_SECRET_KEY: s3.secretKey,
       OTEL_SDK_DISABLED: 'true',
       KAFKAJS_NO_PARTITIONER_WARNING: '1',
     },
@@ -287,6 +291,8 @@ async function main(): Promise<void> {
     dataDir: join(dataDir, 'kafka'),
     logger: silentLogger,
   });
+  // Compliance keeps exports (and archived media) in object storage.
+  const s3 = await startEmbeddedS3({ directory: join(dataDir, 's3'), port: 0 });
   const dbName = 'qiwei_compliance_bench';
   await ensureDatabase(postgres.url, dbName);
   const url = databaseUrl(postgres.url, dbName);
@@ -294,7 +300,7 @@ async function main(): Promise<void> {
   await admin.connect();
   await ensureTopics(admin, MESSAGING_TOPICS);
   await admin.disconnect();
-  const compliance = startCompliance(url, kafka.brokers);
+  const compliance = startCompliance(url, kafka.brokers, s3);
   const db = createDataSource({
     url,
     applicationName: 'bench',
@@ -471,6 +477,7 @@ async function main(): Promise<void> {
     if (compliance.exitCode === null) compliance.kill('SIGTERM');
     if (db.isInitialized) await db.destroy();
     await kafka.stop();
+    await s3.stop();
     await postgres.stop();
   }
 }

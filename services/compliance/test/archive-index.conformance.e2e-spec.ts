@@ -97,4 +97,10 @@ describe('ArchiveIndex conformance: the PostgreSQL adapter', () => {
       code: 'INVALID_CURSOR',
     });
   });
+
+  it('forgets purged records', async () => {
+    await db.transaction((em) => index.forget(em, other, [1]));
+    const found = await index.search(queryOf(other, { keywords: { all: ['理财'] } }));
+    expect(found.hits).toEqual([]);
+  });
 });

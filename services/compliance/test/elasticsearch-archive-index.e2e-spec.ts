@@ -460,5 +460,40 @@ describe('ArchiveIndex: the Elasticsearch adapter (request shapes against @elast
         { attempts: 3, failed: true, last_error: expect.stringContaining('bulk request failed') },
       ]);
     });
+
+    it('deletes purged records’ documents, a document already gone counting as deleted', async () => {
+      const seeded = await seedCorpus(
+        db,
+        index,
+        asCorpId('ww0e5e00000000d004'),
+        CORPUS.slice(0, 3),
+      );
+      const corpId = seeded[0].corpId;
+      bulkAnswers(() => 201);
+      expect((await indexer.drain()).indexed).toBe(3);
+      await db.transaction((em) => index.forget(em, corpId, [1, 2]));
+      mock.clearAll();
+      mock.add({ method: 'POST', path: '/_bulk' }, (params) => {
+        const lines = (params as unknown as Params).body as { delete: { _id: string } }[];
+        bulks.push(lines);
+        return {
+          took: 1,
+          errors: false,
+          items: lines.map((l, i) => ({
+            delete: {
+              _id: l.delete._id,
+              status: i === 0 ? 200 : 404,
+              result: i === 0 ? 'deleted' : 'not_found',
+            },
+          })),
+        };
+      });
+      expect(await indexer.drain()).toEqual({ claimed: 2, indexed: 2, retrying: 0, failed: 0 });
+      expect(bulks[bulks.length - 1]).toEqual([
+        { delete: { _index: 'qiwei-archive', _id: `${corpId}:1`, routing: corpId } },
+        { delete: { _index: 'qiwei-archive', _id: `${corpId}:2`, routing: corpId } },
+      ]);
+      expect(await index.backlog(corpId)).toMatchObject({ pending: 0, failed: 0 });
+    });
   });
 });

@@ -57,6 +57,7 @@ export class SearchCoverage1766200000000 implements MigrationInterface {
       CREATE TABLE archive_index_queue (
         corp_id varchar(18) NOT NULL,
         chain_seq bigint NOT NULL,
+        op varchar(8) NOT NULL DEFAULT 'index' CHECK (op IN ('index', 'delete')),
         attempts int NOT NULL DEFAULT 0,
         next_attempt_at timestamptz NOT NULL DEFAULT now(),
         last_error text,

@@ -74,6 +74,8 @@ export interface IndexBacklog {
  */
 export interface ArchiveIndex {
   index(em: EntityManager, records: IndexedRecord[]): Promise<void>;
+  /** Removes records from the index (the retention purge), in the purge's transaction. */
+  forget(em: EntityManager, corpId: CorpId, chainSeqs: number[]): Promise<void>;
   search(query: ArchiveQuery): Promise<ArchiveHitPage>;
   backlog(corpId: CorpId): Promise<IndexBacklog>;
   /** Queues the corp's failed records again; how many. */

@@ -66,6 +66,14 @@ export class PostgresArchiveIndex implements ArchiveIndex {
     );
   }
 
+  async forget(em: EntityManager, corpId: CorpId, chainSeqs: number[]): Promise<void> {
+    if (!chainSeqs.length) return;
+    await em.query(
+      'DELETE FROM archive_search WHERE corp_id = $1 AND chain_seq = ANY($2::bigint[])',
+      [corpId, chainSeqs],
+    );
+  }
+
   async search(query: ArchiveQuery): Promise<ArchiveHitPage> {
     const params: unknown[] = [query.corpId];
     const p = (value: unknown) => {

@@ -102,6 +102,18 @@ export class ElasticsearchArchiveIndex implements ArchiveIndex {
     );
   }
 
+  /** Queues the documents' deletion (replacing a pending index of the same record). */
+  async forget(em: EntityManager, corpId: CorpId, chainSeqs: number[]): Promise<void> {
+    if (!chainSeqs.length) return;
+    await em.query(
+      `INSERT INTO archive_index_queue (corp_id, chain_seq, op)
+       SELECT $1, unnest($2::bigint[]), 'delete'
+       ON CONFLICT (corp_id, chain_seq) DO UPDATE SET op = 'delete', attempts = 0,
+         next_attempt_at = now(), last_error = NULL, failed_at = NULL`,
+      [corpId, chainSeqs],
+    );
+  }
+
   async search(query: ArchiveQuery): Promise<ArchiveHitPage> {
     const request = buildSearchRequest(this.names.alias, query);
     let response;

@@ -28,6 +28,9 @@ export interface ArchiveDocument {
 }
 
 interface QueuedRow extends ArchiveRecordRow {
+  queued_corp_id: string;
+  queued_chain_seq: string;
+  op: 'index' | 'delete';
   attempts: number;
   department_ids: number[] | null;
 }
@@ -119,46 +122,56 @@ export class ElasticsearchIndexer implements OnApplicationBootstrap, OnApplicati
     return this.dataSource.transaction(async (em) => {
       const rows = await em.query<QueuedRow[]>(
         `WITH due AS (
-           SELECT corp_id, chain_seq, attempts FROM archive_index_queue
+           SELECT corp_id, chain_seq, op, attempts FROM archive_index_queue
             WHERE failed_at IS NULL AND next_attempt_at <= now()
             ORDER BY next_attempt_at, corp_id, chain_seq
             LIMIT $1 FOR UPDATE SKIP LOCKED)
-         SELECT r.*, due.attempts, d.department_ids
+         SELECT r.*, due.corp_id AS queued_corp_id, due.chain_seq AS queued_chain_seq, due.op,
+                due.attempts, d.department_ids
            FROM due
-           JOIN archive_records r ON r.corp_id = due.corp_id AND r.chain_seq = due.chain_seq
+           LEFT JOIN archive_records r ON r.corp_id = due.corp_id AND r.chain_seq = due.chain_seq
            LEFT JOIN archive_sender_departments d
              ON d.corp_id = due.corp_id AND d.chain_seq = due.chain_seq`,
         [this.config.ELASTICSEARCH_BULK_SIZE],
       );
       const result: DrainResult = { claimed: rows.length, indexed: 0, retrying: 0, failed: 0 };
       if (!rows.length) return result;
-      const operations = rows.flatMap((row) => {
-        const r = recordOf(row);
-        const doc: ArchiveDocument = {
-          corp_id: r.corpId,
-          chain_seq: r.chainSeq,
-          kind: r.kind,
-          type: r.type,
-          conversation_id: r.conversationId,
-          conversation_kind: r.conversationKind,
-          sender: r.sender,
-          participants: r.participants,
-          sender_departments: row.department_ids ?? [],
-          has_attachment: r.media.length > 0,
-          sent_at: r.sentAt.toISOString(),
-          text: r.text,
-        };
-        return [
-          {
-            index: {
-              _index: this.index.names.alias,
-              _id: `${r.corpId}:${r.chainSeq}`,
-              routing: r.corpId,
+      const operations = rows.flatMap(
+        (row): (estypes.BulkOperationContainer | ArchiveDocument)[] => {
+          const target = {
+            _index: this.index.names.alias,
+            _id: `${row.queued_corp_id}:${row.queued_chain_seq}`,
+            routing: row.queued_corp_id,
+          };
+          // Purged since it was queued, or queued for deletion: the document goes.
+          if (row.op === 'delete' || row.chain_seq === null) return [{ delete: target }];
+          const r = recordOf(row);
+          const doc: ArchiveDocument = {
+            corp_id: r.corpId,
+            chain_seq: r.chainSeq,
+            kind: r.kind,
+            type: r.type,
+            conversation_id: r.conversationId,
+            conversation_kind: r.conversationKind,
+            sender: r.sender,
+            participants: r.participants,
+            sender_departments: row.department_ids ?? [],
+            has_attachment: r.media.length > 0,
+            sent_at: r.sentAt.toISOString(),
+            text: r.text,
+          };
+          return [
+            {
+              index: {
+                _index: this.index.names.alias,
+                _id: `${r.corpId}:${r.chainSeq}`,
+                routing: r.corpId,
+              },
             },
-          },
-          doc,
-        ];
-      });
+            doc,
+          ];
+        },
+      );
       let items: Partial<Record<estypes.BulkOperationType, estypes.BulkResponseItem>>[];
       try {
         items = (await this.client.bulk({ operations })).items;
@@ -169,12 +182,14 @@ export class ElasticsearchIndexer implements OnApplicationBootstrap, OnApplicati
         return result;
       }
       for (let i = 0; i < rows.length; i++) {
-        const item = items[i]?.index;
+        const item = items[i]?.index ?? items[i]?.delete;
         const status = item?.status ?? 500;
-        if (status >= 200 && status < 300) {
+        const deleting = !!items[i]?.delete;
+        // A document already gone is what a deletion wants.
+        if ((status >= 200 && status < 300) || (deleting && status === 404)) {
           await em.query('DELETE FROM archive_index_queue WHERE corp_id = $1 AND chain_seq = $2', [
-            rows[i].corp_id,
-            rows[i].chain_seq,
+            rows[i].queued_corp_id,
+            rows[i].queued_chain_seq,
           ]);
           result.indexed++;
         } else {
@@ -209,7 +224,7 @@ export class ElasticsearchIndexer implements OnApplicationBootstrap, OnApplicati
               next_attempt_at = now() + make_interval(secs => $5::double precision / 1000),
               failed_at = CASE WHEN $6 THEN now() END
         WHERE corp_id = $1 AND chain_seq = $2`,
-      [row.corp_id, row.chain_seq, attempts, reason, backoffMs(attempts - 1), parked],
+      [row.queued_corp_id, row.queued_chain_seq, attempts, reason, backoffMs(attempts - 1), parked],
     );
     if (parked) result.failed++;
     else result.retrying++;
