@@ -1,4 +1,4 @@
-import { asCorpId, createDataSource, runMigrations, type CorpId } from '@qiwei/persistence';
+import { asCorpId, createDataSource, runMigrations } from '@qiwei/persistence';
 import { createTestDatabase, type TestDatabase } from '@qiwei/testing';
 import type { DataSource } from 'typeorm';
 import { COMPLIANCE_MIGRATIONS } from '../src/compliance.module';
@@ -50,9 +50,7 @@ describe('ArchiveIndex conformance: the PostgreSQL adapter', () => {
   it('never crosses tenants', async () => {
     const mine = await index.search(queryOf(other, { keywords: { all: ['理财'] } }));
     expect(mine.hits.map((h) => h.chainSeq)).toEqual([1]);
-    const phone = await index.search(
-      queryOf(corp as CorpId, { keywords: { all: ['13800138000'] } }),
-    );
+    const phone = await index.search(queryOf(corp, { keywords: { all: ['13800138000'] } }));
     expect(phone.hits).toHaveLength(1);
   });
 

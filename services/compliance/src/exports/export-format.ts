@@ -110,4 +110,7 @@ export const manifestEntry = (r: ArchivedRecord): ManifestEntry => ({
 
 /** A file name safe inside a zip on every system. */
 export const safeName = (name: string) =>
-  name.replace(/[\\/:*?"<>|\u0000-\u001f]/g, '_').slice(0, 120) || 'file';
+  [...name]
+    .map((c) => (c.charCodeAt(0) < 32 || '\\/:*?"<>|'.includes(c) ? '_' : c))
+    .join('')
+    .slice(0, 120) || 'file';

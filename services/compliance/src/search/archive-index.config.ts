@@ -30,8 +30,7 @@ export const archiveIndexConfigShape = {
   ELASTICSEARCH_REQUEST_TIMEOUT_MS: flag.min(100).max(300_000).default(30_000),
 };
 
-const archiveIndexConfigSchema = z.object(archiveIndexConfigShape);
-export type ArchiveIndexConfig = z.infer<typeof archiveIndexConfigSchema>;
+export type ArchiveIndexConfig = z.infer<z.ZodObject<typeof archiveIndexConfigShape>>;
 
 /** The settings that only make sense together; checked when the service starts. */
 export function checkArchiveIndexConfig(config: ArchiveIndexConfig): void {

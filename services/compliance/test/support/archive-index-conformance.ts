@@ -1,7 +1,6 @@
 import { randomBytes, randomUUID } from 'node:crypto';
 import type { CorpId } from '@qiwei/persistence';
 import type { DataSource } from 'typeorm';
-import type { ArchivedRecord } from '../../src/archive/archive-record';
 import type { ArchiveIndex, ArchiveQuery, IndexedRecord } from '../../src/search/archive-index';
 
 /**
@@ -268,7 +267,7 @@ export async function seedCorpus(
         [r.corpId, r.chainSeq, r.senderDepartments],
       );
     }
-    await index.index(em, records as (ArchivedRecord & IndexedRecord)[]);
+    await index.index(em, records);
   });
   return records;
 }

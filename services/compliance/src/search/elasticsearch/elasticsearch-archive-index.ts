@@ -84,11 +84,9 @@ export class ElasticsearchArchiveIndex implements ArchiveIndex {
       });
     } catch (error) {
       // Another replica created it first.
-      if (
-        !(error instanceof errors.ResponseError) ||
-        error.body?.error?.type !== 'resource_already_exists_exception'
-      )
-        throw error;
+      const body = error instanceof errors.ResponseError ? (error.body as unknown) : null;
+      const type = (body as { error?: { type?: string } } | null)?.error?.type;
+      if (type !== 'resource_already_exists_exception') throw error;
     }
   }
 
