@@ -80,6 +80,22 @@ describe('ArchiveIndex conformance: the PostgreSQL adapter', () => {
     expect(rest.nextCursor).toBeNull();
   });
 
+  it('ranks keywords that must all occur equally (no positions), newest position first, paging', async () => {
+    const q = queryOf(corp, { keywords: { all: ['理财'] }, sort: 'relevance', limit: 3 });
+    const first = await index.search(q);
+    const rest = await index.search({ ...q, cursor: first.nextCursor ?? undefined });
+    const hits = [...first.hits, ...rest.hits];
+    expect(hits.map((h) => h.chainSeq)).toEqual([6, 4, 3, 1]);
+    expect(new Set(hits.map((h) => h.score)).size).toBe(1);
+    expect(hits[0].score).toBeGreaterThan(0);
+    expect(rest.nextCursor).toBeNull();
+    // A one-character (prefix) keyword ranks every match.
+    const prefix = await index.search(
+      queryOf(corp, { keywords: { all: ['理财', '收'] }, sort: 'relevance' }),
+    );
+    expect(prefix.hits.map((h) => h.chainSeq).sort()).toEqual([1, 6]);
+  });
+
   it('refuses a cursor of the other sort order or a forged one', async () => {
     const page = await index.search(queryOf(corp, { limit: 1 }));
     await expect(
