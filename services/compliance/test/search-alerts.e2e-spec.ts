@@ -369,6 +369,33 @@ describe('compliance: search, access control, alerts', () => {
       ]);
     });
 
+    it('shows each officer only the alerts on what their people wrote', async () => {
+      const all = (await as(officer).get('/v1/archive/alerts?limit=100').expect(200)).body
+        .items as { id: string; sender: string }[];
+      expect(new Set(all.map((a) => a.sender))).toEqual(new Set(['alice', 'bob']));
+      const senders = async (token: string) =>
+        (
+          (await as(token).get('/v1/archive/alerts?limit=100').expect(200)).body.items as {
+            sender: string;
+          }[]
+        ).map((a) => a.sender);
+      expect(new Set(await senders(serviceOfficer))).toEqual(new Set(['bob']));
+      expect(new Set(await senders(financeOfficer))).toEqual(new Set(['alice']));
+      const bobs = all.find((a) => a.sender === 'bob') as { id: string };
+      for (const [method, path, body] of [
+        ['get', `/v1/archive/alerts/${bobs.id}`, undefined],
+        ['post', `/v1/archive/alerts/${bobs.id}/close`, { note: '越权' }],
+        ['post', `/v1/archive/alerts/${bobs.id}/assign`, { assignee: 'officer2' }],
+      ] as const) {
+        const res =
+          method === 'get'
+            ? await as(financeOfficer).get(path)
+            : await as(financeOfficer).post(path, body as object);
+        expect([path, res.status, res.body.code]).toEqual([path, 404, 'ALERT_NOT_FOUND']);
+      }
+      await as(serviceOfficer).get(`/v1/archive/alerts/${bobs.id}`).expect(200);
+    });
+
     it('refuses patterns it cannot run in linear time and rules of the wrong shape', async () => {
       const cases: [object, number, string][] = [
         [{ name: 'x', kind: 'regex', pattern: '(a+)\\1' }, 422, 'ALERT_RULE_PATTERN_INVALID'],
