@@ -390,7 +390,7 @@ describe('compliance: search, access control, alerts', () => {
         const res =
           method === 'get'
             ? await as(financeOfficer).get(path)
-            : await as(financeOfficer).post(path, body as object);
+            : await as(financeOfficer).post(path, body);
         expect([path, res.status, res.body.code]).toEqual([path, 404, 'ALERT_NOT_FOUND']);
       }
       await as(serviceOfficer).get(`/v1/archive/alerts/${bobs.id}`).expect(200);
