@@ -33,6 +33,7 @@ import { ArchiveService } from '../src/archive/archive.service';
 import { ArchiveWriter } from '../src/archive/archive-writer';
 import { COMPLIANCE_MIGRATIONS } from '../src/compliance.module';
 import type { ComplianceConfig } from '../src/config';
+import { Coverage } from '../src/coverage/coverage';
 import { Directory } from '../src/directory/directory';
 import { ArchiveStorage } from '../src/media/archive-storage';
 import type { ArchiveQuery } from '../src/search/archive-index';
@@ -291,6 +292,7 @@ async function main(): Promise<void> {
     dataDir: join(dataDir, 'kafka'),
     logger: silentLogger,
   });
+  // Compliance keeps exports (and archived media) in object storage.
   const s3 = await startEmbeddedS3({ directory: join(dataDir, 's3'), port: 0 });
   const dbName = 'qiwei_compliance_bench';
   await ensureDatabase(postgres.url, dbName);
@@ -358,13 +360,15 @@ async function main(): Promise<void> {
       new Directory(db),
       accessLog,
     );
-    const writer = new ArchiveWriter(db, index, alerts);
+    const coverage = new Coverage(db);
+    const writer = new ArchiveWriter(db, index, alerts, coverage);
     writer.onModuleInit();
     const archive = new ArchiveService(
       db,
       tx,
       index,
       accessLog,
+      coverage,
       config,
       new ArchiveStorage(config),
     );
@@ -386,9 +390,16 @@ async function main(): Promise<void> {
     };
     const qr = rng(11);
     const keyword = () => vocab[50 + Math.floor(qr() * 2_000)];
-    const base = (): Omit<ArchiveQuery, 'corpId'> => ({
+    // The officer searches the whole corp (no department scopes).
+    await db.query(
+      `INSERT INTO directory_members (corp_id, userid, name, status, roles, updated_at)
+       VALUES ($1, 'officer', 'officer', 'active', '{compliance_officer}', now())`,
+      [corpId],
+    );
+    const base = (): Omit<ArchiveQuery, 'corpId' | 'coverage'> => ({
       keywords: { all: [], any: [], phrases: [], exclude: [] },
       senders: [],
+      senderDepartments: [],
       kinds: [],
       types: [],
       sort: 'time',
@@ -399,7 +410,7 @@ async function main(): Promise<void> {
       from: new Date(Date.UTC(2025, Math.floor(qr() * 6), 1)),
       to: new Date(Date.UTC(2025, 6 + Math.floor(qr() * 6), 1)),
     });
-    const scenarios: [string, () => Omit<ArchiveQuery, 'corpId'>][] = [
+    const scenarios: [string, () => Omit<ArchiveQuery, 'corpId' | 'coverage'>][] = [
       [
         'one keyword, by time',
         () => ({ ...base(), keywords: { ...base().keywords, all: [keyword()] } }),

@@ -31,8 +31,16 @@ import { MediaArchiver } from './media/media-archiver';
 import { ArchivedMedia, ArchivedMediaController } from './media/media.controller';
 import { RetentionController } from './retention/retention.controller';
 import { RetentionService } from './retention/retention.service';
-import { ARCHIVE_INDEX } from './search/archive-index';
-import { PostgresArchiveIndex } from './search/postgres-archive-index';
+import { Coverage } from './coverage/coverage';
+import { DepartmentProjection } from './directory/department-projection';
+import { SearchCoverage1766200000000 } from './migrations/1766200000000-search-coverage';
+import { ExportStorage } from './exports/export-storage';
+import { ExportWorker } from './exports/export-worker';
+import { ExportsController } from './exports/exports.controller';
+import { ExportsService } from './exports/exports.service';
+import { Exports1766200000001 } from './migrations/1766200000001-exports';
+import { ArchiveIndexController } from './search/archive-index.controller';
+import { archiveIndexProviders } from './search/archive-index.providers';
 
 export const COMPLIANCE_MIGRATIONS = [
   CreateEventTables1763800000000,
@@ -40,6 +48,8 @@ export const COMPLIANCE_MIGRATIONS = [
   OutboxNotifyAfterCommit1765100000000,
   ComplianceSchema1766000000000,
   MediaConsentRetention1766100000000,
+  SearchCoverage1766200000000,
+  Exports1766200000001,
 ];
 
 /** Media copies, consent, retention and legal hold (the archive's second part). */
@@ -97,6 +107,8 @@ export class ComplianceModule {
         AlertsController,
         AccessLogController,
         ...RETENTION_CONTROLLERS,
+        ArchiveIndexController,
+        ExportsController,
       ],
       providers: [
         Directory,
@@ -109,7 +121,12 @@ export class ComplianceModule {
         ArchiveService,
         ChainHeadSigner,
         ...RETENTION_PROVIDERS,
-        { provide: ARCHIVE_INDEX, useClass: PostgresArchiveIndex },
+        ...archiveIndexProviders(config),
+        Coverage,
+        DepartmentProjection,
+        ExportStorage,
+        ExportWorker,
+        ExportsService,
         {
           // Signatures against identity's JWKS; revocation from identity's member events.
           provide: TOKEN_VERIFIER,

@@ -4,6 +4,8 @@ import { platformConfigSchema } from '@qiwei/platform';
 import { storageConfigSchema } from '@qiwei/storage';
 import { z } from 'zod';
 import { parseSigningKeys } from './chain/chain-signing-keys';
+import { exportConfigShape } from './exports/export.config';
+import { archiveIndexConfigShape } from './search/archive-index.config';
 
 const seconds = (min: number, max: number, fallback: number) =>
   z.coerce.number().int().min(min).max(max).default(fallback);
@@ -52,7 +54,9 @@ export const complianceConfigSchema = platformConfigSchema
       .min(1)
       .max(7 * 24 * 3600)
       .default(3600),
-  });
+  })
+  .extend(archiveIndexConfigShape)
+  .extend(exportConfigShape);
 
 export type ComplianceConfig = z.infer<typeof complianceConfigSchema>;
 export const COMPLIANCE_CONFIG = Symbol('COMPLIANCE_CONFIG');

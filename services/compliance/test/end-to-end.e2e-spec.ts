@@ -106,6 +106,13 @@ describe('compliance end to end: messaging → archive, recall, crash and restar
         );
         return rows.length > 0 && roles.every((r) => rows[0].roles.includes(r));
       },
+      async (corpId, id) =>
+        (
+          await db.query<unknown[]>(
+            'SELECT 1 FROM directory_departments WHERE corp_id = $1 AND id = $2',
+            [corpId, id],
+          )
+        ).length > 0,
     )();
     [alice, officer] = await Promise.all([
       corp.member('alice'),

@@ -17,6 +17,11 @@ describe('compliance: search, access control, alerts', () => {
   let officer2: string;
   let member: string;
   let otherOfficer: string;
+  let serviceOfficer: string;
+  let financeOfficer: string;
+  let finance: number;
+  let customerService: number;
+  let privateBanking: number;
   const group = randomUUID();
   const single = randomUUID();
   const day = (d: number, h = 9) => new Date(Date.UTC(2025, 2, d, h));
@@ -45,11 +50,25 @@ describe('compliance: search, access control, alerts', () => {
   beforeAll(async () => {
     compliance = await bootCompliance();
     [corp, other] = await Promise.all([compliance.createCorp(), compliance.createCorp()]);
-    [officer, officer2, member, otherOfficer] = await Promise.all([
+    [finance, customerService] = await Promise.all([
+      corp.department('理财部'),
+      corp.department('客服部'),
+    ]);
+    privateBanking = await corp.department('私人银行', finance);
+    // Senders' departments are taken when their messages are archived: members first.
+    [officer, officer2, member, otherOfficer, serviceOfficer, financeOfficer] = await Promise.all([
       corp.member('officer', ['compliance_officer']),
       corp.member('officer2', ['compliance_officer']),
-      corp.member('alice'),
+      corp.member('alice', [], { departments: [finance] }),
       other.member('officer', ['compliance_officer']),
+      corp.member('service-officer', ['compliance_officer', 'department_admin'], {
+        scopes: [customerService],
+      }),
+      corp.member('finance-officer', ['compliance_officer', 'department_admin'], {
+        scopes: [finance],
+      }),
+      corp.member('bob', [], { departments: [customerService] }),
+      corp.member('carol', [], { departments: [privateBanking] }),
     ]);
     await compliance.publish(
       MESSAGING_MESSAGE_TOPIC,
@@ -82,64 +101,31 @@ describe('compliance: search, access control, alerts', () => {
     return Number(row.n);
   };
 
-  describe('the PostgreSQL archive index (conformance)', () => {
-    it('finds Chinese words inside unspaced text, and no bigram-only lookalikes', async () => {
-      expect(await texts({ keywords: { all: ['理财'] } })).toEqual([
+  describe('search over HTTP (the query shapes: archive-index.conformance.e2e-spec.ts)', () => {
+    it('finds Chinese inside unspaced text with highlights, by time, every page once', async () => {
+      const res = await as(officer)
+        .post('/v1/archive/search', { keywords: { all: ['理财'] } })
+        .expect(200);
+      expect(res.body.items.map((i: { text: string }) => i.text)).toEqual([
         '产品理财收益',
         '今天开会讨论理财方案和保险产品',
         '理财 and wealth management 方案 for VIP clients',
         '这款理财产品收益很高',
       ]);
-      // 理财产品 has the bigrams of 产品理财收益 too, but is not in it.
-      expect(await texts({ keywords: { all: ['理财产品'] } })).toEqual(['这款理财产品收益很高']);
-      expect(await texts({ keywords: { all: ['赔'] } })).toEqual(['财产保险的理赔流程']);
-    });
-
-    it('finds mixed Chinese and English, phone numbers and ids', async () => {
-      expect(await texts({ keywords: { all: ['理财', 'WEALTH'] } })).toEqual([
-        '理财 and wealth management 方案 for VIP clients',
-      ]);
-      const call = ['Please call me at 13800138000 about the iPhone15 order ORD-2024-0001'];
-      expect(await texts({ keywords: { all: ['13800138000'] } })).toEqual(call);
-      expect(await texts({ keywords: { all: ['iphone15'] } })).toEqual(call);
-      expect(await texts({ keywords: { phrases: ['ORD-2024-0001'] } })).toEqual(call);
-      expect(await texts({ keywords: { all: ['1380013'] } })).toEqual([]);
-    });
-
-    it('combines all, any, phrases and exclude', async () => {
-      expect(await texts({ keywords: { any: ['理赔', 'guaranteed'] } })).toEqual([
-        'Guaranteed returns, no risk at all',
-        '财产保险的理赔流程',
-      ]);
-      expect(await texts({ keywords: { all: ['理财'], exclude: ['方案'] } })).toEqual([
-        '产品理财收益',
-        '这款理财产品收益很高',
-      ]);
-      expect(await texts({ keywords: { all: ['理财'], exclude: ['vip'] } })).toHaveLength(3);
-      expect(await texts({ keywords: { phrases: ['no risk'] } })).toEqual([
-        'Guaranteed returns, no risk at all',
-      ]);
-      expect(await texts({ keywords: { phrases: ['risk no'] } })).toEqual([]);
-    });
-
-    it('filters by sender, participant, conversation, type and time, and pages with a cursor', async () => {
-      expect(await texts({ keywords: { all: ['理财'] }, senders: ['carol'] })).toEqual([
-        '今天开会讨论理财方案和保险产品',
-      ]);
-      expect(await texts({ participant: 'carol' })).toHaveLength(2);
-      expect(await texts({ conversationId: single })).toHaveLength(2);
-      expect(await texts({ types: ['markdown'] })).toEqual([]);
-      expect(
-        await texts({ from: day(2).toISOString(), to: day(4).toISOString(), kinds: ['message'] }),
-      ).toEqual(['理财 and wealth management 方案 for VIP clients', corpus[1][0]]);
+      expect(res.body.items[3]).toMatchObject({
+        highlight: '这款<em>理财</em>产品收益很高',
+        score: null,
+        sender: 'alice',
+        conversationId: group,
+      });
       const seen: string[] = [];
       let cursor: string | undefined;
       do {
-        const res = await as(officer)
+        const page = await as(officer)
           .post('/v1/archive/search', { limit: 3, ...(cursor ? { cursor } : {}) })
           .expect(200);
-        seen.push(...(res.body.items as { text: string }[]).map((i) => i.text));
-        cursor = res.body.nextCursor ?? undefined;
+        seen.push(...(page.body.items as { text: string }[]).map((i) => i.text));
+        cursor = page.body.nextCursor ?? undefined;
       } while (cursor);
       expect(seen).toEqual(corpus.map(([text]) => text).reverse());
     });
@@ -157,19 +143,68 @@ describe('compliance: search, access control, alerts', () => {
       expect(res.body.items[0].score).toBeGreaterThanOrEqual(res.body.items[1].score);
       expect(['这款理财产品收益很高', '产品理财收益']).toContain(first.text);
       expect(first.highlight).toMatch(/<em>理财<\/em>.*<em>收益<\/em>/);
-      const next = await as(officer)
-        .post('/v1/archive/search', {
-          keywords: { any: ['理财', '收益'] },
-          sort: 'relevance',
-          limit: 10,
-          cursor: res.body.nextCursor,
-        })
-        .expect(200);
-      const all = [...res.body.items, ...next.body.items].map(
-        (i: { chainSeq: number }) => i.chainSeq,
+    });
+
+    it('filters by the sender’s department subtree (departments as at archive time)', async () => {
+      expect(await texts({ senderDepartments: [finance] })).toEqual([
+        '产品理财收益',
+        '今天开会讨论理财方案和保险产品',
+        '理财 and wealth management 方案 for VIP clients',
+        '这款理财产品收益很高',
+      ]);
+      expect(await texts({ senderDepartments: [privateBanking] })).toEqual([
+        '今天开会讨论理财方案和保险产品',
+      ]);
+      expect(await texts({ hasAttachment: true })).toEqual([]);
+    });
+  });
+
+  describe('officers’ department coverage', () => {
+    const service = ['Guaranteed returns, no risk at all', '财产保险的理赔流程', corpus[1][0]];
+
+    it('shows an officer scoped to 客服部 only what its people wrote', async () => {
+      expect(await texts({}, serviceOfficer)).toEqual(service);
+      expect(await texts({ keywords: { all: ['理财'] } }, serviceOfficer)).toEqual([]);
+      // A filter outside the coverage narrows; it never widens.
+      expect(await texts({ senderDepartments: [finance] }, serviceOfficer)).toEqual([]);
+      expect(await texts({ senders: ['alice'] }, serviceOfficer)).toEqual([]);
+    });
+
+    it('covers a scope’s whole subtree (私人银行 is under 理财部)', async () => {
+      expect(await texts({}, financeOfficer)).toEqual([
+        '产品理财收益',
+        '今天开会讨论理财方案和保险产品',
+        '理财 and wealth management 方案 for VIP clients',
+        '这款理财产品收益很高',
+      ]);
+      expect(await texts({ keywords: { any: ['理赔', 'guaranteed'] } }, financeOfficer)).toEqual(
+        [],
       );
-      expect(new Set(all).size).toBe(all.length);
-      expect(all).toHaveLength(4);
+    });
+
+    it('applies coverage to the conversation view, and hides conversations none of theirs wrote in', async () => {
+      const view = await as(serviceOfficer).get(`/v1/archive/conversations/${group}`).expect(200);
+      expect(view.body.records.map((r: { sender: string }) => r.sender)).toEqual([
+        'bob',
+        'bob',
+        'bob',
+      ]);
+      const hidden = await as(serviceOfficer).get(`/v1/archive/conversations/${single}`);
+      expect([hidden.status, hidden.body.code]).toEqual([404, 'ARCHIVED_CONVERSATION_NOT_FOUND']);
+      const whole = await as(officer).get(`/v1/archive/conversations/${single}`).expect(200);
+      expect(whole.body.records).toHaveLength(2);
+    });
+
+    it('records the coverage a search ran with', async () => {
+      await texts({ keywords: { all: ['保险'] } }, serviceOfficer);
+      const log = await as(corp.adminToken)
+        .get('/v1/archive/access-log?actor=service-officer&limit=1')
+        .expect(200);
+      expect(log.body.items[0]).toMatchObject({
+        action: 'archive.search',
+        query: { keywords: { all: ['保险'] }, coverage: [customerService] },
+        resultCount: 1,
+      });
     });
   });
 
@@ -334,6 +369,33 @@ describe('compliance: search, access control, alerts', () => {
       ]);
     });
 
+    it('shows each officer only the alerts on what their people wrote', async () => {
+      const all = (await as(officer).get('/v1/archive/alerts?limit=100').expect(200)).body
+        .items as { id: string; sender: string }[];
+      expect(new Set(all.map((a) => a.sender))).toEqual(new Set(['alice', 'bob']));
+      const senders = async (token: string) =>
+        (
+          (await as(token).get('/v1/archive/alerts?limit=100').expect(200)).body.items as {
+            sender: string;
+          }[]
+        ).map((a) => a.sender);
+      expect(new Set(await senders(serviceOfficer))).toEqual(new Set(['bob']));
+      expect(new Set(await senders(financeOfficer))).toEqual(new Set(['alice']));
+      const bobs = all.find((a) => a.sender === 'bob') as { id: string };
+      for (const [method, path, body] of [
+        ['get', `/v1/archive/alerts/${bobs.id}`, undefined],
+        ['post', `/v1/archive/alerts/${bobs.id}/close`, { note: '越权' }],
+        ['post', `/v1/archive/alerts/${bobs.id}/assign`, { assignee: 'officer2' }],
+      ] as const) {
+        const res =
+          method === 'get'
+            ? await as(financeOfficer).get(path)
+            : await as(financeOfficer).post(path, body);
+        expect([path, res.status, res.body.code]).toEqual([path, 404, 'ALERT_NOT_FOUND']);
+      }
+      await as(serviceOfficer).get(`/v1/archive/alerts/${bobs.id}`).expect(200);
+    });
+
     it('refuses patterns it cannot run in linear time and rules of the wrong shape', async () => {
       const cases: [object, number, string][] = [
         [{ name: 'x', kind: 'regex', pattern: '(a+)\\1' }, 422, 'ALERT_RULE_PATTERN_INVALID'],
@@ -375,6 +437,10 @@ describe('compliance: search, access control, alerts', () => {
         ['/v1/archive/search', { from: 'yesterday' }, 400, 'VALIDATION_FAILED'],
         ['/v1/archive/search', { conversationId: 'abc' }, 400, 'VALIDATION_FAILED'],
         ['/v1/archive/search', { senders: ['a b'] }, 400, 'VALIDATION_FAILED'],
+        ['/v1/archive/search', { senderDepartments: [0] }, 400, 'VALIDATION_FAILED'],
+        ['/v1/archive/search', { senderDepartments: ['2'] }, 400, 'VALIDATION_FAILED'],
+        ['/v1/archive/search', { senderDepartments: Array(51).fill(2) }, 400, 'VALIDATION_FAILED'],
+        ['/v1/archive/search', { hasAttachment: 'yes' }, 400, 'VALIDATION_FAILED'],
         ['/v1/archive/search', { keywords: { all: ['x'.repeat(101)] } }, 400, 'VALIDATION_FAILED'],
         ['/v1/archive/search', { sort: 'relevance' }, 422, 'RELEVANCE_NEEDS_KEYWORDS'],
         [

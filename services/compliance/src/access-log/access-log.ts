@@ -19,7 +19,11 @@ export type AccessAction =
   | 'retention.purged'
   | 'matter.created'
   | 'matter.released'
-  | 'archive.media_listed';
+  | 'archive.media_listed'
+  | 'archive.index_retried'
+  | 'archive.export_requested'
+  | 'archive.exported'
+  | 'archive.export_downloaded';
 
 export interface AccessEntry {
   corpId: CorpId;

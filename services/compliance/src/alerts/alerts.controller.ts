@@ -19,6 +19,7 @@ import {
 import { BearerAuthGuard, CurrentPrincipal, RequireRoles, type Principal } from '@qiwei/auth';
 import { DEFAULT_PAGE_SIZE } from '@qiwei/platform';
 import { UuidPipe } from '../archive/uuid.pipe';
+import { Coverage } from '../coverage/coverage';
 import { AlertRulesService } from './alert-rules.service';
 import { AlertsService } from './alerts.service';
 import {
@@ -42,6 +43,7 @@ export class AlertsController {
   constructor(
     private readonly rules: AlertRulesService,
     private readonly alerts: AlertsService,
+    private readonly coverage: Coverage,
   ) {}
 
   @Post('alert-rules')
@@ -85,7 +87,8 @@ export class AlertsController {
 
   @Get('alerts')
   @ApiOperation({
-    summary: 'Alerts, newest first; filter by status, rule (its hits), assignee, sender',
+    summary:
+      'Alerts, newest first, within the officer’s department coverage; filter by status, rule (its hits), assignee, sender',
   })
   @ApiOkResponse({ type: AlertPageResponse })
   async listAlerts(
@@ -93,6 +96,7 @@ export class AlertsController {
     @Query() query: AlertsQuery,
   ): Promise<AlertPageResponse> {
     const page = await this.alerts.list(caller.corpId, {
+      coverage: await this.coverage.of(caller.corpId, caller.userId),
       status: query.status,
       ruleId: query.ruleId?.toLowerCase(),
       assignee: query.assignee,
@@ -109,7 +113,8 @@ export class AlertsController {
     @CurrentPrincipal() caller: Principal,
     @Param('id', UuidPipe) id: string,
   ): Promise<AlertResponse> {
-    return AlertResponse.of(await this.alerts.get(caller.corpId, id));
+    const coverage = await this.coverage.of(caller.corpId, caller.userId);
+    return AlertResponse.of(await this.alerts.get(caller.corpId, id, undefined, false, coverage));
   }
 
   @Post('alerts/:id/assign')
@@ -121,7 +126,8 @@ export class AlertsController {
     @Param('id', UuidPipe) id: string,
     @Body() body: AssignAlertDto,
   ): Promise<AlertResponse> {
-    return AlertResponse.of(await this.alerts.assign(caller, id, body.assignee));
+    const coverage = await this.coverage.of(caller.corpId, caller.userId);
+    return AlertResponse.of(await this.alerts.assign(caller, id, body.assignee, coverage));
   }
 
   @Post('alerts/:id/close')
@@ -133,6 +139,7 @@ export class AlertsController {
     @Param('id', UuidPipe) id: string,
     @Body() body: CloseAlertDto,
   ): Promise<AlertResponse> {
-    return AlertResponse.of(await this.alerts.close(caller, id, body.note));
+    const coverage = await this.coverage.of(caller.corpId, caller.userId);
+    return AlertResponse.of(await this.alerts.close(caller, id, body.note, coverage));
   }
 }

@@ -30,9 +30,18 @@ export interface AlertFilter {
   ruleId?: string;
   assignee?: string;
   sender?: string;
+  /** The officer's coverage (null: the whole corp): alerts on records of their people only. */
+  coverage?: number[] | null;
   limit: number;
   cursor?: string;
 }
+
+/** SQL on an alert alias `a`: its record is within the coverage in parameter `param`. */
+const covered = (param: string) =>
+  `(${param}::int[] IS NULL OR EXISTS (
+     SELECT 1 FROM archive_sender_departments c
+      WHERE c.corp_id = a.corp_id AND c.chain_seq = a.archive_seq
+        AND c.department_ids && ${param}::int[]))`;
 
 type Cursor = { t: string; i: string };
 const isCursor = (v: unknown): v is Cursor =>
@@ -127,10 +136,17 @@ export class AlertsService {
       await this.outbox.publish(em, COMPLIANCE_ALERT_TOPIC, alertRaised(alert));
   }
 
-  async get(corpId: CorpId, id: string, em?: EntityManager, lock = false): Promise<Alert> {
+  async get(
+    corpId: CorpId,
+    id: string,
+    em?: EntityManager,
+    lock = false,
+    coverage: number[] | null = null,
+  ): Promise<Alert> {
     const [row] = await (em ?? this.dataSource).query<AlertRow[]>(
-      `SELECT * FROM alerts WHERE corp_id = $1 AND id = $2 ${lock ? 'FOR UPDATE' : ''}`,
-      [corpId, id],
+      `SELECT * FROM alerts a WHERE corp_id = $1 AND id = $2 AND ${covered('$3')}
+        ${lock ? 'FOR UPDATE' : ''}`,
+      [corpId, id, coverage],
     );
     if (!row) throw new AlertNotFoundException(id);
     return alertOf(row);
@@ -143,8 +159,8 @@ export class AlertsService {
   ): Promise<{ items: Alert[]; nextCursor: string | null }> {
     const cursor = decodeCursor(filter.cursor, isCursor);
     const rows = await this.dataSource.query<AlertRow[]>(
-      `SELECT * FROM alerts
-        WHERE corp_id = $1
+      `SELECT * FROM alerts a
+        WHERE corp_id = $1 AND ${covered('$9')}
           AND ($2::text IS NULL OR status = $2)
           AND ($3::uuid IS NULL OR rule_id = $3)
           AND ($4::text IS NULL OR assignee = $4)
@@ -160,6 +176,7 @@ export class AlertsService {
         cursor?.t ?? null,
         cursor?.i ?? null,
         filter.limit + 1,
+        filter.coverage ?? null,
       ],
     );
     const items = rows.slice(0, filter.limit).map(alertOf);
@@ -173,9 +190,14 @@ export class AlertsService {
     };
   }
 
-  async assign(caller: Principal, id: string, assignee: string): Promise<Alert> {
+  async assign(
+    caller: Principal,
+    id: string,
+    assignee: string,
+    coverage: number[] | null = null,
+  ): Promise<Alert> {
     return this.tx.run(async (em) => {
-      const alert = await this.get(caller.corpId, id, em, true);
+      const alert = await this.get(caller.corpId, id, em, true, coverage);
       if (alert.status === 'closed') throw new AlertClosedException(id);
       if (!(await this.directory.isActiveOfficer(em, caller.corpId, assignee)))
         throw new AssigneeNotOfficerException(assignee);
@@ -198,9 +220,14 @@ export class AlertsService {
     });
   }
 
-  async close(caller: Principal, id: string, note: string): Promise<Alert> {
+  async close(
+    caller: Principal,
+    id: string,
+    note: string,
+    coverage: number[] | null = null,
+  ): Promise<Alert> {
     return this.tx.run(async (em) => {
-      const alert = await this.get(caller.corpId, id, em, true);
+      const alert = await this.get(caller.corpId, id, em, true, coverage);
       if (alert.status === 'closed') throw new AlertClosedException(id);
       const now = new Date();
       const [[row]] = await em.query<[AlertRow[], number]>(

@@ -11,6 +11,7 @@ import {
 import { AlertsService } from '../alerts/alerts.service';
 import { lockChainTip, moveChainTip } from '../chain/chain-tips';
 import { linkHash } from '../chain/hash-chain';
+import { Coverage } from '../coverage/coverage';
 import { ARCHIVE_INDEX, type ArchiveIndex } from '../search/archive-index';
 import {
   canonicalRecord,
@@ -36,6 +37,7 @@ export class ArchiveWriter implements OnModuleInit {
     private readonly dataSource: DataSource,
     @Inject(ARCHIVE_INDEX) private readonly index: ArchiveIndex,
     private readonly alerts: AlertsService,
+    private readonly coverage: Coverage,
   ) {}
 
   onModuleInit(): void {
@@ -143,7 +145,10 @@ export class ArchiveWriter implements OnModuleInit {
         ),
       ],
     );
-    const searchable = archived.filter((r) => isIndexedKind(r.kind));
+    // Coverage (the senders' departments) for every record, so exports can be scoped too; the
+    // index only for the kinds that are searched (media outcomes and tombstones are not).
+    const covered = await this.coverage.record(em, corpId, archived);
+    const searchable = covered.filter((r) => isIndexedKind(r.kind));
     if (searchable.length) await this.index.index(em, searchable);
     await moveChainTip(em, corpId, 'archive', { chainSeq, hash });
     await this.alerts.evaluate(em, corpId, searchable);

@@ -4,6 +4,7 @@ import { BearerAuthGuard, CurrentPrincipal, RequireRoles, type Principal } from 
 import type { Canonical } from '../chain/hash-chain';
 import { ArchiveService } from './archive.service';
 import {
+  archiveFilterOf,
   ArchivedRecordResponse,
   ChainReportResponse,
   ConversationContextResponse,
@@ -27,7 +28,7 @@ export class ArchiveController {
   @HttpCode(200)
   @ApiOperation({
     summary:
-      'Search the corp’s archive (compliance officers): keywords, people, conversation, type, time; by time or relevance. Recorded in the access log',
+      'Search the corp’s archive (compliance officers, within their department coverage): keywords, people, conversation, sender’s departments, type, attachments, time; by time or relevance. Recorded in the access log',
   })
   @ApiOkResponse({ type: SearchPageResponse })
   async search(
@@ -37,19 +38,7 @@ export class ArchiveController {
     const found = await this.archive.search(
       caller,
       {
-        keywords: {
-          all: body.keywords?.all ?? [],
-          any: body.keywords?.any ?? [],
-          phrases: body.keywords?.phrases ?? [],
-          exclude: body.keywords?.exclude ?? [],
-        },
-        senders: body.senders ?? [],
-        participant: body.participant,
-        conversationId: body.conversationId?.toLowerCase(),
-        kinds: body.kinds ?? [],
-        types: body.types ?? [],
-        from: body.from ? new Date(body.from) : undefined,
-        to: body.to ? new Date(body.to) : undefined,
+        ...archiveFilterOf(body),
         sort: body.sort ?? 'time',
         limit: body.limit ?? 20,
         cursor: body.cursor,

@@ -7,7 +7,13 @@ import type { Canonical } from '../chain/hash-chain';
 import { parseSigningKeys, type SigningKey } from '../chain/chain-signing-keys';
 import { verifyChain, type ChainReport } from '../chain/chain-verifier';
 import { COMPLIANCE_CONFIG, type ComplianceConfig } from '../config';
-import { ARCHIVE_INDEX, type ArchiveIndex, type ArchiveQuery } from '../search/archive-index';
+import { Coverage } from '../coverage/coverage';
+import {
+  ARCHIVE_INDEX,
+  type ArchiveFilter,
+  type ArchiveIndex,
+  type ArchiveQuery,
+} from '../search/archive-index';
 import { highlight } from '../search/highlighter';
 import { ArchiveStorage } from '../media/archive-storage';
 import { recordOf, type ArchivedRecord, type ArchiveRecordRow } from './archive-record';
@@ -42,6 +48,7 @@ export class ArchiveService {
     private readonly tx: TransactionRunner,
     @Inject(ARCHIVE_INDEX) private readonly index: ArchiveIndex,
     private readonly accessLog: AccessLog,
+    private readonly coverage: Coverage,
     @Inject(COMPLIANCE_CONFIG) config: ComplianceConfig,
     private readonly storage: ArchiveStorage,
   ) {
@@ -50,14 +57,15 @@ export class ArchiveService {
 
   async search(
     caller: Principal,
-    query: Omit<ArchiveQuery, 'corpId'>,
+    query: Omit<ArchiveQuery, 'corpId' | 'coverage'>,
     asked: { [key: string]: Canonical },
   ): Promise<{ items: FoundRecord[]; nextCursor: string | null }> {
     const { all, any, phrases } = query.keywords;
     if (query.sort === 'relevance' && !all.length && !any.length && !phrases.length)
       throw new RelevanceNeedsKeywordsException();
-    if (query.from && query.to && query.from >= query.to) throw new TimeRangeInvalidException();
-    const page = await this.index.search({ ...query, corpId: caller.corpId });
+    checkFilter(query);
+    const coverage = await this.coverage.of(caller.corpId, caller.userId);
+    const page = await this.index.search({ ...query, corpId: caller.corpId, coverage });
     const seqs = page.hits.map((h) => h.chainSeq);
     return this.tx.run(async (em) => {
       const rows = await em.query<ArchiveRecordRow[]>(
@@ -69,14 +77,20 @@ export class ArchiveService {
       const items = page.hits.flatMap((hit) => {
         const record = bySeq.get(hit.chainSeq);
         return record
-          ? [{ record, score: hit.score, highlight: highlight(record.text, words) }]
+          ? [
+              {
+                record,
+                score: hit.score,
+                highlight: hit.highlight ?? highlight(record.text, words),
+              },
+            ]
           : [];
       });
       await this.accessLog.append(em, {
         corpId: caller.corpId,
         actor: caller.userId,
         action: 'archive.search',
-        query: asked,
+        query: { ...asked, coverage },
         resultCount: items.length,
       });
       return { items, nextCursor: page.nextCursor };
@@ -90,20 +104,24 @@ export class ArchiveService {
     around: Date | undefined,
     limit: number,
   ): Promise<ConversationContext> {
+    const coverage = await this.coverage.of(caller.corpId, caller.userId);
+    const covered = Coverage.condition(coverage, '$5');
     return this.tx.run(async (em) => {
       const at = around ?? new Date('9999-12-31T00:00:00Z');
       const after = around ? Math.ceil(limit / 2) : 0;
       const before = limit - after;
       const older = await em.query<ArchiveRecordRow[]>(
-        `SELECT * FROM archive_records WHERE corp_id = $1 AND conversation_id = $2 AND sent_at < $3
+        `SELECT * FROM archive_records r
+          WHERE corp_id = $1 AND conversation_id = $2 AND sent_at < $3 AND ${covered}
           ORDER BY sent_at DESC, chain_seq DESC LIMIT $4`,
-        [caller.corpId, conversationId, at, before],
+        [caller.corpId, conversationId, at, before, coverage],
       );
       const newer = after
         ? await em.query<ArchiveRecordRow[]>(
-            `SELECT * FROM archive_records WHERE corp_id = $1 AND conversation_id = $2 AND sent_at >= $3
+            `SELECT * FROM archive_records r
+              WHERE corp_id = $1 AND conversation_id = $2 AND sent_at >= $3 AND ${covered}
               ORDER BY sent_at, chain_seq LIMIT $4`,
-            [caller.corpId, conversationId, at, after],
+            [caller.corpId, conversationId, at, after, coverage],
           )
         : [];
       const [known] = await em.query<{ kind: string; name: string; participants: string[] }[]>(
@@ -111,10 +129,11 @@ export class ArchiveService {
         [caller.corpId, conversationId],
       );
       const records = [...older.reverse(), ...newer].map(recordOf);
-      if (!known && !records.length) {
+      // A scoped officer learns nothing of a conversation none of their people wrote in.
+      if ((!known || coverage) && !records.length) {
         const [any] = await em.query<unknown[]>(
-          'SELECT 1 FROM archive_records WHERE corp_id = $1 AND conversation_id = $2 LIMIT 1',
-          [caller.corpId, conversationId],
+          `SELECT 1 FROM archive_records r WHERE corp_id = $1 AND conversation_id = $2 AND ${Coverage.condition(coverage, '$3')} LIMIT 1`,
+          [caller.corpId, conversationId, coverage],
         );
         if (!any) throw new ArchivedConversationNotFoundException(conversationId);
       }
@@ -122,7 +141,7 @@ export class ArchiveService {
         corpId: caller.corpId,
         actor: caller.userId,
         action: 'archive.conversation_viewed',
-        query: { conversationId, around: around?.toISOString() ?? null, limit },
+        query: { conversationId, around: around?.toISOString() ?? null, limit, coverage },
         resultCount: records.length,
       });
       const last = records[records.length - 1];
@@ -158,4 +177,9 @@ export class ArchiveService {
     );
     return { ok: archive.ok && accessLog.ok, archive, accessLog };
   }
+}
+
+/** Refuses a filter that can never match (searches and exports alike). */
+export function checkFilter(filter: ArchiveFilter): void {
+  if (filter.from && filter.to && filter.from >= filter.to) throw new TimeRangeInvalidException();
 }

@@ -41,10 +41,11 @@ export class DirectoryProjection implements OnModuleInit {
     const member = (event.data as MemberData).member;
     if (!member) return;
     await em.query(
-      `INSERT INTO directory_members (corp_id, userid, name, status, roles, department_ids, tokens_valid_after, updated_at)
-       VALUES ($1, $2, $3, $4, $5::text[], $6::int[], $7, $8)
+      `INSERT INTO directory_members (corp_id, userid, name, status, roles, department_ids, tokens_valid_after, updated_at, scope_department_ids)
+       VALUES ($1, $2, $3, $4, $5::text[], $6::int[], $7, $8, $9::int[])
        ON CONFLICT (corp_id, userid) DO UPDATE SET name = $3, status = $4, roles = $5::text[],
-         department_ids = $6::int[], tokens_valid_after = $7, updated_at = $8`,
+         department_ids = $6::int[], tokens_valid_after = $7, updated_at = $8,
+         scope_department_ids = $9::int[]`,
       [
         member.corpId,
         member.userid,
@@ -54,6 +55,8 @@ export class DirectoryProjection implements OnModuleInit {
         member.departments.map((d) => d.departmentId),
         member.tokensValidAfter ? timestampDate(member.tokensValidAfter) : null,
         member.updatedAt ? timestampDate(member.updatedAt) : event.time,
+        // An officer's coverage (see coverage/coverage.ts).
+        member.adminScopes.map((s) => s.departmentId),
       ],
     );
   }

@@ -1,4 +1,4 @@
-import type { ArchiveQuery } from '../search/archive-index';
+import type { ArchiveFilter } from '../search/archive-index';
 
 /** What a legal matter holds. Every dimension it names must match; an empty one matches all. */
 export interface MatterScope {
@@ -24,8 +24,8 @@ export const heldBy = (r: string, matterId?: string): string => `EXISTS (
      AND (m.held_from IS NULL OR ${r}.sent_at >= m.held_from)
      AND (m.held_to IS NULL OR ${r}.sent_at < m.held_to))`;
 
-/** An archive search filter: an `ArchiveQuery` without corp, sort and paging. */
-export type ArchiveSearchFilter = Omit<ArchiveQuery, 'corpId' | 'sort' | 'limit' | 'cursor'>;
+/** A search's filter without tenant, coverage and page (the officer's coverage is applied apart). */
+export type ArchiveSearchFilter = ArchiveFilter;
 
 /**
  * The archive search filters whose results, together, are exactly what the matter holds of the

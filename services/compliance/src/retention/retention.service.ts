@@ -14,6 +14,8 @@ import { ArchiveWriter } from '../archive/archive-writer';
 import { parseSigningKeys, signWith, type SigningKey } from '../chain/chain-signing-keys';
 import { lockChainTip } from '../chain/chain-tips';
 import { COMPLIANCE_CONFIG, type ComplianceConfig } from '../config';
+import { Coverage } from '../coverage/coverage';
+import { ARCHIVE_INDEX, type ArchiveIndex } from '../search/archive-index';
 import { heldBy } from '../matters/matter-filter';
 import { ArchiveStorage } from '../media/archive-storage';
 import { runsOf, tombstoneSignedText, type PurgedRange } from './tombstone';
@@ -92,6 +94,8 @@ export class RetentionService implements OnApplicationBootstrap, OnApplicationSh
     private readonly accessLog: AccessLog,
     @Inject(COMPLIANCE_CONFIG) private readonly config: ComplianceConfig,
     @Inject(LOGGER) private readonly logger: Logger,
+    @Inject(ARCHIVE_INDEX) private readonly index: ArchiveIndex,
+    private readonly coverage: Coverage,
   ) {
     this.key = parseSigningKeys(config.COMPLIANCE_SIGNING_KEY)[0];
   }
@@ -282,10 +286,9 @@ export class RetentionService implements OnApplicationBootstrap, OnApplicationSh
     await em.query(
       `SELECT set_config('qiwei.purge_corp', '', true), set_config('qiwei.purge_before', '', true)`,
     );
-    await em.query(
-      'DELETE FROM archive_search WHERE corp_id = $1 AND chain_seq = ANY($2::bigint[])',
-      [corpId, seqs],
-    );
+    // Out of the index too (Elasticsearch: queued deletes), and out of coverage.
+    await this.index.forget(em, corpId, seqs);
+    await this.coverage.forget(em, corpId, seqs);
     await em.query('DELETE FROM alerts WHERE corp_id = $1 AND archive_seq = ANY($2::bigint[])', [
       corpId,
       seqs,

@@ -1,8 +1,14 @@
 import { Injectable } from '@nestjs/common';
 import { decodeCursor, encodeCursor } from '@qiwei/platform';
 import { DataSource, type EntityManager } from 'typeorm';
-import type { ArchivedRecord } from '../archive/archive-record';
-import type { ArchiveHitPage, ArchiveIndex, ArchiveQuery } from './archive-index';
+import type { CorpId } from '@qiwei/persistence';
+import type {
+  ArchiveHitPage,
+  ArchiveIndex,
+  ArchiveQuery,
+  IndexBacklog,
+  IndexedRecord,
+} from './archive-index';
 import { hasCjk, keywordQuery, termsOf } from '@qiwei/text-search';
 
 type TimeCursor = { t: string; s: number };
@@ -32,7 +38,7 @@ const needsRecheck = (keyword: string) => hasCjk(keyword) && [...keyword.trim()]
 export class PostgresArchiveIndex implements ArchiveIndex {
   constructor(private readonly dataSource: DataSource) {}
 
-  async index(em: EntityManager, records: ArchivedRecord[]): Promise<void> {
+  async index(em: EntityManager, records: IndexedRecord[]): Promise<void> {
     if (!records.length) return;
     const rows = records.map((r) => ({
       corp_id: r.corpId,
@@ -43,18 +49,28 @@ export class PostgresArchiveIndex implements ArchiveIndex {
       conversation_kind: r.conversationKind,
       sender: r.sender,
       participants: r.participants,
+      sender_departments: r.senderDepartments,
+      has_attachment: r.media.length > 0,
       sent_at: r.sentAt.toISOString(),
       terms: termsOf(r.text),
     }));
     await em.query(
       `INSERT INTO archive_search (corp_id, chain_seq, kind, type, conversation_id, conversation_kind,
-         sender, participants, sent_at, terms)
+         sender, participants, sender_departments, has_attachment, sent_at, terms)
        SELECT corp_id, chain_seq, kind, type, conversation_id, conversation_kind, sender,
-              participants, sent_at, array_to_tsvector(terms)
+              participants, sender_departments, has_attachment, sent_at, array_to_tsvector(terms)
          FROM jsonb_to_recordset($1::jsonb) AS x(corp_id text, chain_seq bigint, kind text, type text,
            conversation_id uuid, conversation_kind text, sender text, participants text[],
-           sent_at timestamptz, terms text[])`,
+           sender_departments int[], has_attachment boolean, sent_at timestamptz, terms text[])`,
       [JSON.stringify(rows)],
+    );
+  }
+
+  async forget(em: EntityManager, corpId: CorpId, chainSeqs: number[]): Promise<void> {
+    if (!chainSeqs.length) return;
+    await em.query(
+      'DELETE FROM archive_search WHERE corp_id = $1 AND chain_seq = ANY($2::bigint[])',
+      [corpId, chainSeqs],
     );
   }
 
@@ -99,6 +115,11 @@ export class PostgresArchiveIndex implements ArchiveIndex {
     if (query.senders.length) where.push(`s.sender = ANY(${p(query.senders)}::text[])`);
     if (query.participant) where.push(`s.participants @> ARRAY[${p(query.participant)}]::text[]`);
     if (query.conversationId) where.push(`s.conversation_id = ${p(query.conversationId)}::uuid`);
+    if (query.senderDepartments?.length)
+      where.push(`s.sender_departments && ${p(query.senderDepartments)}::int[]`);
+    if (query.coverage) where.push(`s.sender_departments && ${p(query.coverage)}::int[]`);
+    if (query.hasAttachment !== undefined)
+      where.push(`s.has_attachment = ${p(query.hasAttachment)}`);
     if (query.kinds.length) where.push(`s.kind = ANY(${p(query.kinds)}::text[])`);
     if (query.types.length) where.push(`s.type = ANY(${p(query.types)}::text[])`);
     if (query.from) where.push(`s.sent_at >= ${p(query.from)}`);
@@ -111,6 +132,24 @@ export class PostgresArchiveIndex implements ArchiveIndex {
 
     if (query.sort === 'relevance' && tsquery) {
       const cursor = decodeCursor(query.cursor, isRankCursor);
+      // Terms carry no positions, so a query of terms that must all be present (no `any`, no
+      // one-character prefix) ranks every match the same: the order is then chain position,
+      // which an index walks and stops after a page, instead of ranking every match (EXPLAIN
+      // on 300k rows: the most frequent word 899 ms → 0.04 ms). Scores are computed for the
+      // page alone and are the same numbers.
+      const sameRankForAll = !any.length && !positive.join(' ').includes(':*');
+      if (sameRankForAll) {
+        if (cursor) where.push(`s.chain_seq < ${p(cursor.s)}`);
+        const rows = await this.dataSource.query<{ chain_seq: string; score: string }[]>(
+          `SELECT page.chain_seq, round(ts_rank(x.terms, ${tsquery}::tsquery)::numeric, 6) AS score
+             FROM (SELECT s.chain_seq FROM ${from} WHERE ${where.join(' AND ')}
+                    ORDER BY s.chain_seq DESC LIMIT ${limit + 1}) page
+             JOIN archive_search x ON x.corp_id = $1 AND x.chain_seq = page.chain_seq
+            ORDER BY page.chain_seq DESC`,
+          params,
+        );
+        return this.rankedPage(rows, limit);
+      }
       const after = cursor
         ? `WHERE (score, chain_seq) < (${p(cursor.r)}::numeric, ${p(cursor.s)})`
         : '';
@@ -122,13 +161,7 @@ export class PostgresArchiveIndex implements ArchiveIndex {
          ORDER BY score DESC, chain_seq DESC LIMIT ${limit + 1}`,
         params,
       );
-      const page = rows.slice(0, limit);
-      const last = page[page.length - 1];
-      return {
-        hits: page.map((r) => ({ chainSeq: Number(r.chain_seq), score: Number(r.score) })),
-        nextCursor:
-          rows.length > limit ? encodeCursor({ r: last.score, s: Number(last.chain_seq) }) : null,
-      };
+      return this.rankedPage(rows, limit);
     }
     const cursor = decodeCursor(query.cursor, isTimeCursor);
     if (cursor)
@@ -147,5 +180,24 @@ export class PostgresArchiveIndex implements ArchiveIndex {
           ? encodeCursor({ t: last.sent_at.toISOString(), s: Number(last.chain_seq) })
           : null,
     };
+  }
+
+  private rankedPage(rows: { chain_seq: string; score: string }[], limit: number): ArchiveHitPage {
+    const page = rows.slice(0, limit);
+    const last = page[page.length - 1];
+    return {
+      hits: page.map((r) => ({ chainSeq: Number(r.chain_seq), score: Number(r.score) })),
+      nextCursor:
+        rows.length > limit ? encodeCursor({ r: last.score, s: Number(last.chain_seq) }) : null,
+    };
+  }
+
+  /** Indexed in the archive's transaction: never behind. */
+  backlog(_corpId: CorpId): Promise<IndexBacklog> {
+    return Promise.resolve({ pending: 0, failed: 0, oldestPendingAt: null, failures: [] });
+  }
+
+  retryFailed(_corpId: CorpId): Promise<number> {
+    return Promise.resolve(0);
   }
 }

@@ -33,15 +33,24 @@ import { COMPLIANCE_OPENAPI } from '../../src/openapi';
 export interface TestCorp {
   corpId: string;
   adminToken: string;
-  /** Adds an active member (with these roles) and signs them in: their access token. */
-  member(userid: string, roles?: string[]): Promise<string>;
+  /**
+   * Adds an active member (with these roles, in these departments — default the root —, and
+   * for a department admin these scope departments) and signs them in: their access token.
+   */
+  member(
+    userid: string,
+    roles?: string[],
+    options?: { departments?: number[]; scopes?: number[] },
+  ): Promise<string>;
+  /** Creates a department under `parentId` and waits until compliance knows it: its id. */
+  department(name: string, parentId?: number): Promise<number>;
   identity(method: string, path: string, body?: object): Promise<{ status: number; body: unknown }>;
 }
 
 export interface ComplianceTestApp extends TestApp {
   config: ComplianceConfig;
   brokers: string[];
-  /** The S3 server both the archive and messaging use. */
+  /** The S3 server the archive, its exports and messaging use. */
   s3: TestS3;
   databaseUrl: string;
   /** Messaging's URL, when booted with it. */
@@ -72,7 +81,7 @@ export async function bootCompliance(
   const messagingDb: TestDatabase | undefined = options.withMessaging
     ? await createTestDatabase('messaging')
     : undefined;
-  // The archive's bucket (media copies, signed heads) and messaging's media: one S3 server.
+  // The archive's bucket (media copies, signed heads), exports and messaging's media: one S3 server.
   const s3: TestS3 = await startTestS3();
   const children: ServiceProcess[] = [];
   let app: TestApp | undefined;
@@ -137,13 +146,24 @@ export async function bootCompliance(
     producer = createProducer(producerKafka);
     await producer.connect();
     const sender = producer;
-    const createCorp = corpFactory(identityUrl, platformToken, async (corpId, userid, roles) => {
-      const rows = await db().query<{ roles: string[] }[]>(
-        `SELECT roles FROM directory_members WHERE corp_id = $1 AND userid = $2 AND status = 'active'`,
-        [corpId, userid],
-      );
-      return rows.length > 0 && roles.every((r) => rows[0].roles.includes(r));
-    });
+    const createCorp = corpFactory(
+      identityUrl,
+      platformToken,
+      async (corpId, userid, roles) => {
+        const rows = await db().query<{ roles: string[] }[]>(
+          `SELECT roles FROM directory_members WHERE corp_id = $1 AND userid = $2 AND status = 'active'`,
+          [corpId, userid],
+        );
+        return rows.length > 0 && roles.every((r) => rows[0].roles.includes(r));
+      },
+      async (corpId, id) =>
+        (
+          await db().query<unknown[]>(
+            'SELECT 1 FROM directory_departments WHERE corp_id = $1 AND id = $2',
+            [corpId, id],
+          )
+        ).length > 0,
+    );
     return {
       ...booted,
       config,
@@ -194,6 +214,7 @@ export function corpFactory(
   identityUrl: string,
   platformToken: string,
   knows: (corpId: string, userid: string, roles: string[]) => Promise<boolean>,
+  knowsDepartment: (corpId: string, id: number) => Promise<boolean>,
 ): () => Promise<TestCorp> {
   const call = async (token: string, method: string, path: string, body?: object) => {
     const response = await fetch(`${identityUrl}${path}`, {
@@ -224,15 +245,42 @@ export function corpFactory(
       corpId,
       adminToken: accessToken,
       identity: identityCall,
-      async member(userid: string, roles: string[] = []) {
+      async department(name: string, parentId = 1) {
+        const created = await identityCall('POST', '/v1/departments', { name, parentId });
+        if (created.status !== 201) throw new Error(`department: ${JSON.stringify(created.body)}`);
+        const id = (created.body as { id: number }).id;
+        await eventually(
+          async () => {
+            if (!(await knowsDepartment(corpId, id)))
+              throw new Error(`compliance does not know department ${id}`);
+          },
+          { timeoutMs: 30_000, intervalMs: 100 },
+        );
+        return id;
+      },
+      async member(
+        userid: string,
+        roles: string[] = [],
+        options: { departments?: number[]; scopes?: number[] } = {},
+      ) {
         const added = await identityCall('POST', '/v1/members', {
           userid,
           name: userid,
-          departments: [{ id: 1 }],
+          departments: (options.departments ?? [1]).map((id) => ({ id })),
         });
         if (added.status !== 201) throw new Error(`member: ${JSON.stringify(added.body)}`);
         if (roles.length) {
-          const set = await identityCall('PUT', `/v1/members/${userid}/roles`, { roles });
+          const set = await identityCall('PUT', `/v1/members/${userid}/roles`, {
+            roles,
+            ...(options.scopes
+              ? {
+                  scopes: options.scopes.map((departmentId) => ({
+                    departmentId,
+                    permissions: ['contacts:edit'],
+                  })),
+                }
+              : {}),
+          });
           if (set.status !== 200) throw new Error(`roles: ${JSON.stringify(set.body)}`);
         }
         const password = `pw-${randomBytes(12).toString('hex')}`;

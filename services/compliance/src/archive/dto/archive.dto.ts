@@ -4,6 +4,7 @@ import { Transform, Type } from 'class-transformer';
 import {
   ArrayMaxSize,
   IsArray,
+  IsBoolean,
   IsIn,
   IsInt,
   IsISO8601,
@@ -18,6 +19,7 @@ import {
   ValidateNested,
 } from 'class-validator';
 import type { ChainReport } from '../../chain/chain-verifier';
+import type { ArchiveFilter } from '../../search/archive-index';
 import type { ArchivedRecord } from '../archive-record';
 import { ALL_RECORD_KINDS, RECORD_KINDS, type RecordKind } from '../archive-record';
 import type { FoundRecord } from '../archive.service';
@@ -49,7 +51,8 @@ export class KeywordsDto {
   exclude?: string[];
 }
 
-export class SearchArchiveDto {
+/** What to find: shared by searches and exports. */
+export class ArchiveFilterDto {
   @ApiPropertyOptional({ type: KeywordsDto })
   @IsOptional()
   @ValidateNested()
@@ -78,6 +81,25 @@ export class SearchArchiveDto {
   @IsUUID()
   conversationId?: string;
 
+  @ApiPropertyOptional({
+    type: [Number],
+    maxItems: 50,
+    description:
+      'Department ids: the sender was in one of these subtrees when the record was archived',
+  })
+  @IsOptional()
+  @IsArray()
+  @ArrayMaxSize(50)
+  @IsInt({ each: true })
+  @Min(1, { each: true })
+  @Max(2_147_483_647, { each: true })
+  senderDepartments?: number[];
+
+  @ApiPropertyOptional({ description: 'Only records with (true) or without (false) media' })
+  @IsOptional()
+  @IsBoolean()
+  hasAttachment?: boolean;
+
   @ApiPropertyOptional({ enum: RECORD_KINDS, isArray: true })
   @IsOptional()
   @IsArray()
@@ -104,7 +126,30 @@ export class SearchArchiveDto {
   @IsOptional()
   @IsISO8601({ strict: true })
   to?: string;
+}
 
+/** The filter of a request as the index takes it. */
+export function archiveFilterOf(body: ArchiveFilterDto): ArchiveFilter {
+  return {
+    keywords: {
+      all: body.keywords?.all ?? [],
+      any: body.keywords?.any ?? [],
+      phrases: body.keywords?.phrases ?? [],
+      exclude: body.keywords?.exclude ?? [],
+    },
+    senders: body.senders ?? [],
+    participant: body.participant,
+    conversationId: body.conversationId?.toLowerCase(),
+    senderDepartments: body.senderDepartments ?? [],
+    hasAttachment: body.hasAttachment,
+    kinds: body.kinds ?? [],
+    types: body.types ?? [],
+    from: body.from ? new Date(body.from) : undefined,
+    to: body.to ? new Date(body.to) : undefined,
+  };
+}
+
+export class SearchArchiveDto extends ArchiveFilterDto {
   @ApiPropertyOptional({ enum: ['time', 'relevance'], default: 'time' })
   @IsOptional()
   @IsIn(['time', 'relevance'])

@@ -1,0 +1,96 @@
+import { Injectable } from '@nestjs/common';
+import type { CorpId } from '@qiwei/persistence';
+import { ForbiddenException } from '@qiwei/platform';
+import { DataSource, type EntityManager } from 'typeorm';
+import type { ArchivedRecord } from '../archive/archive-record';
+import type { IndexedRecord } from '../search/archive-index';
+
+/**
+ * Which records an officer may see. Identity gives department scopes (`adminScopes` in its
+ * member events) only to department admins, and has no scope of its own for compliance
+ * officers, so: an officer without scopes covers the whole corp; an officer who also holds
+ * department scopes covers only the records whose SENDER was, when the record was archived, in
+ * one of those subtrees. The sender, not any participant: a message belongs to whoever wrote
+ * it, and a participant rule would open every large group (an all-hands chat has someone from
+ * every department) to every scoped officer. Departments are frozen at archive time so that a
+ * transfer neither hides a member's past messages from the officer who covered them nor hands
+ * them to the new department's officer.
+ */
+@Injectable()
+export class Coverage {
+  constructor(private readonly dataSource: DataSource) {}
+
+  /**
+   * The officer's coverage: null for the whole corp, else the roots of their department
+   * subtrees. Refuses an officer compliance does not (yet) know as an active officer.
+   */
+  async of(corpId: CorpId, userid: string): Promise<number[] | null> {
+    const [row] = await this.dataSource.query<{ scope_department_ids: number[] }[]>(
+      `SELECT scope_department_ids FROM directory_members
+        WHERE corp_id = $1 AND userid = $2 AND status = 'active' AND 'compliance_officer' = ANY(roles)`,
+      [corpId, userid],
+    );
+    if (!row)
+      throw new ForbiddenException(
+        'Compliance does not know you as an active compliance officer yet; try again shortly.',
+        'OFFICER_NOT_KNOWN',
+      );
+    return row.scope_department_ids.length ? row.scope_department_ids : null;
+  }
+
+  /**
+   * Records each record's sender departments (their departments and every ancestor, from the
+   * directory projection) next to the records, and answers the records with them for the index.
+   */
+  async record(
+    em: EntityManager,
+    corpId: CorpId,
+    records: ArchivedRecord[],
+  ): Promise<IndexedRecord[]> {
+    if (!records.length) return [];
+    const senders = [...new Set(records.map((r) => r.sender))];
+    const rows = await em.query<{ userid: string; ids: number[] }[]>(
+      `SELECT m.userid, coalesce(array_agg(DISTINCT a.id ORDER BY a.id)
+                FILTER (WHERE a.id IS NOT NULL), '{}') AS ids
+         FROM directory_members m
+         LEFT JOIN LATERAL unnest(m.department_ids) AS md(id) ON true
+         LEFT JOIN directory_departments d ON d.corp_id = m.corp_id AND d.id = md.id
+         LEFT JOIN LATERAL unnest(coalesce(d.path, ARRAY[md.id])) AS a(id) ON true
+        WHERE m.corp_id = $1 AND m.userid = ANY($2::text[]) AND m.status <> 'deleted'
+        GROUP BY m.userid`,
+      [corpId, senders],
+    );
+    const bySender = new Map(rows.map((r) => [r.userid, r.ids]));
+    const indexed = records.map((r) => ({ ...r, senderDepartments: bySender.get(r.sender) ?? [] }));
+    await em.query(
+      `INSERT INTO archive_sender_departments (corp_id, chain_seq, department_ids)
+       SELECT $1, chain_seq, department_ids
+         FROM jsonb_to_recordset($2::jsonb) AS x(chain_seq bigint, department_ids int[])`,
+      [
+        corpId,
+        JSON.stringify(
+          indexed.map((r) => ({ chain_seq: r.chainSeq, department_ids: r.senderDepartments })),
+        ),
+      ],
+    );
+    return indexed;
+  }
+
+  /** Forgets purged records' departments (the retention purge, in its transaction). */
+  async forget(em: EntityManager, corpId: CorpId, chainSeqs: number[]): Promise<void> {
+    if (!chainSeqs.length) return;
+    await em.query(
+      'DELETE FROM archive_sender_departments WHERE corp_id = $1 AND chain_seq = ANY($2::bigint[])',
+      [corpId, chainSeqs],
+    );
+  }
+
+  /** SQL condition on a record alias `r`: within coverage (true when it is the whole corp). */
+  static condition(coverage: number[] | null, param: string): string {
+    return coverage
+      ? `EXISTS (SELECT 1 FROM archive_sender_departments c
+                  WHERE c.corp_id = r.corp_id AND c.chain_seq = r.chain_seq
+                    AND c.department_ids && ${param}::int[])`
+      : `${param}::int[] IS NULL`;
+  }
+}

@@ -1,0 +1,120 @@
+import { asCorpId, createDataSource, runMigrations } from '@qiwei/persistence';
+import { createTestDatabase, type TestDatabase } from '@qiwei/testing';
+import type { DataSource } from 'typeorm';
+import { COMPLIANCE_MIGRATIONS } from '../src/compliance.module';
+import type { ArchiveQuery } from '../src/search/archive-index';
+import { PostgresArchiveIndex } from '../src/search/postgres-archive-index';
+import { CASES, CORPUS, queryOf, seedCorpus } from './support/archive-index-conformance';
+
+describe('ArchiveIndex conformance: the PostgreSQL adapter', () => {
+  let database: TestDatabase;
+  let db: DataSource;
+  let index: PostgresArchiveIndex;
+  const corp = asCorpId('ww0c0f000000000001');
+  const other = asCorpId('ww0c0f000000000002');
+  const textOf = new Map<string, string>();
+
+  beforeAll(async () => {
+    database = await createTestDatabase('compliance_conformance');
+    db = createDataSource({
+      url: database.url,
+      applicationName: 'conformance',
+      entities: [],
+      migrations: COMPLIANCE_MIGRATIONS,
+    });
+    await db.initialize();
+    await runMigrations(db);
+    index = new PostgresArchiveIndex(db);
+    for (const r of await seedCorpus(db, index, corp)) textOf.set(`${corp}:${r.chainSeq}`, r.text);
+    // Another corp with the same words: never found from the first.
+    await seedCorpus(db, index, other, [
+      { ...CORPUS[0], text: '另一家公司的理财产品 13800138000' },
+    ]);
+  });
+  afterAll(async () => {
+    await db?.destroy();
+    await database?.drop();
+  });
+
+  const texts = async (query: ArchiveQuery) => {
+    const page = await index.search(query);
+    return page.hits.map(
+      (h) => textOf.get(`${query.corpId}:${h.chainSeq}`) ?? `other:${h.chainSeq}`,
+    );
+  };
+
+  it.each(CASES.map((c) => [c.name, c] as const))('%s', async (_name, c) => {
+    expect(await texts(queryOf(corp, c.query))).toEqual(c.texts);
+  });
+
+  it('never crosses tenants', async () => {
+    const mine = await index.search(queryOf(other, { keywords: { all: ['理财'] } }));
+    expect(mine.hits.map((h) => h.chainSeq)).toEqual([1]);
+    const phone = await index.search(queryOf(corp, { keywords: { all: ['13800138000'] } }));
+    expect(phone.hits).toHaveLength(1);
+  });
+
+  it('pages by time with a cursor, every record once, newest first', async () => {
+    const seen: string[] = [];
+    let cursor: string | undefined;
+    do {
+      const page = await index.search(queryOf(corp, { limit: 3, cursor }));
+      seen.push(...page.hits.map((h) => textOf.get(`${corp}:${h.chainSeq}`) as string));
+      cursor = page.nextCursor ?? undefined;
+    } while (cursor);
+    expect(seen).toEqual(CORPUS.map((e) => e.text).reverse());
+  });
+
+  it('sorts by relevance with scores, and pages through the rest', async () => {
+    const q = queryOf(corp, { keywords: { any: ['理财', '收益'] }, sort: 'relevance', limit: 2 });
+    const first = await index.search(q);
+    expect(first.hits[0].score).toBeGreaterThan(0);
+    expect(first.hits[0].score).toBeGreaterThanOrEqual(first.hits[1].score as number);
+    expect(['这款理财产品收益很高', '产品理财收益']).toContain(
+      textOf.get(`${corp}:${first.hits[0].chainSeq}`),
+    );
+    const rest = await index.search({ ...q, limit: 10, cursor: first.nextCursor ?? undefined });
+    const all = [...first.hits, ...rest.hits].map((h) => h.chainSeq);
+    expect(new Set(all).size).toBe(all.length);
+    expect(all).toHaveLength(4);
+    expect(rest.nextCursor).toBeNull();
+  });
+
+  it('ranks keywords that must all occur equally (no positions), newest position first, paging', async () => {
+    const q = queryOf(corp, { keywords: { all: ['理财'] }, sort: 'relevance', limit: 3 });
+    const first = await index.search(q);
+    const rest = await index.search({ ...q, cursor: first.nextCursor ?? undefined });
+    const hits = [...first.hits, ...rest.hits];
+    expect(hits.map((h) => h.chainSeq)).toEqual([6, 4, 3, 1]);
+    expect(new Set(hits.map((h) => h.score)).size).toBe(1);
+    expect(hits[0].score).toBeGreaterThan(0);
+    expect(rest.nextCursor).toBeNull();
+    // A one-character (prefix) keyword ranks every match.
+    const prefix = await index.search(
+      queryOf(corp, { keywords: { all: ['理财', '收'] }, sort: 'relevance' }),
+    );
+    expect(prefix.hits.map((h) => h.chainSeq).sort()).toEqual([1, 6]);
+  });
+
+  it('refuses a cursor of the other sort order or a forged one', async () => {
+    const page = await index.search(queryOf(corp, { limit: 1 }));
+    await expect(
+      index.search(
+        queryOf(corp, {
+          keywords: { all: ['理财'] },
+          sort: 'relevance',
+          cursor: page.nextCursor ?? undefined,
+        }),
+      ),
+    ).rejects.toMatchObject({ code: 'INVALID_CURSOR' });
+    await expect(index.search(queryOf(corp, { cursor: 'forged' }))).rejects.toMatchObject({
+      code: 'INVALID_CURSOR',
+    });
+  });
+
+  it('forgets purged records', async () => {
+    await db.transaction((em) => index.forget(em, other, [1]));
+    const found = await index.search(queryOf(other, { keywords: { all: ['理财'] } }));
+    expect(found.hits).toEqual([]);
+  });
+});
