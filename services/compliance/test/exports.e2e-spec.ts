@@ -123,6 +123,9 @@ describe('compliance: exports', () => {
       contentType: 'application/pdf',
       size: bytes.length,
       sha256: sha256(bytes),
+      // Messaging's object is long gone: what counts is the archive's copy (put above).
+      sourceBucket: 'qiwei-test-media',
+      sourceKey: key,
       archiveBucket: 'qiwei-test-archive',
       archiveKey: key,
     });
