@@ -280,6 +280,9 @@ async function main(): Promise<void> {
       QIWEI_PLATFORM_TOKEN: TOKEN,
       IDENTITY_KEY_ENCRYPTION_KEY: `bench:${randomBytes(32).toString('base64')}`,
       KAFKA_BROKERS: kafka.brokers.join(','),
+      S3_ENDPOINT: s3.endpoint,
+      S3_ACCESS_KEY: s3.accessKey,
+      S3_SECRET_KEY: s3.secretKey,
     }),
     startProcess(
       'dist/services/messaging/src/main.js',
