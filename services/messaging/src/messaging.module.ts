@@ -32,6 +32,15 @@ import { RobotsRepository } from './robots/robots.repository';
 import { RobotsService } from './robots/robots.service';
 import { WebhookController } from './robots/webhook.controller';
 import { WecomEnvelope } from './wecom/wecom-envelope';
+import { Announcements1765500000000 } from './migrations/1765500000000-announcements';
+import { UrgentReminders1765510000000 } from './migrations/1765510000000-urgent-reminders';
+import { AdminScopeProjection } from './directory/admin-scope-projection';
+import { AnnouncementsController } from './announcements/announcements.controller';
+import { AnnouncementsRepository } from './announcements/announcements.repository';
+import { AnnouncementsService } from './announcements/announcements.service';
+import { AnnouncementScheduler } from './announcements/announcement-scheduler';
+import { UrgentRemindersController } from './urgent/urgent-reminders.controller';
+import { UrgentRemindersService } from './urgent/urgent-reminders.service';
 
 export const MESSAGING_MIGRATIONS = [
   CreateEventTables1763800000000,
@@ -41,6 +50,8 @@ export const MESSAGING_MIGRATIONS = [
   AppMessages1765300000000,
   OutboxNotifyAfterCommit1765100000000,
   GroupRobots1765400000000,
+  Announcements1765500000000,
+  UrgentReminders1765510000000,
 ];
 
 @Global()
@@ -55,7 +66,10 @@ class MessagingConfigModule {
   }
 }
 
-/** The messaging service: conversations, messages, read positions, recall, media, app messages, group robots. */
+/**
+ * The messaging service: conversations, messages, read positions, recall, urgent reminders,
+ * media, app messages, announcements, group robots.
+ */
 @Module({})
 export class MessagingModule {
   static register(config: MessagingConfig): DynamicModule {
@@ -84,6 +98,8 @@ export class MessagingModule {
         AppMessagesController,
         RobotsController,
         WebhookController,
+        AnnouncementsController,
+        UrgentRemindersController,
       ],
       providers: [
         Directory,
@@ -99,6 +115,11 @@ export class MessagingModule {
         RobotsRepository,
         RobotsService,
         WecomEnvelope,
+        AdminScopeProjection,
+        AnnouncementsRepository,
+        AnnouncementsService,
+        AnnouncementScheduler,
+        UrgentRemindersService,
         { provide: ObjectStorage, useValue: new ObjectStorage(config) },
         {
           // Signatures against identity's JWKS; revocation from identity's member events.
