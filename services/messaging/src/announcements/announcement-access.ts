@@ -78,23 +78,22 @@ export async function checkTargets(
     throw new AnnouncementOutsideScopeException(
       'Only super admins announce to everyone; name departments of your scope instead.',
     );
-  const [departments, tags, members] = await Promise.all([
-    em.query<{ id: number; path: string }[]>(
-      'SELECT id, path FROM directory_departments WHERE corp_id = $1 AND id = ANY($2::int[])',
-      [corpId, targets.departmentIds],
-    ),
-    em.query<{ id: number }[]>(
-      'SELECT id FROM directory_tags WHERE corp_id = $1 AND id = ANY($2::int[])',
-      [corpId, targets.tagIds],
-    ),
-    em.query<{ userid: string; paths: string[] }[]>(
-      `SELECT m.userid, ARRAY(SELECT d.path FROM directory_departments d
-                               WHERE d.corp_id = m.corp_id AND d.id = ANY(m.department_ids)) AS paths
-         FROM directory_members m
-        WHERE m.corp_id = $1 AND m.userid = ANY($2::text[]) AND m.status = 'active'`,
-      [corpId, targets.userids],
-    ),
-  ]);
+  // One after the other: `em` may be a transaction's single connection.
+  const departments = await em.query<{ id: number; path: string }[]>(
+    'SELECT id, path FROM directory_departments WHERE corp_id = $1 AND id = ANY($2::int[])',
+    [corpId, targets.departmentIds],
+  );
+  const tags = await em.query<{ id: number }[]>(
+    'SELECT id FROM directory_tags WHERE corp_id = $1 AND id = ANY($2::int[])',
+    [corpId, targets.tagIds],
+  );
+  const members = await em.query<{ userid: string; paths: string[] }[]>(
+    `SELECT m.userid, ARRAY(SELECT d.path FROM directory_departments d
+                             WHERE d.corp_id = m.corp_id AND d.id = ANY(m.department_ids)) AS paths
+       FROM directory_members m
+      WHERE m.corp_id = $1 AND m.userid = ANY($2::text[]) AND m.status = 'active'`,
+    [corpId, targets.userids],
+  );
   const errors: FieldError[] = [];
   const missing = <T>(field: string, asked: T[], found: Set<T>, what: string) => {
     const absent = [...new Set(asked)].filter((x) => !found.has(x));
