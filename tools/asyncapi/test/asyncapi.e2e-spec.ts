@@ -21,6 +21,12 @@ import {
   MemberUpdatedSchema,
   AppCreatedSchema,
   AppMessageSentSchema,
+  AnnouncementExpiredSchema,
+  AnnouncementPublishedSchema,
+  AnnouncementReadSchema,
+  AnnouncementRemindedSchema,
+  AnnouncementUpdatedSchema,
+  AnnouncementWithdrawnSchema,
   ConversationCreatedSchema,
   ConversationDisbandedSchema,
   ConversationMembersAddedSchema,
@@ -29,6 +35,7 @@ import {
   MessageReadSchema,
   MessageRecalledSchema,
   MessageSentSchema,
+  MessageUrgentRemindedSchema,
   AppDeletedSchema,
   AppSecretRotatedSchema,
   AppUpdatedSchema,
@@ -157,6 +164,33 @@ const alert = {
   updatedAt: timestampFromDate(new Date('2025-03-02T09:30:01Z')),
 };
 
+const announcement = {
+  corpId: 'ww0123456789abcdef',
+  id: '3e9b1c2d-5f6a-4b7c-8d9e-0f1a2b3c4d5e',
+  publisher: 'zhangsan',
+  title: '春节放假通知',
+  body: '各位同事：**2月9日至17日**放假，详见[安排](https://intranet.example.com/holiday)。',
+  format: 'markdown',
+  attachments: [
+    {
+      mediaId: '7a8b9c0d-1e2f-4a3b-8c4d-5e6f7a8b9c0d',
+      kind: 'file',
+      bucket: 'qiwei-messaging-media',
+      objectKey: 'ww0123456789abcdef/7a8b9c0d-1e2f-4a3b-8c4d-5e6f7a8b9c0d',
+      size: 48213n,
+      sha256: '9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08',
+      filename: '值班表.pdf',
+      contentType: 'application/pdf',
+    },
+  ],
+  priority: 'important',
+  pinned: true,
+  noForward: true,
+  targets: { all: false, departmentIds: [7], tagIds: [3], userids: ['lisi'] },
+  publishedAt: timestampFromDate(new Date('2025-01-20T09:00:00Z')),
+  expiresAt: timestampFromDate(new Date('2025-02-18T00:00:00Z')),
+};
+
 /** A realistic payload of every event type in the catalog, as identity will publish it. */
 const REAL_PAYLOADS: ReadonlyMap<DescMessage, MessageInitShape<DescMessage>> = new Map<
   DescMessage,
@@ -273,6 +307,73 @@ const REAL_PAYLOADS: ReadonlyMap<DescMessage, MessageInitShape<DescMessage>> = n
       userid: 'lisi',
       seq: 43n,
       readAt: timestampFromDate(new Date('2025-03-02T09:35:00Z')),
+    },
+  ],
+  [AnnouncementPublishedSchema, { announcement, recipients: ['lisi', 'wangwu', 'zhangsan'] }],
+  [
+    AnnouncementUpdatedSchema,
+    {
+      announcement: { ...announcement, pinned: false },
+      updatedBy: 'zhangsan',
+      updatedAt: timestampFromDate(new Date('2025-01-21T08:00:00Z')),
+    },
+  ],
+  [
+    AnnouncementWithdrawnSchema,
+    {
+      corpId: 'ww0123456789abcdef',
+      id: announcement.id,
+      withdrawnBy: 'zhangsan',
+      withdrawnAt: timestampFromDate(new Date('2025-01-22T08:00:00Z')),
+    },
+  ],
+  [
+    AnnouncementExpiredSchema,
+    {
+      corpId: 'ww0123456789abcdef',
+      id: announcement.id,
+      expiredAt: timestampFromDate(new Date('2025-02-18T00:00:05Z')),
+    },
+  ],
+  [
+    AnnouncementReadSchema,
+    {
+      corpId: 'ww0123456789abcdef',
+      id: announcement.id,
+      userid: 'lisi',
+      readAt: timestampFromDate(new Date('2025-01-20T09:03:12Z')),
+      publishedAt: timestampFromDate(new Date('2025-01-20T09:00:00Z')),
+    },
+  ],
+  [
+    AnnouncementRemindedSchema,
+    {
+      corpId: 'ww0123456789abcdef',
+      id: announcement.id,
+      title: '春节放假通知',
+      priority: 'important',
+      remindedBy: 'zhangsan',
+      userids: ['wangwu'],
+      remindedAt: timestampFromDate(new Date('2025-01-20T15:00:00Z')),
+    },
+  ],
+  [
+    MessageUrgentRemindedSchema,
+    {
+      corpId: 'ww0123456789abcdef',
+      conversationId: conversation.id,
+      conversationKind: 'group',
+      conversationName: '项目组',
+      seq: 43n,
+      messageId: '5d0f6a3e-1c2b-4e8f-9a7d-3b6c2e1f0a94',
+      sender: 'zhangsan',
+      messageType: 'text',
+      preview: '@lisi 下午三点开会',
+      sentAt: timestampFromDate(new Date('2025-03-02T09:30:00.250Z')),
+      reminderId: '2c3d4e5f-6a7b-4c8d-9e0f-1a2b3c4d5e6f',
+      remindedBy: 'zhangsan',
+      userids: ['lisi'],
+      remindedAt: timestampFromDate(new Date('2025-03-02T09:45:00Z')),
     },
   ],
   [AppUpdatedSchema, { app: { ...app, range: { departmentIds: [1], userids: [], tagIds: [] } } }],
