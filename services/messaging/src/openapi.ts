@@ -1,6 +1,6 @@
 export const MESSAGING_OPENAPI = {
   title: 'Qiwei messaging',
   description:
-    'Conversations (1:1 and groups), messages with gap-free sequence numbers, read positions and recall. Errors are application/problem+json with a stable `code`.',
+    'Conversations (1:1 and groups), messages with gap-free sequence numbers, read positions, recall and urgent reminders, media, app messages, announcements and group robots. Errors are application/problem+json with a stable `code`.',
   version: '1',
 };

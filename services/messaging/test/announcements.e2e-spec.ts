@@ -674,6 +674,32 @@ describe('messaging: announcements', () => {
     expect(await count()).toBe(before);
   });
 
+  it('documents announcements and urgent reminders in OpenAPI, with Idempotency-Key on the creating calls', async () => {
+    const doc = (await messaging.http().get('/docs-json').expect(200)).body as {
+      paths: Record<string, Record<string, { parameters?: { name: string; in: string }[] }>>;
+    };
+    const idempotent = (path: string) =>
+      (doc.paths[path]?.post?.parameters ?? []).some(
+        (p) => p.in === 'header' && p.name === 'Idempotency-Key',
+      );
+    for (const path of [
+      '/v1/announcements',
+      '/v1/announcements/{id}/remind',
+      '/v1/conversations/{id}/messages/{seq}/urgent',
+    ])
+      expect([path, idempotent(path)]).toEqual([path, true]);
+    for (const path of [
+      '/v1/announcements/managed',
+      '/v1/announcements/{id}',
+      '/v1/announcements/{id}/withdraw',
+      '/v1/announcements/{id}/read',
+      '/v1/announcements/{id}/stats',
+      '/v1/announcements/{id}/recipients',
+      '/v1/announcements/{id}/attachments/{mediaId}',
+    ])
+      expect(doc.paths[path]).toBeDefined();
+  });
+
   it('never shows or lets anyone touch another corp’s announcements', async () => {
     const id = (await announce(t.admin, { all: true }).expect(201)).body.id as string;
     const calls = [
