@@ -280,6 +280,16 @@ describe('messaging: announcements', () => {
     ]);
     await as(t.erin).post(`/v1/announcements/${east1.body.id}/withdraw`).expect(200);
     await as(t.bob).get('/v1/announcements/managed').expect(403);
+    // Taking the role away takes the scope away (from identity's member event).
+    const demoted = await corp.identity('PUT', '/v1/members/erin/roles', { roles: [] });
+    expect(demoted.status).toBe(200);
+    await eventually(async () => {
+      const rows = await db.query(
+        `SELECT 1 FROM directory_admin_scopes WHERE corp_id = $1 AND userid = 'erin'`,
+        [corp.corpId],
+      );
+      expect(rows).toEqual([]);
+    });
   });
 
   it('publishes a scheduled announcement once when due — by whichever instance claims it, after a restart too — resolving recipients then', async () => {

@@ -22,6 +22,8 @@ export interface PublishingRights {
   unrestricted: boolean;
   /** Department paths (`/1/5/`) a department admin may announce to. */
   scopePaths: string[];
+  /** The top departments of those subtrees. */
+  scopeDepartmentIds: number[];
 }
 
 export async function publishingRights(
@@ -29,17 +31,22 @@ export async function publishingRights(
   caller: Principal,
 ): Promise<PublishingRights> {
   if (caller.app) throw new AnnouncementRoleRequiredException();
-  if (caller.roles.includes('super_admin')) return { unrestricted: true, scopePaths: [] };
+  if (caller.roles.includes('super_admin'))
+    return { unrestricted: true, scopePaths: [], scopeDepartmentIds: [] };
   if (!caller.roles.includes('department_admin')) throw new AnnouncementRoleRequiredException();
-  const rows = await em.query<{ path: string }[]>(
-    `SELECT d.path FROM directory_admin_scopes s
+  const rows = await em.query<{ id: number; path: string }[]>(
+    `SELECT d.id, d.path FROM directory_admin_scopes s
        JOIN directory_departments d ON d.corp_id = s.corp_id AND d.id = s.department_id
       WHERE s.corp_id = $1 AND s.userid = $2 AND $3 = ANY(s.permissions)
       ORDER BY d.path`,
     [caller.corpId, caller.userId, PUBLISH_PERMISSION],
   );
   if (!rows.length) throw new AnnouncementPermissionRequiredException();
-  return { unrestricted: false, scopePaths: rows.map((r) => r.path) };
+  return {
+    unrestricted: false,
+    scopePaths: rows.map((r) => r.path),
+    scopeDepartmentIds: rows.map((r) => r.id),
+  };
 }
 
 /** The publisher (while they may still publish) and super admins manage an announcement. */

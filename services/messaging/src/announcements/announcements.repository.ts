@@ -35,8 +35,8 @@ export interface StoredAnnouncement {
   pinned: boolean;
   noForward: boolean;
   targets: AnnouncementTargets;
-  /** Department paths the recipients are limited to; null: the whole corp. */
-  scopePaths: string[] | null;
+  /** Departments whose subtrees bound the recipients; null: the whole corp. */
+  scopeDepartmentIds: number[] | null;
   status: AnnouncementStatus;
   publishAt: Date;
   publishedAt: Date | null;
@@ -88,7 +88,7 @@ interface AnnouncementRow {
   target_department_ids: number[];
   target_tag_ids: number[];
   target_userids: string[];
-  scope_paths: string[] | null;
+  scope_department_ids: number[] | null;
   status: AnnouncementStatus;
   publish_at: Date;
   published_at: Date | null;
@@ -120,7 +120,7 @@ const toAnnouncement = (r: AnnouncementRow): StoredAnnouncement => ({
     tagIds: r.target_tag_ids,
     userids: r.target_userids,
   },
-  scopePaths: r.scope_paths,
+  scopeDepartmentIds: r.scope_department_ids,
   status: r.status,
   publishAt: r.publish_at,
   publishedAt: r.published_at,
@@ -144,7 +144,7 @@ export interface AnnouncementDraft {
   pinned: boolean;
   noForward: boolean;
   targets: AnnouncementTargets;
-  scopePaths: string[] | null;
+  scopeDepartmentIds: number[] | null;
   publishAt: Date;
   expiresAt: Date | null;
 }
@@ -181,9 +181,9 @@ export class AnnouncementsRepository {
     await em.query(
       `INSERT INTO announcements (corp_id, id, publisher, title, body, format, attachments, priority,
          pinned, no_forward, target_all, target_department_ids, target_tag_ids, target_userids,
-         scope_paths, status, publish_at, expires_at, created_at, updated_at)
+         scope_department_ids, status, publish_at, expires_at, created_at, updated_at)
        VALUES ($1, $2, $3, $4, $5, $6, $7::jsonb, $8, $9, $10, $11, $12::int[], $13::int[], $14::text[],
-         $15::text[], 'scheduled', $16, $17, $18, $18)`,
+         $15::int[], 'scheduled', $16, $17, $18, $18)`,
       [
         corpId,
         id,
@@ -199,7 +199,7 @@ export class AnnouncementsRepository {
         d.targets.departmentIds,
         d.targets.tagIds,
         d.targets.userids,
-        d.scopePaths,
+        d.scopeDepartmentIds,
         d.publishAt,
         d.expiresAt,
         createdAt,
@@ -230,7 +230,7 @@ export class AnnouncementsRepository {
     await em.query(
       `UPDATE announcements SET title = $3, body = $4, attachments = $5::jsonb, priority = $6,
          pinned = $7, no_forward = $8, target_all = $9, target_department_ids = $10::int[],
-         target_tag_ids = $11::int[], target_userids = $12::text[], scope_paths = $13::text[],
+         target_tag_ids = $11::int[], target_userids = $12::text[], scope_department_ids = $13::int[],
          publish_at = $14, expires_at = $15, publish_attempts = 0, retry_at = NULL, last_error = NULL,
          updated_at = now()
        WHERE corp_id = $1 AND id = $2 AND status = 'scheduled'`,
@@ -247,7 +247,7 @@ export class AnnouncementsRepository {
         d.targets.departmentIds,
         d.targets.tagIds,
         d.targets.userids,
-        d.scopePaths,
+        d.scopeDepartmentIds,
         d.publishAt,
         d.expiresAt,
       ],
@@ -271,7 +271,7 @@ export class AnnouncementsRepository {
   /**
    * Resolves the recipients now — active members in the targeted departments' subtrees, the
    * tags' members and departments' subtrees, the members named, or everyone — limited to the
-   * scope paths when there are any, writes a row for each, and marks the announcement
+   * scope's subtrees (as the departments stand now) when there is one, writes a row for each, and marks the announcement
    * published. Returns the recipients.
    */
   async publish(em: EntityManager, a: StoredAnnouncement, publishedAt: Date): Promise<string[]> {
@@ -290,8 +290,10 @@ export class AnnouncementsRepository {
                  OR m.userid IN (SELECT userid FROM target_users)
                  OR EXISTS (SELECT 1 FROM directory_departments d JOIN target_paths t ON d.path LIKE t.path || '%'
                              WHERE d.corp_id = m.corp_id AND d.id = ANY(m.department_ids)))
-            AND ($7::text[] IS NULL
-                 OR EXISTS (SELECT 1 FROM directory_departments d JOIN unnest($7::text[]) s(path) ON d.path LIKE s.path || '%'
+            AND ($7::int[] IS NULL
+                 OR EXISTS (SELECT 1 FROM directory_departments d
+                              JOIN directory_departments s ON s.corp_id = d.corp_id AND s.id = ANY($7::int[])
+                                                          AND d.path LIKE s.path || '%'
                              WHERE d.corp_id = m.corp_id AND d.id = ANY(m.department_ids)))
        ), inserted AS (
          INSERT INTO announcement_recipients (corp_id, announcement_id, userid)
@@ -305,7 +307,7 @@ export class AnnouncementsRepository {
         a.targets.tagIds,
         a.targets.userids,
         a.targets.all,
-        a.scopePaths,
+        a.scopeDepartmentIds,
       ],
     );
     await em.query(

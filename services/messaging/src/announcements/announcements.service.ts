@@ -127,7 +127,7 @@ export class AnnouncementsService {
         pinned: input.pinned,
         noForward: input.noForward,
         targets: input.targets,
-        scopePaths: rights.unrestricted ? null : rights.scopePaths,
+        scopeDepartmentIds: rights.unrestricted ? null : rights.scopeDepartmentIds,
         publishAt,
         expiresAt: input.expiresAt ?? null,
       };
@@ -215,7 +215,7 @@ export class AnnouncementsService {
         pinned: changes.pinned ?? a.pinned,
         noForward: changes.noForward ?? a.noForward,
         targets,
-        scopePaths: rights.unrestricted ? null : rights.scopePaths,
+        scopeDepartmentIds: rights.unrestricted ? null : rights.scopeDepartmentIds,
         publishAt,
         expiresAt,
       });

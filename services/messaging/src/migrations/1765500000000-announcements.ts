@@ -35,9 +35,10 @@ export class Announcements1765500000000 implements MigrationInterface {
         target_department_ids int[] NOT NULL DEFAULT '{}',
         target_tag_ids int[] NOT NULL DEFAULT '{}',
         target_userids text[] NOT NULL DEFAULT '{}',
-        -- The department paths the targets were limited to (a department admin's scope when
-        -- they set them); NULL: the whole corp (a super admin).
-        scope_paths text[],
+        -- The departments whose subtrees bound the recipients (a department admin's scope when
+        -- they set the targets; paths are looked up when publishing, so moves are followed);
+        -- NULL: the whole corp (a super admin).
+        scope_department_ids int[],
         status varchar(16) NOT NULL
           CHECK (status IN ('scheduled', 'published', 'withdrawn', 'archived')),
         publish_at timestamptz NOT NULL,
