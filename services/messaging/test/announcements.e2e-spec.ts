@@ -1,6 +1,6 @@
 import { createHash, randomBytes } from 'node:crypto';
 import { MESSAGING_ANNOUNCEMENT_TOPIC } from '@qiwei/contracts';
-import { eventually, type TestApp } from '@qiwei/testing';
+import { eventually } from '@qiwei/testing';
 import type { Test } from 'supertest';
 import { DataSource } from 'typeorm';
 import { AnnouncementScheduler } from '../src/announcements/announcement-scheduler';
@@ -23,7 +23,6 @@ describe('messaging: announcements', () => {
   let recorder: TopicRecorder;
   let baseUrl: string;
   const streams: StreamClient[] = [];
-  const instances: TestApp[] = [];
   let sales: number;
   let east: number;
   let finance: number;
@@ -91,7 +90,6 @@ describe('messaging: announcements', () => {
   afterAll(async () => {
     for (const stream of streams) stream.close();
     await recorder?.stop();
-    for (const instance of instances) await instance.close();
     await messaging?.close();
   });
 
@@ -319,11 +317,8 @@ describe('messaging: announcements', () => {
       { timeoutMs: 10_000 },
     );
     // A freshly started instance (its boot-time pass) and this one's pass race for them.
-    const [, started] = await Promise.all([
-      messaging.app.get(AnnouncementScheduler).pass(),
-      messaging.startInstance(),
-    ]);
-    instances.push(started);
+    // (bootMessaging closes the instance it started.)
+    await Promise.all([messaging.app.get(AnnouncementScheduler).pass(), messaging.startInstance()]);
     await eventually(async () => {
       const rows = await db.query<{ status: string }[]>(
         'SELECT status FROM announcements WHERE corp_id = $1 AND id = ANY($2::uuid[])',
