@@ -346,6 +346,51 @@ describe('messaging: announcements', () => {
     expect(await recipientsOf(scheduled[0])).toEqual(['carol', 'gina']);
   });
 
+  it('records a failed scheduled publishing, tries it again after a backoff, and publishes the others meanwhile', async () => {
+    const broken = (
+      await announce(t.admin, { departmentIds: [east] }, { publishAt: inSeconds(1) }).expect(201)
+    ).body.id as string;
+    const fine = (
+      await announce(t.admin, { departmentIds: [east] }, { publishAt: inSeconds(1) }).expect(201)
+    ).body.id as string;
+    // An attachment snapshot no event can be built from: publishing it fails.
+    await db.query(
+      `UPDATE announcements SET attachments = '[{"mediaId": "lost"}]'::jsonb WHERE corp_id = $1 AND id = $2`,
+      [corp.corpId, broken],
+    );
+    await eventually(async () => {
+      const [row] = await db.query<{ due: number }[]>(
+        `SELECT count(*)::int AS due FROM announcements
+          WHERE corp_id = $1 AND id = ANY($2::uuid[]) AND publish_at <= now()`,
+        [corp.corpId, [broken, fine]],
+      );
+      expect(row.due).toBe(2);
+    });
+    await messaging.app.get(AnnouncementScheduler).pass();
+    const failed = await as(t.admin).get(`/v1/announcements/${broken}`).expect(200);
+    expect(failed.body).toMatchObject({ status: 'scheduled', recipientCount: 0 });
+    expect(failed.body.lastError).toMatch(/\S/);
+    expect((await as(t.admin).get(`/v1/announcements/${fine}`).expect(200)).body.status).toBe(
+      'published',
+    );
+    const [retry] = await db.query<{ attempts: number; backoff: number }[]>(
+      `SELECT publish_attempts AS attempts,
+              round(extract(epoch FROM retry_at - now()))::int AS backoff
+         FROM announcements WHERE corp_id = $1 AND id = $2`,
+      [corp.corpId, broken],
+    );
+    expect(retry.attempts).toBe(1);
+    expect(retry.backoff).toBeLessThanOrEqual(5);
+    // Once fixed and its retry time has come, it goes out.
+    await db.query(
+      `UPDATE announcements SET attachments = '[]'::jsonb, retry_at = now() WHERE corp_id = $1 AND id = $2`,
+      [corp.corpId, broken],
+    );
+    await messaging.app.get(AnnouncementScheduler).pass();
+    const published = await as(t.admin).get(`/v1/announcements/${broken}`).expect(200);
+    expect(published.body).toMatchObject({ status: 'published', lastError: null });
+  });
+
   it('archives (never deletes) an announcement when its expiry passes; members find it among the archived', async () => {
     const id = (
       await announce(t.admin, { departmentIds: [sales] }, { expiresAt: inSeconds(1) }).expect(201)

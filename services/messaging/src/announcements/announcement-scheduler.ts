@@ -42,21 +42,21 @@ export class AnnouncementScheduler implements OnApplicationBootstrap, BeforeAppl
 
   /** One pass: everything due (up to PER_PASS of each kind). */
   async pass(): Promise<void> {
-    for (const [step, what] of [
-      [() => this.announcements.publishNextDue(), 'publish'],
-      [() => this.announcements.expireNext(), 'archive'],
-    ] as const) {
+    try {
       for (let n = 0; n < PER_PASS && !this.stopped; n++) {
-        try {
-          if (!(await step())) break;
-        } catch (error) {
+        const step = await this.announcements.publishNextDue();
+        if (step.outcome === 'none') break;
+        // A failed one waits for its retry time; the others due go on.
+        if (step.outcome === 'failed')
           this.logger.error(
-            { err: error },
-            `announcements: could not ${what} one; tried again later`,
+            { err: step.error, announcement: step.id },
+            'announcements: could not publish one; it is tried again after a backoff',
           );
-          break;
-        }
       }
+      for (let n = 0; n < PER_PASS && !this.stopped; n++)
+        if (!(await this.announcements.expireNext())) break;
+    } catch (error) {
+      this.logger.error({ err: error }, 'announcements: scheduler pass failed; tried again later');
     }
   }
 

@@ -591,11 +591,11 @@ export class AnnouncementsRepository {
     return row ? toAnnouncement(row) : null;
   }
 
-  /** A failed publishing attempt: tried again after a backoff (doubling, at most 5 minutes). */
+  /** A failed publishing attempt: tried again after a backoff (5 s, doubling, at most 5 minutes). */
   async recordFailure(em: EntityManager, corpId: string, id: string, error: string): Promise<void> {
     await em.query(
       `UPDATE announcements SET publish_attempts = publish_attempts + 1, last_error = $3,
-         retry_at = now() + least(300, power(2, publish_attempts))::int * interval '1 second'
+         retry_at = now() + least(300, 5 * power(2, publish_attempts))::int * interval '1 second'
         WHERE corp_id = $1 AND id = $2 AND status = 'scheduled'`,
       [corpId, id, error.slice(0, 1000)],
     );

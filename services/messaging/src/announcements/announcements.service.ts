@@ -413,18 +413,21 @@ export class AnnouncementsService {
 
   /**
    * Publishes the next scheduled announcement that is due, if any (the scheduler's step; any
-   * number of instances may run it at once). Returns whether there was one. A failure is
-   * recorded on the announcement, which is tried again after a backoff.
+   * number of instances may run it at once). A failure to publish it is recorded on the
+   * announcement (`failed`), which is tried again after a backoff; only a failure to record
+   * that (the database is gone) is thrown.
    */
-  async publishNextDue(): Promise<boolean> {
+  async publishNextDue(): Promise<
+    { outcome: 'none' } | { outcome: 'published' | 'failed'; id: string; error?: unknown }
+  > {
     let claimed: StoredAnnouncement | undefined;
     try {
       return await this.transactions.run(async (em) => {
         const a = await this.announcements.claimDue(em);
-        if (!a) return false;
+        if (!a) return { outcome: 'none' as const };
         claimed = a;
         await this.publishIn(em, a, new Date());
-        return true;
+        return { outcome: 'published' as const, id: a.id };
       });
     } catch (error) {
       const failed = claimed;
@@ -432,7 +435,7 @@ export class AnnouncementsService {
       await this.transactions.run((em) =>
         this.announcements.recordFailure(em, failed.corpId, failed.id, String(error)),
       );
-      throw error;
+      return { outcome: 'failed', id: failed.id, error };
     }
   }
 
