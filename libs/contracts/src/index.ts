@@ -20,10 +20,13 @@ export * from './gen/qiwei/identity/v1/tag_pb';
 export {
   MESSAGING_MESSAGE_TOPIC,
   MESSAGING_CONVERSATION_TOPIC,
+  MESSAGING_ANNOUNCEMENT_TOPIC,
   MESSAGING_TOPICS,
 } from './topics/messaging.topics';
 export * from './gen/qiwei/messaging/v1/conversation_pb';
 export * from './gen/qiwei/messaging/v1/message_pb';
+export * from './gen/qiwei/messaging/v1/announcement_pb';
+export * from './gen/qiwei/messaging/v1/urgent_reminder_pb';
 export { COMPLIANCE_ALERT_TOPIC, COMPLIANCE_TOPICS } from './topics/compliance.topics';
 export * from './gen/qiwei/compliance/v1/alert_pb';
 import { COMPLIANCE_TOPICS } from './topics/compliance.topics';

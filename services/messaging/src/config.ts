@@ -116,6 +116,37 @@ export const messagingConfigSchema = platformConfigSchema
       .min(1)
       .max(7 * 24 * 60)
       .default(24 * 60),
+    /** Largest announcement body (markdown source), in UTF-8 bytes. */
+    ANNOUNCEMENT_BODY_MAX_BYTES: z.coerce
+      .number()
+      .int()
+      .min(1024)
+      .max(1_048_576)
+      .default(64 * 1024),
+    /** How often each instance looks for scheduled announcements due and expiries passed. */
+    ANNOUNCEMENT_SCHEDULER_INTERVAL_MS: z.coerce
+      .number()
+      .int()
+      .min(50)
+      .max(3_600_000)
+      .default(5_000),
+    /** "Remind the unread" of one announcement: at most this often, and this many times. */
+    ANNOUNCEMENT_REMIND_INTERVAL_MINUTES: z.coerce
+      .number()
+      .int()
+      .min(1)
+      .max(7 * 24 * 60)
+      .default(60),
+    ANNOUNCEMENT_REMINDERS_MAX: z.coerce.number().int().min(1).max(100).default(5),
+    /** Urgent reminders (强提醒) of one message: how late after sending, how often, how many. */
+    URGENT_REMINDER_WINDOW_MINUTES: z.coerce
+      .number()
+      .int()
+      .min(1)
+      .max(30 * 24 * 60)
+      .default(24 * 60),
+    URGENT_REMINDER_INTERVAL_SECONDS: z.coerce.number().int().min(0).max(86_400).default(300),
+    URGENT_REMINDERS_PER_MESSAGE: z.coerce.number().int().min(1).max(100).default(3),
     /** A socket whose unsent frames pass this is closed (its client resyncs by seq). */
     REALTIME_MAX_BUFFERED_BYTES: z.coerce
       .number()

@@ -47,6 +47,15 @@ import { WecomMessagesController } from './wecom/wecom-messages.controller';
 import { WecomMessageContent } from './wecom/wecom-message-content';
 import { AppChatsController } from './app-chats/app-chats.controller';
 import { AppChatsService } from './app-chats/app-chats.service';
+import { Announcements1765500000000 } from './migrations/1765500000000-announcements';
+import { UrgentReminders1765510000000 } from './migrations/1765510000000-urgent-reminders';
+import { AdminScopeProjection } from './directory/admin-scope-projection';
+import { AnnouncementsController } from './announcements/announcements.controller';
+import { AnnouncementsRepository } from './announcements/announcements.repository';
+import { AnnouncementsService } from './announcements/announcements.service';
+import { AnnouncementScheduler } from './announcements/announcement-scheduler';
+import { UrgentRemindersController } from './urgent/urgent-reminders.controller';
+import { UrgentRemindersService } from './urgent/urgent-reminders.service';
 
 export const MESSAGING_MIGRATIONS = [
   CreateEventTables1763800000000,
@@ -56,6 +65,8 @@ export const MESSAGING_MIGRATIONS = [
   AppMessages1765300000000,
   OutboxNotifyAfterCommit1765100000000,
   GroupRobots1765400000000,
+  Announcements1765500000000,
+  UrgentReminders1765510000000,
   GroupKinds1765600000000,
   WecomMessaging1765700000000,
 ];
@@ -74,8 +85,9 @@ class MessagingConfigModule {
 
 /**
  * The messaging service: conversations (1:1, groups, external and department groups), messages,
- * read positions, recall, members' search, media, app messages, group robots, and the
- * WeCom-compatible API (media, message, appchat under /cgi-bin).
+ * read positions, recall, urgent reminders, members' search, media, app messages,
+ * announcements, group robots, and the WeCom-compatible API (media, message, appchat under
+ * /cgi-bin).
  */
 @Module({})
 export class MessagingModule {
@@ -109,6 +121,8 @@ export class MessagingModule {
         WecomMediaController,
         WecomMessagesController,
         AppChatsController,
+        AnnouncementsController,
+        UrgentRemindersController,
       ],
       providers: [
         Directory,
@@ -132,6 +146,11 @@ export class MessagingModule {
         WecomAccessTokenGuard,
         WecomMessageContent,
         AppChatsService,
+        AdminScopeProjection,
+        AnnouncementsRepository,
+        AnnouncementsService,
+        AnnouncementScheduler,
+        UrgentRemindersService,
         { provide: ObjectStorage, useValue: new ObjectStorage(config) },
         {
           // WeCom's temporary media, in the bucket identity reads batch CSVs from.

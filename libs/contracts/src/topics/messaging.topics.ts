@@ -14,6 +14,15 @@ import {
   MessageRecalledSchema,
   MessageSentSchema,
 } from '../gen/qiwei/messaging/v1/message_pb';
+import {
+  AnnouncementExpiredSchema,
+  AnnouncementPublishedSchema,
+  AnnouncementReadSchema,
+  AnnouncementRemindedSchema,
+  AnnouncementUpdatedSchema,
+  AnnouncementWithdrawnSchema,
+} from '../gen/qiwei/messaging/v1/announcement_pb';
+import { MessageUrgentRemindedSchema } from '../gen/qiwei/messaging/v1/urgent_reminder_pb';
 import { defineTopic } from '../topic';
 
 const DAY_MS = 24 * 60 * 60 * 1000;
@@ -53,6 +62,12 @@ export const MESSAGING_MESSAGE_TOPIC = defineTopic({
       schema: AppMessageRecalledSchema,
       summary:
         'An app recalled its app message (WeCom message/recall); keyed by app/<agentid>, with the members it had reached.',
+    },
+    {
+      type: 'qiwei.messaging.message.urgent_reminded.v1',
+      schema: MessageUrgentRemindedSchema,
+      summary:
+        'A message was flagged urgent (强提醒): notification channels (SMS, e-mail) re-notify the members who had not read it.',
     },
   ],
 });
@@ -105,4 +120,52 @@ export const MESSAGING_CONVERSATION_TOPIC = defineTopic({
   ],
 });
 
-export const MESSAGING_TOPICS = [MESSAGING_MESSAGE_TOPIC, MESSAGING_CONVERSATION_TOPIC] as const;
+export const MESSAGING_ANNOUNCEMENT_TOPIC = defineTopic({
+  name: 'qiwei.messaging.announcement.v1',
+  publisher: 'messaging',
+  summary:
+    'Announcements (公告) published by admins to departments, tags or everyone: published (with every recipient), pinned or expiry changed, withdrawn, expired (archived), read by a recipient, and reminders to the unread.',
+  key: 'announcementId: one announcement’s events stay in order.',
+  partitions: 6,
+  retentionMs: 30 * DAY_MS,
+  events: [
+    {
+      type: 'qiwei.messaging.announcement.published.v1',
+      schema: AnnouncementPublishedSchema,
+      summary:
+        'An announcement was published (at once or on its schedule), with its whole content and the members it reached.',
+    },
+    {
+      type: 'qiwei.messaging.announcement.updated.v1',
+      schema: AnnouncementUpdatedSchema,
+      summary: 'A published announcement was pinned, unpinned or given another expiry.',
+    },
+    {
+      type: 'qiwei.messaging.announcement.withdrawn.v1',
+      schema: AnnouncementWithdrawnSchema,
+      summary: 'A published announcement was withdrawn: recipients no longer see it.',
+    },
+    {
+      type: 'qiwei.messaging.announcement.expired.v1',
+      schema: AnnouncementExpiredSchema,
+      summary: 'An announcement’s expiry passed: it was archived (kept, not deleted).',
+    },
+    {
+      type: 'qiwei.messaging.announcement.read.v1',
+      schema: AnnouncementReadSchema,
+      summary: 'A recipient read an announcement for the first time.',
+    },
+    {
+      type: 'qiwei.messaging.announcement.reminded.v1',
+      schema: AnnouncementRemindedSchema,
+      summary:
+        'The publisher reminded the recipients who had not read it; notification channels remind `userids`.',
+    },
+  ],
+});
+
+export const MESSAGING_TOPICS = [
+  MESSAGING_MESSAGE_TOPIC,
+  MESSAGING_CONVERSATION_TOPIC,
+  MESSAGING_ANNOUNCEMENT_TOPIC,
+] as const;

@@ -2,8 +2,17 @@ import type { Principal, Role } from '@qiwei/auth';
 import type { CorpId } from '@qiwei/persistence';
 import { ForbiddenException } from '@qiwei/platform';
 
-/** What a department admin may do inside the department subtrees of their scope. */
-export const PERMISSIONS = ['contacts:edit', 'tags:manage', 'apps:manage', 'data:export'] as const;
+/**
+ * What a department admin may do inside the department subtrees of their scope.
+ * `announcements:publish` is enforced by messaging (announcements to those subtrees).
+ */
+export const PERMISSIONS = [
+  'contacts:edit',
+  'tags:manage',
+  'apps:manage',
+  'data:export',
+  'announcements:publish',
+] as const;
 export type Permission = (typeof PERMISSIONS)[number];
 
 /** One department subtree of a department admin's scope. */

@@ -206,6 +206,27 @@ export class MediaService implements OnModuleInit {
     return media;
   }
 
+  /** Ready uploads of the caller's, of any kind, among `ids` (announcement attachments). */
+  async readyOf(em: EntityManager, caller: Uploader, ids: string[]): Promise<MediaRecord[]> {
+    if (!ids.length) return [];
+    const rows = await em.query<MediaRow[]>(
+      `SELECT * FROM media_uploads
+        WHERE corp_id = $1 AND id = ANY($2::uuid[]) AND uploader = $3 AND status = 'ready'`,
+      [caller.corpId, ids, caller.userId],
+    );
+    return rows.map((r) => this.toRecord(r));
+  }
+
+  /** A presigned download URL of any object of the media bucket (callers check who may). */
+  presignedDownload(objectKey: string, filename: string): Promise<string> {
+    return this.storage.presignedGet(
+      this.config.MEDIA_BUCKET,
+      objectKey,
+      this.config.MEDIA_URL_EXPIRY_SECONDS,
+      filename,
+    );
+  }
+
   /**
    * Bytes a group robot's webhook brought (already checked by its caller), stored as a ready
    * upload of the robot's inside `em`: rolled back with the message if that is refused. The

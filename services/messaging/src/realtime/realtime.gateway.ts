@@ -12,6 +12,7 @@ import { timestampDate } from '@bufbuild/protobuf/wkt';
 import type { MessageShape } from '@bufbuild/protobuf';
 import { TOKEN_VERIFIER, type Principal, type TokenVerifier } from '@qiwei/auth';
 import {
+  MESSAGING_ANNOUNCEMENT_TOPIC,
   MESSAGING_CONVERSATION_TOPIC,
   MESSAGING_MESSAGE_TOPIC,
   type AppMessageRecalledSchema,
@@ -31,9 +32,15 @@ import { DataSource } from 'typeorm';
 import { WebSocketServer, type RawData, type WebSocket } from 'ws';
 import { MESSAGING_CONFIG, type MessagingConfig } from '../config';
 import { Connections, type Connection } from './connections';
+import { announcementDelivery } from '../announcements/announcement-frames';
+import { URGENT_REMINDED, urgentDelivery } from '../urgent/urgent-reminder-events';
 
 export const STREAM_PATH = '/v1/stream';
-const TOPICS = [MESSAGING_MESSAGE_TOPIC, MESSAGING_CONVERSATION_TOPIC];
+const TOPICS = [
+  MESSAGING_MESSAGE_TOPIC,
+  MESSAGING_CONVERSATION_TOPIC,
+  MESSAGING_ANNOUNCEMENT_TOPIC,
+];
 
 type ConversationData = {
   conversation?: MessageShape<typeof ConversationSchema>;
@@ -45,9 +52,10 @@ type ConversationData = {
 
 /**
  * Real-time delivery over WebSocket (`GET /v1/stream`, with the identity access token as
- * `Authorization: Bearer` or `?access_token=`). Every instance consumes the message and
- * conversation topics in a consumer group of its own and pushes each event to the sockets of
- * the members concerned that are connected to it — so any number of instances can run. Offline
+ * `Authorization: Bearer` or `?access_token=`). Every instance consumes the message,
+ * conversation and announcement topics in a consumer group of its own and pushes each event to
+ * the sockets of the members concerned that are connected to it — so any number of instances can
+ * run. Offline
  * members, and sockets closed for being slow, catch up with `GET …/messages?afterSeq=`.
  */
 @Injectable()
@@ -212,7 +220,13 @@ export class RealtimeGateway implements OnApplicationBootstrap, BeforeApplicatio
   private async dispatch(event: ReceivedEvent): Promise<void> {
     const corpId = event.tenant;
     const kind = event.type.split('.')[3];
-    if (event.type === 'qiwei.messaging.message.sent.v1') {
+    if (event.type.startsWith('qiwei.messaging.announcement.')) {
+      const delivery = await announcementDelivery(event, this.dataSource.manager);
+      if (delivery) this.send(corpId, delivery.userids, delivery.frame);
+    } else if (event.type === URGENT_REMINDED) {
+      const delivery = urgentDelivery(event);
+      this.send(corpId, delivery.userids, delivery.frame);
+    } else if (event.type === 'qiwei.messaging.message.sent.v1') {
       const m = (event.data as MessageShape<typeof MessageSentSchema>).message;
       if (!m) return;
       this.send(corpId, m.participants, {

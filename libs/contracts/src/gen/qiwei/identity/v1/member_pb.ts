@@ -179,7 +179,7 @@ export type AdminScope = Message<"qiwei.identity.v1.AdminScope"> & {
   departmentId: number;
 
   /**
-   * "contacts:edit", "tags:manage", "apps:manage", "data:export".
+   * "contacts:edit", "tags:manage", "apps:manage", "data:export", "announcements:publish".
    *
    * @generated from field: repeated string permissions = 2;
    */
