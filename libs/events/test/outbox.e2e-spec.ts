@@ -152,6 +152,21 @@ describe('events: transactional outbox and relay', () => {
     }
   });
 
+  it('stops at once when asked while busy, instead of starting another (ten-minute) sleep', async () => {
+    const topic = aTestTopic('stop-busy');
+    await ensureTopics(admin, [topic]);
+    const relay = await startRelay({ pollIntervalMs: 600_000 });
+    relays.splice(relays.indexOf(relay), 1);
+    const commits = Array.from({ length: 20 }, (_, i) =>
+      env.dataSource.transaction((manager) =>
+        outbox.publish(manager, topic, anEvent(topic, `k${i}`, i)),
+      ),
+    );
+    await Promise.all(commits);
+    // Asked while the relay is woken and publishing: it must not go back to sleep.
+    await relay.stop();
+  });
+
   it('no longer notifies from inside writing transactions (commits do not queue on the notify lock)', async () => {
     const triggers = await env.dataSource.query<{ tgname: string }[]>(
       `SELECT tgname FROM pg_trigger WHERE tgrelid = 'event_outbox'::regclass AND NOT tgisinternal`,

@@ -103,10 +103,11 @@ describe('identity: roles, admin scopes and visibility', () => {
         { userid: 'salesadmin', permissions: ['contacts:edit', 'tags:manage'] },
       ]);
       const events = await corpEventsOn(identity.brokers, IDENTITY_MEMBER_TOPIC.name, corp.corpId, [
-        ...Array(6).fill('qiwei.identity.member.created.v1'),
+        // The corp's first super admin, then six members.
+        ...Array(7).fill('qiwei.identity.member.created.v1'),
         'qiwei.identity.member.updated.v1',
       ]);
-      expect(JSON.parse(events[6].value).member).toMatchObject({
+      expect(JSON.parse(events[7].value).member).toMatchObject({
         userid: 'salesadmin',
         roles: ['member', 'department_admin'],
         adminScopes: [{ departmentId: sales, permissions: ['contacts:edit', 'tags:manage'] }],

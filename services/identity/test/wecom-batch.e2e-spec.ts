@@ -217,6 +217,7 @@ describe('identity: WeCom batch API (batch/syncuser, replaceuser, replaceparty, 
 
     // Events carry the full state; the audit log names the app, as for every /cgi-bin change.
     const events = await corpEventsOn(identity.brokers, IDENTITY_MEMBER_TOPIC.name, corp.corpId, [
+      'qiwei.identity.member.created.v1', // the corp's first super admin
       'qiwei.identity.member.created.v1', // existing (user/create)
       'qiwei.identity.member.created.v1', // bystander (user/create)
       'qiwei.identity.member.created.v1',
@@ -224,7 +225,7 @@ describe('identity: WeCom batch API (batch/syncuser, replaceuser, replaceparty, 
       'qiwei.identity.member.updated.v1',
       'qiwei.identity.member.disabled.v1',
     ]);
-    const created = fromJsonString(MemberCreatedSchema, events[2].value).member;
+    const created = fromJsonString(MemberCreatedSchema, events[3].value).member;
     expect(created).toMatchObject({ userid: 'zhangsan', mainDepartmentId: east, gender: 'male' });
     const audit = await db.query(
       `SELECT action, actor_type, actor_id FROM audit_log WHERE corp_id = $1
@@ -326,6 +327,7 @@ describe('identity: WeCom batch API (batch/syncuser, replaceuser, replaceparty, 
     expect((await user('gone1')).errcode).toBe(60111);
     expect(await user(corp.adminUserid)).toMatchObject({ errcode: 0 });
     await corpEventsOn(identity.brokers, IDENTITY_MEMBER_TOPIC.name, corp.corpId, [
+      'qiwei.identity.member.created.v1', // the corp's first super admin
       'qiwei.identity.member.created.v1',
       'qiwei.identity.member.created.v1',
       'qiwei.identity.member.created.v1',

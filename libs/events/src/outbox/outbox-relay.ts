@@ -329,7 +329,12 @@ export class OutboxRelay {
     );
   }
 
+  /**
+   * Waits `ms` or until woken. Once stopping it returns at once: `stop()` wakes only a sleep
+   * already begun, so a loop that was busy when it was called must not start a new one.
+   */
   private sleep(ms: number): Promise<void> {
+    if (!this.running) return Promise.resolve();
     return new Promise((resolve) => {
       const timer = setTimeout(done, ms);
       function done() {
