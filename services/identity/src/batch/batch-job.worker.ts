@@ -1,4 +1,5 @@
 import { randomUUID } from 'node:crypto';
+import { JobPollLoop } from '../jobs/job-poll-loop';
 import {
   type BeforeApplicationShutdown,
   Inject,
@@ -54,10 +55,11 @@ export const outcomeOf = (error: unknown): RowOutcome => toWecomError(toProblem(
  */
 @Injectable()
 export class BatchJobWorker implements OnApplicationBootstrap, BeforeApplicationShutdown {
-  private stopping = false;
-  private loop?: Promise<void>;
-  private pending = false;
-  private wake: () => void = () => undefined;
+  private readonly poll = new JobPollLoop(
+    POLL_INTERVAL_MS,
+    () => this.runNext(),
+    (error) => this.logger.error({ err: error }, 'batch job worker: claiming a job failed'),
+  );
 
   constructor(
     private readonly dataSource: DataSource,
@@ -75,43 +77,16 @@ export class BatchJobWorker implements OnApplicationBootstrap, BeforeApplication
   ) {}
 
   onApplicationBootstrap(): void {
-    this.loop = this.run();
+    this.poll.start();
   }
 
   async beforeApplicationShutdown(): Promise<void> {
-    this.stopping = true;
-    this.wake();
-    await this.loop;
+    await this.poll.stop();
   }
 
   /** A job was queued here: look now rather than at the next poll. */
   notify(): void {
-    this.pending = true;
-    this.wake();
-  }
-
-  private async run(): Promise<void> {
-    while (!this.stopping) {
-      let claimed = false;
-      try {
-        this.pending = false;
-        claimed = await this.runNext();
-      } catch (error) {
-        this.logger.error({ err: error }, 'batch job worker: claiming a job failed');
-      }
-      if (!claimed && !this.pending && !this.stopping) await this.sleep();
-    }
-  }
-
-  private sleep(): Promise<void> {
-    return new Promise((resolve) => {
-      const timer = setTimeout(() => this.wake(), POLL_INTERVAL_MS);
-      this.wake = () => {
-        clearTimeout(timer);
-        this.wake = () => undefined;
-        resolve();
-      };
-    });
+    this.poll.nudge();
   }
 
   private async runNext(): Promise<boolean> {
@@ -131,7 +106,7 @@ export class BatchJobWorker implements OnApplicationBootstrap, BeforeApplication
       } else {
         log.error({ err: error }, 'batch job: a step failed; the job is queued again');
         await this.jobs.release(this.dataSource.manager, job, { failedAttempt: true });
-        if (!this.stopping) await this.sleep(); // back off before it is claimed again
+        await this.poll.pause(); // back off before it is claimed again
       }
     }
     return true;
@@ -172,7 +147,7 @@ export class BatchJobWorker implements OnApplicationBootstrap, BeforeApplication
     }
     let written = 0;
     for (let from = job.processed; from < rows.length; from += BATCH_CHUNK_ROWS) {
-      if (this.stopping) {
+      if (this.poll.stopped) {
         await this.jobs.release(this.dataSource.manager, job, { failedAttempt: false });
         return;
       }

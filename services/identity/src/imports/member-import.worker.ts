@@ -8,6 +8,7 @@ import {
 import { TransactionRunner } from '@qiwei/persistence';
 import { DomainException, LOGGER, type Logger } from '@qiwei/platform';
 import { DataSource } from 'typeorm';
+import { JobPollLoop } from '../jobs/job-poll-loop';
 import { recordAudits } from '../audit/audit-log';
 import { IDENTITY_CONFIG, type IdentityConfig } from '../config';
 import { ApplyImportChunkUseCase, importActor } from './apply-import-chunk.usecase';
@@ -36,10 +37,11 @@ const KEEP_UPLOADED = 2;
  */
 @Injectable()
 export class MemberImportWorker implements OnApplicationBootstrap, BeforeApplicationShutdown {
-  private stopping = false;
-  private loop?: Promise<void>;
-  private pending = false;
-  private wake: () => void = () => undefined;
+  private readonly poll = new JobPollLoop(
+    POLL_INTERVAL_MS,
+    () => this.runNext(),
+    (error) => this.logger.error({ err: error }, 'member import worker: claiming a job failed'),
+  );
   private readonly uploaded = new Map<string, SheetRow[]>();
 
   constructor(
@@ -53,13 +55,11 @@ export class MemberImportWorker implements OnApplicationBootstrap, BeforeApplica
   ) {}
 
   onApplicationBootstrap(): void {
-    this.loop = this.run();
+    this.poll.start();
   }
 
   async beforeApplicationShutdown(): Promise<void> {
-    this.stopping = true;
-    this.wake();
-    await this.loop;
+    await this.poll.stop();
   }
 
   /** A job was queued here, its sheet already read: look now rather than at the next poll. */
@@ -69,32 +69,7 @@ export class MemberImportWorker implements OnApplicationBootstrap, BeforeApplica
       if (this.uploaded.size <= KEEP_UPLOADED) break;
       this.uploaded.delete(id);
     }
-    this.pending = true;
-    this.wake();
-  }
-
-  private async run(): Promise<void> {
-    while (!this.stopping) {
-      let claimed = false;
-      try {
-        this.pending = false;
-        claimed = await this.runNext();
-      } catch (error) {
-        this.logger.error({ err: error }, 'member import worker: claiming a job failed');
-      }
-      if (!claimed && !this.pending && !this.stopping) await this.sleep();
-    }
-  }
-
-  private sleep(): Promise<void> {
-    return new Promise((resolve) => {
-      const timer = setTimeout(() => this.wake(), POLL_INTERVAL_MS);
-      this.wake = () => {
-        clearTimeout(timer);
-        this.wake = () => undefined;
-        resolve();
-      };
-    });
+    this.poll.nudge();
   }
 
   private async runNext(): Promise<boolean> {
@@ -114,7 +89,7 @@ export class MemberImportWorker implements OnApplicationBootstrap, BeforeApplica
       } else {
         log.error({ err: error }, 'member import: a chunk failed; the job is queued again');
         await this.imports.release(this.dataSource.manager, job, { failedAttempt: true });
-        if (!this.stopping) await this.sleep(); // back off before it is claimed again
+        await this.poll.pause(); // back off before it is claimed again
       }
     }
     return true;
@@ -129,7 +104,7 @@ export class MemberImportWorker implements OnApplicationBootstrap, BeforeApplica
     await this.imports.heartbeat(this.dataSource.manager, job);
     let written = 0;
     for (let from = job.processedRows; from < sheet.length; from += IMPORT_CHUNK_ROWS) {
-      if (this.stopping) {
+      if (this.poll.stopped) {
         await this.imports.release(this.dataSource.manager, job, { failedAttempt: false });
         return;
       }
