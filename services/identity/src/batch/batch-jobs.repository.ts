@@ -1,7 +1,10 @@
 import { Injectable } from '@nestjs/common';
 import type { CorpId } from '@qiwei/persistence';
 import type { EntityManager } from 'typeorm';
+import { JobLeaseTable } from '../jobs/job-lease';
 import type { RowOutcome } from './batch-errors';
+
+const LEASE = new JobLeaseTable('wecom_batch_jobs', 'jobid', 'processed');
 
 export const BATCH_JOB_TYPES = ['sync_user', 'replace_user', 'replace_party'] as const;
 export type BatchJobType = (typeof BATCH_JOB_TYPES)[number];
@@ -127,45 +130,24 @@ export class BatchJobsRepository {
   }
 
   /** The oldest queued job, or a running one whose worker went silent; SKIP LOCKED. */
-  async claimNext(
+  claimNext(
     em: EntityManager,
     claimToken: string,
     staleAfterMs: number,
   ): Promise<ClaimedBatchJob | null> {
-    const rows = await em.query<ClaimedBatchJob[]>(
-      `WITH next AS (
-         SELECT corp_id, jobid FROM wecom_batch_jobs
-          WHERE status = 'queued'
-             OR (status = 'running' AND heartbeat_at < now() - $2 * interval '1 millisecond')
-          ORDER BY created_at
-          LIMIT 1
-          FOR UPDATE SKIP LOCKED
-       ), claimed AS (
-         UPDATE wecom_batch_jobs j
-            SET status = 'running', claim_token = $1, heartbeat_at = now(),
-                attempts = j.attempts + 1, started_at = coalesce(j.started_at, now())
-           FROM next
-          WHERE j.corp_id = next.corp_id AND j.jobid = next.jobid
-         RETURNING j.corp_id AS "corpId", j.jobid, j.type, j.agentid, j.media_id AS "mediaId",
-                   j.media_sha256 AS "mediaSha256", j.total, j.processed, j.attempts,
-                   j.claim_token AS "claimToken", j.request_ip AS "requestIp",
-                   j.request_id AS "requestId"
-       ) SELECT * FROM claimed`,
-      [claimToken, staleAfterMs],
+    return LEASE.claimNext<ClaimedBatchJob>(
+      em,
+      claimToken,
+      staleAfterMs,
+      `j.corp_id AS "corpId", j.jobid, j.type, j.agentid, j.media_id AS "mediaId",
+       j.media_sha256 AS "mediaSha256", j.total, j.processed, j.attempts,
+       j.claim_token AS "claimToken", j.request_ip AS "requestIp", j.request_id AS "requestId"`,
     );
-    return rows[0] ?? null;
   }
 
   /** Locks the job for a chunk; false when another worker has taken it over meanwhile. */
-  async hold(em: EntityManager, job: ClaimedBatchJob, processed: number): Promise<boolean> {
-    const rows = await em.query<unknown[]>(
-      `SELECT 1 FROM wecom_batch_jobs
-        WHERE corp_id = $1 AND jobid = $2 AND claim_token = $3 AND status = 'running'
-          AND processed = $4
-        FOR UPDATE`,
-      [job.corpId, job.jobid, job.claimToken, processed],
-    );
-    return rows.length > 0;
+  hold(em: EntityManager, job: ClaimedBatchJob, processed: number): Promise<boolean> {
+    return LEASE.hold(em, job, job.jobid, processed);
   }
 
   async start(
@@ -199,12 +181,8 @@ export class BatchJobsRepository {
     );
   }
 
-  async heartbeat(em: EntityManager, job: ClaimedBatchJob): Promise<void> {
-    await em.query(
-      `UPDATE wecom_batch_jobs SET heartbeat_at = now()
-        WHERE corp_id = $1 AND jobid = $2 AND claim_token = $3`,
-      [job.corpId, job.jobid, job.claimToken],
-    );
+  heartbeat(em: EntityManager, job: ClaimedBatchJob): Promise<void> {
+    return LEASE.heartbeat(em, job, job.jobid);
   }
 
   /**
@@ -232,18 +210,12 @@ export class BatchJobsRepository {
   }
 
   /** Hands a job back (the process is stopping, or a chunk failed and it is retried later). */
-  async release(
+  release(
     em: EntityManager,
     job: ClaimedBatchJob,
-    { failedAttempt }: { failedAttempt: boolean },
+    attempt: { failedAttempt: boolean },
   ): Promise<void> {
-    await em.query(
-      `UPDATE wecom_batch_jobs
-          SET status = 'queued', claim_token = NULL,
-              attempts = attempts - CASE WHEN $4 THEN 0 ELSE 1 END
-        WHERE corp_id = $1 AND jobid = $2 AND claim_token = $3 AND status = 'running'`,
-      [job.corpId, job.jobid, job.claimToken, failedAttempt],
-    );
+    return LEASE.release(em, job, job.jobid, attempt);
   }
 
   async insertResults(

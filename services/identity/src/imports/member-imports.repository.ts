@@ -4,6 +4,9 @@ import type { EntityManager } from 'typeorm';
 import { MemberImport, type ImportMode, type ImportStatus } from './member-import.entity';
 import type { SheetFormat } from './member-sheet';
 import type { RowIssue } from './member-rows';
+import { JobLeaseTable } from '../jobs/job-lease';
+
+const LEASE = new JobLeaseTable('member_imports', 'id', 'processed_rows');
 
 /** A job as its worker holds it: the claim token guards every write the worker makes. */
 export interface ClaimedImport {
@@ -87,26 +90,13 @@ export class MemberImportsRepository {
     claimToken: string,
     staleAfterMs: number,
   ): Promise<ClaimedImport | null> {
-    const rows = await em.query<ClaimedRow[]>(
-      `WITH next AS (
-         SELECT corp_id, id FROM member_imports
-          WHERE status = 'queued'
-             OR (status = 'running' AND heartbeat_at < now() - $2 * interval '1 millisecond')
-          ORDER BY created_at
-          LIMIT 1
-          FOR UPDATE SKIP LOCKED
-       ), claimed AS (
-         UPDATE member_imports j
-            SET status = 'running', claim_token = $1, heartbeat_at = now(),
-                attempts = j.attempts + 1, started_at = coalesce(j.started_at, now())
-           FROM next
-          WHERE j.corp_id = next.corp_id AND j.id = next.id
-         RETURNING j.corp_id, j.id, j.mode, j.file, j.processed_rows, j.attempts, j.claim_token,
-                   j.requested_by, j.request_ip, j.request_id
-       ) SELECT * FROM claimed`,
-      [claimToken, staleAfterMs],
+    const row = await LEASE.claimNext<ClaimedRow>(
+      em,
+      claimToken,
+      staleAfterMs,
+      `j.corp_id, j.id, j.mode, j.file, j.processed_rows, j.attempts, j.claim_token,
+       j.requested_by, j.request_ip, j.request_id`,
     );
-    const row = rows[0];
     if (!row) return null;
     return {
       corpId: row.corp_id,
@@ -123,19 +113,8 @@ export class MemberImportsRepository {
   }
 
   /** Locks the job for a chunk; false when another worker has taken it over meanwhile. */
-  async holdForChunk(
-    em: EntityManager,
-    job: ClaimedImport,
-    processedRows: number,
-  ): Promise<boolean> {
-    const rows = await em.query<unknown[]>(
-      `SELECT 1 FROM member_imports
-        WHERE corp_id = $1 AND id = $2 AND claim_token = $3 AND status = 'running'
-          AND processed_rows = $4
-        FOR UPDATE`,
-      [job.corpId, job.id, job.claimToken, processedRows],
-    );
-    return rows.length > 0;
+  holdForChunk(em: EntityManager, job: ClaimedImport, processedRows: number): Promise<boolean> {
+    return LEASE.hold(em, job, job.id, processedRows);
   }
 
   async recordChunk(
@@ -165,12 +144,8 @@ export class MemberImportsRepository {
     );
   }
 
-  async heartbeat(em: EntityManager, job: ClaimedImport): Promise<void> {
-    await em.query(
-      `UPDATE member_imports SET heartbeat_at = now()
-        WHERE corp_id = $1 AND id = $2 AND claim_token = $3`,
-      [job.corpId, job.id, job.claimToken],
-    );
+  heartbeat(em: EntityManager, job: ClaimedImport): Promise<void> {
+    return LEASE.heartbeat(em, job, job.id);
   }
 
   /** Ends the job (the file is dropped) and returns it as it ends; null if no longer ours. */
@@ -196,18 +171,12 @@ export class MemberImportsRepository {
    * Hands a job back: the next worker resumes where this one stopped. A worker that stops
    * cleanly does not use up one of the job's attempts.
    */
-  async release(
+  release(
     em: EntityManager,
     job: ClaimedImport,
-    { failedAttempt }: { failedAttempt: boolean },
+    attempt: { failedAttempt: boolean },
   ): Promise<void> {
-    await em.query(
-      `UPDATE member_imports
-          SET status = 'queued', claim_token = NULL,
-              attempts = attempts - CASE WHEN $4 THEN 0 ELSE 1 END
-        WHERE corp_id = $1 AND id = $2 AND claim_token = $3 AND status = 'running'`,
-      [job.corpId, job.id, job.claimToken, failedAttempt],
-    );
+    return LEASE.release(em, job, job.id, attempt);
   }
 
   async insertIssues(
