@@ -10,6 +10,7 @@ import type {
   IndexedRecord,
 } from './archive-index';
 import { hasCjk, keywordQuery, termsOf } from '@qiwei/text-search';
+import { pgIntArray, pgTextArray } from '../archive/pg-array';
 
 type TimeCursor = { t: string; s: number };
 type RankCursor = { r: string; s: number };
@@ -40,29 +41,33 @@ export class PostgresArchiveIndex implements ArchiveIndex {
 
   async index(em: EntityManager, records: IndexedRecord[]): Promise<void> {
     if (!records.length) return;
-    const rows = records.map((r) => ({
-      corp_id: r.corpId,
-      chain_seq: r.chainSeq,
-      kind: r.kind,
-      type: r.type,
-      conversation_id: r.conversationId,
-      conversation_kind: r.conversationKind,
-      sender: r.sender,
-      participants: r.participants,
-      sender_departments: r.senderDepartments,
-      has_attachment: r.media.length > 0,
-      sent_at: r.sentAt.toISOString(),
-      terms: termsOf(r.text),
-    }));
+    // Column arrays, one multi-row INSERT: no JSON to build here or to parse in PostgreSQL.
+    // Terms hold letters and digits only (see termsOf), so a space separates them.
     await em.query(
       `INSERT INTO archive_search (corp_id, chain_seq, kind, type, conversation_id, conversation_kind,
          sender, participants, sender_departments, has_attachment, sent_at, terms)
        SELECT corp_id, chain_seq, kind, type, conversation_id, conversation_kind, sender,
-              participants, sender_departments, has_attachment, sent_at, array_to_tsvector(terms)
-         FROM jsonb_to_recordset($1::jsonb) AS x(corp_id text, chain_seq bigint, kind text, type text,
-           conversation_id uuid, conversation_kind text, sender text, participants text[],
-           sender_departments int[], has_attachment boolean, sent_at timestamptz, terms text[])`,
-      [JSON.stringify(rows)],
+              participants::text[], sender_departments::int[], has_attachment, sent_at,
+              array_to_tsvector(string_to_array(terms, ' '))
+         FROM unnest($1::text[], $2::bigint[], $3::text[], $4::text[], $5::uuid[], $6::text[],
+                     $7::text[], $8::text[], $9::text[], $10::boolean[], $11::timestamptz[],
+                     $12::text[])
+           AS x(corp_id, chain_seq, kind, type, conversation_id, conversation_kind, sender,
+                participants, sender_departments, has_attachment, sent_at, terms)`,
+      [
+        records.map((r) => r.corpId),
+        records.map((r) => r.chainSeq),
+        records.map((r) => r.kind),
+        records.map((r) => r.type),
+        records.map((r) => r.conversationId),
+        records.map((r) => r.conversationKind),
+        records.map((r) => r.sender),
+        records.map((r) => pgTextArray(r.participants)),
+        records.map((r) => pgIntArray(r.senderDepartments)),
+        records.map((r) => r.media.length > 0),
+        records.map((r) => r.sentAt.toISOString()),
+        records.map((r) => termsOf(r.text).join(' ')),
+      ],
     );
   }
 
