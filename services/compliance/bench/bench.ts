@@ -6,13 +6,13 @@
 // append; no HTTP or JWT). Embedded PostgreSQL and a dev-kafka broker share the same 2 cores.
 import { randomBytes, randomUUID } from 'node:crypto';
 import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdtemp } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { mkdtemp, readFile } from 'node:fs/promises';
+import { loadavg, tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { timestampFromDate } from '@bufbuild/protobuf/wkt';
 import type { Principal } from '@qiwei/auth';
 import { MESSAGING_MESSAGE_TOPIC, MESSAGING_TOPICS } from '@qiwei/contracts';
-import { silentLogger, startDevKafka } from '@qiwei/dev-kafka';
+import { spawnDevKafka } from '@qiwei/dev-kafka';
 import { startEmbeddedPostgres } from '@qiwei/embedded-postgres';
 import { startEmbeddedS3, type RunningS3 } from '@qiwei/embedded-s3';
 import { createKafka, createProducer, encodeEvent, ensureTopics, Outbox } from '@qiwei/events';
@@ -24,6 +24,7 @@ import {
   TransactionRunner,
   type CorpId,
 } from '@qiwei/persistence';
+import { CpuMeter, processTree } from '@qiwei/testing';
 import type { DataSource } from 'typeorm';
 import { AccessLog } from '../src/access-log/access-log';
 import { AlertRulesService } from '../src/alerts/alert-rules.service';
@@ -31,6 +32,7 @@ import { AlertsService } from '../src/alerts/alerts.service';
 import type { NewArchiveRecord } from '../src/archive/archive-record';
 import { ArchiveService } from '../src/archive/archive.service';
 import { ArchiveWriter } from '../src/archive/archive-writer';
+import { pgIntArray, pgTextArray } from '../src/archive/pg-array';
 import { COMPLIANCE_MIGRATIONS } from '../src/compliance.module';
 import type { ComplianceConfig } from '../src/config';
 import { Coverage } from '../src/coverage/coverage';
@@ -45,6 +47,15 @@ const RUNS = Number(process.env.BENCH_RUNS ?? 3);
 const SEARCH_RECORDS = Number(process.env.BENCH_SEARCH_RECORDS ?? 1_000_000);
 const QUERIES = Number(process.env.BENCH_QUERIES ?? 100);
 const SIGNING_KEY = `bench:${randomBytes(32).toString('base64')}`;
+/** BENCH_PG_STATEMENTS=1: pg_stat_statements during the ingest runs, top statements printed. */
+const PG_STATEMENTS = process.env.BENCH_PG_STATEMENTS === '1';
+
+/** Set once the processes run: CPU time of each process group, read from /proc. */
+let meter: CpuMeter | undefined;
+type Cpu = Record<string, number>;
+/** CPU ms per 1,000 records of each group between two snapshots. */
+const cpuPer1000 = (spent: Cpu, records: number): Cpu =>
+  Object.fromEntries(Object.entries(spent).map(([k, ms]) => [k, (ms * 1000) / records]));
 
 const median = (values: number[]) =>
   [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)];
@@ -110,32 +121,50 @@ function messageText(random: () => number, vocab: string[]): string {
 const users = Array.from({ length: 500 }, (_, i) => `user${i}`);
 
 function startCompliance(url: string, brokers: string[], s3: RunningS3): ChildProcess {
-  return spawn(process.execPath, [join(REPO_ROOT, 'dist/services/compliance/src/main.js')], {
-    env: {
-      ...process.env,
-      PORT: '4916',
-      HOST: '127.0.0.1',
-      LOG_LEVEL: 'warn',
-      DATABASE_URL: url,
-      KAFKA_BROKERS: brokers.join(','),
-      IDENTITY_JWKS_URL: 'http://127.0.0.1:4911/.well-known/jwks.json',
-      COMPLIANCE_SIGNING_KEY: SIGNING_KEY,
-      S3_ENDPOINT: s3.endpoint,
-      S3_ACCESS_KEY: s3.accessKey,
-      S3_SECRET_KEY: s3.secretKey,
-      OTEL_SDK_DISABLED: 'true',
-      KAFKAJS_NO_PARTITIONER_WARNING: '1',
+  // BENCH_PROFILE_DIR=… writes a CPU profile of the compliance process there.
+  const profile = process.env.BENCH_PROFILE_DIR
+    ? ['--cpu-prof', `--cpu-prof-dir=${process.env.BENCH_PROFILE_DIR}`]
+    : [];
+  return spawn(
+    process.execPath,
+    [...profile, join(REPO_ROOT, 'dist/services/compliance/src/main.js')],
+    {
+      env: {
+        ...process.env,
+        PORT: '4916',
+        HOST: '127.0.0.1',
+        LOG_LEVEL: 'warn',
+        DATABASE_URL: url,
+        KAFKA_BROKERS: brokers.join(','),
+        IDENTITY_JWKS_URL: 'http://127.0.0.1:4911/.well-known/jwks.json',
+        COMPLIANCE_SIGNING_KEY: SIGNING_KEY,
+        S3_ENDPOINT: s3.endpoint,
+        S3_ACCESS_KEY: s3.accessKey,
+        S3_SECRET_KEY: s3.secretKey,
+        OTEL_SDK_DISABLED: 'true',
+        KAFKAJS_NO_PARTITIONER_WARNING: '1',
+      },
+      stdio: ['ignore', 'inherit', 'inherit'],
     },
-    stdio: ['ignore', 'inherit', 'inherit'],
-  });
+  );
 }
 
+/** Records archived for the corp: its chain tip (one row; a count(*) would cost PostgreSQL CPU). */
 async function count(db: DataSource, corpId: string): Promise<number> {
   const [row] = await db.query<{ n: string }[]>(
-    'SELECT count(*) AS n FROM archive_records WHERE corp_id = $1',
+    `SELECT chain_seq AS n FROM chain_tips WHERE corp_id = $1 AND chain = 'archive'`,
     [corpId],
   );
-  return Number(row.n);
+  return Number(row?.n ?? 0);
+}
+
+interface IngestFigures {
+  rate: number;
+  /** Alerts the rules raised on the run's messages. */
+  alerts: number;
+  corpId: string;
+  /** CPU ms per 1,000 records, per process group, from the first event sent to the last archived. */
+  cpu: Cpu;
 }
 
 /** Records/s from the corp's first archived record to its last. */
@@ -144,12 +173,27 @@ async function ingestRun(
   brokers: string[],
   random: () => number,
   vocab: string[],
-): Promise<{ rate: number; corpId: string }> {
+): Promise<IngestFigures> {
   const corpId = `ww${randomBytes(8).toString('hex')}`;
   const conversations = Array.from({ length: 200 }, () => randomUUID());
+  // Alert rules run on every message: three keyword lists (15 words of middling frequency, a few
+  // percent of messages hit) and a regular expression that must scan every text.
+  const rules: [string, string, string[], string][] = [
+    ['keywords A', 'keyword', vocab.slice(1_000, 1_005), ''],
+    ['keywords B', 'keyword', vocab.slice(1_005, 1_010), ''],
+    ['keywords C', 'keyword', vocab.slice(1_010, 1_015), ''],
+    ['guaranteed returns', 'regex', [], '保证.{0,6}收益|稳赚不赔|guaranteed\\s+returns?'],
+  ];
+  for (const [name, kind, keywords, pattern] of rules)
+    await db.query(
+      `INSERT INTO alert_rules (corp_id, id, name, kind, keywords, pattern, created_by, created_at,
+         updated_at) VALUES ($1, $2, $3, $4, $5, $6, 'bench', now(), now())`,
+      [corpId, randomUUID(), name, kind, keywords, pattern],
+    );
   const producer = createProducer(createKafka({ brokers, clientId: 'bench-producer' }));
   await producer.connect();
   const seqs = new Map<string, number>();
+  const before = meter?.snapshot() ?? {};
   for (let sent = 0; sent < INGEST_EVENTS; sent += 1_000) {
     const messages = Array.from({ length: Math.min(1_000, INGEST_EVENTS - sent) }, () => {
       const conversationId = conversations[Math.floor(random() * conversations.length)];
@@ -185,50 +229,148 @@ async function ingestRun(
     const n = await count(db, corpId);
     const now = performance.now();
     if (!first && n > 0) first = { at: now, n };
-    if (first && n >= INGEST_EVENTS)
-      return { rate: ((n - first.n) / (now - first.at)) * 1000, corpId };
+    if (first && n >= INGEST_EVENTS) {
+      const spent = CpuMeter.since(before, meter?.snapshot() ?? {});
+      const [alerts] = await db.query<{ n: string }[]>(
+        'SELECT count(*) AS n FROM alerts WHERE corp_id = $1',
+        [corpId],
+      );
+      return {
+        alerts: Number(alerts.n),
+        rate: ((n - first.n) / (now - first.at)) * 1000,
+        corpId,
+        cpu: cpuPer1000(spent, INGEST_EVENTS),
+      };
+    }
     await new Promise((r) => setTimeout(r, 50));
   }
 }
 
-/** The same rows, written with one batched INSERT per 500 into copies of the same tables. */
-async function rawRun(db: DataSource, corpId: string): Promise<number> {
-  await db.query('TRUNCATE raw_records, raw_search');
+/**
+ * The same rows the archive writes for each record (the record, its sender departments and its
+ * search row with the same terms), inserted in the same chunks of 500, one transaction each, with
+ * one multi-row INSERT (`unnest` of column arrays, prepared before the clock starts) per table,
+ * into copies of the same tables with the same indexes: what PostgreSQL alone costs, without
+ * Kafka, the inbox, the chain or the service.
+ */
+async function rawRun(db: DataSource, corpId: string): Promise<{ rate: number; cpu: Cpu }> {
+  // Not emptied between runs: the raw tables grow run by run as the archive's do.
   const rows = await db.query<Record<string, unknown>[]>(
-    `SELECT r.*, encode(r.prev_hash, 'hex') AS prev_hex, encode(r.hash, 'hex') AS hash_hex,
+    `SELECT r.*, r.chain_seq + 1000000000 AS raw_seq, s.sender_departments, s.has_attachment,
             array_to_string(tsvector_to_array(s.terms), ' ') AS terms_text
        FROM archive_records r JOIN archive_search s USING (corp_id, chain_seq)
       WHERE r.corp_id = $1 ORDER BY r.chain_seq`,
     [corpId],
   );
-  const started = performance.now();
+  const batches: unknown[][] = [];
   for (let i = 0; i < rows.length; i += 500) {
-    const batch = rows.slice(i, i + 500);
+    const b = rows.slice(i, i + 500);
+    const col = (name: string) => b.map((r) => r[name]);
+    batches.push([
+      corpId,
+      col('raw_seq'),
+      col('kind'),
+      col('event_id'),
+      col('message_id'),
+      col('pre_message_id'),
+      col('conversation_id'),
+      col('conversation_kind'),
+      col('sender'),
+      col('type'),
+      col('text'),
+      b.map((r) => pgTextArray(r.mentions as string[])),
+      col('quote_seq'),
+      col('seq'),
+      b.map((r) => pgTextArray(r.participants as string[])),
+      b.map((r) => JSON.stringify(r.details)),
+      b.map((r) => JSON.stringify(r.media)),
+      col('consent'),
+      b.map((r) => (r.sent_at as Date).toISOString()),
+      b.map((r) => (r.recorded_at as Date).toISOString()),
+      col('prev_hash'),
+      col('hash'),
+      b.map((r) => pgIntArray(r.sender_departments as number[])),
+      col('has_attachment'),
+      col('terms_text'),
+    ]);
+  }
+  const before = meter?.snapshot() ?? {};
+  const started = performance.now();
+  for (const params of batches) {
     await db.transaction(async (em) => {
       await em.query(
-        `INSERT INTO raw_records SELECT corp_id, chain_seq + 1000000000, kind, event_id, message_id,
-           pre_message_id, conversation_id, conversation_kind, sender, type, text, mentions, quote_seq,
-           seq, participants, details, media, consent, sent_at, recorded_at,
-           decode(prev_hex, 'hex'), decode(hash_hex, 'hex')
-         FROM jsonb_to_recordset($1::jsonb) AS x(corp_id text, chain_seq bigint, kind text,
-           event_id text, message_id text, pre_message_id text, conversation_id uuid,
-           conversation_kind text, sender text, type text, text text, mentions text[],
-           quote_seq bigint, seq bigint, participants text[], details jsonb, media jsonb,
-           consent text, sent_at timestamptz, recorded_at timestamptz, prev_hex text, hash_hex text)`,
-        [JSON.stringify(batch)],
+        `INSERT INTO raw_records (corp_id, chain_seq, kind, event_id, message_id, pre_message_id,
+           conversation_id, conversation_kind, sender, type, text, mentions, quote_seq, seq,
+           participants, details, media, consent, sent_at, recorded_at, prev_hash, hash)
+         SELECT $1, x.seq0, x.kind, x.event_id, x.message_id, x.pre_message_id, x.conversation_id,
+                x.conversation_kind, x.sender, x.type, x.text, x.mentions::text[], x.quote_seq, x.seq,
+                x.participants::text[], x.details::jsonb, x.media::jsonb, x.consent, x.sent_at,
+                x.recorded_at, x.prev_hash, x.hash
+           FROM unnest($2::bigint[], $3::text[], $4::text[], $5::text[], $6::text[], $7::uuid[],
+                       $8::text[], $9::text[], $10::text[], $11::text[], $12::text[], $13::bigint[],
+                       $14::bigint[], $15::text[], $16::text[], $17::text[], $18::text[],
+                       $19::timestamptz[], $20::timestamptz[], $21::bytea[], $22::bytea[])
+             AS x(seq0, kind, event_id, message_id, pre_message_id, conversation_id,
+                  conversation_kind, sender, type, text, mentions, quote_seq, seq, participants,
+                  details, media, consent, sent_at, recorded_at, prev_hash, hash)`,
+        params.slice(0, 22),
       );
       await em.query(
-        `INSERT INTO raw_search SELECT corp_id, chain_seq + 1000000000, kind, type, conversation_id,
-           conversation_kind, sender, participants, sent_at,
-           array_to_tsvector(string_to_array(terms_text, ' '))
-         FROM jsonb_to_recordset($1::jsonb) AS x(corp_id text, chain_seq bigint, kind text, type text,
-           conversation_id uuid, conversation_kind text, sender text, participants text[],
-           sent_at timestamptz, terms_text text)`,
-        [JSON.stringify(batch)],
+        `INSERT INTO raw_departments (corp_id, chain_seq, department_ids)
+         SELECT $1, x.seq0, x.departments::int[] FROM unnest($2::bigint[], $3::text[]) AS x(seq0, departments)`,
+        [params[0], params[1], params[22]],
+      );
+      await em.query(
+        `INSERT INTO raw_search (corp_id, chain_seq, kind, type, conversation_id, conversation_kind,
+           sender, participants, sender_departments, has_attachment, sent_at, terms)
+         SELECT $1, x.seq0, x.kind, x.type, x.conversation_id, x.conversation_kind, x.sender,
+                x.participants::text[], x.departments::int[], x.has_attachment, x.sent_at,
+                array_to_tsvector(string_to_array(x.terms, ' '))
+           FROM unnest($2::bigint[], $3::text[], $4::text[], $5::uuid[], $6::text[], $7::text[],
+                       $8::text[], $9::text[], $10::boolean[], $11::timestamptz[], $12::text[])
+             AS x(seq0, kind, type, conversation_id, conversation_kind, sender, participants,
+                  departments, has_attachment, sent_at, terms)`,
+        [
+          params[0],
+          params[1],
+          params[2],
+          params[9],
+          params[6],
+          params[7],
+          params[8],
+          params[14],
+          params[22],
+          params[23],
+          params[18],
+          params[24],
+        ],
       );
     });
   }
-  return (rows.length / (performance.now() - started)) * 1000;
+  const rate = (rows.length / (performance.now() - started)) * 1000;
+  return { rate, cpu: cpuPer1000(CpuMeter.since(before, meter?.snapshot() ?? {}), rows.length) };
+}
+
+const loadAverage = () =>
+  loadavg()
+    .map((l) => l.toFixed(1))
+    .join(' ');
+
+/** The statements PostgreSQL spent most time on, with calls, rows and mean time. */
+async function topStatements(db: DataSource): Promise<string[]> {
+  const rows = await db.query<
+    { query: string; calls: string; rows: string; total: number; mean: number }[]
+  >(
+    `SELECT regexp_replace(left(query, 110), '\\s+', ' ', 'g') AS query, calls, rows,
+            total_exec_time AS total, mean_exec_time AS mean
+       FROM pg_stat_statements WHERE query NOT LIKE '%pg_stat_statements%'
+      ORDER BY total_exec_time DESC LIMIT 20`,
+  );
+  await db.query('SELECT pg_stat_statements_reset()');
+  return rows.map(
+    (r) =>
+      `  ${r.total.toFixed(0).padStart(7)} ms ${String(r.calls).padStart(6)} calls ${String(r.rows).padStart(7)} rows ${r.mean.toFixed(2).padStart(7)} ms/call  ${r.query}`,
+  );
 }
 
 async function loadSearchCorpus(
@@ -286,12 +428,13 @@ async function main(): Promise<void> {
     dataDir: join(dataDir, 'pg'),
     port: 5499,
     persistent: false,
+    settings: PG_STATEMENTS
+      ? { shared_preload_libraries: 'pg_stat_statements', 'pg_stat_statements.track': 'all' }
+      : {},
   });
-  const kafka = await startDevKafka({
-    port: 0,
-    dataDir: join(dataDir, 'kafka'),
-    logger: silentLogger,
-  });
+  // The broker in a process of its own, so its CPU is measured apart from the load generator.
+  const broker = await spawnDevKafka(join(dataDir, 'kafka'));
+  const kafka = { brokers: [broker.bootstrap], stop: () => broker.stop() };
   // Compliance keeps exports (and archived media) in object storage.
   const s3 = await startEmbeddedS3({ directory: join(dataDir, 's3'), port: 0 });
   const dbName = 'qiwei_compliance_bench';
@@ -319,26 +462,75 @@ async function main(): Promise<void> {
       await new Promise((r) => setTimeout(r, 100));
     }
     await db.initialize();
+    const postmaster = Number(
+      (await readFile(join(dataDir, 'pg', 'postmaster.pid'), 'utf8')).split('\n')[0],
+    );
+    meter = new CpuMeter({
+      compliance: () => [compliance.pid as number],
+      postgres: () => processTree(postmaster),
+      kafka: () => [broker.pid],
+      'bench (producer)': () => [process.pid],
+    });
     await db.query('CREATE TABLE raw_records (LIKE archive_records INCLUDING ALL)');
+    await db.query('CREATE TABLE raw_departments (LIKE archive_sender_departments INCLUDING ALL)');
     await db.query('CREATE TABLE raw_search (LIKE archive_search INCLUDING ALL)');
+    if (PG_STATEMENTS) {
+      await db.query('CREATE EXTENSION IF NOT EXISTS pg_stat_statements');
+      await db.query('SELECT pg_stat_statements_reset()');
+    }
     const random = rng(1);
     const vocab = vocabulary(rng(3));
 
     say(
       `ingest: ${RUNS} runs of ${INGEST_EVENTS.toLocaleString('en-US')} message.sent events (200 conversations, 12 partitions)`,
     );
-    const ingest: number[] = [];
-    const raw: number[] = [];
+    const ingest: IngestFigures[] = [];
+    const raw: { rate: number; cpu: Cpu }[] = [];
+    const statements: string[] = [];
     for (let run = 0; run < RUNS; run++) {
-      const { rate, corpId } = await ingestRun(db, kafka.brokers, random, vocab);
-      ingest.push(rate);
-      raw.push(await rawRun(db, corpId));
+      ingest.push(await ingestRun(db, kafka.brokers, random, vocab));
+      if (PG_STATEMENTS && run === 0) statements.push(...(await topStatements(db)));
+      raw.push(await rawRun(db, ingest[run].corpId));
+      const cpu = (c: Cpu) =>
+        Object.entries(c)
+          .map(([k, v]) => `${k} ${Math.round(v)}`)
+          .join(', ');
       say(
-        `  run ${run + 1}: archive ${Math.round(rate)} records/s, raw INSERT ${Math.round(raw[run])} rows/s`,
+        `  run ${run + 1} (load ${loadAverage()}): archive ${Math.round(ingest[run].rate)} records/s, ${ingest[run].alerts} alerts (CPU ms/1k: ${cpu(ingest[run].cpu)}), raw INSERT ${Math.round(raw[run].rate)} rows/s (${cpu(raw[run].cpu)})`,
       );
     }
     compliance.kill('SIGTERM');
     await new Promise((r) => (compliance.exitCode !== null ? r(null) : compliance.once('exit', r)));
+    say('');
+    say('| ingest | records/s (median) | runs |');
+    say('| --- | ---: | --- |');
+    const rawRate = median(raw.map((r) => r.rate));
+    const ingestRate = median(ingest.map((r) => r.rate));
+    say(
+      `| baseline: raw batched INSERT of the same rows (records, departments, index; 500 per transaction) | ${Math.round(rawRate).toLocaleString('en-US')} | ${raw.map((r) => Math.round(r.rate)).join(' / ')} |`,
+    );
+    say(
+      `| archive from the topic (inbox, chain, index, alert rules) | ${Math.round(ingestRate).toLocaleString('en-US')} (${Math.round((ingestRate / rawRate) * 100)}% of raw) | ${ingest.map((r) => Math.round(r.rate)).join(' / ')} |`,
+    );
+    say('');
+    const groups = Object.keys(ingest[0].cpu);
+    say(`| CPU ms per 1,000 records (median of ${RUNS}) | ${groups.join(' | ')} | total |`);
+    say(`| --- | ${groups.map(() => '---:').join(' | ')} | ---: |`);
+    for (const [name, figures] of [
+      ['baseline: raw batched INSERT', raw],
+      ['archive from the topic', ingest],
+    ] as const) {
+      const values = groups.map((g) => median(figures.map((f) => f.cpu[g] ?? 0)));
+      say(
+        `| ${name} | ${values.map((v) => Math.round(v)).join(' | ')} | ${Math.round(median(figures.map((f) => Object.values(f.cpu).reduce((a, b) => a + b, 0))))} |`,
+      );
+    }
+    if (statements.length) {
+      say('');
+      say('PostgreSQL statements during ingest run 1 (pg_stat_statements, by total time):');
+      for (const line of statements) say(line);
+    }
+    if (!SEARCH_RECORDS) return;
 
     const config = {
       COMPLIANCE_SIGNING_KEY: SIGNING_KEY,
@@ -474,15 +666,6 @@ async function main(): Promise<void> {
         `| ${name} | ${percentile(times, 0.5).toFixed(1)} | ${percentile(times, 0.95).toFixed(1)} | ${percentile(times, 0.99).toFixed(1)} | ${(hits / QUERIES).toFixed(1)} |`,
       );
     }
-    say('');
-    say('| ingest | records/s (median) | runs |');
-    say('| --- | ---: | --- |');
-    say(
-      `| baseline: raw batched INSERT of the same rows (records + index, 500 per statement) | ${Math.round(median(raw)).toLocaleString('en-US')} | ${raw.map((r) => Math.round(r)).join(' / ')} |`,
-    );
-    say(
-      `| archive from the topic (inbox, chain, index, alert rules) | ${Math.round(median(ingest)).toLocaleString('en-US')} (${Math.round((median(ingest) / median(raw)) * 100)}% of raw) | ${ingest.map((r) => Math.round(r)).join(' / ')} |`,
-    );
     say('');
     say(
       `| search over ${SEARCH_RECORDS.toLocaleString('en-US')} messages, limit 20, ${QUERIES} queries each | p50 ms | p95 ms | p99 ms | hits/page |`,

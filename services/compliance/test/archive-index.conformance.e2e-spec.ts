@@ -1,5 +1,6 @@
 import { asCorpId, createDataSource, runMigrations } from '@qiwei/persistence';
 import { createTestDatabase, type TestDatabase } from '@qiwei/testing';
+import { keywordQuery } from '@qiwei/text-search';
 import type { DataSource } from 'typeorm';
 import { COMPLIANCE_MIGRATIONS } from '../src/compliance.module';
 import type { ArchiveQuery } from '../src/search/archive-index';
@@ -94,6 +95,64 @@ describe('ArchiveIndex conformance: the PostgreSQL adapter', () => {
       queryOf(corp, { keywords: { all: ['理财', '收'] }, sort: 'relevance' }),
     );
     expect(prefix.hits.map((h) => h.chainSeq).sort()).toEqual([1, 6]);
+  });
+
+  it('ranks `any` keywords by score tiers: the same pages as ranking every match', async () => {
+    // Records holding random subsets of the words, so every tier (how many of the query's terms
+    // a record holds) is populated; each query is paged through and compared with ts_rank over
+    // every match, ordered by score and then chain position.
+    const tiers = asCorpId('ww0c0f000000000003');
+    const words = ['理财', '收益', '保险', 'wealth', 'fund', 'ORD-2024', '报告'];
+    let seed = 11;
+    const random = () => {
+      seed = (seed * 1_103_515_245 + 12_345) % 2_147_483_648;
+      return seed / 2_147_483_648;
+    };
+    await seedCorpus(
+      db,
+      index,
+      tiers,
+      Array.from({ length: 150 }, (_, i) => ({
+        ...CORPUS[0],
+        text: `${words.filter(() => random() < 0.45).join(' ')} 今天 ${i}`,
+        at: new Date(Date.UTC(2025, 0, 1, 0, i)),
+      })),
+    );
+    const queries: ArchiveQuery['keywords'][] = [
+      { all: [], any: ['理财', '收益'], phrases: [], exclude: [] },
+      { all: [], any: ['理财', 'wealth', 'ORD-2024'], phrases: [], exclude: [] },
+      { all: ['保险'], any: ['fund', '报告'], phrases: [], exclude: [] },
+      { all: [], any: ['理财', '收益', '保险', 'wealth'], phrases: [], exclude: ['fund'] },
+    ];
+    for (const keywords of queries) {
+      const tsquery = [
+        ...keywords.all.map((k) => keywordQuery(k) as string),
+        `(${keywords.any.map((k) => keywordQuery(k) as string).join(' | ')})`,
+      ].join(' & ');
+      const expected = await db.query<{ chain_seq: string; score: string }[]>(
+        `SELECT chain_seq, round(ts_rank(terms, $2::tsquery)::numeric, 6) AS score
+           FROM archive_search
+          WHERE corp_id = $1 AND terms @@ $2::tsquery
+            AND NOT EXISTS (SELECT 1 FROM unnest($3::text[]) AS e(q) WHERE terms @@ e.q::tsquery)
+          ORDER BY score DESC, chain_seq DESC`,
+        [tiers, tsquery, keywords.exclude.map(keywordQuery)],
+      );
+      // With a mandatory keyword ts_rank's AND ranking of position-less terms is one score.
+      if (!keywords.all.length)
+        expect(new Set(expected.map((r) => r.score)).size).toBeGreaterThan(1);
+      const seen: { chainSeq: number; score: number | null }[] = [];
+      let cursor: string | undefined;
+      do {
+        const page = await index.search(
+          queryOf(tiers, { keywords, sort: 'relevance', limit: 7, cursor }),
+        );
+        seen.push(...page.hits.map((h) => ({ chainSeq: h.chainSeq, score: h.score })));
+        cursor = page.nextCursor ?? undefined;
+      } while (cursor);
+      expect(seen).toEqual(
+        expected.map((r) => ({ chainSeq: Number(r.chain_seq), score: Number(r.score) })),
+      );
+    }
   });
 
   it('refuses a cursor of the other sort order or a forged one', async () => {

@@ -70,10 +70,13 @@ export class CompiledRule {
     );
   }
 
-  /** The text that matched, or null. */
-  match(text: string): string | null {
+  /**
+   * The text that matched, or null. `normalised` is `normalise(text)` when the caller already
+   * has it (several rules on one message normalise it once).
+   */
+  match(text: string, normalised?: string): string | null {
     if (this.regex) return this.regex.exec(text)?.text.slice(0, MATCH_MAX) ?? null;
-    const haystack = this.rule.caseInsensitive ? normalise(text) : text;
+    const haystack = this.rule.caseInsensitive ? (normalised ?? normalise(text)) : text;
     // The keyword found first in the text, the longest where several start there.
     let best: { at: number; keyword: string } | null = null;
     for (const keyword of this.keywords) {

@@ -5,9 +5,10 @@ import { COMPLIANCE_ALERT_TOPIC } from '@qiwei/contracts';
 import { Outbox } from '@qiwei/events';
 import { TransactionRunner, type CorpId } from '@qiwei/persistence';
 import { decodeCursor, encodeCursor } from '@qiwei/platform';
+import { normalise } from '@qiwei/text-search';
 import { DataSource, type EntityManager } from 'typeorm';
 import { AccessLog } from '../access-log/access-log';
-import type { ArchivedRecord } from '../archive/archive-record';
+import type { ArchivedRecord, NewArchiveRecord } from '../archive/archive-record';
 import { Directory } from '../directory/directory';
 import {
   alertAssigned,
@@ -18,6 +19,7 @@ import {
   type AlertRow,
   type AlertStatus,
 } from './alert';
+import type { CompiledRule } from './alert-rule';
 import { AlertRulesService } from './alert-rules.service';
 import {
   AlertClosedException,
@@ -43,6 +45,13 @@ const covered = (param: string) =>
       WHERE c.corp_id = a.corp_id AND c.chain_seq = a.archive_seq
         AND c.department_ids && ${param}::int[]))`;
 
+/** A rule's hit on the record at `index` of a batch about to be archived. */
+export interface AlertMatch {
+  index: number;
+  rule: CompiledRule;
+  matched: string;
+}
+
 type Cursor = { t: string; i: string };
 const isCursor = (v: unknown): v is Cursor =>
   typeof v === 'object' &&
@@ -64,76 +73,100 @@ export class AlertsService {
   ) {}
 
   /**
-   * Runs the corp's enabled rules on records just archived, in the archive's transaction: each
-   * hit becomes an alert and a `raised` event, or nothing does.
+   * Runs the corp's enabled rules on message records about to be archived (before the chain tip
+   * is taken: matching needs no chain position). Each hit is raised by `raise` once the records
+   * have their place in the chain, in the same transaction.
    */
-  async evaluate(em: EntityManager, corpId: CorpId, records: ArchivedRecord[]): Promise<void> {
-    const messages = records.filter((r) => r.kind === 'message' && r.text);
-    if (!messages.length) return;
+  async match(
+    em: EntityManager,
+    corpId: CorpId,
+    records: readonly NewArchiveRecord[],
+  ): Promise<AlertMatch[]> {
+    if (!records.some((r) => r.kind === 'message' && r.text)) return [];
     const rules = await this.rules.enabled(em, corpId);
-    if (!rules.length) return;
-    const now = new Date();
-    const raised: Alert[] = [];
-    for (const record of messages) {
-      for (const compiled of rules) {
-        if (!compiled.appliesTo(record.conversationKind)) continue;
-        const matched = compiled.match(record.text);
-        if (matched === null) continue;
-        raised.push({
-          corpId,
-          id: randomUUID(),
-          ruleId: compiled.rule.id,
-          ruleName: compiled.rule.name,
-          ruleKind: compiled.rule.kind,
-          archiveSeq: record.chainSeq,
-          messageId: record.messageId ?? '',
-          conversationId: record.conversationId,
-          conversationKind: record.conversationKind,
-          sender: record.sender,
-          matchedText: matched,
-          sentAt: record.sentAt,
-          status: 'open',
-          assignee: null,
-          note: null,
-          closedBy: null,
-          closedAt: null,
-          createdAt: now,
-          updatedAt: now,
-        });
+    if (!rules.length) return [];
+    const matches: AlertMatch[] = [];
+    records.forEach((record, index) => {
+      if (record.kind !== 'message' || !record.text) return;
+      let normalised: string | undefined;
+      for (const rule of rules) {
+        if (!rule.appliesTo(record.conversationKind)) continue;
+        if (rule.rule.kind === 'keyword' && rule.rule.caseInsensitive)
+          normalised ??= normalise(record.text);
+        const matched = rule.match(record.text, normalised);
+        if (matched !== null) matches.push({ index, rule, matched });
       }
-    }
-    if (!raised.length) return;
+    });
+    return matches;
+  }
+
+  /**
+   * Each match becomes an alert on the record now archived at the same index, and a `raised`
+   * event, in the archive's transaction: both or nothing.
+   */
+  async raise(
+    em: EntityManager,
+    corpId: CorpId,
+    matches: readonly AlertMatch[],
+    archived: readonly ArchivedRecord[],
+  ): Promise<void> {
+    if (!matches.length) return;
+    const now = new Date();
+    const raised: Alert[] = matches.map(({ index, rule, matched }) => {
+      const record = archived[index];
+      return {
+        corpId,
+        id: randomUUID(),
+        ruleId: rule.rule.id,
+        ruleName: rule.rule.name,
+        ruleKind: rule.rule.kind,
+        archiveSeq: record.chainSeq,
+        messageId: record.messageId ?? '',
+        conversationId: record.conversationId,
+        conversationKind: record.conversationKind,
+        sender: record.sender,
+        matchedText: matched,
+        sentAt: record.sentAt,
+        status: 'open',
+        assignee: null,
+        note: null,
+        closedBy: null,
+        closedAt: null,
+        createdAt: now,
+        updatedAt: now,
+      };
+    });
     await em.query(
       `INSERT INTO alerts (corp_id, id, rule_id, rule_name, rule_kind, archive_seq, message_id,
          conversation_id, conversation_kind, sender, matched_text, sent_at, status, created_at, updated_at)
-       SELECT corp_id, id, rule_id, rule_name, rule_kind, archive_seq, message_id, conversation_id,
-              conversation_kind, sender, matched_text, sent_at, 'open', created_at, created_at
-         FROM jsonb_to_recordset($1::jsonb) AS x(corp_id text, id uuid, rule_id uuid, rule_name text,
-           rule_kind text, archive_seq bigint, message_id text, conversation_id uuid,
-           conversation_kind text, sender text, matched_text text, sent_at timestamptz,
-           created_at timestamptz)`,
+       SELECT $1, x.id, x.rule_id, x.rule_name, x.rule_kind, x.archive_seq, x.message_id,
+              x.conversation_id, x.conversation_kind, x.sender, x.matched_text, x.sent_at, 'open',
+              $2, $2
+         FROM unnest($3::uuid[], $4::uuid[], $5::text[], $6::text[], $7::bigint[], $8::text[],
+                     $9::uuid[], $10::text[], $11::text[], $12::text[], $13::timestamptz[])
+           AS x(id, rule_id, rule_name, rule_kind, archive_seq, message_id, conversation_id,
+                conversation_kind, sender, matched_text, sent_at)`,
       [
-        JSON.stringify(
-          raised.map((a) => ({
-            corp_id: a.corpId,
-            id: a.id,
-            rule_id: a.ruleId,
-            rule_name: a.ruleName,
-            rule_kind: a.ruleKind,
-            archive_seq: a.archiveSeq,
-            message_id: a.messageId,
-            conversation_id: a.conversationId,
-            conversation_kind: a.conversationKind,
-            sender: a.sender,
-            matched_text: a.matchedText,
-            sent_at: a.sentAt.toISOString(),
-            created_at: a.createdAt.toISOString(),
-          })),
-        ),
+        corpId,
+        now,
+        raised.map((a) => a.id),
+        raised.map((a) => a.ruleId),
+        raised.map((a) => a.ruleName),
+        raised.map((a) => a.ruleKind),
+        raised.map((a) => a.archiveSeq),
+        raised.map((a) => a.messageId),
+        raised.map((a) => a.conversationId),
+        raised.map((a) => a.conversationKind),
+        raised.map((a) => a.sender),
+        raised.map((a) => a.matchedText),
+        raised.map((a) => a.sentAt.toISOString()),
       ],
     );
-    for (const alert of raised)
-      await this.outbox.publish(em, COMPLIANCE_ALERT_TOPIC, alertRaised(alert));
+    await this.outbox.publishAll(
+      em,
+      COMPLIANCE_ALERT_TOPIC,
+      raised.map((a) => alertRaised(a)),
+    );
   }
 
   async get(

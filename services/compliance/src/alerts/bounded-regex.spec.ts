@@ -46,4 +46,57 @@ describe('BoundedRegex', () => {
       expect(() => BoundedRegex.compile(pattern)).toThrow(reason);
     }
   });
+
+  it('finds what a brute-force search finds: the leftmost start, then the longest match', () => {
+    // Seeded, so a failure reproduces. Over ASCII, V8's whole-string match decides the language
+    // exactly (case folding and classes agree there), whatever its own match priorities.
+    let seed = 7;
+    const random = () => {
+      seed = (seed * 1_103_515_245 + 12_345) % 2_147_483_648;
+      return seed / 2_147_483_648;
+    };
+    const pick = <T>(items: T[]): T => items[Math.floor(random() * items.length)];
+    const atoms = ['a', 'b', 'A', '1', '.', '[ab]', '[^a]', '\\s', '\\w', '\\d', ' '];
+    const quantifiers = ['', '', '', '?', '*', '+', '{1,2}', '{2}'];
+    const piece = (depth: number): string =>
+      depth > 0 && random() < 0.3
+        ? `(?:${expression(depth - 1)})${pick(quantifiers)}`
+        : `${pick(atoms)}${pick(quantifiers)}`;
+    const sequence = (depth: number) =>
+      Array.from({ length: 1 + Math.floor(random() * 3) }, () => piece(depth)).join('');
+    const expression = (depth: number): string =>
+      random() < 0.25 ? `${sequence(depth)}|${sequence(depth)}` : sequence(depth);
+    const bruteForce = (pattern: string, text: string, ci: boolean) => {
+      const whole = new RegExp(`^(?:${pattern})$`, ci ? 'i' : '');
+      for (let i = 0; i <= text.length; i++)
+        for (let j = text.length; j >= i; j--)
+          if (whole.test(text.slice(i, j))) return { index: i, text: text.slice(i, j) };
+      return null;
+    };
+    for (let k = 0; k < 1_500; k++) {
+      const pattern = expression(2);
+      const text = Array.from({ length: Math.floor(random() * 14) }, () =>
+        pick(['a', 'b', 'A', 'B', '1', ' ', '\n', 'x']),
+      ).join('');
+      const ci = random() < 0.5;
+      expect({ pattern, text, ci, found: BoundedRegex.compile(pattern, ci).exec(text) }).toEqual({
+        pattern,
+        text,
+        ci,
+        found: bruteForce(pattern, text, ci),
+      });
+    }
+  });
+
+  it('skips ahead to where a match can start, also in long texts and after assertions', () => {
+    const text = `${'无关内容'.repeat(2_000)}保证年化收益${'x'.repeat(100)}`;
+    expect(match('保证.{0,6}收益|稳赚不赔', text)).toBe('保证年化收益');
+    expect(BoundedRegex.compile('保证.{0,6}收益').exec(text)?.index).toBe(8_000);
+    expect(match('\\bpay', 'repay pay')).toBe('pay');
+    expect(match('^pay', 'repay')).toBeNull();
+    expect(match('x*', 'abc')).toBe('');
+    expect(match('a?$', 'bbb')).toBe('');
+    expect(match('\u212a', 'k')).toBe('k'); // the Kelvin sign folds to k
+    expect(match('Ǆ', 'ǆ')).toBe('ǆ');
+  });
 });

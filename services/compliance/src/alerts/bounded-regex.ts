@@ -27,8 +27,30 @@ const cp = (s: string) => s.codePointAt(0) as number;
 const isDigit = (c: number) => c >= 48 && c <= 57;
 const isWord = (c: number) =>
   isDigit(c) || (c >= 65 && c <= 90) || (c >= 97 && c <= 122) || c === 95;
-const foldCase = (c: number) => (c < 65 ? c : cp(String.fromCodePoint(c).toLowerCase()));
-const isSpace = (c: number) => /\s/u.test(String.fromCodePoint(c));
+/** Lower case of a code point; ASCII and CJK ideographs (no case) without a string. */
+const foldCache = new Map<number, number>();
+const foldCase = (c: number): number => {
+  if (c < 65) return c;
+  if (c <= 90) return c + 32;
+  if (c < 128 || (c >= 0x4e00 && c <= 0x9fff)) return c;
+  let folded = foldCache.get(c);
+  if (folded === undefined) {
+    folded = cp(String.fromCodePoint(c).toLowerCase());
+    if (foldCache.size < 65_536) foldCache.set(c, folded);
+  }
+  return folded;
+};
+/** JavaScript's `\s`: ASCII white space without a regular expression, the rest through one. */
+const spaceCache = new Map<number, boolean>();
+const isSpace = (c: number): boolean => {
+  if (c < 128) return c === 32 || (c >= 9 && c <= 13);
+  let space = spaceCache.get(c);
+  if (space === undefined) {
+    space = /\s/u.test(String.fromCodePoint(c));
+    if (spaceCache.size < 65_536) spaceCache.set(c, space);
+  }
+  return space;
+};
 
 class Parser {
   private i = 0;
@@ -290,10 +312,18 @@ export interface RegexMatch {
 export class BoundedRegex {
   private readonly states: State[];
   private readonly start: number;
+  /**
+   * Tests a code point against every character state the start reaches without consuming one;
+   * null when the start reaches a match that way (an empty match is possible). Where no thread
+   * is alive, positions whose character passes none of them cannot start a match and are
+   * skipped without running the automaton: the same result, found much sooner in long texts.
+   */
+  private readonly canStart: ((c: number) => boolean) | null;
 
   private constructor(states: State[], start: number) {
     this.states = states;
     this.start = start;
+    this.canStart = firstCharTest(states, start);
   }
 
   /** Compiles a pattern or throws `RegexRejected` saying why not. */
@@ -309,66 +339,132 @@ export class BoundedRegex {
     return new BoundedRegex(compiler.states, start);
   }
 
-  /** The leftmost-longest match, or null. Time linear in the text. */
+  /**
+   * The leftmost-longest match, or null. Time linear in the text. Threads live in two lists of
+   * state numbers (the position's and the next), each with the thread's start position and a
+   * mark of the position it was added for, so nothing is allocated per character.
+   */
   exec(text: string): RegexMatch | null {
     const cps = Array.from(text, (ch) => cp(ch));
+    const length = cps.length;
     const n = this.states.length;
-    let current: number[] = [];
-    let currentStart = new Int32Array(n).fill(-1);
-    let best: { start: number; end: number } | null = null;
+    let list = new Int32Array(n);
+    let starts = new Int32Array(n);
+    let marks = new Int32Array(n).fill(-1);
+    let nextList = new Int32Array(n);
+    let nextStarts = new Int32Array(n);
+    let nextMarks = new Int32Array(n).fill(-1);
+    let count = 0;
+    let bestStart = -1;
+    let bestEnd = -1;
+    const states = this.states;
+    const canStart = this.canStart;
 
+    // Adds state s (and what it reaches without consuming a character) for position pos.
     const addThread = (
-      list: number[],
-      starts: Int32Array,
+      into: Int32Array,
+      intoStarts: Int32Array,
+      intoMarks: Int32Array,
+      size: number,
       s: number,
       start: number,
       pos: number,
-    ) => {
-      if (starts[s] !== -1) return;
-      starts[s] = start;
-      const state = this.states[s];
+    ): number => {
+      if (intoMarks[s] === pos) return size;
+      intoMarks[s] = pos;
+      intoStarts[s] = start;
+      const state = states[s];
       if (state.t === 'split') {
-        addThread(list, starts, state.a, start, pos);
-        addThread(list, starts, state.b, start, pos);
-      } else if (state.t === 'assert') {
+        size = addThread(into, intoStarts, intoMarks, size, state.a, start, pos);
+        return addThread(into, intoStarts, intoMarks, size, state.b, start, pos);
+      }
+      if (state.t === 'assert') {
         const before = pos > 0 ? cps[pos - 1] : -1;
-        const after = pos < cps.length ? cps[pos] : -1;
+        const after = pos < length ? cps[pos] : -1;
         const boundary = (before >= 0 && isWord(before)) !== (after >= 0 && isWord(after));
         const holds =
           state.kind === '^'
             ? pos === 0
             : state.kind === '$'
-              ? pos === cps.length
+              ? pos === length
               : state.kind === 'b'
                 ? boundary
                 : !boundary;
-        if (holds) addThread(list, starts, state.out, start, pos);
-      } else list.push(s);
+        return holds ? addThread(into, intoStarts, intoMarks, size, state.out, start, pos) : size;
+      }
+      into[size] = s;
+      return size + 1;
     };
 
-    for (let pos = 0; pos <= cps.length; pos++) {
-      if (best === null) addThread(current, currentStart, this.start, pos, pos);
-      for (const s of current) {
-        if (this.states[s].t !== 'match') continue;
-        const start = currentStart[s];
-        if (best === null || start < best.start || (start === best.start && pos > best.end))
-          best = { start, end: pos };
+    for (let pos = 0; pos <= length; pos++) {
+      if (bestStart < 0) {
+        if (count === 0 && canStart) {
+          while (pos < length && !canStart(cps[pos])) pos++;
+          if (pos === length) break; // no character left to start a match with
+        }
+        count = addThread(list, starts, marks, count, this.start, pos, pos);
       }
-      if (pos === cps.length) break;
-      const next: number[] = [];
-      const nextStart = new Int32Array(n).fill(-1);
-      for (const s of current) {
-        const state = this.states[s];
+      for (let k = 0; k < count; k++) {
+        const s = list[k];
+        if (states[s].t !== 'match') continue;
+        const start = starts[s];
+        if (bestStart < 0 || start < bestStart || (start === bestStart && pos > bestEnd)) {
+          bestStart = start;
+          bestEnd = pos;
+        }
+      }
+      if (pos === length) break;
+      let nextCount = 0;
+      const c = cps[pos];
+      for (let k = 0; k < count; k++) {
+        const s = list[k];
+        const state = states[s];
         if (state.t !== 'char') continue;
-        if (best !== null && currentStart[s] > best.start) continue;
-        if (state.test(cps[pos])) addThread(next, nextStart, state.out, currentStart[s], pos + 1);
+        if (bestStart >= 0 && starts[s] > bestStart) continue;
+        if (state.test(c))
+          nextCount = addThread(
+            nextList,
+            nextStarts,
+            nextMarks,
+            nextCount,
+            state.out,
+            starts[s],
+            pos + 1,
+          );
       }
-      current = next;
-      currentStart = nextStart;
-      if (best !== null && current.length === 0) break;
+      [list, nextList] = [nextList, list];
+      [starts, nextStarts] = [nextStarts, starts];
+      [marks, nextMarks] = [nextMarks, marks];
+      count = nextCount;
+      if (bestStart >= 0 && count === 0) break;
     }
-    return best
-      ? { index: best.start, text: String.fromCodePoint(...cps.slice(best.start, best.end)) }
+    return bestStart >= 0
+      ? { index: bestStart, text: String.fromCodePoint(...cps.slice(bestStart, bestEnd)) }
       : null;
   }
+}
+
+/**
+ * The character states the start reaches through splits and assertions (every assertion taken
+ * as holding), as one test; null when a match is reachable that way.
+ */
+function firstCharTest(states: State[], start: number): ((c: number) => boolean) | null {
+  const seen = new Set<number>();
+  const tests: ((c: number) => boolean)[] = [];
+  const stack = [start];
+  while (stack.length) {
+    const s = stack.pop() as number;
+    if (seen.has(s)) continue;
+    seen.add(s);
+    const state = states[s];
+    if (state.t === 'match') return null;
+    if (state.t === 'split') stack.push(state.a, state.b);
+    else if (state.t === 'assert') stack.push(state.out);
+    else tests.push(state.test);
+  }
+  if (tests.length === 1) return tests[0];
+  return (c) => {
+    for (const test of tests) if (test(c)) return true;
+    return false;
+  };
 }

@@ -68,32 +68,24 @@ export interface ArchivedRecord extends NewArchiveRecord {
   hash: Buffer;
 }
 
-/** The bytes the chain hashes: every field of the record but its own hash. */
+/**
+ * The bytes the chain hashes: every field of the record but its own hash, as the canonical
+ * JSON (`canonicalJson`) of an object of those fields. Written out here with the keys already in
+ * canonical order, as ingest hashes every record: byte for byte the same text (tested), a
+ * fraction of the work of sorting an object's keys per record.
+ */
 export function canonicalRecord(r: Omit<ArchivedRecord, 'hash'>): string {
-  return canonicalJson({
-    v: 1,
-    corpId: r.corpId,
-    chainSeq: r.chainSeq,
-    kind: r.kind,
-    eventId: r.eventId,
-    messageId: r.messageId,
-    preMessageId: r.preMessageId,
-    conversationId: r.conversationId,
-    conversationKind: r.conversationKind,
-    sender: r.sender,
-    type: r.type,
-    text: r.text,
-    mentions: r.mentions,
-    quoteSeq: r.quoteSeq,
-    seq: r.seq,
-    participants: r.participants,
-    details: r.details,
-    media: r.media,
-    consent: r.consent,
-    sentAt: r.sentAt.toISOString(),
-    recordedAt: r.recordedAt.toISOString(),
-    prevHash: r.prevHash.toString('hex'),
-  });
+  const c = canonicalJson;
+  return (
+    `{"chainSeq":${c(r.chainSeq)},"consent":${c(r.consent)},"conversationId":${c(r.conversationId)}` +
+    `,"conversationKind":${c(r.conversationKind)},"corpId":${c(r.corpId)},"details":${c(r.details)}` +
+    `,"eventId":${c(r.eventId)},"kind":${c(r.kind)},"media":${c(r.media)},"mentions":${c(r.mentions)}` +
+    `,"messageId":${c(r.messageId)},"participants":${c(r.participants)}` +
+    `,"preMessageId":${c(r.preMessageId)},"prevHash":${c(r.prevHash.toString('hex'))}` +
+    `,"quoteSeq":${c(r.quoteSeq)},"recordedAt":${c(r.recordedAt.toISOString())}` +
+    `,"sender":${c(r.sender)},"sentAt":${c(r.sentAt.toISOString())},"seq":${c(r.seq)}` +
+    `,"text":${c(r.text)},"type":${c(r.type)},"v":1}`
+  );
 }
 
 export interface ArchiveRecordRow {

@@ -9,10 +9,10 @@ import {
   type TransactionRollbackEvent,
 } from 'typeorm';
 import { AlertsService } from '../alerts/alerts.service';
-import { lockChainTip, moveChainTip } from '../chain/chain-tips';
+import { lockChainTip } from '../chain/chain-tips';
 import { linkHash } from '../chain/hash-chain';
 import { Coverage } from '../coverage/coverage';
-import { ARCHIVE_INDEX, type ArchiveIndex } from '../search/archive-index';
+import { ARCHIVE_INDEX, type ArchiveIndex, type IndexedRecord } from '../search/archive-index';
 import {
   canonicalRecord,
   isIndexedKind,
@@ -20,6 +20,7 @@ import {
   type NewArchiveRecord,
   type RecordMedia,
 } from './archive-record';
+import { pgIntArray, pgTextArray } from './pg-array';
 
 /**
  * Appends records to each corp's hash chain. Records are collected over the consumer's
@@ -94,64 +95,83 @@ export class ArchiveWriter implements OnModuleInit {
     corpId: CorpId,
     records: NewArchiveRecord[],
   ): Promise<ArchivedRecord[]> {
+    // First what needs no chain position, so the tip is held for as short a time as can be:
+    // the senders' departments (coverage) and the alert rules' matches.
+    const departments = await this.coverage.departmentsOf(
+      em,
+      corpId,
+      records.map((r) => r.sender),
+    );
+    const matches = await this.alerts.match(em, corpId, records);
     const tip = await lockChainTip(em, corpId, 'archive');
     const recordedAt = new Date();
     let { chainSeq, hash } = tip;
-    const archived: ArchivedRecord[] = records.map((record) => {
+    const archived: IndexedRecord[] = records.map((record) => {
       const linked = { ...record, chainSeq: chainSeq + 1, recordedAt, prevHash: hash };
       const own = linkHash(hash, canonicalRecord(linked));
       chainSeq = linked.chainSeq;
       hash = own;
-      return { ...linked, hash: own };
+      return { ...linked, hash: own, senderDepartments: departments.get(record.sender) ?? [] };
     });
+    // The records, their sender departments (coverage, for every kind, so exports are scoped
+    // too) and the tip's move: one statement.
     await em.query(
-      `INSERT INTO archive_records (corp_id, chain_seq, kind, event_id, message_id, pre_message_id,
-         conversation_id, conversation_kind, sender, type, text, mentions, quote_seq, seq,
-         participants, details, media, consent, sent_at, recorded_at, prev_hash, hash)
-       SELECT corp_id, chain_seq, kind, event_id, message_id, pre_message_id, conversation_id,
-              conversation_kind, sender, type, text, mentions, quote_seq, seq, participants, details,
-              media, consent, sent_at, recorded_at, decode(prev_hash, 'hex'), decode(hash, 'hex')
-         FROM jsonb_to_recordset($1::jsonb) AS x(corp_id text, chain_seq bigint, kind text,
-           event_id text, message_id text, pre_message_id text, conversation_id uuid,
-           conversation_kind text, sender text, type text, text text, mentions text[],
-           quote_seq bigint, seq bigint, participants text[], details jsonb, media jsonb,
-           consent text, sent_at timestamptz, recorded_at timestamptz, prev_hash text, hash text)`,
+      `WITH x AS (
+         SELECT * FROM unnest($4::bigint[], $5::text[], $6::text[], $7::text[], $8::text[],
+                              $9::uuid[], $10::text[], $11::text[], $12::text[], $13::text[],
+                              $14::text[], $15::bigint[], $16::bigint[], $17::text[], $18::text[],
+                              $19::text[], $20::text[], $21::timestamptz[], $22::bytea[],
+                              $23::bytea[], $24::text[])
+           AS x(chain_seq, kind, event_id, message_id, pre_message_id, conversation_id,
+                conversation_kind, sender, type, text, mentions, quote_seq, seq, participants,
+                details, media, consent, sent_at, prev_hash, hash, departments)
+       ), records AS (
+         INSERT INTO archive_records (corp_id, chain_seq, kind, event_id, message_id,
+           pre_message_id, conversation_id, conversation_kind, sender, type, text, mentions,
+           quote_seq, seq, participants, details, media, consent, sent_at, recorded_at, prev_hash,
+           hash)
+         SELECT $1, chain_seq, kind, event_id, message_id, pre_message_id, conversation_id,
+                conversation_kind, sender, type, text, mentions::text[], quote_seq, seq,
+                participants::text[], details::jsonb, media::jsonb, consent, sent_at, $2,
+                prev_hash, hash
+           FROM x
+       ), departments AS (
+         INSERT INTO archive_sender_departments (corp_id, chain_seq, department_ids)
+         SELECT $1, chain_seq, departments::int[] FROM x
+       )
+       UPDATE chain_tips SET chain_seq = $3, hash = $25 WHERE corp_id = $1 AND chain = 'archive'`,
       [
-        JSON.stringify(
-          archived.map((r) => ({
-            corp_id: r.corpId,
-            chain_seq: r.chainSeq,
-            kind: r.kind,
-            event_id: r.eventId,
-            message_id: r.messageId,
-            pre_message_id: r.preMessageId,
-            conversation_id: r.conversationId,
-            conversation_kind: r.conversationKind,
-            sender: r.sender,
-            type: r.type,
-            text: r.text,
-            mentions: r.mentions,
-            quote_seq: r.quoteSeq,
-            seq: r.seq,
-            participants: r.participants,
-            details: r.details,
-            media: r.media,
-            consent: r.consent,
-            sent_at: r.sentAt.toISOString(),
-            recorded_at: r.recordedAt.toISOString(),
-            prev_hash: r.prevHash.toString('hex'),
-            hash: r.hash.toString('hex'),
-          })),
-        ),
+        corpId,
+        recordedAt,
+        chainSeq,
+        archived.map((r) => r.chainSeq),
+        archived.map((r) => r.kind),
+        archived.map((r) => r.eventId),
+        archived.map((r) => r.messageId),
+        archived.map((r) => r.preMessageId),
+        archived.map((r) => r.conversationId),
+        archived.map((r) => r.conversationKind),
+        archived.map((r) => r.sender),
+        archived.map((r) => r.type),
+        archived.map((r) => r.text),
+        archived.map((r) => pgTextArray(r.mentions)),
+        archived.map((r) => r.quoteSeq),
+        archived.map((r) => r.seq),
+        archived.map((r) => pgTextArray(r.participants)),
+        archived.map((r) => JSON.stringify(r.details)),
+        archived.map((r) => JSON.stringify(r.media)),
+        archived.map((r) => r.consent),
+        archived.map((r) => r.sentAt.toISOString()),
+        archived.map((r) => r.prevHash),
+        archived.map((r) => r.hash),
+        archived.map((r) => pgIntArray(r.senderDepartments)),
+        hash,
       ],
     );
-    // Coverage (the senders' departments) for every record, so exports can be scoped too; the
-    // index only for the kinds that are searched (media outcomes and tombstones are not).
-    const covered = await this.coverage.record(em, corpId, archived);
-    const searchable = covered.filter((r) => isIndexedKind(r.kind));
+    // The index only for the kinds that are searched (media outcomes and tombstones are not).
+    const searchable = archived.filter((r) => isIndexedKind(r.kind));
     if (searchable.length) await this.index.index(em, searchable);
-    await moveChainTip(em, corpId, 'archive', { chainSeq, hash });
-    await this.alerts.evaluate(em, corpId, searchable);
+    await this.alerts.raise(em, corpId, matches, archived);
     await this.queueMediaCopies(em, archived, recordedAt);
     return archived;
   }

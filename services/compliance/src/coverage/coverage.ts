@@ -2,8 +2,6 @@ import { Injectable } from '@nestjs/common';
 import type { CorpId } from '@qiwei/persistence';
 import { ForbiddenException } from '@qiwei/platform';
 import { DataSource, type EntityManager } from 'typeorm';
-import type { ArchivedRecord } from '../archive/archive-record';
-import type { IndexedRecord } from '../search/archive-index';
 
 /**
  * Which records an officer may see. Identity gives department scopes (`adminScopes` in its
@@ -39,16 +37,16 @@ export class Coverage {
   }
 
   /**
-   * Records each record's sender departments (their departments and every ancestor, from the
-   * directory projection) next to the records, and answers the records with them for the index.
+   * Each sender's departments and every ancestor of them, from the directory projection: what
+   * the archive writer records next to each record (`archive_sender_departments`) and gives the
+   * index. Senders the directory does not know have none.
    */
-  async record(
+  async departmentsOf(
     em: EntityManager,
     corpId: CorpId,
-    records: ArchivedRecord[],
-  ): Promise<IndexedRecord[]> {
-    if (!records.length) return [];
-    const senders = [...new Set(records.map((r) => r.sender))];
+    senders: readonly string[],
+  ): Promise<Map<string, number[]>> {
+    if (!senders.length) return new Map();
     const rows = await em.query<{ userid: string; ids: number[] }[]>(
       `SELECT m.userid, coalesce(array_agg(DISTINCT a.id ORDER BY a.id)
                 FILTER (WHERE a.id IS NOT NULL), '{}') AS ids
@@ -58,22 +56,9 @@ export class Coverage {
          LEFT JOIN LATERAL unnest(coalesce(d.path, ARRAY[md.id])) AS a(id) ON true
         WHERE m.corp_id = $1 AND m.userid = ANY($2::text[]) AND m.status <> 'deleted'
         GROUP BY m.userid`,
-      [corpId, senders],
+      [corpId, [...new Set(senders)]],
     );
-    const bySender = new Map(rows.map((r) => [r.userid, r.ids]));
-    const indexed = records.map((r) => ({ ...r, senderDepartments: bySender.get(r.sender) ?? [] }));
-    await em.query(
-      `INSERT INTO archive_sender_departments (corp_id, chain_seq, department_ids)
-       SELECT $1, chain_seq, department_ids
-         FROM jsonb_to_recordset($2::jsonb) AS x(chain_seq bigint, department_ids int[])`,
-      [
-        corpId,
-        JSON.stringify(
-          indexed.map((r) => ({ chain_seq: r.chainSeq, department_ids: r.senderDepartments })),
-        ),
-      ],
-    );
-    return indexed;
+    return new Map(rows.map((r) => [r.userid, r.ids]));
   }
 
   /** Forgets purged records' departments (the retention purge, in its transaction). */

@@ -10,6 +10,7 @@ import type {
   IndexedRecord,
 } from './archive-index';
 import { hasCjk, keywordQuery, termsOf } from '@qiwei/text-search';
+import { pgIntArray, pgTextArray } from '../archive/pg-array';
 
 type TimeCursor = { t: string; s: number };
 type RankCursor = { r: string; s: number };
@@ -26,6 +27,9 @@ const isRankCursor = (v: unknown): v is RankCursor =>
   /^\d{1,6}(\.\d{1,6})?$/.test((v as RankCursor).r) &&
   Number.isSafeInteger((v as RankCursor).s);
 
+/** Most distinct terms a relevance query is ranked by tiers for (each is tested per record). */
+const MAX_TIERED_TERMS = 8;
+
 /** Keywords whose terms can all be present without the keyword itself (CJK of 3+ characters). */
 const needsRecheck = (keyword: string) => hasCjk(keyword) && [...keyword.trim()].length > 2;
 
@@ -40,29 +44,33 @@ export class PostgresArchiveIndex implements ArchiveIndex {
 
   async index(em: EntityManager, records: IndexedRecord[]): Promise<void> {
     if (!records.length) return;
-    const rows = records.map((r) => ({
-      corp_id: r.corpId,
-      chain_seq: r.chainSeq,
-      kind: r.kind,
-      type: r.type,
-      conversation_id: r.conversationId,
-      conversation_kind: r.conversationKind,
-      sender: r.sender,
-      participants: r.participants,
-      sender_departments: r.senderDepartments,
-      has_attachment: r.media.length > 0,
-      sent_at: r.sentAt.toISOString(),
-      terms: termsOf(r.text),
-    }));
+    // Column arrays, one multi-row INSERT: no JSON to build here or to parse in PostgreSQL.
+    // Terms hold letters and digits only (see termsOf), so a space separates them.
     await em.query(
       `INSERT INTO archive_search (corp_id, chain_seq, kind, type, conversation_id, conversation_kind,
          sender, participants, sender_departments, has_attachment, sent_at, terms)
        SELECT corp_id, chain_seq, kind, type, conversation_id, conversation_kind, sender,
-              participants, sender_departments, has_attachment, sent_at, array_to_tsvector(terms)
-         FROM jsonb_to_recordset($1::jsonb) AS x(corp_id text, chain_seq bigint, kind text, type text,
-           conversation_id uuid, conversation_kind text, sender text, participants text[],
-           sender_departments int[], has_attachment boolean, sent_at timestamptz, terms text[])`,
-      [JSON.stringify(rows)],
+              participants::text[], sender_departments::int[], has_attachment, sent_at,
+              array_to_tsvector(string_to_array(terms, ' '))
+         FROM unnest($1::text[], $2::bigint[], $3::text[], $4::text[], $5::uuid[], $6::text[],
+                     $7::text[], $8::text[], $9::text[], $10::boolean[], $11::timestamptz[],
+                     $12::text[])
+           AS x(corp_id, chain_seq, kind, type, conversation_id, conversation_kind, sender,
+                participants, sender_departments, has_attachment, sent_at, terms)`,
+      [
+        records.map((r) => r.corpId),
+        records.map((r) => r.chainSeq),
+        records.map((r) => r.kind),
+        records.map((r) => r.type),
+        records.map((r) => r.conversationId),
+        records.map((r) => r.conversationKind),
+        records.map((r) => r.sender),
+        records.map((r) => pgTextArray(r.participants)),
+        records.map((r) => pgIntArray(r.senderDepartments)),
+        records.map((r) => r.media.length > 0),
+        records.map((r) => r.sentAt.toISOString()),
+        records.map((r) => termsOf(r.text).join(' ')),
+      ],
     );
   }
 
@@ -150,6 +158,20 @@ export class PostgresArchiveIndex implements ArchiveIndex {
         );
         return this.rankedPage(rows, limit);
       }
+      // With `any` keywords scores differ, but only by how many of the query's distinct terms a
+      // record holds (no positions: ts_rank adds the same for every term present), so matches
+      // fall into a few tiers of equal score. Each tier is walked newest first as above, best
+      // tier first, until the page is full: the same records, order and scores as ranking every
+      // match, without ranking every match (two frequent words at 1 M records: see README).
+      const tiered = await this.searchByTiers(
+        query,
+        positive.join(' & '),
+        params,
+        where,
+        from,
+        cursor,
+      );
+      if (tiered) return tiered;
       const after = cursor
         ? `WHERE (score, chain_seq) < (${p(cursor.r)}::numeric, ${p(cursor.s)})`
         : '';
@@ -180,6 +202,77 @@ export class PostgresArchiveIndex implements ArchiveIndex {
           ? encodeCursor({ t: last.sent_at.toISOString(), s: Number(last.chain_seq) })
           : null,
     };
+  }
+
+  /**
+   * Relevance by score tiers (see `search`); null when the query does not allow it: a prefix
+   * term (one CJK character: how many bigrams it matches is open), more than
+   * MAX_TIERED_TERMS distinct terms, or a cursor from another ranking.
+   */
+  private async searchByTiers(
+    query: ArchiveQuery,
+    tsquery: string,
+    params: unknown[],
+    where: string[],
+    from: string,
+    cursor: RankCursor | undefined,
+  ): Promise<ArchiveHitPage | null> {
+    const { all, any, phrases } = query.keywords;
+    const lexemes = (q: string | null) => [...(q ?? '').matchAll(/'([^']+)'/g)].map((m) => m[1]);
+    const mandatoryQueries = [...all, ...phrases].map(keywordQuery);
+    const anyQueries = any.map(keywordQuery);
+    const text = [...mandatoryQueries, ...anyQueries].join(' ');
+    if (text.includes(':*') || anyQueries.some((q) => q === null)) return null;
+    const mandatory = new Set(mandatoryQueries.flatMap(lexemes));
+    const terms = [...new Set([...mandatory, ...anyQueries.flatMap(lexemes)])];
+    if (!terms.length || terms.length > MAX_TIERED_TERMS) return null;
+    // A match holds every mandatory term and every term of at least one `any` keyword.
+    const fewest = Math.min(...anyQueries.map((q) => new Set([...mandatory, ...lexemes(q)]).size));
+    // The score of a record holding m of the terms: ts_rank of a record holding just those.
+    const scored = await this.dataSource.query<{ m: number; score: string }[]>(
+      `SELECT m, round(ts_rank(array_to_tsvector(($2::text[])[1:m]), $1::tsquery)::numeric, 6) AS score
+         FROM generate_series($3::int, $4::int) AS m`,
+      [tsquery, terms, fewest, terms.length],
+    );
+    const tiers: { score: string; counts: number[] }[] = [];
+    for (const { m, score } of scored.sort(
+      (a, b) => Number(b.score) - Number(a.score) || b.m - a.m,
+    )) {
+      const same = tiers.find((t) => Number(t.score) === Number(score));
+      if (same) same.counts.push(m);
+      else tiers.push({ score, counts: [m] });
+    }
+    let first = 0;
+    if (cursor) {
+      first = tiers.findIndex((t) => Number(t.score) === Number(cursor.r));
+      if (first < 0) return null;
+    }
+    const limit = query.limit;
+    const rows: { chain_seq: string; score: string }[] = [];
+    for (let i = first; i < tiers.length && rows.length <= limit; i++) {
+      const tierParams = [...params];
+      const q = (value: unknown) => {
+        tierParams.push(value);
+        return `$${tierParams.length}`;
+      };
+      const tier = tiers[i];
+      const conditions = [...where];
+      if (tier.counts.length === 1 && tier.counts[0] === terms.length)
+        // Every term: a plain tsquery the GIN index answers.
+        conditions.push(`s.terms @@ ${q(terms.map((t) => `'${t}'`).join(' & '))}::tsquery`);
+      else
+        conditions.push(
+          `(${terms.map((t) => `(s.terms @@ ${q(`'${t}'`)}::tsquery)::int`).join(' + ')}) = ANY(${q(tier.counts)}::int[])`,
+        );
+      if (i === first && cursor) conditions.push(`s.chain_seq < ${q(cursor.s)}`);
+      const found = await this.dataSource.query<{ chain_seq: string }[]>(
+        `SELECT s.chain_seq FROM ${from} WHERE ${conditions.join(' AND ')}
+          ORDER BY s.chain_seq DESC LIMIT ${limit + 1 - rows.length}`,
+        tierParams,
+      );
+      for (const row of found) rows.push({ chain_seq: row.chain_seq, score: tier.score });
+    }
+    return this.rankedPage(rows, limit);
   }
 
   private rankedPage(rows: { chain_seq: string; score: string }[], limit: number): ArchiveHitPage {
