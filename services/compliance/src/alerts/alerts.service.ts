@@ -7,7 +7,8 @@ import { TransactionRunner, type CorpId } from '@qiwei/persistence';
 import { decodeCursor, encodeCursor } from '@qiwei/platform';
 import { DataSource, type EntityManager } from 'typeorm';
 import { AccessLog } from '../access-log/access-log';
-import type { ArchivedRecord } from '../archive/archive-record';
+import { searchableText } from '../archive/searchable-text';
+import type { IndexedRecord } from '../search/archive-index';
 import { Directory } from '../directory/directory';
 import {
   alertAssigned,
@@ -64,20 +65,26 @@ export class AlertsService {
   ) {}
 
   /**
-   * Runs the corp's enabled rules on records just archived, in the archive's transaction: each
-   * hit becomes an alert and a `raised` event, or nothing does.
+   * Runs the corp's enabled rules on records just archived (with their senders' departments),
+   * in the archive's transaction: on each message's searchable text (text, cards, articles,
+   * links, file names…), within each rule's scope; each hit becomes an alert and a `raised`
+   * event, or nothing does.
    */
-  async evaluate(em: EntityManager, corpId: CorpId, records: ArchivedRecord[]): Promise<void> {
-    const messages = records.filter((r) => r.kind === 'message' && r.text);
+  async evaluate(em: EntityManager, corpId: CorpId, records: IndexedRecord[]): Promise<void> {
+    // Messages of every kind (members', apps', announcements) with something to read.
+    const messages = records.flatMap((r) => {
+      const text = r.kind === 'message' ? searchableText(r) : '';
+      return text ? [{ record: r, text }] : [];
+    });
     if (!messages.length) return;
     const rules = await this.rules.enabled(em, corpId);
     if (!rules.length) return;
     const now = new Date();
     const raised: Alert[] = [];
-    for (const record of messages) {
+    for (const { record, text } of messages) {
       for (const compiled of rules) {
-        if (!compiled.appliesTo(record.conversationKind)) continue;
-        const matched = compiled.match(record.text);
+        if (!compiled.appliesTo(record)) continue;
+        const matched = compiled.match(text);
         if (matched === null) continue;
         raised.push({
           corpId,

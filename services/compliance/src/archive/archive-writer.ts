@@ -15,7 +15,6 @@ import { Coverage } from '../coverage/coverage';
 import { ARCHIVE_INDEX, type ArchiveIndex } from '../search/archive-index';
 import {
   canonicalRecord,
-  isIndexedKind,
   type ArchivedRecord,
   type NewArchiveRecord,
   type RecordMedia,
@@ -145,13 +144,12 @@ export class ArchiveWriter implements OnModuleInit {
         ),
       ],
     );
-    // Coverage (the senders' departments) for every record, so exports can be scoped too; the
-    // index only for the kinds that are searched (media outcomes and tombstones are not).
+    // Coverage (the senders' departments) for every record, so search and exports are scoped;
+    // every kind is indexed (media outcomes and tombstones too, found when a search names them).
     const covered = await this.coverage.record(em, corpId, archived);
-    const searchable = covered.filter((r) => isIndexedKind(r.kind));
-    if (searchable.length) await this.index.index(em, searchable);
+    await this.index.index(em, covered);
     await moveChainTip(em, corpId, 'archive', { chainSeq, hash });
-    await this.alerts.evaluate(em, corpId, searchable);
+    await this.alerts.evaluate(em, corpId, covered);
     await this.queueMediaCopies(em, archived, recordedAt);
     return archived;
   }

@@ -10,6 +10,7 @@ import type {
   IndexedRecord,
 } from './archive-index';
 import { hasCjk, keywordQuery, termsOf } from '@qiwei/text-search';
+import { searchableText, SEARCHABLE_TEXT_SQL } from '../archive/searchable-text';
 
 type TimeCursor = { t: string; s: number };
 type RankCursor = { r: string; s: number };
@@ -30,9 +31,10 @@ const isRankCursor = (v: unknown): v is RankCursor =>
 const needsRecheck = (keyword: string) => hasCjk(keyword) && [...keyword.trim()].length > 2;
 
 /**
- * The embedded ArchiveIndex: a `tsvector` of CJK bigrams, Latin words and digit runs per record
- * (see tokenizer.ts) in `archive_search` with a GIN index, filtered and sorted in SQL. Terms
- * carry no positions, so phrases and long CJK keywords are confirmed against the stored text.
+ * The embedded ArchiveIndex: a `tsvector` of CJK bigrams, Latin words and digit runs of each
+ * record's searchable text (see tokenizer.ts, searchable-text.ts) in `archive_search` with a GIN
+ * index, filtered and sorted in SQL. Terms carry no positions, so phrases and long CJK keywords
+ * are confirmed against the searchable text of the stored record.
  */
 @Injectable()
 export class PostgresArchiveIndex implements ArchiveIndex {
@@ -52,7 +54,7 @@ export class PostgresArchiveIndex implements ArchiveIndex {
       sender_departments: r.senderDepartments,
       has_attachment: r.media.length > 0,
       sent_at: r.sentAt.toISOString(),
-      terms: termsOf(r.text),
+      terms: termsOf(searchableText(r)),
     }));
     await em.query(
       `INSERT INTO archive_search (corp_id, chain_seq, kind, type, conversation_id, conversation_kind,
@@ -84,7 +86,7 @@ export class PostgresArchiveIndex implements ArchiveIndex {
     const positive: string[] = [];
     const rechecks: string[] = [];
     const contains = (keyword: string) =>
-      `position(lower(${p(keyword.trim())}) in lower(r.text)) > 0`;
+      `position(lower(${p(keyword.trim())}) in lower(${SEARCHABLE_TEXT_SQL})) > 0`;
     const { all, any, phrases, exclude } = query.keywords;
     for (const keyword of [...all, ...phrases]) {
       const q = keywordQuery(keyword);
