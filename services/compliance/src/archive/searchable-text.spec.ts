@@ -118,7 +118,7 @@ describe('searchableText', () => {
     ).toBe('');
   });
 
-  it('reads a group’s name, notice and welcome message where they were set', () => {
+  it('reads a group’s notice and welcome message where they were set, not its name', () => {
     const group = {
       kind: 'conversation' as const,
       text: '',
@@ -130,7 +130,7 @@ describe('searchableText', () => {
       },
     };
     expect(searchableText({ ...group, type: 'conversation.settings_changed' })).toBe(
-      '理财群 禁止承诺收益 欢迎',
+      '禁止承诺收益 欢迎',
     );
     expect(searchableText({ ...group, type: 'conversation.members_added' })).toBe('');
   });

@@ -14,7 +14,7 @@ const withoutTags = (value: string | null): string | null =>
 const join = (parts: (string | null | undefined)[]): string =>
   parts.filter((part): part is string => !!part).join(' ');
 
-/** Conversation records whose name and group notice are new content (not a repetition). */
+/** Conversation records whose group notice and welcome message are new (not a repetition). */
 export const CONVERSATION_TEXT_TYPES = ['conversation.created', 'conversation.settings_changed'];
 
 /**
@@ -22,7 +22,8 @@ export const CONVERSATION_TEXT_TYPES = ['conversation.created', 'conversation.se
  * apps' messages, announcements) its title (announcements), its text or markdown, its files'
  * names, a video's caption, a text card's title, description (without tags) and link, news
  * articles' titles, descriptions and links, a link card, a place, a contact card's name; for a
- * group's creation or settings change its name, group notice (群公告) and welcome message.
+ * group's creation or settings change its group notice (群公告) and welcome message (what was
+ * said to the group; not its name, or every keyword search would list the group's changes).
  * Recalls, media outcomes and tombstones say nothing themselves (they are found by filters). A
  * record whose content was withheld (no consent) has nothing to find.
  *
@@ -34,7 +35,7 @@ export function searchableText(r: Fields): string {
   const d = r.details;
   if (r.kind === 'conversation') {
     if (!CONVERSATION_TEXT_TYPES.includes(r.type)) return '';
-    return join([stringOf(d.name), stringOf(objectOf(d.notice)?.text), stringOf(d.welcomeMessage)]);
+    return join([stringOf(objectOf(d.notice)?.text), stringOf(d.welcomeMessage)]);
   }
   if (r.kind !== 'message') return '';
   const caption = objectOf(d.caption);
@@ -89,5 +90,5 @@ export const SEARCHABLE_TEXT_SQL = `(CASE
     ${part('link,title')}, ${part('link,description')}, ${part('link,url')},
     ${part('location,name')}, ${part('location,address')}, ${part('contactCard,name')})
   WHEN r.kind = 'conversation' AND r.type IN (${CONVERSATION_TEXT_TYPES.map((t) => `'${t}'`).join(', ')})
-    THEN concat_ws(' ', ${part('name')}, ${part('notice,text')}, ${part('welcomeMessage')})
+    THEN concat_ws(' ', ${part('notice,text')}, ${part('welcomeMessage')})
   ELSE '' END)`;
