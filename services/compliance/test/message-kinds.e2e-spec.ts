@@ -3,7 +3,6 @@ import { MESSAGING_ANNOUNCEMENT_TOPIC, MESSAGING_MESSAGE_TOPIC } from '@qiwei/co
 import { createKafka } from '@qiwei/events';
 import { ObjectStorage, storageConfigSchema } from '@qiwei/storage';
 import { eventually } from '@qiwei/testing';
-import yauzl from 'yauzl';
 import { appConversationId } from '../src/archive/app-conversation';
 import { ExportWorker } from '../src/exports/export-worker';
 import { MediaArchiver } from '../src/media/media-archiver';
@@ -19,6 +18,7 @@ import {
   appSentEvent,
   sentEvent,
 } from './support/events';
+import { unzip } from './support/zip';
 
 const sha256 = (b: Buffer) => createHash('sha256').update(b).digest('hex');
 const minutesAgo = (m: number) => new Date(Date.now() - m * 60_000);
@@ -611,7 +611,7 @@ describe('compliance: app messages, announcements and every message type', () =>
       .expect(200);
     const zip = Buffer.from(await (await fetch(link.body.url as string)).arrayBuffer());
     expect(sha256(zip)).toBe(link.body.sha256);
-    const text = await unzipText(zip, 'records.csv');
+    const text = ((await unzip(zip)).get('records.csv') as Buffer).toString('utf8');
     const [header, ...rows] = text.replace('\uFEFF', '').trim().split('\r\n');
     expect(header.split(',')).toContain('content');
     expect(rows).toHaveLength(2);
@@ -804,23 +804,3 @@ describe('compliance: app messages, announcements and every message type', () =>
     expect([view.status, view.body.code]).toEqual([404, 'ARCHIVED_CONVERSATION_NOT_FOUND']);
   });
 });
-
-/** One entry of a zip, as UTF-8 text. */
-function unzipText(zip: Buffer, name: string): Promise<string> {
-  return new Promise((resolve, reject) => {
-    yauzl.fromBuffer(zip, { lazyEntries: true }, (error, file) => {
-      if (error || !file) return reject(error ?? new Error('no zip'));
-      file.on('entry', (entry: yauzl.Entry) => {
-        if (entry.fileName !== name) return file.readEntry();
-        file.openReadStream(entry, (err, stream) => {
-          if (err || !stream) return reject(err ?? new Error('no stream'));
-          const chunks: Buffer[] = [];
-          stream.on('data', (c: Buffer) => chunks.push(c));
-          stream.on('end', () => resolve(Buffer.concat(chunks).toString('utf8')));
-        });
-      });
-      file.on('end', () => reject(new Error(`${name} is not in the zip`)));
-      file.readEntry();
-    });
-  });
-}

@@ -8,7 +8,9 @@ import {
   type AnnouncementWithdrawnSchema,
   type AppMessageRecalledSchema,
   type AppMessageSentSchema,
+  type ConversationCreatedSchema,
   type MessageContentSchema,
+  type MessageRecalledSchema,
   type MessageSentSchema,
 } from '@qiwei/contracts';
 import { encodeEvent, type NewEvent } from '@qiwei/events';
@@ -221,6 +223,59 @@ export function announcementWithdrawnEvent(
     tenant: corpId,
     key: a.id,
     subject: `announcement/${a.id}`,
+    data,
+  };
+}
+
+/** A message recalled by its sender (or a group admin), as messaging publishes it. */
+export function recalledEvent(
+  corpId: string,
+  m: { conversationId: string; seq: number; id: string; sender: string; by?: string; at: Date },
+): NewEvent {
+  const data: MessageInitShape<typeof MessageRecalledSchema> = {
+    corpId,
+    conversationId: m.conversationId,
+    seq: BigInt(m.seq),
+    id: m.id,
+    sender: m.sender,
+    recalledBy: m.by ?? m.sender,
+    recalledAt: timestampFromDate(m.at),
+  };
+  return {
+    type: 'qiwei.messaging.message.recalled.v1',
+    tenant: corpId,
+    key: m.conversationId,
+    subject: `conversation/${m.conversationId}/message/${m.seq}`,
+    data,
+  };
+}
+
+/** A conversation created, with its participants (the first the owner). */
+export function conversationCreatedEvent(
+  corpId: string,
+  c: { id: string; kind: string; name: string; participants: string[]; at: Date },
+): NewEvent {
+  const data: MessageInitShape<typeof ConversationCreatedSchema> = {
+    conversation: {
+      corpId,
+      id: c.id,
+      kind: c.kind,
+      name: c.name,
+      owner: c.participants[0],
+      participants: c.participants.map((userid, i) => ({
+        userid,
+        role: i ? 'member' : 'owner',
+        joinedAt: timestampFromDate(c.at),
+      })),
+      createdAt: timestampFromDate(c.at),
+      updatedAt: timestampFromDate(c.at),
+    },
+  };
+  return {
+    type: 'qiwei.messaging.conversation.created.v1',
+    tenant: corpId,
+    key: c.id,
+    subject: `conversation/${c.id}`,
     data,
   };
 }
