@@ -36,7 +36,7 @@ describe('searchableText', () => {
           },
         }),
       ),
-    ).toBe('领奖通知  2025年3月1日  请于周五前领取  https://prize.example/claim');
+    ).toBe('领奖通知 2025年3月1日 请于周五前领取 https://prize.example/claim');
     expect(
       searchableText(
         message({

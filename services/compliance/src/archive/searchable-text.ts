@@ -8,9 +8,14 @@ const objectOf = (value: Canonical | undefined): CanonicalObject | null =>
   value && typeof value === 'object' && !Array.isArray(value) ? value : null;
 const stringOf = (value: Canonical | undefined): string | null =>
   typeof value === 'string' && value ? value : null;
-/** A text card's description may carry WeCom's few HTML-like tags (<div class="gray">…). */
+/**
+ * A text card's description may carry WeCom's few HTML-like tags (<div class="gray">…): each
+ * run of tags (and the whitespace around it) reads as one space, as the card shows its lines.
+ */
 const withoutTags = (value: string | null): string | null =>
-  value === null ? null : value.replace(/<[^>]*>/g, ' ') || null;
+  value === null
+    ? null
+    : value.replace(/([ \t\r\n]*<[^>]*>[ \t\r\n]*)+/g, ' ').replace(/^ +| +$/g, '') || null;
 const join = (parts: (string | null | undefined)[]): string =>
   parts.filter((part): part is string => !!part).join(' ');
 
@@ -81,7 +86,8 @@ export const SEARCHABLE_TEXT_SQL = `(CASE
        FROM jsonb_array_elements(CASE WHEN jsonb_typeof(r.media) = 'array' THEN r.media ELSE '[]' END) AS m),
     ${part('caption,title')}, ${part('caption,description')},
     ${part('textcard,title')},
-    nullif(regexp_replace(r.details #>> '{textcard,description}', '<[^>]*>', ' ', 'g'), ''),
+    nullif(btrim(regexp_replace(r.details #>> '{textcard,description}',
+                                '([ \\t\\r\\n]*<[^>]*>[ \\t\\r\\n]*)+', ' ', 'g'), ' '), ''),
     ${part('textcard,url')},
     (SELECT nullif(string_agg(nullif(concat_ws(' ', nullif(a ->> 'title', ''),
                nullif(a ->> 'description', ''), nullif(a ->> 'url', '')), ''), ' '), '')
