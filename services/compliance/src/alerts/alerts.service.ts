@@ -71,17 +71,16 @@ export class AlertsService {
    * event, or nothing does.
    */
   async evaluate(em: EntityManager, corpId: CorpId, records: IndexedRecord[]): Promise<void> {
-    // Messages of every kind (members', apps', announcements) with something to read.
-    const messages = records.flatMap((r) => {
-      const text = r.kind === 'message' ? searchableText(r) : '';
-      return text ? [{ record: r, text }] : [];
-    });
+    // Messages of every kind: members', apps', announcements.
+    const messages = records.filter((r) => r.kind === 'message');
     if (!messages.length) return;
     const rules = await this.rules.enabled(em, corpId);
     if (!rules.length) return;
     const now = new Date();
     const raised: Alert[] = [];
-    for (const { record, text } of messages) {
+    for (const record of messages) {
+      const text = searchableText(record);
+      if (!text) continue;
       for (const compiled of rules) {
         if (!compiled.appliesTo(record)) continue;
         const matched = compiled.match(text);
