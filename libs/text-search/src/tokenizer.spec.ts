@@ -26,6 +26,17 @@ describe('text-search tokenizer', () => {
     expect(keywordQuery('IPHONE15')).toBe("'iphone15'");
   });
 
+  it('splits Chinese from Latin letters and digits written against it', () => {
+    expect(termsOf('我用iPhone下单了')).toEqual(['我用', '用', 'iphone', '下单', '单了', '了']);
+    const file = termsOf('2024年Q3季度财报.pdf');
+    expect(file).toEqual(
+      expect.arrayContaining(['2024', '年', 'q3', 'q', '3', '季度', '度财', '财报', 'pdf']),
+    );
+    expect(file).not.toContain('2024年q3季度财报');
+    expect(keywordQuery('iPhone下单')).toBe("('iphone' & '下单')");
+    expect(keywordQuery('Q3财报')).toBe("('q3' & '财报')");
+  });
+
   it('turns a single Chinese character into a prefix query and ignores punctuation', () => {
     expect(keywordQuery('钱')).toBe("'钱':*");
     expect(termsOf('要钱')).toEqual(['要钱', '钱']);

@@ -1,7 +1,9 @@
 // Han, kana and Hangul: scripts written without spaces between words.
 const CJK = /[\p{Script=Han}\p{Script=Hiragana}\p{Script=Katakana}\p{Script=Hangul}]/u;
+// A CJK run, or a run of other letters and digits: CJK letters are letters too, so the second
+// excludes them, or `iPhone下单` would be one word and 下单 never a bigram.
 const RUN =
-  /([\p{Script=Han}\p{Script=Hiragana}\p{Script=Katakana}\p{Script=Hangul}]+)|([\p{L}\p{N}]+)/gu;
+  /([\p{Script=Han}\p{Script=Hiragana}\p{Script=Katakana}\p{Script=Hangul}]+)|((?:(?![\p{Script=Han}\p{Script=Hiragana}\p{Script=Katakana}\p{Script=Hangul}])[\p{L}\p{N}])+)/gu;
 const LETTERS_OR_DIGITS = /\p{L}+|\p{N}+/gu;
 
 /** NFKC (full-width letters and digits become ASCII) and lower case. */

@@ -37,8 +37,10 @@ import { SearchCoverage1766200000000 } from './migrations/1766200000000-search-c
 import { ExportStorage } from './exports/export-storage';
 import { ExportWorker } from './exports/export-worker';
 import { ExportsController } from './exports/exports.controller';
+import { MatterExportsController } from './exports/matter-exports.controller';
 import { ExportsService } from './exports/exports.service';
 import { Exports1766200000001 } from './migrations/1766200000001-exports';
+import { EveryKindSearchable1766300000000 } from './migrations/1766300000000-every-kind-searchable';
 import { ArchiveIndexController } from './search/archive-index.controller';
 import { archiveIndexProviders } from './search/archive-index.providers';
 
@@ -50,6 +52,7 @@ export const COMPLIANCE_MIGRATIONS = [
   MediaConsentRetention1766100000000,
   SearchCoverage1766200000000,
   Exports1766200000001,
+  EveryKindSearchable1766300000000,
 ];
 
 /** Media copies, consent, retention and legal hold (the archive's second part). */
@@ -109,6 +112,7 @@ export class ComplianceModule {
         ...RETENTION_CONTROLLERS,
         ArchiveIndexController,
         ExportsController,
+        MatterExportsController,
       ],
       providers: [
         Directory,

@@ -5,7 +5,15 @@ import type { DataSource } from 'typeorm';
 import { COMPLIANCE_MIGRATIONS } from '../src/compliance.module';
 import type { ArchiveQuery } from '../src/search/archive-index';
 import { PostgresArchiveIndex } from '../src/search/postgres-archive-index';
-import { CASES, CORPUS, queryOf, seedCorpus } from './support/archive-index-conformance';
+import { searchableText, SEARCHABLE_TEXT_SQL } from '../src/archive/searchable-text';
+import {
+  CASES,
+  CONTENT_CASES,
+  CONTENT_CORPUS,
+  CORPUS,
+  queryOf,
+  seedCorpus,
+} from './support/archive-index-conformance';
 
 describe('ArchiveIndex conformance: the PostgreSQL adapter', () => {
   let database: TestDatabase;
@@ -201,6 +209,36 @@ describe('ArchiveIndex conformance: the PostgreSQL adapter', () => {
     ).rejects.toMatchObject({ code: 'INVALID_CURSOR' });
     await expect(index.search(queryOf(corp, { cursor: 'forged' }))).rejects.toMatchObject({
       code: 'INVALID_CURSOR',
+    });
+  });
+
+  describe('every type’s searchable text', () => {
+    const contentCorp = asCorpId('ww0c0f000000000003');
+    let seeded: Awaited<ReturnType<typeof seedCorpus>>;
+    beforeAll(async () => {
+      seeded = await seedCorpus(db, index, contentCorp, CONTENT_CORPUS);
+    });
+
+    it.each(CONTENT_CASES.map((c) => [c.name, c] as const))('%s', async (_name, c) => {
+      const page = await index.search(queryOf(contentCorp, c.query));
+      expect(page.hits.map((h) => h.chainSeq)).toEqual(c.found);
+    });
+
+    it('is the same in SQL (phrases are confirmed on it) as in TypeScript (terms are made of it)', async () => {
+      const rows = await db.query<{ chain_seq: string; text: string }[]>(
+        `SELECT r.chain_seq, ${SEARCHABLE_TEXT_SQL} AS text FROM archive_records r
+          WHERE r.corp_id = $1 ORDER BY r.chain_seq`,
+        [contentCorp],
+      );
+      expect(rows.map((r) => r.text)).toEqual(seeded.map((r) => searchableText(r)));
+      expect(rows.filter((r) => r.text).length).toBe(8);
+      // The first corpus too (plain text messages, one with a nameless medium).
+      const plain = await db.query<{ text: string }[]>(
+        `SELECT ${SEARCHABLE_TEXT_SQL} AS text FROM archive_records r WHERE r.corp_id = $1
+          ORDER BY r.chain_seq`,
+        [corp],
+      );
+      expect(plain.map((r) => r.text)).toEqual(CORPUS.map((e) => e.text));
     });
   });
 

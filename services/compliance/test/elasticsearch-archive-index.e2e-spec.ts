@@ -7,8 +7,10 @@ import { COMPLIANCE_MIGRATIONS } from '../src/compliance.module';
 import type { ComplianceConfig } from '../src/config';
 import { ElasticsearchArchiveIndex } from '../src/search/elasticsearch/elasticsearch-archive-index';
 import { ElasticsearchIndexer } from '../src/search/elasticsearch/elasticsearch-indexer';
+import { searchableText } from '../src/archive/searchable-text';
 import {
   CASES,
+  CONTENT_CORPUS,
   CORPUS,
   SINGLE,
   day,
@@ -421,6 +423,21 @@ describe('ArchiveIndex: the Elasticsearch adapter (request shapes against @elast
       expect(await indexer.drain()).toEqual({ claimed: 2, indexed: 2, retrying: 0, failed: 0 });
       expect(await queue()).toEqual([]);
       expect(await index.backlog(bulkCorp)).toMatchObject({ pending: 0, failed: 0, failures: [] });
+    });
+
+    it('indexes every kind, each document’s text what a person reads of it (cards, articles, links, places, file names)', async () => {
+      const seeded = await seedCorpus(db, index, asCorpId('ww0e5e00000000e005'), CONTENT_CORPUS);
+      bulkAnswers(() => 201);
+      expect(await indexer.drain()).toMatchObject({ indexed: CONTENT_CORPUS.length, failed: 0 });
+      const docs = bulks[0].filter((_, i) => i % 2 === 1) as { kind: string; text: string }[];
+      expect(docs.map((d) => d.kind)).toEqual(seeded.map((r) => r.kind));
+      expect(docs.map((d) => d.text)).toEqual(seeded.map((r) => searchableText(r)));
+      expect(docs[0].text).toBe('领奖通知 2025年3月1日 请于周五前领取 https://prize.example/claim');
+      expect(docs[5].text).toBe('2024年Q3财报.pdf');
+      expect(docs.filter((d) => d.kind === 'media' || d.kind === 'tombstone')).toEqual([
+        expect.objectContaining({ kind: 'media', text: '' }),
+        expect.objectContaining({ kind: 'tombstone', text: '' }),
+      ]);
     });
 
     it('counts a failed bulk request as an attempt for every record, and parks them after the last', async () => {

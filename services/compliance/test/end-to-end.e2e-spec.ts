@@ -22,7 +22,17 @@ import { sentRecord } from './support/events';
 /** What the services answer, as far as this test reads it. */
 interface Answer {
   [key: string]: unknown;
-  items?: { messageId: string }[];
+  items?: {
+    messageId: string;
+    preMessageId: string | null;
+    kind: string;
+    type: string;
+    sender: string;
+    conversationId: string;
+    conversationKind: string;
+    participants: string[];
+    highlight: string | null;
+  }[];
   records?: { kind: string; messageId: string; preMessageId: string; text: string }[];
   upload?: { url: string };
   mediaId?: string;
@@ -42,6 +52,7 @@ describe('compliance end to end: messaging → archive, recall, crash and restar
   let compliance: ServiceProcess;
   let complianceEnv: Record<string, string>;
   let messagingUrl: string;
+  let identityUrl: string;
   let db: DataSource;
   let producer: Producer;
   let corp: TestCorp;
@@ -70,6 +81,7 @@ describe('compliance end to end: messaging → archive, recall, crash and restar
       brokers: kafka.brokers,
     });
     children.push(identity);
+    identityUrl = identity.url;
     const jwks = `${identity.url}/.well-known/jwks.json`;
     const messaging = await startServiceProcess('messaging', {
       DATABASE_URL: messagingDb.url,
@@ -257,6 +269,119 @@ describe('compliance end to end: messaging → archive, recall, crash and restar
       text: 'Guaranteed returns, no risk',
     });
     expect(records.find((r) => r.kind === 'recall')).toMatchObject({ preMessageId: english.id });
+  }, 120_000);
+
+  it('archives an app message (WeCom message/send, a text card) and an announcement sent through messaging, with their recall and withdrawal', async () => {
+    const app = await corp.identity('POST', '/v1/apps', {
+      name: '报销助手',
+      range: { departmentIds: [1], userids: [], tagIds: [] },
+    });
+    expect(app.status).toBe(201);
+    const { agentid, secret } = app.body as { agentid: number; secret: string };
+    const query = new URLSearchParams({ corpid: corp.corpId, corpsecret: secret });
+    const token = (
+      (await (await fetch(`${identityUrl}/cgi-bin/gettoken?${query.toString()}`)).json()) as {
+        access_token: string;
+      }
+    ).access_token;
+    const wecom = async (path: string, body: object) => {
+      const res = await fetch(`${messagingUrl}${path}?access_token=${token}`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify(body),
+      });
+      return (await res.json()) as { errcode: number; errmsg: string; msgid?: string };
+    };
+    const sent = await eventually(
+      async () => {
+        const res = await wecom('/cgi-bin/message/send', {
+          touser: 'alice|bob',
+          msgtype: 'textcard',
+          agentid,
+          textcard: {
+            title: '报销审批已通过',
+            description:
+              '<div class="gray">2025年4月1日</div><div class="normal">金额 1280 元</div>',
+            url: 'https://approvals.example/1',
+          },
+        });
+        if (res.errcode !== 0) throw new Error(JSON.stringify(res));
+        return res;
+      },
+      { timeoutMs: 30_000, intervalMs: 200 },
+    );
+    const card = await eventually(
+      async () => {
+        const found = await archive('POST', '/v1/archive/search', {
+          keywords: { all: ['报销审批'] },
+        });
+        const item = found.body.items?.find((i) => i.messageId === sent.msgid);
+        if (!item) throw new Error('the app message is not archived yet');
+        return item;
+      },
+      { timeoutMs: 30_000, intervalMs: 50 },
+    );
+    expect(card).toMatchObject({
+      kind: 'message',
+      type: 'textcard',
+      sender: `app:${agentid}`,
+      conversationKind: 'app',
+    });
+    expect([...card.participants].sort()).toEqual(['alice', 'bob']);
+    expect(card.highlight).toContain('<em>报销审批</em>');
+    expect((await wecom('/cgi-bin/message/recall', { msgid: sent.msgid })).errcode).toBe(0);
+    await eventually(
+      async () => {
+        const recalls = await archive('POST', '/v1/archive/search', {
+          kinds: ['recall'],
+          conversationId: card.conversationId,
+        });
+        if (recalls.body.items?.[0]?.preMessageId !== sent.msgid)
+          throw new Error('the recall is not archived yet');
+      },
+      { timeoutMs: 30_000, intervalMs: 50 },
+    );
+
+    const published = await messaging(corp.adminToken, 'POST', '/v1/announcements', {
+      title: '关于合规培训的公告',
+      body: '请**全员**周五前完成合规培训。',
+      targets: { userids: ['alice', 'bob'] },
+    });
+    expect(published.status).toBe(201);
+    const id = published.body.id as string;
+    const notice = await eventually(
+      async () => {
+        const found = await archive('POST', '/v1/archive/search', {
+          keywords: { all: ['合规培训'] },
+          conversationId: id,
+        });
+        if (!found.body.items?.length) throw new Error('the announcement is not archived yet');
+        return found.body.items[0];
+      },
+      { timeoutMs: 30_000, intervalMs: 50 },
+    );
+    expect(notice).toMatchObject({
+      kind: 'message',
+      type: 'announcement',
+      messageId: id,
+      sender: 'admin',
+      conversationKind: 'announcement',
+    });
+    expect([...notice.participants].sort()).toEqual(['alice', 'bob']);
+    expect(
+      (await messaging(corp.adminToken, 'POST', `/v1/announcements/${id}/withdraw`)).status,
+    ).toBe(200);
+    await eventually(
+      async () => {
+        const withdrawn = await archive('POST', '/v1/archive/search', {
+          kinds: ['recall'],
+          conversationId: id,
+        });
+        if (withdrawn.body.items?.[0]?.preMessageId !== id)
+          throw new Error('the withdrawal is not archived yet');
+      },
+      { timeoutMs: 30_000, intervalMs: 50 },
+    );
   }, 120_000);
 
   it('archives every message exactly once when compliance is killed mid-stream and restarted', async () => {

@@ -4,7 +4,6 @@ import { asCorpId } from '@qiwei/persistence';
 import { LOGGER } from '@qiwei/platform';
 import { ObjectStorage } from '@qiwei/storage';
 import { eventually } from '@qiwei/testing';
-import yauzl from 'yauzl';
 import { AccessLog } from '../src/access-log/access-log';
 import { ArchiveWriter } from '../src/archive/archive-writer';
 import { canonicalJson, linkHash, type Canonical } from '../src/chain/hash-chain';
@@ -17,29 +16,7 @@ import {
   type TestCorp,
 } from './support/compliance-test-app';
 import { sentEvent } from './support/events';
-
-/** The entries of a zip: name → bytes. */
-function unzip(buffer: Buffer): Promise<Map<string, Buffer>> {
-  return new Promise((resolve, reject) => {
-    yauzl.fromBuffer(buffer, { lazyEntries: true }, (error, zip) => {
-      if (error || !zip) return reject(error ?? new Error('no zip'));
-      const entries = new Map<string, Buffer>();
-      zip.on('entry', (entry: yauzl.Entry) => {
-        zip.openReadStream(entry, (err, stream) => {
-          if (err || !stream) return reject(err ?? new Error('no stream'));
-          const chunks: Buffer[] = [];
-          stream.on('data', (c: Buffer) => chunks.push(c));
-          stream.on('end', () => {
-            entries.set(entry.fileName, Buffer.concat(chunks));
-            zip.readEntry();
-          });
-        });
-      });
-      zip.on('end', () => resolve(entries));
-      zip.readEntry();
-    });
-  });
-}
+import { unzip } from './support/zip';
 
 const sha256 = (b: Buffer) => createHash('sha256').update(b).digest('hex');
 

@@ -1,5 +1,7 @@
 import type { CorpId } from '@qiwei/persistence';
 import { normalise } from '@qiwei/text-search';
+import { isExternalChat } from '../archive/archive-record';
+import type { IndexedRecord } from '../search/archive-index';
 import { BoundedRegex, RegexRejected } from './bounded-regex';
 import { AlertRulePatternInvalidException } from './alert.exceptions';
 
@@ -15,6 +17,10 @@ export interface AlertRule {
   caseInsensitive: boolean;
   /** Empty: every kind. */
   conversationKinds: string[];
+  /** Only records of chats with external contacts (`isExternalChat`). */
+  externalOnly: boolean;
+  /** Roots of department subtrees the sender was in (as archived); empty: every sender. */
+  departments: number[];
   enabled: boolean;
   createdBy: string;
   createdAt: Date;
@@ -30,6 +36,8 @@ export interface AlertRuleRow {
   pattern: string;
   case_insensitive: boolean;
   conversation_kinds: string[];
+  external_only: boolean;
+  department_ids: number[];
   enabled: boolean;
   created_by: string;
   created_at: Date;
@@ -45,6 +53,8 @@ export const alertRuleOf = (r: AlertRuleRow): AlertRule => ({
   pattern: r.pattern,
   caseInsensitive: r.case_insensitive,
   conversationKinds: r.conversation_kinds,
+  externalOnly: r.external_only,
+  departments: r.department_ids,
   enabled: r.enabled,
   createdBy: r.created_by,
   createdAt: r.created_at,
@@ -64,10 +74,13 @@ export class CompiledRule {
     this.keywords = rule.keywords.map((k) => (rule.caseInsensitive ? normalise(k) : k));
   }
 
-  appliesTo(conversationKind: string): boolean {
-    return (
-      !this.rule.conversationKinds.length || this.rule.conversationKinds.includes(conversationKind)
-    );
+  /** Whether the record is within the rule's scope (kinds, external chats, departments). */
+  appliesTo(record: Pick<IndexedRecord, 'conversationKind' | 'consent' | 'senderDepartments'>) {
+    const { conversationKinds, externalOnly, departments } = this.rule;
+    if (conversationKinds.length && !conversationKinds.includes(record.conversationKind))
+      return false;
+    if (externalOnly && !isExternalChat(record)) return false;
+    return !departments.length || departments.some((d) => record.senderDepartments.includes(d));
   }
 
   /**

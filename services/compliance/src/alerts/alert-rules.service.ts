@@ -27,6 +27,8 @@ export interface AlertRuleInput {
   pattern?: string;
   caseInsensitive?: boolean;
   conversationKinds?: string[];
+  externalOnly?: boolean;
+  departments?: number[];
 }
 
 export type AlertRuleChange = Partial<Omit<AlertRuleInput, 'kind'>> & { enabled?: boolean };
@@ -73,8 +75,9 @@ export class AlertRulesService {
       const now = new Date();
       const [row] = await em.query<AlertRuleRow[]>(
         `INSERT INTO alert_rules (corp_id, id, name, kind, keywords, pattern, case_insensitive,
-           conversation_kinds, enabled, created_by, created_at, updated_at)
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, true, $9, $10, $10) RETURNING *`,
+           conversation_kinds, external_only, department_ids, enabled, created_by, created_at,
+           updated_at)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $11, $12, true, $9, $10, $10) RETURNING *`,
         [
           caller.corpId,
           randomUUID(),
@@ -86,6 +89,8 @@ export class AlertRulesService {
           input.conversationKinds ?? [],
           caller.userId,
           now,
+          input.externalOnly ?? false,
+          [...new Set(input.departments ?? [])],
         ],
       );
       const rule = alertRuleOf(row);
@@ -93,7 +98,16 @@ export class AlertRulesService {
         corpId: caller.corpId,
         actor: caller.userId,
         action: 'alert_rule.created',
-        query: { ruleId: rule.id, name: rule.name, kind: rule.kind, keywords, pattern },
+        query: {
+          ruleId: rule.id,
+          name: rule.name,
+          kind: rule.kind,
+          keywords,
+          pattern,
+          conversationKinds: rule.conversationKinds,
+          externalOnly: rule.externalOnly,
+          departments: rule.departments,
+        },
         resultCount: 1,
       });
       return rule;
@@ -109,13 +123,16 @@ export class AlertRulesService {
         pattern: change.pattern ?? current.pattern,
         caseInsensitive: change.caseInsensitive ?? current.caseInsensitive,
         conversationKinds: change.conversationKinds ?? current.conversationKinds,
+        externalOnly: change.externalOnly ?? current.externalOnly,
+        departments: change.departments ? [...new Set(change.departments)] : current.departments,
         enabled: change.enabled ?? current.enabled,
       };
       checkShape(current.kind, next.keywords, next.pattern, next.caseInsensitive);
       // UPDATE … RETURNING answers [rows, affected count].
       const [[row]] = await em.query<[AlertRuleRow[], number]>(
         `UPDATE alert_rules SET name = $3, keywords = $4, pattern = $5, case_insensitive = $6,
-           conversation_kinds = $7, enabled = $8, updated_at = $9
+           conversation_kinds = $7, enabled = $8, updated_at = $9, external_only = $10,
+           department_ids = $11
          WHERE corp_id = $1 AND id = $2 RETURNING *`,
         [
           caller.corpId,
@@ -127,6 +144,8 @@ export class AlertRulesService {
           next.conversationKinds,
           next.enabled,
           new Date(),
+          next.externalOnly,
+          next.departments,
         ],
       );
       await this.accessLog.append(em, {

@@ -9,6 +9,7 @@ import { normalise } from '@qiwei/text-search';
 import { DataSource, type EntityManager } from 'typeorm';
 import { AccessLog } from '../access-log/access-log';
 import type { ArchivedRecord, NewArchiveRecord } from '../archive/archive-record';
+import { searchableText } from '../archive/searchable-text';
 import { Directory } from '../directory/directory';
 import {
   alertAssigned,
@@ -74,26 +75,32 @@ export class AlertsService {
 
   /**
    * Runs the corp's enabled rules on message records about to be archived (before the chain tip
-   * is taken: matching needs no chain position). Each hit is raised by `raise` once the records
-   * have their place in the chain, in the same transaction.
+   * is taken: matching needs no chain position): on each message's searchable text (text,
+   * cards, articles, links, file names…) of every kind (members', apps', announcements), within
+   * each rule's scope (`departments`: each sender's departments). Each hit is raised by `raise`
+   * once the records have their place in the chain, in the same transaction.
    */
   async match(
     em: EntityManager,
     corpId: CorpId,
     records: readonly NewArchiveRecord[],
+    departments: ReadonlyMap<string, number[]>,
   ): Promise<AlertMatch[]> {
-    if (!records.some((r) => r.kind === 'message' && r.text)) return [];
+    if (!records.some((r) => r.kind === 'message')) return [];
     const rules = await this.rules.enabled(em, corpId);
     if (!rules.length) return [];
     const matches: AlertMatch[] = [];
     records.forEach((record, index) => {
-      if (record.kind !== 'message' || !record.text) return;
+      if (record.kind !== 'message') return;
+      const text = searchableText(record);
+      if (!text) return;
+      const scoped = { ...record, senderDepartments: departments.get(record.sender) ?? [] };
       let normalised: string | undefined;
       for (const rule of rules) {
-        if (!rule.appliesTo(record.conversationKind)) continue;
+        if (!rule.appliesTo(scoped)) continue;
         if (rule.rule.kind === 'keyword' && rule.rule.caseInsensitive)
-          normalised ??= normalise(record.text);
-        const matched = rule.match(record.text, normalised);
+          normalised ??= normalise(text);
+        const matched = rule.match(text, normalised);
         if (matched !== null) matches.push({ index, rule, matched });
       }
     });

@@ -1,20 +1,50 @@
 import type { CorpId } from '@qiwei/persistence';
 import { canonicalJson, type Canonical } from '../chain/hash-chain';
 
-/** The kinds of record search finds (the archive index holds these). */
-export const RECORD_KINDS = ['message', 'recall', 'conversation'] as const;
 /**
- * Every kind in the chain: also `media` (a medium's copy verified in the archive's bucket, or a
- * fault: `media.archived` / `media.fault`, pointing at its message) and `tombstone` (what a
- * retention purge removed, `retention.purge`). These two are in the chain, not in the index.
+ * Every kind of record in the chain, each searchable: `message` (members' messages, app
+ * messages, announcements), `recall` (a recall or withdrawal pointing at the original),
+ * `conversation` (who was in a conversation, its settings), `media` (a medium's copy verified in
+ * the archive's bucket, or a fault: `media.archived` / `media.fault`, pointing at its message)
+ * and `tombstone` (what a retention purge removed, `retention.purge`).
  */
-export const ALL_RECORD_KINDS = [...RECORD_KINDS, 'media', 'tombstone'] as const;
+export const ALL_RECORD_KINDS = [
+  'message',
+  'recall',
+  'conversation',
+  'media',
+  'tombstone',
+] as const;
 export type RecordKind = (typeof ALL_RECORD_KINDS)[number];
-export const isIndexedKind = (kind: RecordKind): boolean =>
-  (RECORD_KINDS as readonly string[]).includes(kind);
+/**
+ * What a search that names no kind finds: what people said and did. Media outcomes and
+ * tombstones are found when a search names their kind.
+ */
+export const RECORD_KINDS = ['message', 'recall', 'conversation'] as const;
+
+/**
+ * The conversation kinds of records: messaging's conversations (`single`, `group`, `external`:
+ * an external group, `department`: a department group), `app` (app messages, 应用消息: one
+ * conversation per app) and `announcement` (公告: one per announcement).
+ */
+export const CONVERSATION_KINDS = [
+  'single',
+  'group',
+  'external',
+  'department',
+  'app',
+  'announcement',
+] as const;
 
 /** Consent of a record: no external contact took part, all consented, or content withheld. */
 export type RecordConsent = 'not_required' | 'agreed' | 'withheld';
+
+/**
+ * A record of a chat with external contacts (customers): an external group, or any conversation
+ * external contacts were in when it was archived (its consent was then required).
+ */
+export const isExternalChat = (r: { conversationKind: string; consent: string }): boolean =>
+  r.conversationKind === 'external' || r.consent !== 'not_required';
 
 /** A medium as a message record keeps it: what the event said, and where the archive copies it. */
 export interface RecordMedia {
@@ -45,7 +75,11 @@ export interface NewArchiveRecord {
   conversationKind: string;
   /** Who said it; for a recall the original sender (`details.recalledBy` did the recall). */
   sender: string;
-  /** `text`, `markdown`, `recall`, or `conversation.<happened>`. */
+  /**
+   * The message type as sent (`text`, `markdown`, `image`, `voice`, `video`, `file`, `news`,
+   * `textcard`, `location`, `link`, `contact_card`, `announcement`), `recall`,
+   * `conversation.<happened>`, `media.archived` / `media.fault` or `retention.purge`.
+   */
   type: string;
   text: string;
   mentions: string[];
@@ -53,6 +87,12 @@ export interface NewArchiveRecord {
   seq: number;
   /** Everyone in the conversation at that moment. */
   participants: string[];
+  /**
+   * What else the event said: for a message its content beyond text and media (`title`,
+   * `textcard`, `articles`, `link`, `location`, `contactCard`, `caption`, `safe`), its client
+   * message id, external participants and their consent; for a conversation change its
+   * settings; and so on by kind. `searchableText` reads the human-readable parts.
+   */
   details: Record<string, Canonical>;
   /** The message's media (`RecordMedia`): copied into the archive's bucket after it is recorded. */
   media: Canonical[];

@@ -15,7 +15,6 @@ import { Coverage } from '../coverage/coverage';
 import { ARCHIVE_INDEX, type ArchiveIndex, type IndexedRecord } from '../search/archive-index';
 import {
   canonicalRecord,
-  isIndexedKind,
   type ArchivedRecord,
   type NewArchiveRecord,
   type RecordMedia,
@@ -102,7 +101,7 @@ export class ArchiveWriter implements OnModuleInit {
       corpId,
       records.map((r) => r.sender),
     );
-    const matches = await this.alerts.match(em, corpId, records);
+    const matches = await this.alerts.match(em, corpId, records, departments);
     const tip = await lockChainTip(em, corpId, 'archive');
     const recordedAt = new Date();
     let { chainSeq, hash } = tip;
@@ -168,9 +167,8 @@ export class ArchiveWriter implements OnModuleInit {
         hash,
       ],
     );
-    // The index only for the kinds that are searched (media outcomes and tombstones are not).
-    const searchable = archived.filter((r) => isIndexedKind(r.kind));
-    if (searchable.length) await this.index.index(em, searchable);
+    // Every kind is indexed (media outcomes and tombstones too, found when a search names them).
+    await this.index.index(em, archived);
     await this.alerts.raise(em, corpId, matches, archived);
     await this.queueMediaCopies(em, archived, recordedAt);
     return archived;

@@ -17,6 +17,7 @@ import {
 import { highlight } from '../search/highlighter';
 import { ArchiveStorage } from '../media/archive-storage';
 import { recordOf, type ArchivedRecord, type ArchiveRecordRow } from './archive-record';
+import { searchableText } from './searchable-text';
 import {
   ArchivedConversationNotFoundException,
   RelevanceNeedsKeywordsException,
@@ -81,7 +82,7 @@ export class ArchiveService {
               {
                 record,
                 score: hit.score,
-                highlight: hit.highlight ?? highlight(record.text, words),
+                highlight: hit.highlight ?? highlight(searchableText(record), words),
               },
             ]
           : [];

@@ -1,5 +1,6 @@
 import type { Canonical } from '../chain/hash-chain';
 import { canonicalRecord, type ArchivedRecord } from '../archive/archive-record';
+import { searchableText } from '../archive/searchable-text';
 
 /**
  * One record as a JSONL line: exactly the fields its chain hash covers (the canonical form)
@@ -12,6 +13,11 @@ export function jsonlLine(record: ArchivedRecord): string {
   return `${JSON.stringify({ ...canonical, hash: record.hash.toString('hex') })}\n`;
 }
 
+/**
+ * The CSV's columns. `text` is the text as sent; `content` is everything of the record a person
+ * reads, whatever its type (a card's title, articles, a link, a place, file names:
+ * `searchableText`).
+ */
 export const CSV_HEADER = [
   'chain_seq',
   'sent_at',
@@ -23,6 +29,7 @@ export const CSV_HEADER = [
   'participants',
   'mentions',
   'text',
+  'content',
   'message_id',
   'pre_message_id',
   'media_files',
@@ -55,6 +62,7 @@ export function csvLine(r: ArchivedRecord): string {
     r.participants.join(' '),
     r.mentions.join(' '),
     r.text,
+    searchableText(r),
     r.messageId,
     r.preMessageId,
     mediaOf(r).length,

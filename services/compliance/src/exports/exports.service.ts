@@ -8,6 +8,7 @@ import { AccessLog } from '../access-log/access-log';
 import { checkFilter } from '../archive/archive.service';
 import { COMPLIANCE_CONFIG, type ComplianceConfig } from '../config';
 import { Coverage } from '../coverage/coverage';
+import { MattersService } from '../matters/matters.service';
 import type { ArchiveFilter } from '../search/archive-index';
 import { ExportNotFoundException, ExportNotReadyException } from './export.exceptions';
 import {
@@ -33,9 +34,9 @@ const isCursor = (v: unknown): v is Cursor =>
 /**
  * Officers' exports: asked for (queued, with the officer's coverage at that moment and an
  * access-log entry), followed, and downloaded through a short-lived presigned URL (recorded
- * too). An officer sees only their own exports. The source is a list of search filters, so a
- * legal matter is exported by turning it into filters (`matterSearchFilters`) and calling
- * `request` with `{ kind: 'matter', matterId }`.
+ * too). An officer sees only their own exports. The source is a list of search filters: one
+ * for a search, and for a legal matter the filters that together select what it holds
+ * (`matterSearchFilters`), with `{ kind: 'matter', matterId }` as the source.
  */
 @Injectable()
 export class ExportsService {
@@ -46,8 +47,22 @@ export class ExportsService {
     private readonly accessLog: AccessLog,
     private readonly storage: ExportStorage,
     private readonly worker: ExportWorker,
+    private readonly matters: MattersService,
     @Inject(COMPLIANCE_CONFIG) private readonly config: ComplianceConfig,
   ) {}
+
+  /**
+   * Exports what a legal matter of the caller's corp holds (active or released: what is still
+   * archived), within the caller's coverage. MATTER_NOT_FOUND for another corp's or none.
+   */
+  async requestMatter(
+    caller: Principal,
+    matterId: string,
+    options: { formats: ExportFormat[]; includeMedia: boolean },
+  ): Promise<ExportJob> {
+    const filters = await this.matters.searchFilters(caller.corpId, matterId);
+    return this.request(caller, { kind: 'matter', matterId }, filters, options);
+  }
 
   async request(
     caller: Principal,

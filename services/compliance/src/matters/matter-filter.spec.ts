@@ -1,4 +1,4 @@
-import { matterSearchFilters } from './matter-filter';
+import { HELD_KINDS, matterSearchFilters } from './matter-filter';
 
 describe('matterSearchFilters', () => {
   const from = new Date('2025-01-01T00:00:00Z');
@@ -21,7 +21,7 @@ describe('matterSearchFilters', () => {
       ['bob', 'c3'],
     ]);
     for (const f of filters) {
-      expect(f).toMatchObject({ from, to, senders: [], kinds: [], types: [] });
+      expect(f).toMatchObject({ from, to, senders: [], kinds: HELD_KINDS, types: [] });
       expect(f.keywords).toEqual({ all: [], any: [], phrases: [], exclude: [] });
     }
   });
@@ -31,7 +31,7 @@ describe('matterSearchFilters', () => {
       {
         keywords: { all: [], any: [], phrases: [], exclude: [] },
         senders: [],
-        kinds: [],
+        kinds: ['message', 'recall', 'conversation', 'media'],
         types: [],
         from,
       },

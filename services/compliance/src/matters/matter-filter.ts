@@ -1,4 +1,11 @@
+import { ALL_RECORD_KINDS, type RecordKind } from '../archive/archive-record';
 import type { ArchiveFilter } from '../search/archive-index';
+
+/**
+ * The kinds of record a matter holds: all but tombstones (a purge's record, never purged
+ * itself, is evidence of the archive, not of the matter).
+ */
+export const HELD_KINDS: RecordKind[] = ALL_RECORD_KINDS.filter((k) => k !== 'tombstone');
 
 /** What a legal matter holds. Every dimension it names must match; an empty one matches all. */
 export interface MatterScope {
@@ -28,10 +35,11 @@ export const heldBy = (r: string, matterId?: string): string => `EXISTS (
 export type ArchiveSearchFilter = ArchiveFilter;
 
 /**
- * The archive search filters whose results, together, are exactly what the matter holds of the
- * searchable records (messages, recalls, conversation changes): one filter per custodian and
- * conversation named (a search takes one participant and one conversation), each with the
- * matter's time range. Export of a matter runs these and merges the hits by chain position.
+ * The archive search filters whose results, together, are exactly what the matter holds
+ * (messages, recalls, conversation changes and media outcomes: `HELD_KINDS`): one filter per
+ * custodian and conversation named (a search takes one participant and one conversation), each
+ * with the matter's time range. Export of a matter runs these and merges the hits by chain
+ * position (`POST /v1/archive/matters/{id}/exports`).
  */
 export function matterSearchFilters(scope: MatterScope): ArchiveSearchFilter[] {
   const custodians: (string | undefined)[] = scope.custodians.length
@@ -46,7 +54,7 @@ export function matterSearchFilters(scope: MatterScope): ArchiveSearchFilter[] {
       senders: [],
       ...(participant ? { participant } : {}),
       ...(conversationId ? { conversationId } : {}),
-      kinds: [],
+      kinds: [...HELD_KINDS],
       types: [],
       ...(scope.from ? { from: scope.from } : {}),
       ...(scope.to ? { to: scope.to } : {}),

@@ -111,7 +111,7 @@ export class RetentionController {
   @RequireRoles('super_admin')
   @ApiOperation({
     summary:
-      'Set how long records of a scope are kept: default, internal, external, single, group (super admins; recorded in the access log)',
+      'Set how long records of a scope are kept: default, internal, external, single, group, department, app, announcement (super admins; recorded in the access log)',
   })
   @ApiOkResponse({ type: RetentionPolicyResponse })
   async set(

@@ -20,7 +20,21 @@ import { heldBy } from '../matters/matter-filter';
 import { ArchiveStorage } from '../media/archive-storage';
 import { runsOf, tombstoneSignedText, type PurgedRange } from './tombstone';
 
-export const RETENTION_SCOPES = ['default', 'internal', 'external', 'single', 'group'] as const;
+/** Scopes: every record, internal ones, chats with external contacts, and by conversation kind. */
+export const RETENTION_SCOPES = [
+  'default',
+  'internal',
+  'external',
+  'single',
+  'group',
+  'department',
+  'app',
+  'announcement',
+] as const;
+/** The scopes that name a conversation kind (records of other kinds fall back to `internal`). */
+const KIND_SCOPES = RETENTION_SCOPES.filter(
+  (s) => !['default', 'internal', 'external'].includes(s),
+);
 export type RetentionScope = (typeof RETENTION_SCOPES)[number];
 
 export interface RetentionPolicy {
@@ -60,12 +74,12 @@ type Days = Partial<Record<RetentionScope, number>>;
  * How long each record is kept, for SQL over `archive_records r`: `$2` is the corp's policies
  * as JSON (`{"default": 3650, "external": 1825, …}`). A record of a conversation with external
  * contacts (`consent` other than `not_required`) is kept `external` days, else `default`; any
- * other record its conversation kind's days (`single`, `group`), else `internal`, else
- * `default`. No applicable policy: kept for good (NULL).
+ * other record its conversation kind's days (`single`, `group`, `department`, `app`,
+ * `announcement`), else `internal`, else `default`. No applicable policy: kept for good (NULL).
  */
 const RETAIN_DAYS = `(CASE WHEN r.consent <> 'not_required'
     THEN coalesce(($2::jsonb ->> 'external')::int, ($2::jsonb ->> 'default')::int)
-    ELSE coalesce(CASE WHEN r.conversation_kind IN ('single', 'group')
+    ELSE coalesce(CASE WHEN r.conversation_kind IN (${KIND_SCOPES.map((k) => `'${k}'`).join(', ')})
                        THEN ($2::jsonb ->> r.conversation_kind)::int END,
                   ($2::jsonb ->> 'internal')::int, ($2::jsonb ->> 'default')::int) END)`;
 
@@ -119,8 +133,8 @@ export class RetentionService implements OnApplicationBootstrap, OnApplicationSh
       { scope: RetentionScope; retain_days: number; updated_by: string; updated_at: Date }[]
     >(
       `SELECT scope, retain_days, updated_by, updated_at FROM retention_policies WHERE corp_id = $1
-        ORDER BY array_position(ARRAY['default','internal','external','single','group'], scope::text)`,
-      [corpId],
+        ORDER BY array_position($2::text[], scope::text)`,
+      [corpId, RETENTION_SCOPES],
     );
     return rows.map((r) => ({
       scope: r.scope,

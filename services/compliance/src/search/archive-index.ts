@@ -20,6 +20,7 @@ export interface ArchiveFilter {
   conversationId?: string;
   /** Roots of department subtrees: the sender was in one of them when the record was archived. */
   senderDepartments?: number[];
+  /** Empty: every kind (the API names `message`, `recall`, `conversation` when none is asked). */
   kinds: RecordKind[];
   types: string[];
   /** Only records with (true) or without (false) archived media. */

@@ -11,6 +11,7 @@ import type {
 } from './archive-index';
 import { hasCjk, keywordQuery, termsOf } from '@qiwei/text-search';
 import { pgIntArray, pgTextArray } from '../archive/pg-array';
+import { searchableText, SEARCHABLE_TEXT_SQL } from '../archive/searchable-text';
 
 type TimeCursor = { t: string; s: number };
 type RankCursor = { r: string; s: number };
@@ -39,9 +40,10 @@ const MAX_TIERED_TERMS = 8;
 const needsRecheck = (keyword: string) => hasCjk(keyword) && [...keyword.trim()].length > 2;
 
 /**
- * The embedded ArchiveIndex: a `tsvector` of CJK bigrams, Latin words and digit runs per record
- * (see tokenizer.ts) in `archive_search` with a GIN index, filtered and sorted in SQL. Terms
- * carry no positions, so phrases and long CJK keywords are confirmed against the stored text.
+ * The embedded ArchiveIndex: a `tsvector` of CJK bigrams, Latin words and digit runs of each
+ * record's searchable text (see tokenizer.ts, searchable-text.ts) in `archive_search` with a GIN
+ * index, filtered and sorted in SQL. Terms carry no positions, so phrases and long CJK keywords
+ * are confirmed against the searchable text of the stored record.
  */
 @Injectable()
 export class PostgresArchiveIndex implements ArchiveIndex {
@@ -77,7 +79,7 @@ export class PostgresArchiveIndex implements ArchiveIndex {
         records.map((r) => pgIntArray(r.senderDepartments)),
         records.map((r) => r.media.length > 0),
         records.map((r) => r.sentAt.toISOString()),
-        records.map((r) => termsOf(r.text).join(' ')),
+        records.map((r) => termsOf(searchableText(r)).join(' ')),
       ],
     );
   }
@@ -100,7 +102,7 @@ export class PostgresArchiveIndex implements ArchiveIndex {
     const positive: string[] = [];
     const rechecks: string[] = [];
     const contains = (keyword: string) =>
-      `position(lower(${p(keyword.trim())}) in lower(r.text)) > 0`;
+      `position(lower(${p(keyword.trim())}) in lower(${SEARCHABLE_TEXT_SQL})) > 0`;
     const { all, any, phrases, exclude } = query.keywords;
     for (const keyword of [...all, ...phrases]) {
       const q = keywordQuery(keyword);

@@ -1,6 +1,8 @@
 import { randomBytes, randomUUID } from 'node:crypto';
 import type { CorpId } from '@qiwei/persistence';
 import type { DataSource } from 'typeorm';
+import type { RecordKind } from '../../src/archive/archive-record';
+import type { Canonical } from '../../src/chain/hash-chain';
 import type { ArchiveIndex, ArchiveQuery, IndexedRecord } from '../../src/search/archive-index';
 
 /**
@@ -22,7 +24,13 @@ export interface CorpusEntry {
   at: Date;
   conversationId: string;
   senderDepartments: number[];
-  media?: boolean;
+  /** A medium (true: a nameless one) or these media entries. */
+  media?: boolean | Canonical[];
+  /** Default: a `message` of type `text` in a `single` or `group` conversation. */
+  kind?: RecordKind;
+  type?: string;
+  conversationKind?: string;
+  details?: Record<string, Canonical>;
 }
 
 export const CORPUS: CorpusEntry[] = [
@@ -189,6 +197,164 @@ export const CASES: ConformanceCase[] = [
   { name: 'an officer covering nothing', query: { coverage: [] }, texts: [] },
 ];
 
+/**
+ * Records of every type and kind, for the searchable text (searchable-text.ts): what each adapter
+ * indexes of cards, articles, links, places, contact cards, file names, announcements, group
+ * notices — and nothing of markup, group names, media outcomes or tombstones.
+ */
+export const CONTENT_CORPUS: CorpusEntry[] = [
+  {
+    text: '',
+    kind: 'message',
+    type: 'textcard',
+    conversationKind: 'app',
+    details: {
+      agentid: 1000002,
+      textcard: {
+        title: '领奖通知',
+        description: '<div class="gray">2025年3月1日</div><div class="normal">请于周五前领取</div>',
+        url: 'https://prize.example/claim',
+        btntxt: '详情',
+      },
+    },
+  },
+  {
+    text: '',
+    type: 'news',
+    details: {
+      articles: [
+        { title: '季度周报', description: '收益翻倍', url: 'https://news.example/a', picurl: '' },
+        { title: 'Second story', description: '', url: '', picurl: '' },
+      ],
+    },
+  },
+  {
+    text: '',
+    type: 'link',
+    details: {
+      link: {
+        title: '内部链接',
+        description: '不要外传',
+        url: 'https://evil.example/pay',
+        picUrl: '',
+      },
+    },
+  },
+  {
+    text: '',
+    type: 'location',
+    details: {
+      location: {
+        latitude: 31.2397,
+        longitude: 121.4905,
+        name: '外滩咖啡馆',
+        address: '上海市中山东一路1号',
+      },
+    },
+  },
+  {
+    text: '',
+    type: 'contact_card',
+    details: { contactCard: { userid: 'zhang', name: '张三丰' } },
+  },
+  {
+    text: '',
+    type: 'file',
+    media: [{ mediaId: 'm6', filename: '2024年Q3财报.pdf', sha256: '00'.repeat(32) }],
+  },
+  {
+    text: '请全员完成培训',
+    type: 'announcement',
+    conversationKind: 'announcement',
+    details: { title: '合规培训通知' },
+  },
+  {
+    text: '',
+    kind: 'media',
+    type: 'media.archived',
+    details: { mediaId: 'm6', verified: true, messageSeq: 6 },
+  },
+  {
+    text: '',
+    kind: 'tombstone',
+    type: 'retention.purge',
+    details: { records: 3, ranges: [] },
+  },
+  {
+    text: '',
+    kind: 'conversation',
+    type: 'conversation.settings_changed',
+    details: {
+      name: '理财群',
+      notice: { version: 1, text: '禁止承诺保本', publishedBy: 'alice' },
+      welcomeMessage: '欢迎新同事',
+    },
+  },
+].map((e, i) => ({
+  sender: 'alice',
+  participants: ['alice', 'bob'],
+  at: day(10 + i),
+  conversationId: GROUP,
+  senderDepartments: [1, 2],
+  ...(e as Partial<CorpusEntry> & { text: string }),
+}));
+
+/** Content queries: the (1-based) CONTENT_CORPUS positions found, newest first. */
+export const CONTENT_CASES: { name: string; query: ConformanceQuery; found: number[] }[] = [
+  { name: 'a text card’s title', query: { keywords: { all: ['领奖通知'] } }, found: [1] },
+  {
+    name: 'a text card’s description across its lines, without its tags',
+    query: { keywords: { phrases: ['2025年3月1日 请于周五前领取'] } },
+    found: [1],
+  },
+  {
+    name: 'a text card’s description, as a phrase',
+    query: { keywords: { phrases: ['请于周五前领取'] } },
+    found: [1],
+  },
+  { name: 'markup is not text', query: { keywords: { all: ['gray'] } }, found: [] },
+  { name: 'a news article’s description', query: { keywords: { all: ['收益翻倍'] } }, found: [2] },
+  { name: 'a later article', query: { keywords: { all: ['second', 'story'] } }, found: [2] },
+  { name: 'a link’s address', query: { keywords: { all: ['evil'] } }, found: [3] },
+  { name: 'a link’s description', query: { keywords: { phrases: ['不要外传'] } }, found: [3] },
+  { name: 'a place’s name', query: { keywords: { all: ['咖啡馆'] } }, found: [4] },
+  {
+    name: 'a place’s address',
+    query: { keywords: { phrases: ['中山东一路1号'] } },
+    found: [4],
+  },
+  { name: 'a contact card’s name', query: { keywords: { all: ['张三丰'] } }, found: [5] },
+  { name: 'a file’s name', query: { keywords: { all: ['财报'] } }, found: [6] },
+  { name: 'a file’s name, mixed', query: { keywords: { all: ['q3', 'pdf'] } }, found: [6] },
+  {
+    name: 'a file’s whole name',
+    query: { keywords: { phrases: ['2024年Q3财报.pdf'] } },
+    found: [6],
+  },
+  { name: 'an announcement’s title', query: { keywords: { all: ['合规培训'] } }, found: [7] },
+  {
+    name: 'an announcement’s title and body',
+    query: { keywords: { all: ['通知', '全员'] } },
+    found: [7],
+  },
+  { name: 'a group notice', query: { keywords: { all: ['保本'] } }, found: [10] },
+  { name: 'a welcome message', query: { keywords: { all: ['欢迎新同事'] } }, found: [10] },
+  { name: 'not a group’s name', query: { keywords: { all: ['理财群'] } }, found: [] },
+  {
+    name: 'excluding a link’s words',
+    query: { keywords: { all: ['example'], exclude: ['evil'] } },
+    found: [2, 1],
+  },
+  { name: 'media outcomes by kind', query: { kinds: ['media'] }, found: [8] },
+  { name: 'tombstones by kind', query: { kinds: ['tombstone'] }, found: [9] },
+  { name: 'app messages by type', query: { types: ['textcard'] }, found: [1] },
+  {
+    name: 'media outcomes and tombstones say nothing',
+    query: { keywords: { any: ['media', 'archived', 'retention', 'purge'] } },
+    found: [],
+  },
+];
+
 /** A complete query from a conformance query (defaults: whole corp, by time, 20). */
 export const queryOf = (corpId: CorpId, q: ConformanceQuery): ArchiveQuery => ({
   corpId,
@@ -213,21 +379,25 @@ export async function seedCorpus(
   const records: IndexedRecord[] = corpus.map((e, i) => ({
     corpId,
     chainSeq: i + 1,
-    kind: 'message',
+    kind: e.kind ?? 'message',
     eventId: randomUUID(),
     messageId: randomUUID(),
     preMessageId: null,
     conversationId: e.conversationId,
-    conversationKind: e.conversationId === SINGLE ? 'single' : 'group',
+    conversationKind: e.conversationKind ?? (e.conversationId === SINGLE ? 'single' : 'group'),
     sender: e.sender,
-    type: 'text',
+    type: e.type ?? 'text',
     text: e.text,
     mentions: [],
     quoteSeq: 0,
     seq: i + 1,
     participants: e.participants,
-    details: {},
-    media: e.media ? [{ key: `media/${i}`, sha256: '00'.repeat(32) }] : [],
+    details: e.details ?? {},
+    media: Array.isArray(e.media)
+      ? e.media
+      : e.media
+        ? [{ key: `media/${i}`, sha256: '00'.repeat(32) }]
+        : [],
     consent: 'not_required',
     sentAt: e.at,
     recordedAt: new Date(),
@@ -240,8 +410,8 @@ export async function seedCorpus(
       await em.query(
         `INSERT INTO archive_records (corp_id, chain_seq, kind, event_id, message_id, conversation_id,
            conversation_kind, sender, type, text, seq, participants, media, sent_at, recorded_at,
-           prev_hash, hash)
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17)`,
+           prev_hash, hash, details)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18)`,
         [
           r.corpId,
           r.chainSeq,
@@ -260,6 +430,7 @@ export async function seedCorpus(
           r.recordedAt,
           r.prevHash,
           r.hash,
+          JSON.stringify(r.details),
         ],
       );
       await em.query(

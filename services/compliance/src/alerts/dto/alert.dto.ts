@@ -1,3 +1,4 @@
+import { applyDecorators } from '@nestjs/common';
 import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
 import { PageQuery } from '@qiwei/platform';
 import {
@@ -7,18 +8,55 @@ import {
   IsArray,
   IsBoolean,
   IsIn,
+  IsInt,
   IsOptional,
   IsString,
   IsUUID,
   Matches,
+  Max,
   MaxLength,
+  Min,
   MinLength,
 } from 'class-validator';
+import { CONVERSATION_KINDS } from '../../archive/archive-record';
 import type { Alert } from '../alert';
 import type { AlertRule } from '../alert-rule';
 import { REGEX_MAX_LENGTH } from '../bounded-regex';
 
-const CONVERSATION_KINDS = ['single', 'group'] as const;
+/** A rule's scope: conversation kinds, external chats only, senders' departments. */
+const ScopeKinds = (description: string) =>
+  applyDecorators(
+    ApiPropertyOptional({ enum: CONVERSATION_KINDS, isArray: true, description }),
+    IsOptional(),
+    IsArray(),
+    ArrayMaxSize(CONVERSATION_KINDS.length),
+    ArrayUnique(),
+    IsIn(CONVERSATION_KINDS, { each: true }),
+  );
+const ScopeExternalOnly = () =>
+  applyDecorators(
+    ApiPropertyOptional({
+      description:
+        'Only chats with external contacts: external groups, and any conversation external contacts were in when the message was archived',
+    }),
+    IsOptional(),
+    IsBoolean(),
+  );
+const ScopeDepartments = () =>
+  applyDecorators(
+    ApiPropertyOptional({
+      type: [Number],
+      maxItems: 50,
+      description:
+        'Department ids: only messages whose sender was in one of these subtrees when archived (apps and robots are in none); empty: every sender',
+    }),
+    IsOptional(),
+    IsArray(),
+    ArrayMaxSize(50),
+    IsInt({ each: true }),
+    Min(1, { each: true }),
+    Max(2_147_483_647, { each: true }),
+  );
 
 export class CreateAlertRuleDto {
   @ApiProperty({ minLength: 1, maxLength: 64 })
@@ -57,12 +95,16 @@ export class CreateAlertRuleDto {
   @IsBoolean()
   caseInsensitive?: boolean;
 
-  @ApiPropertyOptional({ enum: CONVERSATION_KINDS, isArray: true, description: 'Empty: all' })
-  @IsOptional()
-  @IsArray()
-  @ArrayUnique()
-  @IsIn(CONVERSATION_KINDS, { each: true })
+  @ScopeKinds(
+    'Only these conversation kinds (`app`: app messages, `announcement`: announcements); empty: all',
+  )
   conversationKinds?: string[];
+
+  @ScopeExternalOnly()
+  externalOnly?: boolean;
+
+  @ScopeDepartments()
+  departments?: number[];
 }
 
 export class UpdateAlertRuleDto {
@@ -96,12 +138,14 @@ export class UpdateAlertRuleDto {
   @IsBoolean()
   caseInsensitive?: boolean;
 
-  @ApiPropertyOptional({ enum: CONVERSATION_KINDS, isArray: true })
-  @IsOptional()
-  @IsArray()
-  @ArrayUnique()
-  @IsIn(CONVERSATION_KINDS, { each: true })
+  @ScopeKinds('Only these conversation kinds; empty: all')
   conversationKinds?: string[];
+
+  @ScopeExternalOnly()
+  externalOnly?: boolean;
+
+  @ScopeDepartments()
+  departments?: number[];
 
   @ApiPropertyOptional()
   @IsOptional()
@@ -116,7 +160,11 @@ export class AlertRuleResponse {
   @ApiProperty({ type: [String] }) keywords!: string[];
   @ApiProperty() pattern!: string;
   @ApiProperty() caseInsensitive!: boolean;
-  @ApiProperty({ type: [String] }) conversationKinds!: string[];
+  @ApiProperty({ enum: CONVERSATION_KINDS, isArray: true })
+  conversationKinds!: string[];
+  @ApiProperty({ description: 'Only chats with external contacts' }) externalOnly!: boolean;
+  @ApiProperty({ type: [Number], description: 'Senders’ department subtrees; empty: all' })
+  departments!: number[];
   @ApiProperty() enabled!: boolean;
   @ApiProperty() createdBy!: string;
   @ApiProperty() createdAt!: string;
@@ -131,6 +179,8 @@ export class AlertRuleResponse {
       pattern: r.pattern,
       caseInsensitive: r.caseInsensitive,
       conversationKinds: r.conversationKinds,
+      externalOnly: r.externalOnly,
+      departments: r.departments,
       enabled: r.enabled,
       createdBy: r.createdBy,
       createdAt: r.createdAt.toISOString(),

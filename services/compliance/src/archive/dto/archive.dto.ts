@@ -100,16 +100,22 @@ export class ArchiveFilterDto {
   @IsBoolean()
   hasAttachment?: boolean;
 
-  @ApiPropertyOptional({ enum: RECORD_KINDS, isArray: true })
+  @ApiPropertyOptional({
+    enum: ALL_RECORD_KINDS,
+    isArray: true,
+    description:
+      'Record kinds; none named: message, recall and conversation (what people said and did). `media`: copies of media verified or faulty; `tombstone`: what retention purges removed',
+  })
   @IsOptional()
   @IsArray()
-  @ArrayMaxSize(3)
-  @IsIn(RECORD_KINDS, { each: true })
+  @ArrayMaxSize(ALL_RECORD_KINDS.length)
+  @IsIn(ALL_RECORD_KINDS, { each: true })
   kinds?: RecordKind[];
 
   @ApiPropertyOptional({
     type: [String],
-    description: 'Message types: text, markdown, recall, conversation.<happened>',
+    description:
+      'Types: text, markdown, image, voice, video, file, news, textcard, location, link, contact_card, announcement, recall, conversation.<happened>, media.archived, media.fault, retention.purge',
   })
   @IsOptional()
   @IsArray()
@@ -142,7 +148,7 @@ export function archiveFilterOf(body: ArchiveFilterDto): ArchiveFilter {
     conversationId: body.conversationId?.toLowerCase(),
     senderDepartments: body.senderDepartments ?? [],
     hasAttachment: body.hasAttachment,
-    kinds: body.kinds ?? [],
+    kinds: body.kinds?.length ? [...new Set(body.kinds)] : [...RECORD_KINDS],
     types: body.types ?? [],
     from: body.from ? new Date(body.from) : undefined,
     to: body.to ? new Date(body.to) : undefined,
@@ -198,13 +204,19 @@ export class ArchivedRecordResponse {
   @ApiProperty() conversationKind!: string;
   @ApiProperty() sender!: string;
   @ApiProperty() type!: string;
-  @ApiProperty({ description: 'As sent' }) text!: string;
+  @ApiProperty({ description: 'The text or markdown as sent (an announcement’s body)' })
+  text!: string;
   @ApiProperty({ type: [String] }) mentions!: string[];
   @ApiProperty() quoteSeq!: number;
   @ApiProperty() seq!: number;
   @ApiProperty({ type: [String], description: 'In the conversation at the time' })
   participants!: string[];
-  @ApiProperty({ type: Object }) details!: object;
+  @ApiProperty({
+    type: Object,
+    description:
+      'The rest of what was sent, by kind: a message’s title (announcements), textcard, articles, link, location, contactCard, caption, safe, clientMsgId, agentid (app messages), externalParticipants and consentStates; a recall’s recalledBy; a conversation’s settings and group notice',
+  })
+  details!: object;
   @ApiProperty({
     type: [Object],
     description:

@@ -14,17 +14,8 @@ import {
 import { ArchiveFilterDto } from '../../archive/dto/archive.dto';
 import { EXPORT_FORMATS, type ExportFormat, type ExportJob } from '../export-job';
 
-export class CreateExportDto {
-  @ApiProperty({
-    type: ArchiveFilterDto,
-    description: 'The search filter (as for /v1/archive/search, without sort and paging)',
-  })
-  @IsDefined()
-  @IsObject()
-  @ValidateNested()
-  @Type(() => ArchiveFilterDto)
-  filter!: ArchiveFilterDto;
-
+/** What to put in the bundle: shared by exports of a search and of a legal matter. */
+export class ExportOptionsDto {
   @ApiPropertyOptional({ enum: EXPORT_FORMATS, isArray: true, default: ['jsonl', 'csv'] })
   @IsOptional()
   @IsArray()
@@ -37,6 +28,18 @@ export class CreateExportDto {
   @IsOptional()
   @IsBoolean()
   includeMedia?: boolean;
+}
+
+export class CreateExportDto extends ExportOptionsDto {
+  @ApiProperty({
+    type: ArchiveFilterDto,
+    description: 'The search filter (as for /v1/archive/search, without sort and paging)',
+  })
+  @IsDefined()
+  @IsObject()
+  @ValidateNested()
+  @Type(() => ArchiveFilterDto)
+  filter!: ArchiveFilterDto;
 }
 
 class ExportProgressResponse {

@@ -5,8 +5,9 @@ import { normalise } from '@qiwei/text-search';
 
 type Query = estypes.QueryDslQueryContainer;
 
+// A CJK run, or a run of other letters and digits (as the PostgreSQL tokenizer splits them).
 const RUN =
-  /([\p{Script=Han}\p{Script=Hiragana}\p{Script=Katakana}\p{Script=Hangul}]+)|([\p{L}\p{N}]+)/gu;
+  /([\p{Script=Han}\p{Script=Hiragana}\p{Script=Katakana}\p{Script=Hangul}]+)|((?:(?![\p{Script=Han}\p{Script=Hiragana}\p{Script=Katakana}\p{Script=Hangul}])[\p{L}\p{N}])+)/gu;
 
 /**
  * One keyword as a query: each CJK run of two or more characters a phrase of its bigrams on

@@ -8,6 +8,7 @@ import type { Client, estypes } from '@elastic/elasticsearch';
 import { LOGGER, type Logger } from '@qiwei/platform';
 import { DataSource, type EntityManager } from 'typeorm';
 import { recordOf, type ArchiveRecordRow } from '../../archive/archive-record';
+import { searchableText } from '../../archive/searchable-text';
 import { COMPLIANCE_CONFIG, type ComplianceConfig } from '../../config';
 import { ELASTICSEARCH_CLIENT, ElasticsearchArchiveIndex } from './elasticsearch-archive-index';
 
@@ -24,6 +25,7 @@ export interface ArchiveDocument {
   sender_departments: number[];
   has_attachment: boolean;
   sent_at: string;
+  /** The record's searchable text (searchable-text.ts): what keywords and highlights see. */
   text: string;
 }
 
@@ -158,7 +160,7 @@ export class ElasticsearchIndexer implements OnApplicationBootstrap, OnApplicati
             sender_departments: row.department_ids ?? [],
             has_attachment: r.media.length > 0,
             sent_at: r.sentAt.toISOString(),
-            text: r.text,
+            text: searchableText(r),
           };
           return [
             {
