@@ -213,7 +213,7 @@ describe('ArchiveIndex conformance: the PostgreSQL adapter', () => {
   });
 
   describe('every type’s searchable text', () => {
-    const contentCorp = asCorpId('ww0c0f000000000003');
+    const contentCorp = asCorpId('ww0c0f000000000004');
     let seeded: Awaited<ReturnType<typeof seedCorpus>>;
     beforeAll(async () => {
       seeded = await seedCorpus(db, index, contentCorp, CONTENT_CORPUS);

@@ -43,6 +43,12 @@ const wildcard = (value: string) => ({
 const EXPECTED: Record<string, { filter: Body[]; must_not?: Body[] }> = {
   'a Chinese word inside unspaced text': { filter: [corpTerm, phrase('理财')] },
   'a long Chinese keyword only where contiguous': { filter: [corpTerm, phrase('理财产品')] },
+  'any of a long Chinese keyword (confirmed on the text) and a phone number': {
+    filter: [
+      corpTerm,
+      { bool: { should: [phrase('理财产品'), words('13800138000')], minimum_should_match: 1 } },
+    ],
+  },
   'one Chinese character': { filter: [corpTerm, unigram('赔')] },
   'Chinese and English together': { filter: [corpTerm, phrase('理财'), words('wealth')] },
   'a phone number': { filter: [corpTerm, words('13800138000')] },

@@ -310,8 +310,7 @@ export class PostgresArchiveIndex implements ArchiveIndex {
     },
     limit: number,
   ): Promise<{ chain_seq: string; sent_at: Date }[]> {
-    const desc = (t: string) =>
-      order === 'time' ? `${t}.sent_at DESC, ${t}.chain_seq DESC` : `${t}.chain_seq DESC`;
+    const desc = order === 'time' ? 's.sent_at DESC, s.chain_seq DESC' : 's.chain_seq DESC';
     const onTerms = q.keyword.filter((c) => !c.includes('r.text'));
     const onText = q.keyword.filter((c) => c.includes('r.text'));
     // Only the stored text decides (no terms to test), or a narrow filter that its own index
@@ -319,7 +318,7 @@ export class PostgresArchiveIndex implements ArchiveIndex {
     if (!onTerms.length || q.narrow)
       return this.dataSource.query(
         `SELECT s.chain_seq, s.sent_at FROM ${q.from} WHERE ${[...q.where, ...q.keyword].join(' AND ')}
-          ORDER BY ${desc('s')} LIMIT ${limit + 1}`,
+          ORDER BY ${desc} LIMIT ${limit + 1}`,
         q.params,
       );
     const text = (t: string) =>
@@ -345,16 +344,16 @@ export class PostgresArchiveIndex implements ArchiveIndex {
       const windowed = await this.dataSource.query<
         { chain_seq: string; sent_at: Date; hit: boolean; n: string }[]
       >(
-        `SELECT w.chain_seq, w.sent_at, w.n, (w.hit ${onText.map((c) => `AND ${c}`).join(' ')}) AS hit
-           FROM (SELECT chain_seq, sent_at, hit, n FROM (
-                   SELECT s.chain_seq, s.sent_at, (${onTerms.join(' AND ')}) AS hit,
+        `SELECT s.chain_seq, s.sent_at, s.n, (s.hit ${onText.map((c) => `AND ${c}`).join(' ')}) AS hit
+           FROM (SELECT chain_seq, sent_at, terms, hit, n FROM (
+                   SELECT s.chain_seq, s.sent_at, s.terms, (${onTerms.join(' AND ')}) AS hit,
                           row_number() OVER () AS n
                      FROM (SELECT s.chain_seq, s.sent_at, s.terms FROM archive_search s
                             WHERE ${[...q.where, ...olderThan].join(' AND ')}
-                            ORDER BY ${desc('s')} LIMIT ${size}) s
-                 ) x WHERE hit OR n = ${size}) w
-           ${text('w')}
-          WHERE (w.hit ${onText.map((c) => `AND ${c}`).join(' ')}) OR w.n = ${size}
+                            ORDER BY ${desc} LIMIT ${size}) s
+                 ) x WHERE hit OR n = ${size}) s
+           ${text('s')}
+          WHERE (s.hit ${onText.map((c) => `AND ${c}`).join(' ')}) OR s.n = ${size}
           LIMIT ${limit + 2 - hits.length}`,
         params,
       );
@@ -374,12 +373,12 @@ export class PostgresArchiveIndex implements ArchiveIndex {
     const older = this.olderThan(order, boundary as { chain_seq: string; sent_at: Date }, params);
     const rest = await this.dataSource.query<{ chain_seq: string; sent_at: Date }[]>(
       `WITH m AS MATERIALIZED (
-         SELECT s.chain_seq, s.sent_at FROM archive_search s
+         SELECT s.chain_seq, s.sent_at, s.terms FROM archive_search s
           WHERE ${[...q.where, ...onTerms, older].join(' AND ')}
        )
-       SELECT m.chain_seq, m.sent_at FROM m ${text('m')}
+       SELECT s.chain_seq, s.sent_at FROM m s ${text('s')}
         ${onText.length ? `WHERE ${onText.join(' AND ')}` : ''}
-        ORDER BY ${desc('m')} LIMIT ${limit + 1 - hits.length}`,
+        ORDER BY ${desc} LIMIT ${limit + 1 - hits.length}`,
       params,
     );
     return [...hits, ...rest];

@@ -119,6 +119,11 @@ export const CASES: ConformanceCase[] = [
     query: { keywords: { all: ['理财产品'] } },
     texts: newestFirst(1),
   },
+  {
+    name: 'any of a long Chinese keyword (confirmed on the text) and a phone number',
+    query: { keywords: { any: ['理财产品', '13800138000'] } },
+    texts: newestFirst(1, 2),
+  },
   { name: 'one Chinese character', query: { keywords: { all: ['赔'] } }, texts: newestFirst(5) },
   {
     name: 'Chinese and English together',
