@@ -138,6 +138,18 @@ export const messagingConfigSchema = platformConfigSchema
       .max(7 * 24 * 60)
       .default(60),
     ANNOUNCEMENT_REMINDERS_MAX: z.coerce.number().int().min(1).max(100).default(5),
+    /**
+     * Important announcements (强提醒) re-notify their unread recipients by themselves: this long
+     * after publishing, then as long after each reminder (automatic or not), this many times
+     * (0: never by themselves).
+     */
+    ANNOUNCEMENT_IMPORTANT_REMIND_MINUTES: z.coerce
+      .number()
+      .int()
+      .min(1)
+      .max(7 * 24 * 60)
+      .default(60),
+    ANNOUNCEMENT_IMPORTANT_AUTO_REMINDERS: z.coerce.number().int().min(0).max(100).default(3),
     /** Urgent reminders (强提醒) of one message: how late after sending, how often, how many. */
     URGENT_REMINDER_WINDOW_MINUTES: z.coerce
       .number()

@@ -40,6 +40,7 @@ import { MessageSearchController } from './search/message-search.controller';
 import { MessageSearchService } from './search/message-search.service';
 import { SearchIndexer } from './search/search-indexer';
 import { WecomMessaging1765700000000 } from './migrations/1765700000000-wecom-messaging';
+import { AnnouncementAutoReminders1765800000000 } from './migrations/1765800000000-announcement-auto-reminders';
 import { WecomMediaStore } from '@qiwei/wecom';
 import { WecomAccessTokenGuard } from './wecom/wecom-access-token.guard';
 import { WecomMediaController } from './wecom/wecom-media.controller';
@@ -69,6 +70,7 @@ export const MESSAGING_MIGRATIONS = [
   UrgentReminders1765510000000,
   GroupKinds1765600000000,
   WecomMessaging1765700000000,
+  AnnouncementAutoReminders1765800000000,
 ];
 
 @Global()

@@ -159,7 +159,7 @@ export const MESSAGING_ANNOUNCEMENT_TOPIC = defineTopic({
       type: 'qiwei.messaging.announcement.reminded.v1',
       schema: AnnouncementRemindedSchema,
       summary:
-        'The publisher reminded the recipients who had not read it; notification channels remind `userids`.',
+        'The recipients who had not read it were reminded — by a manager, or automatically for an important announcement (强提醒); notification channels remind `userids`.',
     },
   ],
 });
