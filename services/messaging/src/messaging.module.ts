@@ -41,6 +41,7 @@ import { MessageSearchService } from './search/message-search.service';
 import { SearchIndexer } from './search/search-indexer';
 import { WecomMessaging1765700000000 } from './migrations/1765700000000-wecom-messaging';
 import { AnnouncementAutoReminders1765800000000 } from './migrations/1765800000000-announcement-auto-reminders';
+import { DepartmentGroupWaitlist1765810000000 } from './migrations/1765810000000-department-group-waitlist';
 import { WecomMediaStore } from '@qiwei/wecom';
 import { WecomAccessTokenGuard } from './wecom/wecom-access-token.guard';
 import { WecomMediaController } from './wecom/wecom-media.controller';
@@ -71,6 +72,7 @@ export const MESSAGING_MIGRATIONS = [
   GroupKinds1765600000000,
   WecomMessaging1765700000000,
   AnnouncementAutoReminders1765800000000,
+  DepartmentGroupWaitlist1765810000000,
 ];
 
 @Global()

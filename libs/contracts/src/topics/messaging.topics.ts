@@ -4,6 +4,7 @@ import {
   ConversationExternalContactsAddedSchema,
   ConversationExternalContactsRemovedSchema,
   ConversationMembersAddedSchema,
+  ConversationMembersLeftOutSchema,
   ConversationMembersRemovedSchema,
   ConversationSettingsChangedSchema,
 } from '../gen/qiwei/messaging/v1/conversation_pb';
@@ -116,6 +117,12 @@ export const MESSAGING_CONVERSATION_TOPIC = defineTopic({
       type: 'qiwei.messaging.conversation.external_contacts_removed.v1',
       schema: ConversationExternalContactsRemovedSchema,
       summary: 'External contacts were removed from an external group.',
+    },
+    {
+      type: 'qiwei.messaging.conversation.members_left_out.v1',
+      schema: ConversationMembersLeftOutSchema,
+      summary:
+        'A department group is at its member limit: members of its subtree could not join and wait for a seat.',
     },
   ],
 });
