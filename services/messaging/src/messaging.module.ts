@@ -42,6 +42,7 @@ import { SearchIndexer } from './search/search-indexer';
 import { WecomMessaging1765700000000 } from './migrations/1765700000000-wecom-messaging';
 import { AnnouncementAutoReminders1765800000000 } from './migrations/1765800000000-announcement-auto-reminders';
 import { DepartmentGroupWaitlist1765810000000 } from './migrations/1765810000000-department-group-waitlist';
+import { AppChatSendCounters1765820000000 } from './migrations/1765820000000-app-chat-send-counters';
 import { WecomMediaStore } from '@qiwei/wecom';
 import { WecomAccessTokenGuard } from './wecom/wecom-access-token.guard';
 import { WecomMediaController } from './wecom/wecom-media.controller';
@@ -73,6 +74,7 @@ export const MESSAGING_MIGRATIONS = [
   WecomMessaging1765700000000,
   AnnouncementAutoReminders1765800000000,
   DepartmentGroupWaitlist1765810000000,
+  AppChatSendCounters1765820000000,
 ];
 
 @Global()

@@ -35,7 +35,10 @@ describe('messaging: WeCom app chats (/cgi-bin/appchat)', () => {
   const seen: SeenEvent[] = [];
 
   beforeAll(async () => {
-    messaging = await bootMessaging();
+    messaging = await bootMessaging({
+      APP_CHAT_PER_MEMBER_PER_MINUTE: '8',
+      APP_CHAT_PER_MEMBER_PER_DAY: '12',
+    });
     corp = await messaging.createCorp();
     other = await messaging.createCorp();
     sales = (
@@ -411,6 +414,137 @@ describe('messaging: WeCom app chats (/cgi-bin/appchat)', () => {
     expect(await chats()).toBe(before.chats);
     expect(await info('guarded')).toEqual(before.guarded);
     expect(await lastSeq()).toBe(seqBefore);
+  });
+
+  it('limits what each member receives from an app in its chats, refusing a whole post (45009) rather than dropping it for some', async () => {
+    await ok(post('/cgi-bin/appchat/create', { chatid: 'quota1', userlist: ['carol', 'frank'] }));
+    await ok(post('/cgi-bin/appchat/create', { chatid: 'quota2', userlist: ['alice', 'carol'] }));
+    const quota1 = await conversationOf('quota1');
+    const quota2 = await conversationOf('quota2');
+    const say = (chatid: string, token: string | null = app.token) =>
+      post('/cgi-bin/appchat/send', { chatid, msgtype: 'text', text: { content: '提醒' } }, token);
+    const lastSeq = async (id: string) =>
+      (await v1(tokens.carol).get(`/v1/conversations/${id}`).expect(200)).body.lastSeq as number;
+    const counters = async () =>
+      Object.fromEntries(
+        (
+          await db().query<{ userid: string; minute_count: number; day_count: number }[]>(
+            `SELECT userid, minute_count, day_count FROM app_chat_send_counters
+              WHERE corp_id = $1 AND agentid = $2 ORDER BY userid`,
+            [corp.corpId, app.agentid],
+          )
+        ).map((r) => [r.userid, [r.minute_count, r.day_count]]),
+      ) as Record<string, [number, number]>;
+    // The windows by the database clock: a phase is redone if a boundary fell inside it.
+    const windows = async () =>
+      (
+        await db().query<{ w: string }[]>(
+          `SELECT date_trunc('minute', now())::text || ' ' || date_trunc('day', now(), 'UTC')::text AS w`,
+        )
+      )[0].w;
+    const withinOneWindow = async (phase: () => Promise<void>) => {
+      for (let attempt = 0; attempt < 3; attempt++) {
+        await db().query('DELETE FROM app_chat_send_counters WHERE corp_id = $1 AND agentid = $2', [
+          corp.corpId,
+          app.agentid,
+        ]);
+        const started = await windows();
+        try {
+          await phase();
+          return;
+        } catch (error) {
+          if ((await windows()) === started) throw error;
+        }
+      }
+      throw new Error('three windows in a row were cut by a boundary');
+    };
+
+    // APP_CHAT_PER_MEMBER_PER_MINUTE (8): carol and frank each receive 8 this minute.
+    await withinOneWindow(async () => {
+      const seq = await lastSeq(quota1);
+      for (let i = 0; i < 8; i++) await ok(say('quota1'));
+      const refused = await say('quota1');
+      expect([refused.status, refused.body.errcode]).toEqual([200, 45009]);
+      expect(refused.body.errmsg).toContain('APP_CHAT_RATE_LIMITED');
+      expect(refused.body.errmsg).toContain('carol, frank');
+      expect(await lastSeq(quota1)).toBe(seq + 8);
+      // carol is at the limit in every chat of the app: nothing goes to alice either, whose
+      // count stays as it was.
+      const blocked = await say('quota2');
+      expect(blocked.body.errcode).toBe(45009);
+      expect(blocked.body.errmsg).toContain('carol');
+      expect(blocked.body.errmsg).not.toContain('alice');
+      expect(await lastSeq(quota2)).toBe(0);
+      expect(await counters()).toEqual({ carol: [8, 8], frank: [8, 8] });
+    });
+    // Per app: another app's chat with carol is not limited by this one's.
+    await ok(
+      post(
+        '/cgi-bin/appchat/create',
+        { chatid: 'quota3', userlist: ['carol', 'frank'] },
+        sibling.token,
+      ),
+    );
+    await ok(say('quota3', sibling.token));
+
+    // APP_CHAT_PER_MEMBER_PER_DAY (12, UTC days): the minute is fresh, the day is not.
+    await withinOneWindow(async () => {
+      await ok(say('quota1'));
+      await db().query(
+        `UPDATE app_chat_send_counters SET minute_start = minute_start - interval '1 minute',
+           day_count = 12
+          WHERE corp_id = $1 AND agentid = $2 AND userid = 'carol'`,
+        [corp.corpId, app.agentid],
+      );
+      const seq = await lastSeq(quota2);
+      const daily = await say('quota2');
+      expect(daily.body.errcode).toBe(45009);
+      expect(await lastSeq(quota2)).toBe(seq);
+      // The next day.
+      await db().query(
+        `UPDATE app_chat_send_counters SET day_start = day_start - interval '1 day'
+          WHERE corp_id = $1 AND agentid = $2`,
+        [corp.corpId, app.agentid],
+      );
+      await ok(say('quota2'));
+      expect(await lastSeq(quota2)).toBe(seq + 1);
+      expect((await counters()).carol).toEqual([1, 1]);
+    });
+
+    // Refusals of other apps and corps, and malformed posts, count for nobody.
+    const before = await counters();
+    expect(await errcodeOf(say('quota1', stranger.token))).toBe(86003);
+    expect(await errcodeOf(say('quota1', tokens.carol))).toBe(40014);
+    expect(await errcodeOf(say('quota1', null))).toBe(41001);
+    expect(
+      await errcodeOf(post('/cgi-bin/appchat/send', { chatid: 'quota1', msgtype: 'text' })),
+    ).toBe(44004);
+    expect(await counters()).toEqual(before);
+  });
+
+  it('keeps a chat within the member limit its owner set through /v1', async () => {
+    await ok(post('/cgi-bin/appchat/create', { chatid: 'small', userlist: ['alice', 'carol'] }));
+    const id = await conversationOf('small');
+    await messaging
+      .http()
+      .patch(`/v1/conversations/${id}`)
+      .set('authorization', `Bearer ${tokens.alice}`)
+      .send({ memberLimit: 2 })
+      .expect(200);
+    const full = await post('/cgi-bin/appchat/update', {
+      chatid: 'small',
+      add_user_list: ['bob'],
+    });
+    expect([full.body.errcode, full.body.errmsg]).toEqual([86006, expect.stringContaining('2')]);
+    // Swapping one member for another still fits.
+    await ok(
+      post('/cgi-bin/appchat/update', {
+        chatid: 'small',
+        add_user_list: ['bob'],
+        del_user_list: ['carol'],
+      }),
+    );
+    expect((await info('small')).userlist).toEqual(['alice', 'bob']);
   });
 
   it('forgets a chat whose group was disbanded', async () => {

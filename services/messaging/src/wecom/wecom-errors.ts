@@ -126,6 +126,7 @@ export const APP_API_ERRCODES = {
   APP_CHAT_MEMBERS_CONFLICT: [86007, 'invalid chat member'],
   APP_CHAT_MEMBERS_OUT_OF_RANGE: NO_PRIVILEGE,
   GROUP_FULL: [86006, 'invalid chat member count'],
+  APP_CHAT_RATE_LIMITED: [45009, 'api freq out of limit'],
   FORBIDDEN: NO_PRIVILEGE,
 } satisfies WecomErrcodeTable;
 
