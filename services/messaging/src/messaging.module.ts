@@ -43,6 +43,7 @@ import { WecomMessaging1765700000000 } from './migrations/1765700000000-wecom-me
 import { AnnouncementAutoReminders1765800000000 } from './migrations/1765800000000-announcement-auto-reminders';
 import { DepartmentGroupWaitlist1765810000000 } from './migrations/1765810000000-department-group-waitlist';
 import { AppChatSendCounters1765820000000 } from './migrations/1765820000000-app-chat-send-counters';
+import { TemplateCards1765830000000 } from './migrations/1765830000000-template-cards';
 import { WecomMediaStore } from '@qiwei/wecom';
 import { WecomAccessTokenGuard } from './wecom/wecom-access-token.guard';
 import { WecomMediaController } from './wecom/wecom-media.controller';
@@ -75,6 +76,7 @@ export const MESSAGING_MIGRATIONS = [
   AnnouncementAutoReminders1765800000000,
   DepartmentGroupWaitlist1765810000000,
   AppChatSendCounters1765820000000,
+  TemplateCards1765830000000,
 ];
 
 @Global()

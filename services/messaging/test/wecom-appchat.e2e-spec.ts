@@ -522,6 +522,101 @@ describe('messaging: WeCom app chats (/cgi-bin/appchat)', () => {
     expect(await counters()).toEqual(before);
   });
 
+  it('posts template cards into its chat: kept whole, in the sent event and frames, found by search', async () => {
+    await ok(post('/cgi-bin/appchat/create', { chatid: 'cards', userlist: ['alice', 'bob'] }));
+    const id = await conversationOf('cards');
+    // Listening since the earlier test that posts into its chat (or from here when run alone).
+    if (!messaging.app.getHttpServer().listening) await messaging.app.listen(0, '127.0.0.1');
+    const { port } = messaging.app.getHttpServer().address() as AddressInfo;
+    const frames: { type: string; message?: { type: string; templateCard?: unknown } }[] = [];
+    const socket = new WebSocket(`ws://127.0.0.1:${port}/v1/stream`, {
+      headers: { authorization: `Bearer ${tokens.bob}` },
+    });
+    socket.on('message', (data: Buffer) => frames.push(JSON.parse(data.toString('utf8'))));
+    try {
+      await eventually(() => expect(frames.some((f) => f.type === 'ready')).toBe(true));
+      await ok(
+        post('/cgi-bin/appchat/send', {
+          chatid: 'cards',
+          msgtype: 'template_card',
+          template_card: {
+            card_type: 'text_notice',
+            main_title: { title: '发布窗口', desc: '今晚十点' },
+            horizontal_content_list: [{ keyname: '负责人', value: '鲍勃', type: 3, userid: 'bob' }],
+            card_action: { type: 1, url: 'https://ops.example.com/release' },
+          },
+        }),
+      );
+      const expected = {
+        cardType: 'text_notice',
+        taskId: '',
+        source: null,
+        mainTitle: { title: '发布窗口', desc: '今晚十点' },
+        quoteArea: null,
+        emphasisContent: null,
+        subTitleText: '',
+        horizontalContentList: [
+          { type: 3, keyname: '负责人', value: '鲍勃', url: '', userid: 'bob' },
+        ],
+        jumpList: [],
+        cardAction: { type: 1, url: 'https://ops.example.com/release', appid: '', pagepath: '' },
+        cardImage: null,
+        imageTextArea: null,
+        verticalContentList: [],
+      };
+      const page = await v1(tokens.bob).get(`/v1/conversations/${id}/messages`).expect(200);
+      expect(page.body.items[0]).toMatchObject({
+        seq: 1,
+        sender: `app:${app.agentid}`,
+        type: 'template_card',
+        templateCard: expected,
+      });
+      await eventually(() =>
+        expect(
+          frames.find((f) => f.type === 'message' && f.message?.type === 'template_card')?.message
+            ?.templateCard,
+        ).toEqual(expected),
+      );
+      await eventually(
+        () => {
+          const sent = seen.find(
+            (e) => e.key === id && e.type === 'qiwei.messaging.message.sent.v1',
+          );
+          expect(sent?.data.message).toMatchObject({
+            content: {
+              type: 'template_card',
+              templateCard: { cardType: 'text_notice', mainTitle: { title: '发布窗口' } },
+            },
+          });
+        },
+        { timeoutMs: 20_000 },
+      );
+      // Members find it by the card's words.
+      const found = await v1(tokens.alice).get('/v1/messages/search?q=发布窗口').expect(200);
+      expect(
+        found.body.items.map((h: { conversation: { id: string } }) => h.conversation.id),
+      ).toContain(id);
+      // A malformed or callback card changes nothing.
+      expect(
+        await errcodeOf(
+          post('/cgi-bin/appchat/send', {
+            chatid: 'cards',
+            msgtype: 'template_card',
+            template_card: {
+              card_type: 'vote_interaction',
+              card_action: { type: 1, url: 'https://x.cn' },
+            },
+          }),
+        ),
+      ).toBe(40008);
+      expect((await v1(tokens.bob).get(`/v1/conversations/${id}`).expect(200)).body.lastSeq).toBe(
+        1,
+      );
+    } finally {
+      socket.close();
+    }
+  });
+
   it('keeps a chat within the member limit its owner set through /v1', async () => {
     await ok(post('/cgi-bin/appchat/create', { chatid: 'small', userlist: ['alice', 'carol'] }));
     const id = await conversationOf('small');

@@ -229,6 +229,7 @@ export class AppChatsService {
             mediaId: content.mediaId,
             articles: content.articles,
             textcard: content.textcard,
+            templateCard: content.templateCard,
             caption: content.caption,
             safe: content.safe,
           },

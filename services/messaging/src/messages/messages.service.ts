@@ -34,6 +34,7 @@ import {
   type MessageType,
   type NewsArticle,
   type StoredMessage,
+  type TemplateCard,
   type TextCard,
 } from './messages.repository';
 
@@ -62,6 +63,8 @@ export interface SendInput {
   contactCard?: { userid: string };
   /** textcard messages (apps) */
   textcard?: TextCard;
+  /** template_card messages (apps) */
+  templateCard?: TemplateCard;
   /** video messages of apps: WeCom's title and description */
   caption?: MediaCaption;
   /** WeCom's `safe`: confidential */
@@ -89,6 +92,7 @@ const sameContent = (m: StoredMessage, input: SendInput) =>
   json(m.link) === json(input.link) &&
   (m.contactCard?.userid ?? undefined) === input.contactCard?.userid &&
   json(m.textcard) === json(input.textcard) &&
+  JSON.stringify(m.templateCard ?? null) === JSON.stringify(input.templateCard ?? null) &&
   json(m.caption) === json(input.caption) &&
   m.safe === (input.safe ?? false);
 
@@ -104,6 +108,7 @@ export const withoutContent = (m: StoredMessage): StoredMessage => ({
   link: null,
   contactCard: null,
   textcard: null,
+  templateCard: null,
   caption: null,
 });
 
@@ -314,6 +319,7 @@ export class MessagesService {
       link: input.link ?? null,
       contactCard,
       textcard: input.textcard ?? null,
+      templateCard: input.templateCard ?? null,
       caption: input.caption ?? null,
       safe: input.safe ?? false,
       sentAt: new Date(),

@@ -101,6 +101,7 @@ export const APP_API_ERRCODES = {
   'VALIDATION_FAILED:textcard.title:isDefined': [41016, 'title missing'],
   'VALIDATION_FAILED:textcard.description:isDefined': [41033, 'description missing'],
   'VALIDATION_FAILED:textcard.url:isDefined': [41010, 'url missing'],
+  'VALIDATION_FAILED:template_card.card_type': [40008, 'invalid message type'],
   'VALIDATION_FAILED:news.articles:arrayMinSize': [45008, 'article size out of limit'],
   'VALIDATION_FAILED:news.articles:arrayMaxSize': [45008, 'article size out of limit'],
   CONTENT_EMPTY: EMPTY_CONTENT,
