@@ -310,6 +310,8 @@ export class MessagesRepository {
     admins: string[];
     participants: string[];
     externalParticipants: string[];
+    /** 1:1 conversations: the other side, if they are no longer an active member. */
+    inactivePeers: string[];
   } | null> {
     const [row] = await em.query<
       {
@@ -319,13 +321,21 @@ export class MessagesRepository {
         admins: string[];
         participants: string[];
         external_participants: string[];
+        inactive_peers: string[];
       }[]
     >(
       `WITH next AS (
          UPDATE conversations SET last_seq = last_seq + 1, updated_at = now()
           WHERE corp_id = $1 AND id = $2 AND disbanded_at IS NULL AND ${senderCondition(sender)}
          RETURNING last_seq, kind, only_admins_post, admins, participants, external_participants
-       ) SELECT * FROM next`,
+       ) SELECT next.*,
+                CASE WHEN next.kind = 'single' THEN ARRAY(
+                  SELECT p FROM unnest(next.participants) AS p
+                   WHERE p <> $3 AND NOT EXISTS (
+                     SELECT 1 FROM directory_members d
+                      WHERE d.corp_id = $1 AND d.userid = p AND d.status = 'active'))
+                ELSE '{}'::text[] END AS inactive_peers
+           FROM next`,
       [corpId, conversationId, sender],
     );
     return row
@@ -336,6 +346,7 @@ export class MessagesRepository {
           admins: row.admins,
           participants: row.participants,
           externalParticipants: row.external_participants,
+          inactivePeers: row.inactive_peers,
         }
       : null;
   }
