@@ -35,6 +35,16 @@ export const WEBHOOK_ERRCODES = {
   ROBOT_IMAGE_MD5_MISMATCH: [40058, 'invalid parameter'],
   ROBOT_IMAGE_BASE64: [40058, 'invalid parameter'],
   MENTION_INVALID: [40058, 'invalid parameter'],
+  // Files (webhook/upload_media, then msgtype file)
+  MEDIA_TYPE_INVALID: [40004, 'invalid media type'],
+  MEDIA_SIZE_INVALID: [40006, 'invalid file size'],
+  MEDIA_MISSING: [44001, 'empty media data'],
+  MALFORMED_MULTIPART: [47001, 'data format error'],
+  MEDIA_NOT_FOUND: [40007, 'invalid media_id'],
+  MEDIA_NOT_READY: [40007, 'invalid media_id'],
+  'VALIDATION_FAILED:file:isDefined': [41006, 'media_id missing'],
+  'VALIDATION_FAILED:file.media_id:isDefined': [41006, 'media_id missing'],
+  'VALIDATION_FAILED:file.media_id': [40007, 'invalid media_id'],
 } satisfies WecomErrcodeTable;
 
 const NO_PRIVILEGE = [60011, 'no privilege to access/modify contact/party/agent'] as const;
