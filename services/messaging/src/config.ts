@@ -69,6 +69,12 @@ export const messagingConfigSchema = platformConfigSchema
     /** App messages an app may send one member (fixed minute and hour windows). */
     APP_MESSAGE_PER_MEMBER_PER_MINUTE: z.coerce.number().int().min(1).default(30),
     APP_MESSAGE_PER_MEMBER_PER_HOUR: z.coerce.number().int().min(1).default(1_000),
+    /**
+     * Messages one member may receive from one app in its app chats (appchat/send; fixed minute
+     * and UTC-day windows). WeCom's are 200 and 10,000.
+     */
+    APP_CHAT_PER_MEMBER_PER_MINUTE: z.coerce.number().int().min(1).default(200),
+    APP_CHAT_PER_MEMBER_PER_DAY: z.coerce.number().int().min(1).default(10_000),
     /** Messages a group robot may send a minute (fixed windows); WeCom's is 20. */
     ROBOT_MESSAGES_PER_MINUTE: z.coerce.number().int().min(1).max(100_000).default(20),
     /** Largest image a group robot sends (its bytes, before base64); WeCom's is 2 MB. */
@@ -138,6 +144,18 @@ export const messagingConfigSchema = platformConfigSchema
       .max(7 * 24 * 60)
       .default(60),
     ANNOUNCEMENT_REMINDERS_MAX: z.coerce.number().int().min(1).max(100).default(5),
+    /**
+     * Important announcements (强提醒) re-notify their unread recipients by themselves: this long
+     * after publishing, then as long after each reminder (automatic or not), this many times
+     * (0: never by themselves).
+     */
+    ANNOUNCEMENT_IMPORTANT_REMIND_MINUTES: z.coerce
+      .number()
+      .int()
+      .min(1)
+      .max(7 * 24 * 60)
+      .default(60),
+    ANNOUNCEMENT_IMPORTANT_AUTO_REMINDERS: z.coerce.number().int().min(0).max(100).default(3),
     /** Urgent reminders (强提醒) of one message: how late after sending, how often, how many. */
     URGENT_REMINDER_WINDOW_MINUTES: z.coerce
       .number()

@@ -40,6 +40,10 @@ import { MessageSearchController } from './search/message-search.controller';
 import { MessageSearchService } from './search/message-search.service';
 import { SearchIndexer } from './search/search-indexer';
 import { WecomMessaging1765700000000 } from './migrations/1765700000000-wecom-messaging';
+import { AnnouncementAutoReminders1765800000000 } from './migrations/1765800000000-announcement-auto-reminders';
+import { DepartmentGroupWaitlist1765810000000 } from './migrations/1765810000000-department-group-waitlist';
+import { AppChatSendCounters1765820000000 } from './migrations/1765820000000-app-chat-send-counters';
+import { TemplateCards1765830000000 } from './migrations/1765830000000-template-cards';
 import { WecomMediaStore } from '@qiwei/wecom';
 import { WecomAccessTokenGuard } from './wecom/wecom-access-token.guard';
 import { WecomMediaController } from './wecom/wecom-media.controller';
@@ -69,6 +73,10 @@ export const MESSAGING_MIGRATIONS = [
   UrgentReminders1765510000000,
   GroupKinds1765600000000,
   WecomMessaging1765700000000,
+  AnnouncementAutoReminders1765800000000,
+  DepartmentGroupWaitlist1765810000000,
+  AppChatSendCounters1765820000000,
+  TemplateCards1765830000000,
 ];
 
 @Global()

@@ -35,6 +35,7 @@ describe('messaging: announcements', () => {
       ANNOUNCEMENT_SCHEDULER_INTERVAL_MS: '3600000',
       ANNOUNCEMENT_BODY_MAX_BYTES: '2048',
       ANNOUNCEMENT_REMINDERS_MAX: '2',
+      ANNOUNCEMENT_IMPORTANT_AUTO_REMINDERS: '2',
     });
     db = messaging.app.get(DataSource);
     corp = await messaging.createCorp();
@@ -578,6 +579,142 @@ describe('messaging: announcements', () => {
     await carol.next((f) => f.type === 'announcement' && f.event === 'withdrawn' && f.id === id);
   });
 
+  it('re-notifies the unread of an important announcement by itself, a configured number of times, until everyone has read it', async () => {
+    const carol = await StreamClient.open(baseUrl, t.carol);
+    const bob = await StreamClient.open(baseUrl, t.bob);
+    streams.push(carol, bob);
+    const scheduler = messaging.app.get(AnnouncementScheduler);
+    const dueNow = (id: string) =>
+      db.query(
+        `UPDATE announcements SET next_auto_remind_at = now() - interval '1 second'
+          WHERE corp_id = $1 AND id = $2 AND next_auto_remind_at IS NOT NULL`,
+        [corp.corpId, id],
+      );
+    const automaticReminders = (id: string) =>
+      recorder.events.filter(
+        (e) =>
+          e.key === id &&
+          e.type === 'qiwei.messaging.announcement.reminded.v1' &&
+          e.data.automatic === true,
+      );
+    const created = await announce(
+      t.admin,
+      { userids: ['bob', 'carol', 'dave'] },
+      { priority: 'important' },
+    ).expect(201);
+    const id = created.body.id as string;
+    const publishedAt = Date.parse(created.body.publishedAt as string);
+    // The first is due ANNOUNCEMENT_IMPORTANT_REMIND_MINUTES (60) after publishing.
+    expect(created.body).toMatchObject({ autoReminders: 0 });
+    expect(Date.parse(created.body.nextAutoRemindAt as string) - publishedAt).toBe(3_600_000);
+    // A normal one re-notifies nobody by itself.
+    const normal = (await announce(t.admin, { userids: ['carol'] }).expect(201)).body;
+    expect(normal.nextAutoRemindAt).toBeNull();
+    await as(t.bob).post(`/v1/announcements/${id}/read`).expect(204);
+
+    // Not yet due: a pass sends nothing.
+    await scheduler.pass();
+    expect(
+      (await as(t.admin).get(`/v1/announcements/${id}/reminders`).expect(200)).body.items,
+    ).toEqual([]);
+
+    await dueNow(id);
+    await scheduler.pass();
+    const [first] = await recorder.waitFor(
+      (e) =>
+        e.key === id &&
+        e.type === 'qiwei.messaging.announcement.reminded.v1' &&
+        e.data.automatic === true,
+    );
+    // The unread only (bob read it), for the SMS/e-mail channels; no manager asked.
+    expect(first.data).toMatchObject({ id, priority: 'important', userids: ['carol', 'dave'] });
+    expect(first.data.remindedBy ?? '').toBe('');
+    expect(
+      await carol.next((f) => f.type === 'announcement' && f.event === 'reminded' && f.id === id),
+    ).toMatchObject({ automatic: true, strongReminder: true, priority: 'important' });
+    const listed = await as(t.admin).get(`/v1/announcements/${id}/reminders`).expect(200);
+    expect(listed.body).toMatchObject({
+      items: [{ remindedBy: '', automatic: true, reminded: 2 }],
+      remindersLeft: 2,
+    });
+    const afterFirst = Date.parse(listed.body.nextAutoRemindAt as string);
+    expect(afterFirst - Date.parse(listed.body.items[0].remindedAt as string)).toBe(3_600_000);
+    // A second pass right away: nothing more is due.
+    await scheduler.pass();
+    expect(
+      (await as(t.admin).get(`/v1/announcements/${id}/reminders`).expect(200)).body.items,
+    ).toHaveLength(1);
+
+    // A manager's reminder waits ANNOUNCEMENT_REMIND_INTERVAL_MINUTES after any reminder, and
+    // pushes the next automatic one back as far.
+    const soon = await as(t.admin).post(`/v1/announcements/${id}/remind`);
+    expect([soon.status, soon.body.code]).toEqual([429, 'ANNOUNCEMENT_REMIND_LIMITED']);
+    await db.query(
+      `UPDATE announcement_reminders SET reminded_at = reminded_at - interval '2 hours'
+        WHERE corp_id = $1 AND announcement_id = $2`,
+      [corp.corpId, id],
+    );
+    await db.query(
+      `UPDATE announcements SET next_auto_remind_at = now() + interval '1 minute'
+        WHERE corp_id = $1 AND id = $2`,
+      [corp.corpId, id],
+    );
+    const manual = await as(t.admin).post(`/v1/announcements/${id}/remind`).expect(201);
+    expect(manual.body).toMatchObject({ reminded: 2, remindersLeft: 1 });
+    const view = await as(t.admin).get(`/v1/announcements/${id}`).expect(200);
+    expect(
+      Date.parse(view.body.nextAutoRemindAt as string) -
+        Date.parse(manual.body.remindedAt as string),
+    ).toBe(3_600_000);
+
+    // The second and last automatic one (ANNOUNCEMENT_IMPORTANT_AUTO_REMINDERS = 2).
+    await as(t.carol).post(`/v1/announcements/${id}/read`).expect(204);
+    await dueNow(id);
+    await scheduler.pass();
+    const both = await recorder.waitFor((e) => automaticReminders(id).includes(e), 2);
+    expect(both[1].data).toMatchObject({ userids: ['dave'] });
+    const done = await as(t.admin).get(`/v1/announcements/${id}`).expect(200);
+    expect(done.body).toMatchObject({ autoReminders: 2, nextAutoRemindAt: null });
+    const all = await as(t.admin).get(`/v1/announcements/${id}/reminders`).expect(200);
+    expect(all.body.items.map((r: { automatic: boolean }) => r.automatic)).toEqual([
+      true,
+      false,
+      true,
+    ]);
+    expect(all.body.nextAutoRemindAt).toBeNull();
+    expect(
+      bob.frames.some((f) => f.type === 'announcement' && f.event === 'reminded' && f.id === id),
+    ).toBe(false);
+
+    // Everyone read it before it was due: no reminder, and no more are due.
+    const read = (await announce(t.admin, { userids: ['bob'] }, { priority: 'important' }))
+      .body as { id: string };
+    await as(t.bob).post(`/v1/announcements/${read.id}/read`).expect(204);
+    await dueNow(read.id);
+    await scheduler.pass();
+    const quiet = await as(t.admin).get(`/v1/announcements/${read.id}`).expect(200);
+    expect(quiet.body).toMatchObject({ autoReminders: 0, nextAutoRemindAt: null });
+    // A withdrawn one is never re-notified.
+    const gone = (await announce(t.admin, { userids: ['dave'] }, { priority: 'important' }))
+      .body as { id: string };
+    await as(t.admin).post(`/v1/announcements/${gone.id}/withdraw`).expect(200);
+    expect(
+      (await as(t.admin).get(`/v1/announcements/${gone.id}`).expect(200)).body.nextAutoRemindAt,
+    ).toBeNull();
+    await scheduler.pass();
+    expect(automaticReminders(read.id)).toEqual([]);
+    expect(automaticReminders(gone.id)).toEqual([]);
+
+    // Reminders are for managers: a recipient is refused, others and other corps find nothing.
+    const recipient = await as(t.dave).get(`/v1/announcements/${id}/reminders`);
+    expect([recipient.status, recipient.body.code]).toEqual([403, 'ANNOUNCEMENT_MANAGE_FORBIDDEN']);
+    const stranger = await as(t.frank).get(`/v1/announcements/${id}/reminders`);
+    expect([stranger.status, stranger.body.code]).toEqual([404, 'ANNOUNCEMENT_NOT_FOUND']);
+    const malformed = await as(t.admin).get('/v1/announcements/not-a-uuid/reminders');
+    expect(malformed.status).toBe(400);
+    await messaging.http().get(`/v1/announcements/${id}/reminders`).expect(401);
+  });
+
   it('carries ready uploads of the publisher as attachments, downloadable by its recipients only', async () => {
     const bytes = Buffer.from('%PDF-1.7 员工手册 handbook', 'utf8');
     const mediaId = await upload(t.admin, bytes, '员工手册.pdf');
@@ -745,6 +882,7 @@ describe('messaging: announcements', () => {
       '/v1/announcements/{id}/read',
       '/v1/announcements/{id}/stats',
       '/v1/announcements/{id}/recipients',
+      '/v1/announcements/{id}/reminders',
       '/v1/announcements/{id}/attachments/{mediaId}',
     ])
       expect(doc.paths[path]).toBeDefined();
@@ -756,6 +894,7 @@ describe('messaging: announcements', () => {
       as(t.otherAdmin).get(`/v1/announcements/${id}`),
       as(t.otherAdmin).get(`/v1/announcements/${id}/stats`),
       as(t.otherAdmin).get(`/v1/announcements/${id}/recipients`),
+      as(t.otherAdmin).get(`/v1/announcements/${id}/reminders`),
       as(t.otherAdmin).patch(`/v1/announcements/${id}`, { pinned: true }),
       as(t.otherAdmin).post(`/v1/announcements/${id}/withdraw`),
       as(t.otherAdmin).post(`/v1/announcements/${id}/remind`),

@@ -300,6 +300,77 @@ describe('messaging: conversations and messages', () => {
     });
   });
 
+  it('lets a group’s admins recall members’ messages but not the owner’s or another admin’s; the owner recalls any', async () => {
+    const erin = await corp.member('erin');
+    const g = await group(alice, ['bob', 'carol', 'erin']);
+    await as(alice)
+      .patch(`/v1/conversations/${g.id}`, { admins: ['bob', 'carol'] })
+      .expect(200);
+    const say = async (token: string, t: string) =>
+      (await as(token).post(`/v1/conversations/${g.id}/messages`, text(t)).expect(201)).body
+        .seq as number;
+    const owners = await say(alice, '群主');
+    const admins = await say(carol, '管理员');
+    const members = await say(erin, '成员');
+    const own = await say(bob, '自己的');
+    const recall = (token: string, seq: number) =>
+      as(token).post(`/v1/conversations/${g.id}/messages/${seq}/recall`);
+    for (const seq of [owners, admins]) {
+      const refused = await recall(bob, seq);
+      expect([refused.status, refused.body.code]).toEqual([403, 'RECALL_NOT_ALLOWED']);
+    }
+    const byMember = await recall(erin, admins);
+    expect([byMember.status, byMember.body.code]).toEqual([403, 'RECALL_NOT_ALLOWED']);
+    // Out of the sender's window, an admin still recalls a member's message, and their own.
+    await messaging.app
+      .get(DataSource)
+      .query(
+        `UPDATE messages SET sent_at = now() - interval '2 hours' WHERE conversation_id = $1`,
+        [g.id],
+      );
+    expect((await recall(bob, members).expect(200)).body.recalledBy).toBe('bob');
+    await recall(bob, own).expect(200);
+    expect((await recall(alice, admins).expect(200)).body.recalledBy).toBe('alice');
+    const listed = await as(erin).get(`/v1/conversations/${g.id}/messages`).expect(200);
+    expect(
+      listed.body.items.map((m: { seq: number; recalled: boolean }) => [m.seq, m.recalled]),
+    ).toEqual([
+      [owners, false],
+      [admins, true],
+      [members, true],
+      [own, true],
+    ]);
+    // A recalled message is no longer quoted.
+    const quote = await as(alice).post(
+      `/v1/conversations/${g.id}/messages`,
+      text('回复', { quoteSeq: members }),
+    );
+    expect([quote.status, quote.body.code]).toEqual([422, 'QUOTE_INVALID']);
+    expect(quote.body.detail).toContain('recalled');
+    await as(alice)
+      .post(`/v1/conversations/${g.id}/messages`, text('回复', { quoteSeq: owners }))
+      .expect(201);
+  });
+
+  it('accepts nothing more for a 1:1 peer who is disabled or left, until they are back', async () => {
+    const fred = await corp.member('fred');
+    const opened = await as(alice).post('/v1/conversations', { kind: 'single', peer: 'fred' });
+    const id = opened.body.id as string;
+    await as(alice).post(`/v1/conversations/${id}/messages`, text('在吗')).expect(201);
+    expect((await corp.identity('POST', '/v1/members/fred/disable')).status).toBe(200);
+    await messaging.knows(corp.corpId, ['fred'], 'disabled');
+    const refused = await as(alice).post(`/v1/conversations/${id}/messages`, text('还在吗'));
+    expect([refused.status, refused.body.code]).toEqual([422, 'PEER_INACTIVE']);
+    expect(refused.body.detail).toContain('fred');
+    const c = await as(alice).get(`/v1/conversations/${id}`).expect(200);
+    expect(c.body.lastSeq).toBe(1);
+    // fred's own token ended with the disabling.
+    await as(fred).get('/v1/conversations').expect(401);
+    expect((await corp.identity('POST', '/v1/members/fred/enable')).status).toBe(200);
+    await messaging.knows(corp.corpId, ['fred']);
+    await as(alice).post(`/v1/conversations/${id}/messages`, text('欢迎回来')).expect(201);
+  });
+
   it('takes a member who leaves the corp out of their groups, hands ownership on, and ends their tokens', async () => {
     const dave = await corp.member('dave');
     const g = await group(dave, ['alice', 'bob']);

@@ -302,7 +302,7 @@ describe('messaging: group robots', () => {
         40005,
       ],
       [robot.key, { msgtype: 'image', image: { base64: '@@@@', md5: md5(image) } }, 40058],
-      [robot.key, { msgtype: 'file', file: { media_id: 'x' } }, 40008],
+      [robot.key, { msgtype: 'template_card', template_card: {} }, 40008],
       [robot.key, { msgtype: 'voice' }, 40008],
       [robot.key, { text: { content: 'no msgtype' } }, 40008],
       [robot.key, say(''), 44004],
@@ -341,6 +341,103 @@ describe('messaging: group robots', () => {
         robot.sender,
       ]);
     expect(uploads.n).toBe(0);
+  });
+
+  it('uploads a file (webhook/upload_media) and posts it as msgtype file, which participants download', async () => {
+    const robot = await addRobot(groupId, alice, '报表');
+    const upload = (
+      key: string,
+      bytes: Buffer,
+      type = 'file',
+      filename = '日报.xlsx',
+      field = 'media',
+    ) =>
+      messaging
+        .http()
+        .post(`/cgi-bin/webhook/upload_media?key=${key}&type=${type}`)
+        .attach(field, bytes, { filename, contentType: 'application/vnd.ms-excel' });
+    const report = randomBytes(4096);
+    const uploaded = await upload(robot.key, report).expect(200);
+    expect(uploaded.body).toMatchObject({ errcode: 0, errmsg: 'ok', type: 'file' });
+    expect(Number(uploaded.body.created_at)).toBeGreaterThan(1_700_000_000);
+    const mediaId = uploaded.body.media_id as string;
+    const before = await lastSeq();
+    const sent = await webhook(robot.key, { msgtype: 'file', file: { media_id: mediaId } });
+    expect(sent.body).toEqual({ errcode: 0, errmsg: 'ok' });
+    expect(await lastSeq()).toBe(before + 1);
+    const page = await as(carol)
+      .get(`/v1/conversations/${groupId}/messages?afterSeq=${before}`)
+      .expect(200);
+    expect(page.body.items[0]).toMatchObject({
+      sender: robot.sender,
+      type: 'file',
+      media: {
+        mediaId,
+        kind: 'file',
+        filename: '日报.xlsx',
+        size: report.length,
+        sha256: createHash('sha256').update(report).digest('hex'),
+      },
+    });
+    const download = await as(carol).get(`/v1/media/${mediaId}`).expect(200);
+    expect(Buffer.from(await (await fetch(download.body.url)).arrayBuffer())).toEqual(report);
+    await as(eve).get(`/v1/media/${mediaId}`).expect(404);
+
+    // Bad uploads and sends: WeCom's errcodes, nothing stored or posted.
+    const uploads = async () =>
+      Number(
+        (
+          await messaging.app
+            .get(DataSource)
+            .query<{ n: string }[]>('SELECT count(*) AS n FROM media_uploads WHERE uploader = $1', [
+              robot.sender,
+            ])
+        )[0].n,
+      );
+    const stored = await uploads();
+    const other = await addRobot(groupId, alice, '另一个');
+    const othersFile = (await upload(other.key, randomBytes(64)).expect(200)).body
+      .media_id as string;
+    const refusals: [Test, number][] = [
+      [upload('not-a-key', report), 93000],
+      [upload(robot.key, report, 'image'), 40004],
+      [upload(robot.key, report, 'voice'), 40004],
+      [upload(robot.key, Buffer.from('12345')), 40006],
+      [upload(robot.key, report, 'file', 'x.bin', 'other'), 44001],
+      [
+        messaging
+          .http()
+          .post(`/cgi-bin/webhook/upload_media?key=${robot.key}&type=file`)
+          .set('content-type', 'application/json')
+          .send('{}'),
+        47001,
+      ],
+      [webhook(robot.key, { msgtype: 'file', file: { media_id: othersFile } }), 40007],
+      [
+        webhook(robot.key, {
+          msgtype: 'file',
+          file: { media_id: '00000000-0000-4000-8000-000000000000' },
+        }),
+        40007,
+      ],
+      [webhook(robot.key, { msgtype: 'file', file: { media_id: 'not-a-media-id' } }), 40007],
+      [webhook(robot.key, { msgtype: 'file', file: {} }), 41006],
+      [webhook(robot.key, { msgtype: 'file' }), 41006],
+      [webhook('not-a-key', { msgtype: 'file', file: { media_id: mediaId } }), 93000],
+    ];
+    for (const [i, [request, errcode]] of refusals.entries()) {
+      const response = await request;
+      expect([i, response.status, response.body.errcode]).toEqual([i, 200, errcode]);
+    }
+    expect(await uploads()).toBe(stored);
+    expect(await lastSeq()).toBe(before + 1);
+    // Another corp's member cannot use it either: the key is the robot's credential only.
+    const foreign = await messaging
+      .http()
+      .post(`/v1/conversations/${groupId}/messages`)
+      .set('authorization', `Bearer ${eve}`)
+      .send({ clientMsgId: 'f1', type: 'file', mediaId });
+    expect(foreign.status).toBe(404);
   });
 
   it('refuses, with 130101, what a robot sends beyond its limit in one minute', async () => {

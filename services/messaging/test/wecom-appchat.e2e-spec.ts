@@ -35,7 +35,10 @@ describe('messaging: WeCom app chats (/cgi-bin/appchat)', () => {
   const seen: SeenEvent[] = [];
 
   beforeAll(async () => {
-    messaging = await bootMessaging();
+    messaging = await bootMessaging({
+      APP_CHAT_PER_MEMBER_PER_MINUTE: '8',
+      APP_CHAT_PER_MEMBER_PER_DAY: '12',
+    });
     corp = await messaging.createCorp();
     other = await messaging.createCorp();
     sales = (
@@ -411,6 +414,232 @@ describe('messaging: WeCom app chats (/cgi-bin/appchat)', () => {
     expect(await chats()).toBe(before.chats);
     expect(await info('guarded')).toEqual(before.guarded);
     expect(await lastSeq()).toBe(seqBefore);
+  });
+
+  it('limits what each member receives from an app in its chats, refusing a whole post (45009) rather than dropping it for some', async () => {
+    await ok(post('/cgi-bin/appchat/create', { chatid: 'quota1', userlist: ['carol', 'frank'] }));
+    await ok(post('/cgi-bin/appchat/create', { chatid: 'quota2', userlist: ['alice', 'carol'] }));
+    const quota1 = await conversationOf('quota1');
+    const quota2 = await conversationOf('quota2');
+    const say = (chatid: string, token: string | null = app.token) =>
+      post('/cgi-bin/appchat/send', { chatid, msgtype: 'text', text: { content: '提醒' } }, token);
+    const lastSeq = async (id: string) =>
+      (await v1(tokens.carol).get(`/v1/conversations/${id}`).expect(200)).body.lastSeq as number;
+    const counters = async () =>
+      Object.fromEntries(
+        (
+          await db().query<{ userid: string; minute_count: number; day_count: number }[]>(
+            `SELECT userid, minute_count, day_count FROM app_chat_send_counters
+              WHERE corp_id = $1 AND agentid = $2 ORDER BY userid`,
+            [corp.corpId, app.agentid],
+          )
+        ).map((r) => [r.userid, [r.minute_count, r.day_count]]),
+      ) as Record<string, [number, number]>;
+    // The windows by the database clock: a phase is redone if a boundary fell inside it.
+    const windows = async () =>
+      (
+        await db().query<{ w: string }[]>(
+          `SELECT date_trunc('minute', now())::text || ' ' || date_trunc('day', now(), 'UTC')::text AS w`,
+        )
+      )[0].w;
+    const withinOneWindow = async (phase: () => Promise<void>) => {
+      for (let attempt = 0; attempt < 3; attempt++) {
+        await db().query('DELETE FROM app_chat_send_counters WHERE corp_id = $1 AND agentid = $2', [
+          corp.corpId,
+          app.agentid,
+        ]);
+        const started = await windows();
+        try {
+          await phase();
+          return;
+        } catch (error) {
+          if ((await windows()) === started) throw error;
+        }
+      }
+      throw new Error('three windows in a row were cut by a boundary');
+    };
+
+    // APP_CHAT_PER_MEMBER_PER_MINUTE (8): carol and frank each receive 8 this minute.
+    await withinOneWindow(async () => {
+      const seq = await lastSeq(quota1);
+      for (let i = 0; i < 8; i++) await ok(say('quota1'));
+      const refused = await say('quota1');
+      expect([refused.status, refused.body.errcode]).toEqual([200, 45009]);
+      expect(refused.body.errmsg).toContain('APP_CHAT_RATE_LIMITED');
+      expect(refused.body.errmsg).toContain('carol, frank');
+      expect(await lastSeq(quota1)).toBe(seq + 8);
+      // carol is at the limit in every chat of the app: nothing goes to alice either, whose
+      // count stays as it was.
+      const blocked = await say('quota2');
+      expect(blocked.body.errcode).toBe(45009);
+      expect(blocked.body.errmsg).toContain('carol');
+      expect(blocked.body.errmsg).not.toContain('alice');
+      expect(await lastSeq(quota2)).toBe(0);
+      expect(await counters()).toEqual({ carol: [8, 8], frank: [8, 8] });
+    });
+    // Per app: another app's chat with carol is not limited by this one's.
+    await ok(
+      post(
+        '/cgi-bin/appchat/create',
+        { chatid: 'quota3', userlist: ['carol', 'frank'] },
+        sibling.token,
+      ),
+    );
+    await ok(say('quota3', sibling.token));
+
+    // APP_CHAT_PER_MEMBER_PER_DAY (12, UTC days): the minute is fresh, the day is not.
+    await withinOneWindow(async () => {
+      await ok(say('quota1'));
+      await db().query(
+        `UPDATE app_chat_send_counters SET minute_start = minute_start - interval '1 minute',
+           day_count = 12
+          WHERE corp_id = $1 AND agentid = $2 AND userid = 'carol'`,
+        [corp.corpId, app.agentid],
+      );
+      const seq = await lastSeq(quota2);
+      const daily = await say('quota2');
+      expect(daily.body.errcode).toBe(45009);
+      expect(await lastSeq(quota2)).toBe(seq);
+      // The next day.
+      await db().query(
+        `UPDATE app_chat_send_counters SET day_start = day_start - interval '1 day'
+          WHERE corp_id = $1 AND agentid = $2`,
+        [corp.corpId, app.agentid],
+      );
+      await ok(say('quota2'));
+      expect(await lastSeq(quota2)).toBe(seq + 1);
+      expect((await counters()).carol).toEqual([1, 1]);
+    });
+
+    // Refusals of other apps and corps, and malformed posts, count for nobody.
+    const before = await counters();
+    expect(await errcodeOf(say('quota1', stranger.token))).toBe(86003);
+    expect(await errcodeOf(say('quota1', tokens.carol))).toBe(40014);
+    expect(await errcodeOf(say('quota1', null))).toBe(41001);
+    expect(
+      await errcodeOf(post('/cgi-bin/appchat/send', { chatid: 'quota1', msgtype: 'text' })),
+    ).toBe(44004);
+    expect(await counters()).toEqual(before);
+  });
+
+  it('posts template cards into its chat: kept whole, in the sent event and frames, found by search', async () => {
+    await ok(post('/cgi-bin/appchat/create', { chatid: 'cards', userlist: ['alice', 'bob'] }));
+    const id = await conversationOf('cards');
+    // Listening since the earlier test that posts into its chat (or from here when run alone).
+    if (!messaging.app.getHttpServer().listening) await messaging.app.listen(0, '127.0.0.1');
+    const { port } = messaging.app.getHttpServer().address() as AddressInfo;
+    const frames: { type: string; message?: { type: string; templateCard?: unknown } }[] = [];
+    const socket = new WebSocket(`ws://127.0.0.1:${port}/v1/stream`, {
+      headers: { authorization: `Bearer ${tokens.bob}` },
+    });
+    socket.on('message', (data: Buffer) => frames.push(JSON.parse(data.toString('utf8'))));
+    try {
+      await eventually(() => expect(frames.some((f) => f.type === 'ready')).toBe(true));
+      await ok(
+        post('/cgi-bin/appchat/send', {
+          chatid: 'cards',
+          msgtype: 'template_card',
+          template_card: {
+            card_type: 'text_notice',
+            main_title: { title: '发布窗口', desc: '今晚十点' },
+            horizontal_content_list: [{ keyname: '负责人', value: '鲍勃', type: 3, userid: 'bob' }],
+            card_action: { type: 1, url: 'https://ops.example.com/release' },
+          },
+        }),
+      );
+      const expected = {
+        cardType: 'text_notice',
+        taskId: '',
+        source: null,
+        mainTitle: { title: '发布窗口', desc: '今晚十点' },
+        quoteArea: null,
+        emphasisContent: null,
+        subTitleText: '',
+        horizontalContentList: [
+          { type: 3, keyname: '负责人', value: '鲍勃', url: '', userid: 'bob' },
+        ],
+        jumpList: [],
+        cardAction: { type: 1, url: 'https://ops.example.com/release', appid: '', pagepath: '' },
+        cardImage: null,
+        imageTextArea: null,
+        verticalContentList: [],
+      };
+      const page = await v1(tokens.bob).get(`/v1/conversations/${id}/messages`).expect(200);
+      expect(page.body.items[0]).toMatchObject({
+        seq: 1,
+        sender: `app:${app.agentid}`,
+        type: 'template_card',
+        templateCard: expected,
+      });
+      await eventually(() =>
+        expect(
+          frames.find((f) => f.type === 'message' && f.message?.type === 'template_card')?.message
+            ?.templateCard,
+        ).toEqual(expected),
+      );
+      await eventually(
+        () => {
+          const sent = seen.find(
+            (e) => e.key === id && e.type === 'qiwei.messaging.message.sent.v1',
+          );
+          expect(sent?.data.message).toMatchObject({
+            content: {
+              type: 'template_card',
+              templateCard: { cardType: 'text_notice', mainTitle: { title: '发布窗口' } },
+            },
+          });
+        },
+        { timeoutMs: 20_000 },
+      );
+      // Members find it by the card's words.
+      const found = await v1(tokens.alice).get('/v1/messages/search?q=发布窗口').expect(200);
+      expect(
+        found.body.items.map((h: { conversation: { id: string } }) => h.conversation.id),
+      ).toContain(id);
+      // A malformed or callback card changes nothing.
+      expect(
+        await errcodeOf(
+          post('/cgi-bin/appchat/send', {
+            chatid: 'cards',
+            msgtype: 'template_card',
+            template_card: {
+              card_type: 'vote_interaction',
+              card_action: { type: 1, url: 'https://x.cn' },
+            },
+          }),
+        ),
+      ).toBe(40008);
+      expect((await v1(tokens.bob).get(`/v1/conversations/${id}`).expect(200)).body.lastSeq).toBe(
+        1,
+      );
+    } finally {
+      socket.close();
+    }
+  });
+
+  it('keeps a chat within the member limit its owner set through /v1', async () => {
+    await ok(post('/cgi-bin/appchat/create', { chatid: 'small', userlist: ['alice', 'carol'] }));
+    const id = await conversationOf('small');
+    await messaging
+      .http()
+      .patch(`/v1/conversations/${id}`)
+      .set('authorization', `Bearer ${tokens.alice}`)
+      .send({ memberLimit: 2 })
+      .expect(200);
+    const full = await post('/cgi-bin/appchat/update', {
+      chatid: 'small',
+      add_user_list: ['bob'],
+    });
+    expect([full.body.errcode, full.body.errmsg]).toEqual([86006, expect.stringContaining('2')]);
+    // Swapping one member for another still fits.
+    await ok(
+      post('/cgi-bin/appchat/update', {
+        chatid: 'small',
+        add_user_list: ['bob'],
+        del_user_list: ['carol'],
+      }),
+    );
+    expect((await info('small')).userlist).toEqual(['alice', 'bob']);
   });
 
   it('forgets a chat whose group was disbanded', async () => {

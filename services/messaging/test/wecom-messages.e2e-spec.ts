@@ -446,6 +446,229 @@ describe('messaging: WeCom media and app messages (/cgi-bin)', () => {
       expect(carols.media.mediaId).toBe(adopted.ids[0]);
     });
 
+    it('sends template cards (text_notice, news_notice) whole: inbox and app_sent event', async () => {
+      const textNotice = {
+        card_type: 'text_notice',
+        task_id: 'task-2025_01',
+        source: { icon_url: 'https://example.com/i.png', desc: '审批中心', desc_color: 2 },
+        main_title: { title: '报销待审批', desc: '张三提交了一笔报销' },
+        emphasis_content: { title: '¥1,280', desc: '金额' },
+        quote_area: {
+          type: 1,
+          url: 'https://example.com/q',
+          title: '备注',
+          quote_text: '出差北京的交通费',
+        },
+        sub_title_text: '请在三天内处理',
+        horizontal_content_list: [
+          { keyname: '申请人', value: '张三' },
+          { keyname: '单据', value: '查看', type: 1, url: 'https://example.com/d' },
+          { keyname: '审批人', value: '鲍勃', type: 3, userid: 'bob' },
+        ],
+        jump_list: [
+          { type: 1, url: 'https://example.com/all', title: '全部待办' },
+          { type: 2, appid: 'wx123', pagepath: 'pages/index', title: '小程序' },
+        ],
+        card_action: { type: 1, url: 'https://example.com/approve' },
+      };
+      const newsNotice = {
+        card_type: 'news_notice',
+        main_title: { title: '季度总结' },
+        card_image: { url: 'https://example.com/c.png', aspect_ratio: 2.25 },
+        image_text_area: {
+          type: 1,
+          url: 'https://example.com/n',
+          title: '图文',
+          desc: '摘要',
+          image_url: 'https://example.com/t.png',
+        },
+        vertical_content_list: [{ title: '营收', desc: '同比增长 12%' }],
+        card_action: { type: 2, appid: 'wx123', pagepath: 'pages/report' },
+      };
+      const msgids: string[] = [];
+      for (const card of [textNotice, newsNotice])
+        msgids.push(
+          String(
+            (
+              await ok(
+                post('/cgi-bin/message/send', {
+                  agentid: app.agentid,
+                  touser: 'bob',
+                  msgtype: 'template_card',
+                  template_card: card,
+                }),
+              )
+            ).msgid,
+          ),
+        );
+      const received = await inbox(tokens.bob);
+      const byId = (id: string) => received.find((m) => m.msgid === id) as Record<string, unknown>;
+      const link = (type: number, url = '', appid = '', pagepath = '') => ({
+        type,
+        url,
+        appid,
+        pagepath,
+      });
+      expect(byId(msgids[0])).toMatchObject({ msgtype: 'template_card', text: '' });
+      expect(byId(msgids[0]).templateCard).toEqual({
+        cardType: 'text_notice',
+        taskId: 'task-2025_01',
+        source: { iconUrl: 'https://example.com/i.png', desc: '审批中心', descColor: 2 },
+        mainTitle: { title: '报销待审批', desc: '张三提交了一笔报销' },
+        quoteArea: {
+          action: link(1, 'https://example.com/q'),
+          title: '备注',
+          quoteText: '出差北京的交通费',
+        },
+        emphasisContent: { title: '¥1,280', desc: '金额' },
+        subTitleText: '请在三天内处理',
+        horizontalContentList: [
+          { type: 0, keyname: '申请人', value: '张三', url: '', userid: '' },
+          { type: 1, keyname: '单据', value: '查看', url: 'https://example.com/d', userid: '' },
+          { type: 3, keyname: '审批人', value: '鲍勃', url: '', userid: 'bob' },
+        ],
+        jumpList: [
+          { action: link(1, 'https://example.com/all'), title: '全部待办' },
+          { action: link(2, '', 'wx123', 'pages/index'), title: '小程序' },
+        ],
+        cardAction: link(1, 'https://example.com/approve'),
+        cardImage: null,
+        imageTextArea: null,
+        verticalContentList: [],
+      });
+      expect(byId(msgids[1]).templateCard).toMatchObject({
+        cardType: 'news_notice',
+        mainTitle: { title: '季度总结', desc: '' },
+        emphasisContent: null,
+        cardImage: { url: 'https://example.com/c.png', aspectRatio: 2.25 },
+        imageTextArea: {
+          action: link(1, 'https://example.com/n'),
+          title: '图文',
+          desc: '摘要',
+          imageUrl: 'https://example.com/t.png',
+        },
+        verticalContentList: [{ title: '营收', desc: '同比增长 12%' }],
+        cardAction: link(2, '', 'wx123', 'pages/report'),
+      });
+      // The archive gets the whole card from the event.
+      const announced = await event('qiwei.messaging.message.app_sent.v1', msgids[0]);
+      expect(announced.data).toMatchObject({
+        recipients: ['bob'],
+        content: {
+          type: 'template_card',
+          templateCard: {
+            cardType: 'text_notice',
+            taskId: 'task-2025_01',
+            mainTitle: { title: '报销待审批', desc: '张三提交了一笔报销' },
+            horizontalContentList: [
+              { keyname: '申请人', value: '张三' },
+              { type: 1, keyname: '单据', url: 'https://example.com/d' },
+              { type: 3, keyname: '审批人', userid: 'bob' },
+            ],
+            cardAction: { type: 1, url: 'https://example.com/approve' },
+          },
+        },
+      });
+      // A recalled card keeps its place in the inbox without content.
+      await ok(post('/cgi-bin/message/recall', { msgid: msgids[1] }));
+      const recalled = (await inbox(tokens.bob)).find((m) => m.msgid === msgids[1]);
+      expect(recalled).toMatchObject({ recalled: true, templateCard: null });
+    });
+
+    it('refuses template cards it does not support or that are malformed (40008, 40058), sending nothing', async () => {
+      const sent = () =>
+        count('SELECT count(*) AS n FROM app_messages WHERE corp_id = $1', [corp.corpId]);
+      const before = await sent();
+      const action = { type: 1, url: 'https://example.com' };
+      const title = { title: '标题' };
+      const card = (fields: object) => ({
+        agentid: app.agentid,
+        touser: 'bob',
+        msgtype: 'template_card',
+        template_card: {
+          card_type: 'text_notice',
+          main_title: title,
+          card_action: action,
+          ...fields,
+        },
+      });
+      const cases: [object, number][] = [
+        [card({ card_type: 'button_interaction' }), 40008],
+        [card({ card_type: 'vote_interaction' }), 40008],
+        [card({ card_type: 'multiple_interaction' }), 40008],
+        [card({ card_type: 'nonsense' }), 40008],
+        [card({ card_type: undefined }), 40008],
+        [{ agentid: app.agentid, touser: 'bob', msgtype: 'template_card' }, 40058],
+        [card({ main_title: undefined }), 40058],
+        [card({ main_title: { desc: '只有描述' } }), 40058],
+        [card({ card_action: undefined }), 40058],
+        [card({ card_action: { type: 1 } }), 40058],
+        [card({ card_action: { type: 2, url: 'https://example.com' } }), 40058],
+        [card({ card_action: { type: 0 } }), 40058],
+        [card({ card_action: { type: 1, url: 'javascript:alert(1)' } }), 40058],
+        [
+          card({ action_menu: { desc: '更多', action_list: [{ text: '不再提醒', key: 'x' }] } }),
+          40058,
+        ],
+        [card({ horizontal_content_list: [{ keyname: '附件', type: 2, media_id: 'm' }] }), 40058],
+        [card({ horizontal_content_list: [{ keyname: '链接', type: 1 }] }), 40058],
+        [
+          card({ horizontal_content_list: [{ keyname: '成员', type: 3, userid: 'bad user' }] }),
+          40058,
+        ],
+        [card({ horizontal_content_list: Array(7).fill({ keyname: 'k', value: 'v' }) }), 40058],
+        [card({ jump_list: Array(4).fill({ type: 1, url: 'https://x.cn', title: 't' }) }), 40058],
+        [card({ jump_list: [{ type: 1, url: 'https://x.cn' }] }), 40058],
+        [card({ card_image: { url: 'https://x.cn/i.png' } }), 40058],
+        [card({ sub_title_text: '长'.repeat(683) + '长'.repeat(683) }), 40058],
+        [card({ task_id: 'bad id!' }), 40058],
+        [card({ source: { desc_color: 9 } }), 40058],
+        [card({ unknown: 1 }), 40058],
+        [
+          card({
+            card_type: 'news_notice',
+            card_image: { url: 'https://x.cn/i.png', aspect_ratio: 3 },
+          }),
+          40058,
+        ],
+        [card({ card_type: 'news_notice' }), 40058],
+        [
+          card({
+            card_type: 'news_notice',
+            card_image: { url: 'https://x.cn/i.png' },
+            emphasis_content: { title: '1' },
+          }),
+          40058,
+        ],
+        [
+          card({
+            card_type: 'news_notice',
+            main_title: undefined,
+            card_image: { url: 'https://x.cn/i.png' },
+          }),
+          40058,
+        ],
+        [
+          card({
+            card_type: 'news_notice',
+            image_text_area: { title: '没有图' },
+          }),
+          40058,
+        ],
+      ];
+      for (const [i, [body, errcode]] of cases.entries())
+        expect([i, await errcodeOf(post('/cgi-bin/message/send', body))]).toEqual([i, errcode]);
+      const refused = await post(
+        '/cgi-bin/message/send',
+        card({ card_type: 'button_interaction' }),
+      );
+      expect(refused.body.errmsg).toContain('card_type');
+      // Another corp's app, and no token, are refused before the card is read.
+      expect(await errcodeOf(post('/cgi-bin/message/send', card({}), stranger.token))).toBe(301002);
+      expect(await errcodeOf(post('/cgi-bin/message/send', card({}), null))).toBe(41001);
+      expect(await sent()).toBe(before);
+    });
+
     it('does not send the same message twice within the duplicate-check interval', async () => {
       const body = {
         ...text(),

@@ -33,6 +33,7 @@ import {
   ConversationExternalContactsAddedSchema,
   ConversationExternalContactsRemovedSchema,
   ConversationMembersAddedSchema,
+  ConversationMembersLeftOutSchema,
   ConversationMembersRemovedSchema,
   ConversationSettingsChangedSchema,
   MessageReadSchema,
@@ -295,6 +296,21 @@ const REAL_PAYLOADS: ReadonlyMap<DescMessage, MessageInitShape<DescMessage>> = n
       externalUserids: ['wmAbCdEf0123456789abcdefGHIJKLmn'],
       by: 'zhangsan',
       reason: 'removed',
+    },
+  ],
+  [
+    ConversationMembersLeftOutSchema,
+    {
+      conversation: {
+        ...conversation,
+        id: '3e8f1a2b-6c4d-4e9f-a0b1-c2d3e4f5a6b7',
+        kind: 'department',
+        name: '运维部',
+        memberLimit: 2,
+        departmentId: 7,
+        waiting: ['wangwu', 'zhaoliu'],
+      },
+      userids: ['zhaoliu'],
     },
   ],
   [

@@ -4,6 +4,7 @@ import {
   ConversationExternalContactsAddedSchema,
   ConversationExternalContactsRemovedSchema,
   ConversationMembersAddedSchema,
+  ConversationMembersLeftOutSchema,
   ConversationMembersRemovedSchema,
   ConversationSettingsChangedSchema,
 } from '../gen/qiwei/messaging/v1/conversation_pb';
@@ -117,6 +118,12 @@ export const MESSAGING_CONVERSATION_TOPIC = defineTopic({
       schema: ConversationExternalContactsRemovedSchema,
       summary: 'External contacts were removed from an external group.',
     },
+    {
+      type: 'qiwei.messaging.conversation.members_left_out.v1',
+      schema: ConversationMembersLeftOutSchema,
+      summary:
+        'A department group is at its member limit: members of its subtree could not join and wait for a seat.',
+    },
   ],
 });
 
@@ -159,7 +166,7 @@ export const MESSAGING_ANNOUNCEMENT_TOPIC = defineTopic({
       type: 'qiwei.messaging.announcement.reminded.v1',
       schema: AnnouncementRemindedSchema,
       summary:
-        'The publisher reminded the recipients who had not read it; notification channels remind `userids`.',
+        'The recipients who had not read it were reminded — by a manager, or automatically for an important announcement (强提醒); notification channels remind `userids`.',
     },
   ],
 });

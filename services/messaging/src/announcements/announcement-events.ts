@@ -101,6 +101,7 @@ export const announcementReminded = (
   by: string,
   userids: string[],
   at: Date,
+  automatic: boolean,
 ): NewEvent => ({
   ...envelope(a.corpId, a.id),
   type: typeOf('reminded'),
@@ -113,5 +114,6 @@ export const announcementReminded = (
     remindedBy: by,
     userids,
     remindedAt: timestampFromDate(at),
+    automatic,
   },
 });

@@ -101,6 +101,7 @@ export async function announcementDelivery(
           title: r.title,
           priority: r.priority,
           remindedBy: r.remindedBy,
+          automatic: r.automatic,
           strongReminder: true,
         }),
       };

@@ -8,12 +8,12 @@ import { LOGGER, type Logger } from '@qiwei/platform';
 import { MESSAGING_CONFIG, type MessagingConfig } from '../config';
 import { AnnouncementsService } from './announcements.service';
 
-/** Announcements published or archived per pass, so one pass never runs for long. */
+/** Announcements published, archived or reminded per pass, so one pass never runs for long. */
 const PER_PASS = 100;
 
 /**
- * Publishes scheduled announcements when their time comes and archives those whose expiry has
- * passed. Every instance runs it every ANNOUNCEMENT_SCHEDULER_INTERVAL_MS; the state lives in the
+ * Publishes scheduled announcements when their time comes, archives those whose expiry has
+ * passed and re-notifies the unread of important ones when their automatic reminder is due. Every instance runs it every ANNOUNCEMENT_SCHEDULER_INTERVAL_MS; the state lives in the
  * database (nothing is kept in memory, so a restart loses nothing), and each announcement is
  * claimed with FOR UPDATE SKIP LOCKED in the transaction that publishes it, so with any number
  * of instances each is published exactly once.
@@ -55,6 +55,8 @@ export class AnnouncementScheduler implements OnApplicationBootstrap, BeforeAppl
       }
       for (let n = 0; n < PER_PASS && !this.stopped; n++)
         if (!(await this.announcements.expireNext())) break;
+      for (let n = 0; n < PER_PASS && !this.stopped; n++)
+        if (!(await this.announcements.remindNextDue())) break;
     } catch (error) {
       this.logger.error({ err: error }, 'announcements: scheduler pass failed; tried again later');
     }

@@ -39,6 +39,7 @@ import {
   ReceivedQuery,
   RecipientPageResponse,
   RecipientsQuery,
+  ReminderListResponse,
   ReminderResponse,
   StatsResponse,
   UpdateAnnouncementDto,
@@ -311,6 +312,20 @@ export class AnnouncementsController {
     @Param('id', UuidPipe) id: string,
   ): Promise<ReminderResponse> {
     return ReminderResponse.of(await this.announcements.remind(caller, id));
+  }
+
+  @Get(':id/reminders')
+  @ApiOperation({
+    summary:
+      'The reminders of the unread, newest first: by managers, and automatic ones of an important announcement (managers only)',
+  })
+  @ApiOkResponse({ type: ReminderListResponse })
+  async reminders(
+    @CurrentPrincipal() caller: Principal,
+    @Param('id', UuidPipe) id: string,
+  ): Promise<ReminderListResponse> {
+    const found = await this.announcements.reminders(caller, id);
+    return ReminderListResponse.of(found.announcement, found.reminders, found.remindersLeft);
   }
 
   @Get(':id/attachments/:mediaId')

@@ -47,8 +47,23 @@ export interface StoredAnnouncement {
   recipientCount: number;
   publishAttempts: number;
   lastError: string | null;
+  /** Automatic reminders of the unread sent so far (important announcements). */
+  autoReminders: number;
+  /** When the next automatic reminder is due; null: none is (any more). */
+  nextAutoRemindAt: Date | null;
   createdAt: Date;
   updatedAt: Date;
+}
+
+/** One "remind the unread", by a manager or automatic (an important announcement's). */
+export interface AnnouncementReminder {
+  id: string;
+  /** The manager who reminded; '' for an automatic reminder. */
+  remindedBy: string;
+  automatic: boolean;
+  /** How many unread recipients were reminded. */
+  reminded: number;
+  remindedAt: Date;
 }
 
 /** An announcement as one recipient sees it in their list. */
@@ -99,6 +114,8 @@ interface AnnouncementRow {
   recipient_count: number;
   publish_attempts: number;
   last_error: string | null;
+  auto_reminders: number;
+  next_auto_remind_at: Date | null;
   created_at: Date;
   updated_at: Date;
 }
@@ -131,6 +148,8 @@ const toAnnouncement = (r: AnnouncementRow): StoredAnnouncement => ({
   recipientCount: r.recipient_count,
   publishAttempts: r.publish_attempts,
   lastError: r.last_error,
+  autoReminders: r.auto_reminders,
+  nextAutoRemindAt: r.next_auto_remind_at,
   createdAt: r.created_at,
   updatedAt: r.updated_at,
 });
@@ -271,10 +290,16 @@ export class AnnouncementsRepository {
   /**
    * Resolves the recipients now — active members in the targeted departments' subtrees, the
    * tags' members and departments' subtrees, the members named, or everyone — limited to the
-   * scope's subtrees (as the departments stand now) when there is one, writes a row for each, and marks the announcement
-   * published. Returns the recipients.
+   * scope's subtrees (as the departments stand now) when there is one, writes a row for each,
+   * and marks the announcement published, its first automatic reminder due at
+   * `nextAutoRemindAt` (null: none). Returns the recipients.
    */
-  async publish(em: EntityManager, a: StoredAnnouncement, publishedAt: Date): Promise<string[]> {
+  async publish(
+    em: EntityManager,
+    a: StoredAnnouncement,
+    publishedAt: Date,
+    nextAutoRemindAt: Date | null,
+  ): Promise<string[]> {
     const rows = await em.query<{ userid: string }[]>(
       `WITH target_paths AS (
          SELECT path FROM directory_departments
@@ -312,9 +337,9 @@ export class AnnouncementsRepository {
     );
     await em.query(
       `UPDATE announcements SET status = 'published', published_at = $3, recipient_count = $4,
-         retry_at = NULL, last_error = NULL, updated_at = now()
+         next_auto_remind_at = $5, retry_at = NULL, last_error = NULL, updated_at = now()
         WHERE corp_id = $1 AND id = $2`,
-      [a.corpId, a.id, publishedAt, rows.length],
+      [a.corpId, a.id, publishedAt, rows.length, nextAutoRemindAt],
     );
     return rows.map((r) => r.userid);
   }
@@ -327,7 +352,8 @@ export class AnnouncementsRepository {
     at: Date,
   ): Promise<void> {
     await em.query(
-      `UPDATE announcements SET status = 'withdrawn', withdrawn_at = $4, withdrawn_by = $3, updated_at = now()
+      `UPDATE announcements SET status = 'withdrawn', withdrawn_at = $4, withdrawn_by = $3,
+         next_auto_remind_at = NULL, updated_at = now()
         WHERE corp_id = $1 AND id = $2`,
       [corpId, id, by, at],
     );
@@ -335,7 +361,8 @@ export class AnnouncementsRepository {
 
   async setArchived(em: EntityManager, corpId: string, id: string, at: Date): Promise<void> {
     await em.query(
-      `UPDATE announcements SET status = 'archived', archived_at = $3, updated_at = now()
+      `UPDATE announcements SET status = 'archived', archived_at = $3, next_auto_remind_at = NULL,
+         updated_at = now()
         WHERE corp_id = $1 AND id = $2`,
       [corpId, id, at],
     );
@@ -525,13 +552,15 @@ export class AnnouncementsRepository {
     return rows.map((r) => r.userid);
   }
 
+  /** How many reminders managers sent, and when the last reminder of any kind went out. */
   async reminderHistory(
     em: EntityManager,
     corpId: string,
     id: string,
   ): Promise<{ count: number; last: Date | null }> {
     const [row] = await em.query<{ count: number; last: Date | null }[]>(
-      `SELECT count(*)::int AS count, max(reminded_at) AS last FROM announcement_reminders
+      `SELECT count(*) FILTER (WHERE NOT automatic)::int AS count, max(reminded_at) AS last
+         FROM announcement_reminders
         WHERE corp_id = $1 AND announcement_id = $2`,
       [corpId, id],
     );
@@ -546,11 +575,61 @@ export class AnnouncementsRepository {
     by: string,
     userids: string[],
     at: Date,
+    automatic = false,
   ): Promise<void> {
     await em.query(
-      `INSERT INTO announcement_reminders (corp_id, id, announcement_id, reminded_by, userids, reminded_at)
-       VALUES ($1, $2, $3, $4, $5::text[], $6)`,
-      [corpId, reminderId, id, by, userids, at],
+      `INSERT INTO announcement_reminders (corp_id, id, announcement_id, reminded_by, userids, reminded_at, automatic)
+       VALUES ($1, $2, $3, $4, $5::text[], $6, $7)`,
+      [corpId, reminderId, id, by, userids, at, automatic],
+    );
+  }
+
+  /** The reminders of an announcement, newest first. */
+  async reminders(em: EntityManager, corpId: string, id: string): Promise<AnnouncementReminder[]> {
+    const rows = await em.query<
+      { id: string; reminded_by: string; automatic: boolean; reminded: number; reminded_at: Date }[]
+    >(
+      `SELECT id, reminded_by, automatic, cardinality(userids) AS reminded, reminded_at
+         FROM announcement_reminders
+        WHERE corp_id = $1 AND announcement_id = $2
+        ORDER BY reminded_at DESC, id`,
+      [corpId, id],
+    );
+    return rows.map((r) => ({
+      id: r.id,
+      remindedBy: r.reminded_by,
+      automatic: r.automatic,
+      reminded: r.reminded,
+      remindedAt: r.reminded_at,
+    }));
+  }
+
+  /** Records an automatic reminder sent: how many so far and when the next is due (or null). */
+  async setAutoReminders(
+    em: EntityManager,
+    corpId: string,
+    id: string,
+    count: number,
+    next: Date | null,
+  ): Promise<void> {
+    await em.query(
+      `UPDATE announcements SET auto_reminders = $3, next_auto_remind_at = $4
+        WHERE corp_id = $1 AND id = $2`,
+      [corpId, id, count, next],
+    );
+  }
+
+  /** A manager just reminded: the next automatic reminder waits until `notBefore` at least. */
+  async deferAutoReminder(
+    em: EntityManager,
+    corpId: string,
+    id: string,
+    notBefore: Date,
+  ): Promise<void> {
+    await em.query(
+      `UPDATE announcements SET next_auto_remind_at = greatest(next_auto_remind_at, $3)
+        WHERE corp_id = $1 AND id = $2 AND next_auto_remind_at IS NOT NULL`,
+      [corpId, id, notBefore],
     );
   }
 
@@ -585,6 +664,21 @@ export class AnnouncementsRepository {
       `SELECT * FROM announcements
         WHERE status = 'published' AND expires_at IS NOT NULL AND expires_at <= now()
         ORDER BY expires_at
+        LIMIT 1
+        FOR UPDATE SKIP LOCKED`,
+    );
+    return row ? toAnnouncement(row) : null;
+  }
+
+  /**
+   * Claims one published announcement whose next automatic reminder is due, as `claimDue`
+   * does (a manager's reminder of it waits on the same row lock).
+   */
+  async claimAutoReminder(em: EntityManager): Promise<StoredAnnouncement | null> {
+    const [row] = await em.query<AnnouncementRow[]>(
+      `SELECT * FROM announcements
+        WHERE status = 'published' AND next_auto_remind_at IS NOT NULL AND next_auto_remind_at <= now()
+        ORDER BY next_auto_remind_at
         LIMIT 1
         FOR UPDATE SKIP LOCKED`,
     );

@@ -38,6 +38,7 @@ import {
 } from './announcement.exceptions';
 import {
   AnnouncementsRepository,
+  type AnnouncementReminder,
   type AnnouncementAttachment,
   type AnnouncementDraft,
   type AnnouncementPriority,
@@ -384,14 +385,80 @@ export class AnnouncementsService {
       await this.outbox.publish(
         em,
         MESSAGING_ANNOUNCEMENT_TOPIC,
-        announcementReminded(a, caller.userId, unread, now),
+        announcementReminded(a, caller.userId, unread, now, false),
       );
+      // The unread were just reminded: the next automatic reminder waits its interval.
+      await this.announcements.deferAutoReminder(em, a.corpId, a.id, this.autoRemindAfter(now));
       return {
         id: reminderId,
         reminded: unread.length,
         remindedAt: now,
         remindersLeft: max - history.count - 1,
       };
+    });
+  }
+
+  /** Every reminder of the unread, by managers and automatic, newest first (managers only). */
+  async reminders(
+    caller: Principal,
+    id: string,
+  ): Promise<{
+    announcement: StoredAnnouncement;
+    reminders: AnnouncementReminder[];
+    remindersLeft: number;
+  }> {
+    const em = this.dataSource.manager;
+    const a = await this.managed(em, caller, id);
+    const reminders = await this.announcements.reminders(em, a.corpId, a.id);
+    const manual = reminders.filter((r) => !r.automatic).length;
+    return {
+      announcement: a,
+      reminders,
+      remindersLeft: Math.max(0, this.config.ANNOUNCEMENT_REMINDERS_MAX - manual),
+    };
+  }
+
+  /**
+   * Sends the next automatic reminder that is due, if any (the scheduler's step; any number of
+   * instances may run it at once): an important announcement's active unread recipients are
+   * re-notified — the `reminded` event (automatic, for SMS/e-mail channels) and frames — then
+   * again every ANNOUNCEMENT_IMPORTANT_REMIND_MINUTES, ANNOUNCEMENT_IMPORTANT_AUTO_REMINDERS
+   * times in all. Once everyone has read it, no more are due. Returns whether one was due.
+   */
+  remindNextDue(): Promise<{ id: string; reminded: number } | null> {
+    return this.transactions.run(async (em) => {
+      const a = await this.announcements.claimAutoReminder(em);
+      if (!a) return null;
+      const unread = await this.announcements.unreadActive(em, a.corpId, a.id);
+      if (!unread.length) {
+        await this.announcements.setAutoReminders(em, a.corpId, a.id, a.autoReminders, null);
+        return { id: a.id, reminded: 0 };
+      }
+      const now = new Date();
+      await this.announcements.insertReminder(
+        em,
+        a.corpId,
+        randomUUID(),
+        a.id,
+        '',
+        unread,
+        now,
+        true,
+      );
+      await this.outbox.publish(
+        em,
+        MESSAGING_ANNOUNCEMENT_TOPIC,
+        announcementReminded(a, '', unread, now, true),
+      );
+      const sent = a.autoReminders + 1;
+      await this.announcements.setAutoReminders(
+        em,
+        a.corpId,
+        a.id,
+        sent,
+        sent < this.config.ANNOUNCEMENT_IMPORTANT_AUTO_REMINDERS ? this.autoRemindAfter(now) : null,
+      );
+      return { id: a.id, reminded: unread.length };
     });
   }
 
@@ -452,7 +519,14 @@ export class AnnouncementsService {
   }
 
   private async publishIn(em: EntityManager, a: StoredAnnouncement, at: Date): Promise<string[]> {
-    const recipients = await this.announcements.publish(em, a, at);
+    const automatic =
+      a.priority === 'important' && this.config.ANNOUNCEMENT_IMPORTANT_AUTO_REMINDERS > 0;
+    const recipients = await this.announcements.publish(
+      em,
+      a,
+      at,
+      automatic ? this.autoRemindAfter(at) : null,
+    );
     await this.outbox.publish(
       em,
       MESSAGING_ANNOUNCEMENT_TOPIC,
@@ -506,6 +580,10 @@ export class AnnouncementsService {
     const missing = ids.filter((m) => !kept.has(m));
     if (missing.length) throw new AnnouncementAttachmentInvalidException(missing);
     return ids.map((m) => kept.get(m) as AnnouncementAttachment);
+  }
+
+  private autoRemindAfter(at: Date): Date {
+    return new Date(at.getTime() + this.config.ANNOUNCEMENT_IMPORTANT_REMIND_MINUTES * 60_000);
   }
 
   private checkBody(body: string): void {

@@ -60,6 +60,21 @@ export class AppChatMembersOutOfRangeException extends ForbiddenException {
   }
 }
 
+/**
+ * Posting would take members of the chat over what they may receive from the app (WeCom 45009).
+ * A group message reaches everyone in it, so it is refused whole, never dropped for some.
+ */
+export class AppChatRateLimitedException extends DomainException {
+  constructor(userids: string[], perMinute: number, perDay: number) {
+    const named = userids.slice(0, 20).join(', ') + (userids.length > 20 ? ', …' : '');
+    super(
+      'APP_CHAT_RATE_LIMITED',
+      429,
+      `A member receives at most ${perMinute} messages a minute and ${perDay} a day from an app in its chats; at the limit: ${named}. Nothing was posted.`,
+    );
+  }
+}
+
 /** The same userid both added and removed (WeCom 86007). */
 export class AppChatMembersConflictException extends DomainException {
   constructor(userids: string[]) {

@@ -75,7 +75,7 @@ export class AppChatsController {
   @HttpCode(200)
   @ApiOperation({
     summary:
-      'Post into a chat the app created, as app:<agentid> (the message bodies of message/send)',
+      'Post into a chat the app created, as app:<agentid> (the message bodies of message/send); a member receives at most APP_CHAT_PER_MEMBER_PER_MINUTE and _PER_DAY from the app in its chats, beyond which the whole post is refused (45009)',
   })
   @ApiOkResponse({ type: WecomOkResponse })
   async send(

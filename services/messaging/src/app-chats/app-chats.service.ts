@@ -28,6 +28,7 @@ import {
   AppChatNotFoundException,
   AppChatOfAnotherAppException,
   AppChatOwnerInvalidException,
+  AppChatRateLimitedException,
   AppChatSizeInvalidException,
 } from './app-chat.exceptions';
 
@@ -80,7 +81,7 @@ export class AppChatsService {
     const owner = input.owner ?? members[0];
     if (owner === undefined || !members.includes(owner))
       throw new AppChatOwnerInvalidException(`The owner ${owner ?? ''} must be in userlist.`);
-    this.assertSize(members.length);
+    this.assertSize(members.length, this.config.GROUP_MEMBER_LIMIT);
     // WeCom's generated chatids are opaque: 128 random bits in hex fit [0-9a-zA-Z]{1,32}.
     const chatid = input.chatid ?? randomBytes(16).toString('hex');
     try {
@@ -146,7 +147,8 @@ export class AppChatsService {
             ? `The owner ${owner ?? ''} cannot be removed: name a new owner among the members.`
             : `The new owner ${owner} must be a member (or in add_user_list).`,
         );
-      this.assertSize(after.size);
+      // The group's own limit: its owner may have set it below the configured one (/v1).
+      this.assertSize(after.size, c.memberLimit);
       await this.assertMembers(em, caller.corpId, app.range, add);
       const by = senderOf(app);
       if (add.length) {
@@ -201,7 +203,12 @@ export class AppChatsService {
     };
   }
 
-  /** The app posts into its chat as `app:<agentid>`: the message gets the next seq and its event. */
+  /**
+   * The app posts into its chat as `app:<agentid>`: the message gets the next seq and its event,
+   * counted against what each member may receive from the app in its chats
+   * (APP_CHAT_PER_MEMBER_PER_MINUTE, _PER_DAY) in the same transaction. Over the limit for
+   * anyone in the chat, nothing is posted (a group message cannot skip some members).
+   */
   async send(
     caller: Principal,
     chatid: string,
@@ -210,18 +217,33 @@ export class AppChatsService {
     const app = appOf(caller);
     const c = await this.own(this.dataSource.manager, caller, chatid, false);
     try {
-      return await this.transactions.run((em) =>
-        this.messages.accept(em, { corpId: caller.corpId, userId: senderOf(app) }, c.id, {
-          clientMsgId: randomUUID(),
-          type: content.msgtype,
-          text: content.text,
-          mediaId: content.mediaId,
-          articles: content.articles,
-          textcard: content.textcard,
-          caption: content.caption,
-          safe: content.safe,
-        }),
-      );
+      return await this.transactions.run(async (em) => {
+        const message = await this.messages.accept(
+          em,
+          { corpId: caller.corpId, userId: senderOf(app) },
+          c.id,
+          {
+            clientMsgId: randomUUID(),
+            type: content.msgtype,
+            text: content.text,
+            mediaId: content.mediaId,
+            articles: content.articles,
+            textcard: content.textcard,
+            templateCard: content.templateCard,
+            caption: content.caption,
+            safe: content.safe,
+          },
+        );
+        // Counted once the conversation is locked by the send: its members are those reached.
+        const over = await this.countSends(em, caller.corpId, app.agentId, c.id);
+        if (over.length)
+          throw new AppChatRateLimitedException(
+            over,
+            this.config.APP_CHAT_PER_MEMBER_PER_MINUTE,
+            this.config.APP_CHAT_PER_MEMBER_PER_DAY,
+          );
+        return message;
+      });
     } catch (error) {
       // Disbanded since it was looked up.
       if (error instanceof ConversationNotFoundException)
@@ -261,9 +283,50 @@ export class AppChatsService {
     return (await this.conversations.load(em, c.corpId, c.id)) as ConversationState;
   }
 
-  private assertSize(count: number): void {
-    if (count < 2 || count > this.config.GROUP_MEMBER_LIMIT)
-      throw new AppChatSizeInvalidException(count, this.config.GROUP_MEMBER_LIMIT);
+  private assertSize(count: number, limit: number): void {
+    if (count < 2 || count > limit) throw new AppChatSizeInvalidException(count, limit);
+  }
+
+  /**
+   * Counts a post against every member of the chat (fixed minute and UTC-day windows, by the
+   * database clock), in one statement; returns the members already at a limit (whose counters
+   * it leaves alone — the caller rolls the rest back).
+   */
+  private async countSends(
+    em: EntityManager,
+    corpId: string,
+    agentId: number,
+    conversationId: string,
+  ): Promise<string[]> {
+    const rows = await em.query<{ userid: string }[]>(
+      `WITH members AS (
+         SELECT userid FROM conversation_members WHERE corp_id = $1 AND conversation_id = $3
+       ), counted AS (
+         INSERT INTO app_chat_send_counters AS c
+                (corp_id, agentid, userid, minute_start, minute_count, day_start, day_count)
+         SELECT $1, $2, userid, date_trunc('minute', now()), 1, date_trunc('day', now(), 'UTC'), 1
+           FROM members
+         ON CONFLICT (corp_id, agentid, userid) DO UPDATE SET
+           minute_start = EXCLUDED.minute_start,
+           minute_count = CASE WHEN c.minute_start = EXCLUDED.minute_start THEN c.minute_count + 1 ELSE 1 END,
+           day_start = EXCLUDED.day_start,
+           day_count = CASE WHEN c.day_start = EXCLUDED.day_start THEN c.day_count + 1 ELSE 1 END
+         WHERE (c.minute_start <> EXCLUDED.minute_start OR c.minute_count < $4)
+           AND (c.day_start <> EXCLUDED.day_start OR c.day_count < $5)
+         RETURNING userid
+       )
+       SELECT m.userid FROM members m
+        WHERE NOT EXISTS (SELECT 1 FROM counted WHERE counted.userid = m.userid)
+        ORDER BY m.userid`,
+      [
+        corpId,
+        agentId,
+        conversationId,
+        this.config.APP_CHAT_PER_MEMBER_PER_MINUTE,
+        this.config.APP_CHAT_PER_MEMBER_PER_DAY,
+      ],
+    );
+    return rows.map((r) => r.userid);
   }
 
   /** Active members of the corp, inside the app's visibility range. */

@@ -13,6 +13,7 @@ import type {
   MediaCaption,
   MessageMediaInfo,
   NewsArticle,
+  TemplateCard,
   TextCard,
 } from '../messages/messages.repository';
 import {
@@ -35,6 +36,7 @@ export const APP_MESSAGE_TYPES = [
   'file',
   'textcard',
   'news',
+  'template_card',
 ] as const;
 export type AppMessageType = (typeof APP_MESSAGE_TYPES)[number];
 
@@ -48,6 +50,7 @@ export interface AppMessageContent {
   /** video: WeCom's title and description */
   caption?: MediaCaption;
   textcard?: TextCard;
+  templateCard?: TemplateCard;
   /** news: 1 to 8 */
   articles?: NewsArticle[];
   /** WeCom's `safe`: confidential */
@@ -65,6 +68,7 @@ interface StoredContent {
   media?: MessageMediaInfo | null;
   caption?: MediaCaption | null;
   textcard?: TextCard | null;
+  templateCard?: TemplateCard | null;
   articles?: NewsArticle[];
   safe?: boolean;
 }
@@ -95,6 +99,7 @@ export interface ReceivedAppMessage {
   media: MessageMediaInfo | null;
   caption: MediaCaption | null;
   textcard: TextCard | null;
+  templateCard: TemplateCard | null;
   articles: NewsArticle[];
   safe: boolean;
   sentAt: Date;
@@ -137,6 +142,8 @@ export class AppMessagesService {
             textcard: input.textcard ?? null,
             articles: input.articles ?? [],
             safe: input.safe ?? false,
+            // Only template cards carry it: the hashes of other content stay as they were.
+            ...(input.templateCard ? { templateCard: input.templateCard } : {}),
           };
     const contentHash = createHash('sha256')
       .update(
@@ -178,6 +185,7 @@ export class AppMessagesService {
         },
         caption: input.caption ?? null,
         textcard: input.textcard ?? null,
+        templateCard: input.templateCard ?? null,
         articles: input.articles ?? [],
         safe: input.safe ?? false,
       };
@@ -236,6 +244,7 @@ export class AppMessagesService {
           media: content.media ?? null,
           caption: content.caption ?? null,
           textcard: content.textcard ?? null,
+          templateCard: content.templateCard ?? null,
           articles: content.articles ?? [],
           safe: content.safe ?? false,
           recipients: allowed,
@@ -289,6 +298,7 @@ export class AppMessagesService {
           media: shown.media ?? null,
           caption: shown.caption ?? null,
           textcard: shown.textcard ?? null,
+          templateCard: shown.templateCard ?? null,
           articles: shown.articles ?? [],
           safe: r.content.safe ?? false,
           sentAt: r.sent_at,

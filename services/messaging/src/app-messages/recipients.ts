@@ -67,22 +67,20 @@ export async function resolveRecipients(
   );
   const recipients = rows.map((r) => r.userid);
   const reached = new Set(recipients);
-  // A department is valid when it exists inside the range; a tag when it exists.
-  const [parties, tags] = await Promise.all([
-    em.query<{ id: number }[]>(
-      `SELECT d.id FROM directory_departments d
-        WHERE d.corp_id = $1 AND d.id = ANY($2::int[])
-          AND EXISTS (SELECT 1 FROM directory_departments r
-                       WHERE r.corp_id = d.corp_id AND r.id = ANY($3::int[]) AND d.path LIKE r.path || '%')`,
-      [corpId, targets.toparty, range.departmentIds],
-    ),
-    em.query<{ id: number }[]>(
-      'SELECT id FROM directory_tags WHERE corp_id = $1 AND id = ANY($2::int[])',
-      [corpId, targets.totag],
-    ),
-  ]);
-  const validParties = new Set(parties.map((p) => p.id));
-  const validTags = new Set(tags.map((t) => t.id));
+  // A department is valid when it exists inside the range; a tag when it exists. One statement
+  // on the caller's transaction (its connection runs one query at a time).
+  const [valid] = await em.query<{ parties: number[]; tags: number[] }[]>(
+    `SELECT ARRAY(SELECT d.id FROM directory_departments d
+                   WHERE d.corp_id = $1 AND d.id = ANY($2::int[])
+                     AND EXISTS (SELECT 1 FROM directory_departments r
+                                  WHERE r.corp_id = d.corp_id AND r.id = ANY($3::int[])
+                                    AND d.path LIKE r.path || '%')) AS parties,
+            ARRAY(SELECT t.id FROM directory_tags t
+                   WHERE t.corp_id = $1 AND t.id = ANY($4::int[])) AS tags`,
+    [corpId, targets.toparty, range.departmentIds, targets.totag],
+  );
+  const validParties = new Set(valid.parties);
+  const validTags = new Set(valid.tags);
   return {
     recipients,
     invaliduser: [...new Set(targets.touser)].filter((u) => !reached.has(u)),

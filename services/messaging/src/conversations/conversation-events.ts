@@ -39,6 +39,13 @@ export const conversationMembersAdded = (
   data: { conversation: conversationMessage(c), userids, by },
 });
 
+/** A department group at its member limit: these members of its subtree wait for a seat. */
+export const conversationMembersLeftOut = (c: ConversationState, userids: string[]): NewEvent => ({
+  ...envelope(c.corpId, c.id),
+  type: typeOf('members_left_out'),
+  data: { conversation: conversationMessage(c), userids },
+});
+
 export type RemovalReason = 'removed' | 'quit' | 'left_corp' | 'disabled' | 'left_department';
 
 export const conversationMembersRemoved = (

@@ -56,6 +56,8 @@ export interface ConversationState {
   notice: GroupNotice | null;
   welcomeMessage: string;
   tags: string[];
+  /** Department groups at their member limit: members of the subtree waiting, oldest first. */
+  waiting: string[];
 }
 
 export const roleOf = (c: ConversationState, userid: string): GroupRole | undefined =>
@@ -98,5 +100,6 @@ export function conversationMessage(
       : undefined,
     welcomeMessage: c.welcomeMessage,
     tags: c.tags,
+    waiting: c.waiting,
   };
 }

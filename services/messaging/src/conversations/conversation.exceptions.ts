@@ -22,6 +22,17 @@ export class GroupFullException extends DomainException {
   }
 }
 
+/** A department group is created only for a subtree that fits the member limit. */
+export class DepartmentGroupTooLargeException extends DomainException {
+  constructor(departmentId: number, members: number, limit: number) {
+    super(
+      'DEPARTMENT_GROUP_TOO_LARGE',
+      422,
+      `Department ${departmentId} and the departments below it have ${members} active members; a department group has at most ${limit} (GROUP_MEMBER_LIMIT).`,
+    );
+  }
+}
+
 export class NotAGroupException extends DomainException {
   constructor() {
     super('NOT_A_GROUP', 422, 'A 1:1 conversation has no members, settings or owner to change.');

@@ -77,6 +77,14 @@ export class ConversationsRepository {
             [corpId, id],
           )
         : [];
+    const waiting =
+      row.kind === 'department'
+        ? await em.query<{ userid: string }[]>(
+            `SELECT userid FROM department_group_waitlist
+              WHERE corp_id = $1 AND conversation_id = $2 ORDER BY since, userid`,
+            [corpId, id],
+          )
+        : [];
     const [notice] = row.notice_version
       ? await em.query<NoticeRow[]>(
           `SELECT version, text, published_by, published_at FROM group_notices
@@ -112,6 +120,7 @@ export class ConversationsRepository {
       notice: notice ? toNotice(notice) : null,
       welcomeMessage: row.welcome_message,
       tags: row.tags,
+      waiting: waiting.map((w) => w.userid),
     };
   }
 
@@ -382,6 +391,10 @@ export class ConversationsRepository {
       corpId,
       id,
     ]);
+    await em.query(
+      'DELETE FROM department_group_waitlist WHERE corp_id = $1 AND conversation_id = $2',
+      [corpId, id],
+    );
   }
 
   /** Group conversations (not disbanded) the member is in. */

@@ -124,6 +124,108 @@ export class DepartmentGroupsRepository {
     return rows.map((r) => r.id);
   }
 
+  /** Puts members on a group's waiting list; returns those who were not on it already. */
+  async wait(
+    em: EntityManager,
+    corpId: string,
+    conversationId: string,
+    userids: string[],
+  ): Promise<string[]> {
+    const rows = await em.query<{ userid: string }[]>(
+      `WITH added AS (
+         INSERT INTO department_group_waitlist (corp_id, conversation_id, userid)
+         SELECT $1, $2, unnest($3::text[])
+         ON CONFLICT DO NOTHING
+         RETURNING userid
+       ) SELECT userid FROM added ORDER BY userid`,
+      [corpId, conversationId, userids],
+    );
+    return rows.map((r) => r.userid);
+  }
+
+  /** Takes members off a group's waiting list (they joined). */
+  async unwait(
+    em: EntityManager,
+    corpId: string,
+    conversationId: string,
+    userids: string[],
+  ): Promise<void> {
+    await em.query(
+      `DELETE FROM department_group_waitlist
+        WHERE corp_id = $1 AND conversation_id = $2 AND userid = ANY($3::text[])`,
+      [corpId, conversationId, userids],
+    );
+  }
+
+  /** The member stops waiting for every group but these (those that still cover them). */
+  async unwaitElsewhere(
+    em: EntityManager,
+    corpId: string,
+    userid: string,
+    keep: string[],
+  ): Promise<void> {
+    await em.query(
+      `DELETE FROM department_group_waitlist
+        WHERE corp_id = $1 AND userid = $2 AND NOT (conversation_id = ANY($3::uuid[]))`,
+      [corpId, userid, keep],
+    );
+  }
+
+  /** Only these may keep waiting for the group (the subtree's active members). */
+  async keepWaiting(
+    em: EntityManager,
+    corpId: string,
+    conversationId: string,
+    keep: string[],
+  ): Promise<void> {
+    await em.query(
+      `DELETE FROM department_group_waitlist
+        WHERE corp_id = $1 AND conversation_id = $2 AND NOT (userid = ANY($3::text[]))`,
+      [corpId, conversationId, keep],
+    );
+  }
+
+  /**
+   * The group's first `count` waiting members who are still active members of its subtree,
+   * oldest first.
+   */
+  async nextWaiting(
+    em: EntityManager,
+    corpId: string,
+    conversationId: string,
+    departmentId: number,
+    count: number,
+  ): Promise<string[]> {
+    const rows = await em.query<{ userid: string }[]>(
+      `SELECT w.userid FROM department_group_waitlist w
+         JOIN directory_members m ON m.corp_id = w.corp_id AND m.userid = w.userid
+        WHERE w.corp_id = $1 AND w.conversation_id = $2 AND m.status = 'active'
+          AND m.department_ids && ARRAY(
+            SELECT d.id FROM directory_departments top
+              JOIN directory_departments d ON d.corp_id = top.corp_id AND d.path LIKE top.path || '%'
+             WHERE top.corp_id = $1 AND top.id = $3)
+        ORDER BY w.since, w.userid
+        LIMIT $4`,
+      [corpId, conversationId, departmentId, count],
+    );
+    return rows.map((r) => r.userid);
+  }
+
+  /** Live department groups of the corp with members waiting and a seat free. */
+  async groupsWithSeatsAndWaiting(em: EntityManager, corpId: string): Promise<string[]> {
+    const rows = await em.query<{ id: string }[]>(
+      `SELECT c.id FROM conversations c
+        WHERE c.corp_id = $1 AND c.kind = 'department' AND c.disbanded_at IS NULL
+          AND EXISTS (SELECT 1 FROM department_group_waitlist w
+                       WHERE w.corp_id = c.corp_id AND w.conversation_id = c.id)
+          AND (SELECT count(*) FROM conversation_members m
+                WHERE m.corp_id = c.corp_id AND m.conversation_id = c.id) < c.member_limit
+        ORDER BY c.id`,
+      [corpId],
+    );
+    return rows.map((r) => r.id);
+  }
+
   /** Live department groups the member is in. */
   async groupsOfMember(em: EntityManager, corpId: string, userid: string): Promise<string[]> {
     const rows = await em.query<{ id: string }[]>(

@@ -5,14 +5,19 @@ import { MESSAGING_CONVERSATION_TOPIC } from '@qiwei/contracts';
 import { Outbox } from '@qiwei/events';
 import { isUniqueViolation, TransactionRunner } from '@qiwei/persistence';
 import type { EntityManager } from 'typeorm';
+import { LOGGER, type Logger } from '@qiwei/platform';
 import { MESSAGING_CONFIG, type MessagingConfig } from '../config';
-import { conversationCreated, conversationDisbanded } from './conversation-events';
-import type { ConversationState } from './conversation-state';
+import {
+  conversationCreated,
+  conversationDisbanded,
+  conversationMembersLeftOut,
+} from './conversation-events';
+import { headcount, type ConversationState } from './conversation-state';
 import {
   DepartmentGroupExistsException,
   DepartmentGroupNotAllowedException,
+  DepartmentGroupTooLargeException,
   DepartmentUnknownException,
-  GroupFullException,
   OwnerNotInDepartmentException,
 } from './conversation.exceptions';
 import { ConversationsRepository } from './conversations.repository';
@@ -24,6 +29,10 @@ import { DepartmentGroupsRepository } from './department-groups.repository';
  * and the departments below it. Identity's member and department events, applied to messaging's
  * directory projection, move people in and out in the same transaction (members_added and
  * members_removed with reason `left_department`, `by` empty); nobody is added or removed by hand.
+ *
+ * The member limit holds: a group is created only for a subtree that fits it, and once the
+ * group is full, members who would join wait for a seat instead (members_left_out, a warning in
+ * the log); they join, oldest first, as seats free up.
  */
 @Injectable()
 export class DepartmentGroupsService {
@@ -34,6 +43,7 @@ export class DepartmentGroupsService {
     private readonly groups: ConversationsService,
     private readonly outbox: Outbox,
     @Inject(MESSAGING_CONFIG) private readonly config: MessagingConfig,
+    @Inject(LOGGER) private readonly logger: Logger,
   ) {}
 
   /**
@@ -70,7 +80,11 @@ export class DepartmentGroupsService {
         if (!members.includes(owner))
           throw new OwnerNotInDepartmentException(owner, input.departmentId);
         if (members.length > this.config.GROUP_MEMBER_LIMIT)
-          throw new GroupFullException(this.config.GROUP_MEMBER_LIMIT);
+          throw new DepartmentGroupTooLargeException(
+            input.departmentId,
+            members.length,
+            this.config.GROUP_MEMBER_LIMIT,
+          );
         const id = randomUUID();
         await this.conversations.insert(em, {
           corpId,
@@ -119,7 +133,8 @@ export class DepartmentGroupsService {
 
   /**
    * A member's status or departments changed (identity's member event, already applied to the
-   * projection): into the department groups that now cover them, out of the others.
+   * projection): into the department groups that now cover them (or onto their waiting lists
+   * when full), out of the others — whose freed seats go to those waiting.
    */
   async memberChanged(em: EntityManager, corpId: string, userid: string): Promise<void> {
     await this.departments.lockCorp(em, corpId);
@@ -129,10 +144,15 @@ export class DepartmentGroupsService {
       active ? await this.departments.groupsCovering(em, corpId, placement.departmentIds) : [],
     );
     const current = new Set(await this.departments.groupsOfMember(em, corpId, userid));
+    await this.departments.unwaitElsewhere(em, corpId, userid, [...wanted]);
     for (const id of wanted) {
       if (current.has(id)) continue;
       const c = await this.conversations.load(em, corpId, id, { lock: true });
-      if (c) await this.groups.join(em, c, [userid], '');
+      if (!c) continue;
+      // Those waiting already go first: a group with anyone waiting has no free seat.
+      if (headcount(c) < c.memberLimit && !c.waiting.length) {
+        await this.groups.join(em, c, [userid], '');
+      } else if (!c.waiting.includes(userid)) await this.leaveOut(em, c, [userid]);
     }
     const reason = active
       ? 'left_department'
@@ -144,6 +164,9 @@ export class DepartmentGroupsService {
       const c = await this.conversations.load(em, corpId, id, { lock: true });
       if (c) await this.groups.remove(em, c, [userid], '', reason);
     }
+    // Seats freed here, or earlier in this transaction (a member who left the corp is taken out
+    // of every group before this runs).
+    await this.admitWaiting(em, corpId);
   }
 
   /** A new department: members whose events came before it now have a place in the tree. */
@@ -154,7 +177,8 @@ export class DepartmentGroupsService {
 
   /**
    * Departments moved (their subtrees with them): every department group at or above
-   * these paths (old and new) takes in exactly its subtree's active members again.
+   * these paths (old and new) takes in exactly its subtree's active members again, as far as
+   * its member limit allows — those waiting first, then newcomers by userid; the rest wait.
    */
   async departmentsChanged(em: EntityManager, corpId: string, paths: string[]): Promise<void> {
     await this.departments.lockCorp(em, corpId);
@@ -162,13 +186,74 @@ export class DepartmentGroupsService {
       let c = await this.conversations.load(em, corpId, id, { lock: true });
       if (!c || c.departmentId === null) continue;
       const wanted = await this.departments.subtreeMembers(em, corpId, c.departmentId);
-      const present = new Set(c.participants.map((p) => p.userid));
-      const joining = wanted.filter((u) => !present.has(u));
+      await this.departments.keepWaiting(em, corpId, c.id, wanted);
       const keep = new Set(wanted);
+      const present = new Set(c.participants.map((p) => p.userid));
       const leaving = [...present].filter((u) => !keep.has(u));
-      // Join first: a group whose members all change is never emptied (and disbanded) midway.
-      if (joining.length) c = await this.groups.join(em, c, joining, '');
-      if (leaving.length) await this.groups.remove(em, c, leaving, '', 'left_department');
+      const waiting = c.waiting.filter((u) => keep.has(u));
+      const newcomers = wanted.filter((u) => !present.has(u) && !waiting.includes(u));
+      const seats = Math.max(0, c.memberLimit - (present.size - leaving.length));
+      const joining = [...waiting, ...newcomers].slice(0, seats);
+      const leftOut = newcomers.filter((u) => !joining.includes(u));
+      const join = async (group: ConversationState) => {
+        if (!joining.length) return group;
+        await this.departments.unwait(em, corpId, group.id, joining);
+        return this.groups.join(em, group, joining, '');
+      };
+      // A group whose members all change joins first, so it is never emptied (and disbanded)
+      // midway; otherwise members leave first, so the limit holds throughout.
+      if (leaving.length && leaving.length === present.size) {
+        c = await join(c);
+        await this.groups.remove(em, c, leaving, '', 'left_department');
+      } else {
+        if (leaving.length) c = await this.groups.remove(em, c, leaving, '', 'left_department');
+        c = await join(c);
+      }
+      if (leftOut.length) {
+        const reloaded = await this.conversations.load(em, corpId, c.id, { lock: true });
+        if (reloaded) await this.leaveOut(em, reloaded, leftOut);
+      }
+    }
+    await this.admitWaiting(em, corpId);
+  }
+
+  /**
+   * The group is full: these members of its subtree wait for a seat. Announced
+   * (members_left_out, with the whole waiting list) and logged, so the corp's admins can act.
+   */
+  private async leaveOut(em: EntityManager, c: ConversationState, userids: string[]) {
+    const added = await this.departments.wait(em, c.corpId, c.id, userids);
+    if (!added.length) return;
+    const state = (await this.conversations.load(em, c.corpId, c.id)) as ConversationState;
+    await this.outbox.publish(
+      em,
+      MESSAGING_CONVERSATION_TOPIC,
+      conversationMembersLeftOut(state, added),
+    );
+    this.logger.warn(
+      {
+        corpId: c.corpId,
+        conversationId: c.id,
+        departmentId: c.departmentId,
+        memberLimit: c.memberLimit,
+        leftOut: added,
+        waiting: state.waiting.length,
+      },
+      'department group at its member limit: members of its subtree wait for a seat',
+    );
+  }
+
+  /** Department groups of the corp with seats free let those waiting in, oldest first. */
+  private async admitWaiting(em: EntityManager, corpId: string): Promise<void> {
+    for (const id of await this.departments.groupsWithSeatsAndWaiting(em, corpId)) {
+      const c = await this.conversations.load(em, corpId, id, { lock: true });
+      if (!c || c.departmentId === null) continue;
+      const seats = c.memberLimit - headcount(c);
+      if (seats <= 0) continue;
+      const next = await this.departments.nextWaiting(em, corpId, c.id, c.departmentId, seats);
+      if (!next.length) continue;
+      await this.departments.unwait(em, corpId, c.id, next);
+      await this.groups.join(em, c, next, '');
     }
   }
 

@@ -1,13 +1,108 @@
 import { timestampFromDate } from '@bufbuild/protobuf/wkt';
 import { MESSAGING_MESSAGE_TOPIC } from '@qiwei/contracts';
 import type { NewEvent } from '@qiwei/events';
+import type { MessageInitShape, MessageShape } from '@bufbuild/protobuf';
+import type { TemplateCardSchema } from '@qiwei/contracts';
 import type {
+  CardAction,
   MediaCaption,
   MessageMediaInfo,
   NewsArticle,
   StoredMessage,
+  TemplateCard,
   TextCard,
 } from './messages.repository';
+
+const actionOf = (a: CardAction) => ({
+  type: a.type,
+  url: a.url,
+  appid: a.appid,
+  pagepath: a.pagepath,
+});
+
+const actionFrom = (
+  a: { type: number; url: string; appid: string; pagepath: string } | undefined,
+) => ({
+  type: a?.type ?? 0,
+  url: a?.url ?? '',
+  appid: a?.appid ?? '',
+  pagepath: a?.pagepath ?? '',
+});
+
+/** A template card of an event back in the shape the API shows (WebSocket frames). */
+export const templateCardFrom = (c: MessageShape<typeof TemplateCardSchema>): TemplateCard => ({
+  cardType: c.cardType as TemplateCard['cardType'],
+  taskId: c.taskId,
+  source: c.source
+    ? { iconUrl: c.source.iconUrl, desc: c.source.desc, descColor: c.source.descColor }
+    : null,
+  mainTitle: c.mainTitle ? { title: c.mainTitle.title, desc: c.mainTitle.desc } : null,
+  quoteArea: c.quoteArea
+    ? {
+        action: actionFrom(c.quoteArea.action),
+        title: c.quoteArea.title,
+        quoteText: c.quoteArea.quoteText,
+      }
+    : null,
+  emphasisContent: c.emphasisContent
+    ? { title: c.emphasisContent.title, desc: c.emphasisContent.desc }
+    : null,
+  subTitleText: c.subTitleText,
+  horizontalContentList: c.horizontalContentList.map((h) => ({
+    type: h.type,
+    keyname: h.keyname,
+    value: h.value,
+    url: h.url,
+    userid: h.userid,
+  })),
+  jumpList: c.jumpList.map((j) => ({ action: actionFrom(j.action), title: j.title })),
+  cardAction: actionFrom(c.cardAction),
+  cardImage: c.cardImage ? { url: c.cardImage.url, aspectRatio: c.cardImage.aspectRatio } : null,
+  imageTextArea: c.imageTextArea
+    ? {
+        action: actionFrom(c.imageTextArea.action),
+        title: c.imageTextArea.title,
+        desc: c.imageTextArea.desc,
+        imageUrl: c.imageTextArea.imageUrl,
+      }
+    : null,
+  verticalContentList: c.verticalContentList.map((v) => ({ title: v.title, desc: v.desc })),
+});
+
+/** A template card as the message events carry it (absent parts left out). */
+export const templateCardMessage = (
+  c: TemplateCard | null,
+): MessageInitShape<typeof TemplateCardSchema> | undefined =>
+  c
+    ? {
+        cardType: c.cardType,
+        taskId: c.taskId,
+        source: c.source ?? undefined,
+        mainTitle: c.mainTitle ?? undefined,
+        quoteArea: c.quoteArea
+          ? {
+              action: actionOf(c.quoteArea.action),
+              title: c.quoteArea.title,
+              quoteText: c.quoteArea.quoteText,
+            }
+          : undefined,
+        emphasisContent: c.emphasisContent ?? undefined,
+        subTitleText: c.subTitleText,
+        horizontalContentList: c.horizontalContentList,
+        jumpList: c.jumpList.map((j) => ({ action: actionOf(j.action), title: j.title })),
+        cardAction: actionOf(c.cardAction),
+        cardImage: c.cardImage ?? undefined,
+        imageTextArea: c.imageTextArea
+          ? {
+              action: actionOf(c.imageTextArea.action),
+              title: c.imageTextArea.title,
+              desc: c.imageTextArea.desc,
+              imageUrl: c.imageTextArea.imageUrl,
+            }
+          : undefined,
+        verticalContentList: c.verticalContentList,
+      }
+    : undefined;
 
 const mediaOf = (media: MessageMediaInfo | null) =>
   media
@@ -71,6 +166,7 @@ export const messageSent = (
         textcard: m.textcard ?? undefined,
         safe: m.safe,
         caption: m.caption ?? undefined,
+        templateCard: templateCardMessage(m.templateCard),
       },
       sentAt: timestampFromDate(m.sentAt),
     },
@@ -121,6 +217,7 @@ export const appMessageSent = (m: {
   media: MessageMediaInfo | null;
   caption: MediaCaption | null;
   textcard: TextCard | null;
+  templateCard: TemplateCard | null;
   articles: NewsArticle[];
   safe: boolean;
   recipients: string[];
@@ -145,6 +242,7 @@ export const appMessageSent = (m: {
       textcard: m.textcard ?? undefined,
       safe: m.safe,
       caption: m.caption ?? undefined,
+      templateCard: templateCardMessage(m.templateCard),
     },
     recipients: m.recipients,
     sentAt: timestampFromDate(m.sentAt),

@@ -25,8 +25,25 @@ export class MentionInvalidException extends DomainException {
 }
 
 export class QuoteInvalidException extends DomainException {
-  constructor(seq: number) {
-    super('QUOTE_INVALID', 422, `Message ${seq} does not exist in this conversation.`);
+  constructor(seq: number, recalled = false) {
+    super(
+      'QUOTE_INVALID',
+      422,
+      recalled
+        ? `Message ${seq} was recalled: it cannot be quoted.`
+        : `Message ${seq} does not exist in this conversation.`,
+    );
+  }
+}
+
+/** The other side of a 1:1 conversation left the corp or is disabled: nothing reaches them. */
+export class PeerInactiveException extends DomainException {
+  constructor(userids: string[]) {
+    super(
+      'PEER_INACTIVE',
+      422,
+      `${userids.join(', ')} left the corp or is disabled: messages to them are not accepted.`,
+    );
   }
 }
 

@@ -139,7 +139,8 @@ export class MessagesController {
   @Post('messages/:seq/recall')
   @HttpCode(200)
   @ApiOperation({
-    summary: 'Recall a message: the sender within the window, a group’s owner or admins any time',
+    summary:
+      'Recall a message: the sender within the window; in a group any time, its owner (any message) or admins (not the owner’s or another admin’s)',
   })
   @ApiOkResponse({ type: MessageResponse })
   async recall(

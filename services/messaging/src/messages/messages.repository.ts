@@ -15,7 +15,8 @@ export type MessageType =
   | 'location'
   | 'link'
   | 'contact_card'
-  | 'textcard';
+  | 'textcard'
+  | 'template_card';
 
 /** A location message's place (WGS-84). */
 export interface MessageLocation {
@@ -55,6 +56,45 @@ export interface TextCard {
   btntxt: string;
 }
 
+/** Where a click on part of a template card leads: 0 nowhere, 1 `url`, 2 a mini program. */
+export interface CardAction {
+  type: number;
+  url: string;
+  appid: string;
+  pagepath: string;
+}
+
+export interface CardTitle {
+  title: string;
+  desc: string;
+}
+
+/**
+ * A template card (WeCom's `template_card`, sent by apps): `text_notice` or `news_notice`, as
+ * the `TemplateCard` of the message events (absent parts null or empty).
+ */
+export interface TemplateCard {
+  cardType: 'text_notice' | 'news_notice';
+  taskId: string;
+  source: { iconUrl: string; desc: string; descColor: number } | null;
+  mainTitle: CardTitle | null;
+  quoteArea: { action: CardAction; title: string; quoteText: string } | null;
+  emphasisContent: CardTitle | null;
+  subTitleText: string;
+  horizontalContentList: {
+    type: number;
+    keyname: string;
+    value: string;
+    url: string;
+    userid: string;
+  }[];
+  jumpList: { action: CardAction; title: string }[];
+  cardAction: CardAction;
+  cardImage: { url: string; aspectRatio: number } | null;
+  imageTextArea: { action: CardAction; title: string; desc: string; imageUrl: string } | null;
+  verticalContentList: CardTitle[];
+}
+
 /** The title and description an app gives a video (WeCom's `video.title`, `video.description`). */
 export interface MediaCaption {
   title: string;
@@ -92,6 +132,8 @@ export interface StoredMessage {
   contactCard: MessageContactCard | null;
   /** Text card messages (apps) */
   textcard: TextCard | null;
+  /** Template card messages (apps) */
+  templateCard: TemplateCard | null;
   /** Video messages of apps that gave a title or description */
   caption: MediaCaption | null;
   /** Confidential (WeCom's `safe`): clients must not let it be forwarded */
@@ -127,6 +169,7 @@ interface MessageRow {
   link: MessageLink | null;
   contact_card: MessageContactCard | null;
   textcard: TextCard | null;
+  template_card: TemplateCard | null;
   caption: MediaCaption | null;
   safe: boolean;
 }
@@ -134,7 +177,7 @@ interface MessageRow {
 // Messages with their media's details (a media message's upload row never goes away).
 const COLUMNS = `m.corp_id, m.conversation_id, m.seq, m.id, m.sender, m.client_msg_id, m.type, m.text,
   m.mentions, m.quote_seq, m.sent_at, m.recalled_at, m.recalled_by, m.media_id, m.articles,
-  m.location, m.link, m.contact_card, m.textcard, m.caption, m.safe,
+  m.location, m.link, m.contact_card, m.textcard, m.template_card, m.caption, m.safe,
   u.kind AS media_kind, u.object_key AS media_key, u.size AS media_size, u.sha256 AS media_sha256,
   u.filename AS media_filename, u.content_type AS media_content_type`;
 const FROM = `messages m LEFT JOIN media_uploads u ON u.corp_id = m.corp_id AND u.id = m.media_id`;
@@ -167,6 +210,7 @@ const toMessage = (r: MessageRow, bucket: string): StoredMessage => ({
   link: r.link,
   contactCard: r.contact_card,
   textcard: r.textcard,
+  templateCard: r.template_card,
   caption: r.caption,
   safe: r.safe,
   sentAt: r.sent_at,
@@ -266,6 +310,8 @@ export class MessagesRepository {
     admins: string[];
     participants: string[];
     externalParticipants: string[];
+    /** 1:1 conversations: the other side, if they are no longer an active member. */
+    inactivePeers: string[];
   } | null> {
     const [row] = await em.query<
       {
@@ -275,13 +321,21 @@ export class MessagesRepository {
         admins: string[];
         participants: string[];
         external_participants: string[];
+        inactive_peers: string[];
       }[]
     >(
       `WITH next AS (
          UPDATE conversations SET last_seq = last_seq + 1, updated_at = now()
           WHERE corp_id = $1 AND id = $2 AND disbanded_at IS NULL AND ${senderCondition(sender)}
          RETURNING last_seq, kind, only_admins_post, admins, participants, external_participants
-       ) SELECT * FROM next`,
+       ) SELECT next.*,
+                CASE WHEN next.kind = 'single' THEN ARRAY(
+                  SELECT p FROM unnest(next.participants) AS p
+                   WHERE p <> $3 AND NOT EXISTS (
+                     SELECT 1 FROM directory_members d
+                      WHERE d.corp_id = $1 AND d.userid = p AND d.status = 'active'))
+                ELSE '{}'::text[] END AS inactive_peers
+           FROM next`,
       [corpId, conversationId, sender],
     );
     return row
@@ -292,6 +346,7 @@ export class MessagesRepository {
           admins: row.admins,
           participants: row.participants,
           externalParticipants: row.external_participants,
+          inactivePeers: row.inactive_peers,
         }
       : null;
   }
@@ -300,9 +355,10 @@ export class MessagesRepository {
     await em.query(
       `INSERT INTO messages (corp_id, conversation_id, seq, id, sender, client_msg_id, type, text,
                              mentions, quote_seq, sent_at, media_id, articles, location, link,
-                             contact_card, search_terms, textcard, caption, safe)
+                             contact_card, search_terms, textcard, caption, safe, template_card)
        VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9::text[], $10, $11, $12, $13::jsonb, $14::jsonb,
-               $15::jsonb, $16::jsonb, array_to_tsvector($17::text[]), $18::jsonb, $19::jsonb, $20)`,
+               $15::jsonb, $16::jsonb, array_to_tsvector($17::text[]), $18::jsonb, $19::jsonb, $20,
+               $21::jsonb)`,
       [
         m.corpId,
         m.conversationId,
@@ -324,6 +380,7 @@ export class MessagesRepository {
         m.textcard ? JSON.stringify(m.textcard) : null,
         m.caption ? JSON.stringify(m.caption) : null,
         m.safe,
+        m.templateCard ? JSON.stringify(m.templateCard) : null,
       ],
     );
   }

@@ -20,6 +20,7 @@ import {
   MessageAlreadyRecalledException,
   MessageNotFoundException,
   MessageTooLargeException,
+  PeerInactiveException,
   QuoteInvalidException,
   ReadBeyondLastException,
   RecallNotAllowedException,
@@ -34,6 +35,7 @@ import {
   type MessageType,
   type NewsArticle,
   type StoredMessage,
+  type TemplateCard,
   type TextCard,
 } from './messages.repository';
 
@@ -62,6 +64,8 @@ export interface SendInput {
   contactCard?: { userid: string };
   /** textcard messages (apps) */
   textcard?: TextCard;
+  /** template_card messages (apps) */
+  templateCard?: TemplateCard;
   /** video messages of apps: WeCom's title and description */
   caption?: MediaCaption;
   /** WeCom's `safe`: confidential */
@@ -89,6 +93,7 @@ const sameContent = (m: StoredMessage, input: SendInput) =>
   json(m.link) === json(input.link) &&
   (m.contactCard?.userid ?? undefined) === input.contactCard?.userid &&
   json(m.textcard) === json(input.textcard) &&
+  JSON.stringify(m.templateCard ?? null) === JSON.stringify(input.templateCard ?? null) &&
   json(m.caption) === json(input.caption) &&
   m.safe === (input.safe ?? false);
 
@@ -104,6 +109,7 @@ export const withoutContent = (m: StoredMessage): StoredMessage => ({
   link: null,
   contactCard: null,
   textcard: null,
+  templateCard: null,
   caption: null,
 });
 
@@ -209,7 +215,11 @@ export class MessagesService {
     };
   }
 
-  /** The sender within the recall window, or a group's owner or admin at any time. */
+  /**
+   * The sender within the recall window; in a group, at any time, its owner (anyone's message)
+   * or an admin (members', robots' and apps' messages and their own — not the owner's or
+   * another admin's).
+   */
   recall(caller: Principal, conversationId: string, seq: number): Promise<StoredMessage> {
     return this.transactions.run(async (em) => {
       const c = await this.conversations.forParticipant(em, caller, conversationId);
@@ -219,13 +229,19 @@ export class MessagesService {
       if (!message) throw new MessageNotFoundException(seq);
       if (message.recalledAt) throw new MessageAlreadyRecalledException(seq);
       const role = roleOf(c, caller.userId);
-      const groupAdmin = isGroupKind(c.kind) && (role === 'owner' || role === 'admin');
+      const senderRole = roleOf(c, message.sender);
+      const groupAdmin =
+        isGroupKind(c.kind) &&
+        (role === 'owner' ||
+          (role === 'admin' &&
+            (message.sender === caller.userId ||
+              (senderRole !== 'owner' && senderRole !== 'admin'))));
       const windowMs = this.config.RECALL_WINDOW_MINUTES * 60_000;
       const now = new Date();
       if (!groupAdmin) {
         if (message.sender !== caller.userId)
           throw new RecallNotAllowedException(
-            'Only the sender or a group’s owner or admins recall a message.',
+            'Only the sender, the group’s owner, or its admins (not for the owner’s or another admin’s messages) recall a message.',
           );
         if (now.getTime() - message.sentAt.getTime() > windowMs)
           throw new RecallNotAllowedException(
@@ -265,6 +281,7 @@ export class MessagesService {
       caller.userId.startsWith(ROBOT_SENDER_PREFIX) ||
       caller.userId.startsWith(APP_SENDER_PREFIX);
     const group = isGroupKind(next.kind);
+    if (next.inactivePeers.length) throw new PeerInactiveException(next.inactivePeers);
     if (group && next.onlyAdminsPost && !admin) throw new GroupMutedException();
     const mentions = normaliseMentions(input.mentions);
     if (mentions.includes('@all') && !(group && admin))
@@ -273,12 +290,14 @@ export class MessagesService {
     if (strangers.length)
       throw new MentionInvalidException(`Not in this conversation: ${strangers.join(', ')}.`);
     const quoteSeq = input.quoteSeq ?? 0;
-    if (
-      quoteSeq > 0 &&
-      (quoteSeq >= next.seq ||
-        !(await this.messages.bySeq(em, caller.corpId, conversationId, quoteSeq)))
-    )
-      throw new QuoteInvalidException(quoteSeq);
+    if (quoteSeq > 0) {
+      const quoted =
+        quoteSeq < next.seq
+          ? await this.messages.bySeq(em, caller.corpId, conversationId, quoteSeq)
+          : null;
+      if (!quoted) throw new QuoteInvalidException(quoteSeq);
+      if (quoted.recalledAt) throw new QuoteInvalidException(quoteSeq, true);
+    }
     const media = isMediaType(input.type)
       ? await this.media.forMessage(em, caller, input.mediaId as string, input.type)
       : null;
@@ -314,6 +333,7 @@ export class MessagesService {
       link: input.link ?? null,
       contactCard,
       textcard: input.textcard ?? null,
+      templateCard: input.templateCard ?? null,
       caption: input.caption ?? null,
       safe: input.safe ?? false,
       sentAt: new Date(),

@@ -34,6 +34,7 @@ import { MESSAGING_CONFIG, type MessagingConfig } from '../config';
 import { Connections, type Connection } from './connections';
 import { announcementDelivery } from '../announcements/announcement-frames';
 import { URGENT_REMINDED, urgentDelivery } from '../urgent/urgent-reminder-events';
+import { templateCardFrom } from '../messages/message-events';
 
 export const STREAM_PATH = '/v1/stream';
 const TOPICS = [
@@ -353,6 +354,7 @@ function richContent(content: MessageContent | undefined) {
           btntxt: content.textcard.btntxt,
         }
       : null,
+    templateCard: content?.templateCard ? templateCardFrom(content.templateCard) : null,
     caption: content?.caption
       ? { title: content.caption.title, description: content.caption.description }
       : null,

@@ -44,3 +44,19 @@ export class RobotImageTooLargeException extends DomainException {
     super('ROBOT_IMAGE_TOO_LARGE', 413, `A robot's image is at most ${limit} bytes.`);
   }
 }
+
+/** webhook/upload_media takes `type=file` (WeCom 40004 for any other). */
+export class RobotMediaTypeInvalidException extends DomainException {
+  constructor(type: string) {
+    super('MEDIA_TYPE_INVALID', 400, `A robot uploads type=file, not "${type}".`);
+  }
+}
+
+/** WeCom's lower bound on uploads: more than 5 bytes (40006). */
+export class RobotFileTooSmallException extends DomainException {
+  constructor(size: number) {
+    super('MEDIA_SIZE_INVALID', 400, `A file is more than 5 bytes; this one has ${size}.`, [
+      { field: 'media', code: 'file', message: 'A file is more than 5 bytes.' },
+    ]);
+  }
+}

@@ -17,8 +17,10 @@ import { MessagesService, type MessageSender, type SendInput } from '../messages
 import type { WebhookMessageDto } from './dto/webhook.dto';
 import {
   RobotContentEmptyException,
+  RobotFileTooSmallException,
   RobotImageInvalidException,
   RobotImageTooLargeException,
+  RobotMediaTypeInvalidException,
   RobotNotFoundException,
   RobotRateLimitedException,
   WebhookKeyInvalidException,
@@ -117,14 +119,53 @@ export class RobotsService {
     });
   }
 
-  /** The webhook: WeCom's robot message, posted into the key's group. */
-  async send(key: string | undefined, body: WebhookMessageDto): Promise<StoredMessage> {
+  /** The robot a webhook key names, as the sender it posts as. */
+  private async senderOf(key: string | undefined) {
     const robot = key ? await this.robots.byKey(this.dataSource.manager, key) : null;
     if (!robot) throw new WebhookKeyInvalidException();
     const sender: MessageSender = {
       corpId: asCorpId(robot.corpId),
       userId: `${ROBOT_SENDER_PREFIX}${robot.id}`,
     };
+    return { robot, sender };
+  }
+
+  /**
+   * webhook/upload_media: the key's robot uploads a file (`type=file`) it then sends with
+   * `file.media_id`. The file becomes a ready upload of the robot's in the media bucket (its
+   * SHA-256 kept), which only that robot sends; the `media_id` is that upload's id.
+   */
+  async uploadMedia(
+    key: string | undefined,
+    type: string | undefined,
+    read: (limit: number) => Promise<{ filename: string; contentType: string; bytes: Buffer }>,
+  ): Promise<{ mediaId: string; createdAt: Date }> {
+    const { sender } = await this.senderOf(key);
+    if (type !== 'file') throw new RobotMediaTypeInvalidException(type ?? '');
+    const file = await read(this.config.WECOM_MEDIA_MAX_FILE_BYTES);
+    if (file.bytes.length <= 5) throw new RobotFileTooSmallException(file.bytes.length);
+    const stored = await this.media.storeBytes(sender, {
+      kind: 'file',
+      filename: file.filename,
+      contentType: file.contentType || 'application/octet-stream',
+      bytes: file.bytes,
+    });
+    try {
+      const mediaId = await this.transactions.run((em) => stored.record(em));
+      return { mediaId, createdAt: new Date() };
+    } catch (error) {
+      await stored
+        .discard()
+        .catch((e: unknown) =>
+          this.logger.warn(`orphaned robot file object: ${(e as Error).message}`),
+        );
+      throw error;
+    }
+  }
+
+  /** The webhook: WeCom's robot message, posted into the key's group. */
+  async send(key: string | undefined, body: WebhookMessageDto): Promise<StoredMessage> {
+    const { robot, sender } = await this.senderOf(key);
     const input = this.toInput(body);
     const image = body.msgtype === 'image' ? await this.storeImage(sender, body) : null;
     try {
@@ -132,7 +173,7 @@ export class RobotsService {
         const count = await this.robots.countSend(em, robot.corpId, robot.id);
         if (count > this.config.ROBOT_MESSAGES_PER_MINUTE)
           throw new RobotRateLimitedException(this.config.ROBOT_MESSAGES_PER_MINUTE);
-        const mediaId = image ? await image.record(em) : undefined;
+        const mediaId = image ? await image.record(em) : input.mediaId;
         return this.messages.accept(em, sender, robot.conversationId, { ...input, mediaId });
       });
     } catch (error) {
@@ -166,6 +207,13 @@ export class RobotsService {
       }
       case 'image':
         return { clientMsgId, type: 'image' };
+      case 'file':
+        // An upload of this robot's (webhook/upload_media), checked by the send path.
+        return {
+          clientMsgId,
+          type: 'file',
+          mediaId: (body.file as NonNullable<WebhookMessageDto['file']>).media_id,
+        };
       case 'news': {
         const news = body.news as NonNullable<WebhookMessageDto['news']>;
         return {

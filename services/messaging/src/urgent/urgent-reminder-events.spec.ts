@@ -18,6 +18,7 @@ const message = (fields: Partial<StoredMessage>): StoredMessage => ({
   link: null,
   contactCard: null,
   textcard: null,
+  templateCard: null,
   caption: null,
   safe: false,
   sentAt: new Date('2026-01-01T00:00:00Z'),

@@ -35,6 +35,16 @@ export const WEBHOOK_ERRCODES = {
   ROBOT_IMAGE_MD5_MISMATCH: [40058, 'invalid parameter'],
   ROBOT_IMAGE_BASE64: [40058, 'invalid parameter'],
   MENTION_INVALID: [40058, 'invalid parameter'],
+  // Files (webhook/upload_media, then msgtype file)
+  MEDIA_TYPE_INVALID: [40004, 'invalid media type'],
+  MEDIA_SIZE_INVALID: [40006, 'invalid file size'],
+  MEDIA_MISSING: [44001, 'empty media data'],
+  MALFORMED_MULTIPART: [47001, 'data format error'],
+  MEDIA_NOT_FOUND: [40007, 'invalid media_id'],
+  MEDIA_NOT_READY: [40007, 'invalid media_id'],
+  'VALIDATION_FAILED:file:isDefined': [41006, 'media_id missing'],
+  'VALIDATION_FAILED:file.media_id:isDefined': [41006, 'media_id missing'],
+  'VALIDATION_FAILED:file.media_id': [40007, 'invalid media_id'],
 } satisfies WecomErrcodeTable;
 
 const NO_PRIVILEGE = [60011, 'no privilege to access/modify contact/party/agent'] as const;
@@ -101,6 +111,7 @@ export const APP_API_ERRCODES = {
   'VALIDATION_FAILED:textcard.title:isDefined': [41016, 'title missing'],
   'VALIDATION_FAILED:textcard.description:isDefined': [41033, 'description missing'],
   'VALIDATION_FAILED:textcard.url:isDefined': [41010, 'url missing'],
+  'VALIDATION_FAILED:template_card.card_type': [40008, 'invalid message type'],
   'VALIDATION_FAILED:news.articles:arrayMinSize': [45008, 'article size out of limit'],
   'VALIDATION_FAILED:news.articles:arrayMaxSize': [45008, 'article size out of limit'],
   CONTENT_EMPTY: EMPTY_CONTENT,
@@ -126,6 +137,7 @@ export const APP_API_ERRCODES = {
   APP_CHAT_MEMBERS_CONFLICT: [86007, 'invalid chat member'],
   APP_CHAT_MEMBERS_OUT_OF_RANGE: NO_PRIVILEGE,
   GROUP_FULL: [86006, 'invalid chat member count'],
+  APP_CHAT_RATE_LIMITED: [45009, 'api freq out of limit'],
   FORBIDDEN: NO_PRIVILEGE,
 } satisfies WecomErrcodeTable;
 

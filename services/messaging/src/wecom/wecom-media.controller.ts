@@ -12,11 +12,8 @@ import {
 import type { FastifyRequest } from 'fastify';
 import { WecomMediaQuery, WecomUploadQuery, WecomUploadResponse } from './dto/wecom-media.dto';
 import { WecomApi } from './wecom-api';
-import {
-  MalformedMultipartException,
-  MediaMissingException,
-  WecomMediaSizeException,
-} from './wecom.exceptions';
+import { readMultipartMedia } from './multipart-media';
+import { WecomMediaSizeException } from './wecom.exceptions';
 
 const isMediaType = (type: string): type is WecomMediaType =>
   (WECOM_MEDIA_TYPES as readonly string[]).includes(type);
@@ -54,7 +51,7 @@ export class WecomMediaController {
     if (!isMediaType(query.type)) throw new WecomMediaTypeInvalidException(query.type);
     const type = query.type;
     const limit = this.store.limitOf(type);
-    const { filename, contentType, bytes } = await this.readMedia(request, type, limit);
+    const { filename, contentType, bytes } = await readMultipartMedia(request, type, limit);
     try {
       const media = await this.store.put(caller.corpId, {
         type,
@@ -96,43 +93,7 @@ export class WecomMediaController {
       disposition: contentDisposition(media.filename),
     });
   }
-
-  /** The `media` file part, read whole (bounded by the type's limit). */
-  private async readMedia(
-    request: FastifyRequest,
-    type: WecomMediaType,
-    limit: number,
-  ): Promise<{ filename: string; contentType: string; bytes: Buffer }> {
-    if (!request.isMultipart())
-      throw new MalformedMultipartException(
-        'Send the media as multipart/form-data, in the field `media`.',
-      );
-    let part;
-    try {
-      part = await request.file({ limits: { fileSize: limit, files: 1 } });
-    } catch (error) {
-      throw new MalformedMultipartException(`The multipart body is malformed: ${messageOf(error)}`);
-    }
-    if (!part || part.fieldname !== 'media')
-      throw new MediaMissingException('The upload has no file in the field `media`.');
-    let bytes: Buffer;
-    try {
-      bytes = await part.toBuffer();
-    } catch (error) {
-      if ((error as { code?: unknown }).code === 'FST_REQ_FILE_TOO_LARGE')
-        throw new WecomMediaSizeException(
-          type,
-          413,
-          `A ${type} is at most ${limit} bytes; this one is larger.`,
-        );
-      throw new MalformedMultipartException(`The multipart body is malformed: ${messageOf(error)}`);
-    }
-    if (!bytes.length) throw new MediaMissingException('The file in `media` is empty.');
-    return { filename: part.filename, contentType: part.mimetype, bytes };
-  }
 }
-
-const messageOf = (error: unknown) => (error instanceof Error ? error.message : String(error));
 
 /** `attachment` with the filename for old clients (ASCII) and new ones (UTF-8, RFC 6266). */
 function contentDisposition(filename: string): string {

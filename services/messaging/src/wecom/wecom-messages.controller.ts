@@ -56,7 +56,7 @@ export class WecomMessagesController {
   @HttpCode(200)
   @ApiOperation({
     summary:
-      'Send an app message to touser / toparty / totag / @all within the app’s range (msgtype text, image, voice, video, file, textcard, news, markdown)',
+      'Send an app message to touser / toparty / totag / @all within the app’s range (msgtype text, image, voice, video, file, textcard, news, markdown, template_card)',
   })
   @ApiOkResponse({ type: WecomSendMessageResponse })
   async send(

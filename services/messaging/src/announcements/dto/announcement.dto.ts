@@ -21,6 +21,7 @@ import {
 import { renderBody } from '../announcement-body';
 import type {
   AnnouncementAttachment,
+  AnnouncementReminder,
   AnnouncementStats,
   AnnouncementStatus,
   ReceivedAnnouncement,
@@ -340,6 +341,17 @@ export class AnnouncementResponse {
     description: 'Managers only: why the last scheduled publishing attempt failed',
   })
   lastError?: string | null;
+  @ApiPropertyOptional({
+    description: 'Managers only: automatic reminders of the unread sent (important ones)',
+  })
+  autoReminders?: number;
+  @ApiPropertyOptional({
+    nullable: true,
+    type: String,
+    description:
+      'Managers only: when the unread of an important announcement are next re-notified by themselves (null: no more)',
+  })
+  nextAutoRemindAt?: string | null;
 
   static of(a: StoredAnnouncement, view: Partial<AnnouncementView> = {}): AnnouncementResponse {
     return {
@@ -367,6 +379,8 @@ export class AnnouncementResponse {
             withdrawnAt: iso(a.withdrawnAt),
             withdrawnBy: a.withdrawnBy,
             lastError: a.lastError,
+            autoReminders: a.autoReminders,
+            nextAutoRemindAt: iso(a.nextAutoRemindAt),
           }
         : {}),
     };
@@ -543,6 +557,47 @@ export class ReminderResponse {
       reminded: r.reminded,
       remindedAt: r.remindedAt.toISOString(),
       remindersLeft: r.remindersLeft,
+    };
+  }
+}
+
+class ReminderItemResponse {
+  @ApiProperty() id!: string;
+  @ApiProperty({ description: 'The manager who reminded; empty for an automatic reminder' })
+  remindedBy!: string;
+  @ApiProperty({ description: 'Sent by itself (an important announcement’s re-notification)' })
+  automatic!: boolean;
+  @ApiProperty({ description: 'Unread active recipients reminded' }) reminded!: number;
+  @ApiProperty() remindedAt!: string;
+}
+
+export class ReminderListResponse {
+  @ApiProperty({ type: [ReminderItemResponse], description: 'Newest first' })
+  items!: ReminderItemResponse[];
+  @ApiProperty({ description: 'Reminders managers may still send (ANNOUNCEMENT_REMINDERS_MAX)' })
+  remindersLeft!: number;
+  @ApiProperty({
+    nullable: true,
+    type: String,
+    description: 'When the unread are next re-notified by themselves (null: no more)',
+  })
+  nextAutoRemindAt!: string | null;
+
+  static of(
+    a: StoredAnnouncement,
+    reminders: AnnouncementReminder[],
+    remindersLeft: number,
+  ): ReminderListResponse {
+    return {
+      items: reminders.map((r) => ({
+        id: r.id,
+        remindedBy: r.remindedBy,
+        automatic: r.automatic,
+        reminded: r.reminded,
+        remindedAt: r.remindedAt.toISOString(),
+      })),
+      remindersLeft,
+      nextAutoRemindAt: iso(a.nextAutoRemindAt),
     };
   }
 }

@@ -17,6 +17,7 @@ import type { AppMessageResult, ReceivedAppMessage } from '../app-messages.servi
 import {
   MediaCaptionResponse,
   NewsArticleResponse,
+  TemplateCardResponse,
   TextCardResponse,
 } from '../../messages/dto/message.dto';
 
@@ -111,7 +112,17 @@ class ReceivedAppMessageResponse {
   @ApiProperty() msgid!: string;
   @ApiProperty() agentid!: number;
   @ApiProperty({
-    enum: ['text', 'markdown', 'image', 'voice', 'video', 'file', 'textcard', 'news'],
+    enum: [
+      'text',
+      'markdown',
+      'image',
+      'voice',
+      'video',
+      'file',
+      'textcard',
+      'news',
+      'template_card',
+    ],
   })
   msgtype!: string;
   @ApiProperty({ description: 'text and markdown; empty once recalled' }) text!: string;
@@ -120,6 +131,8 @@ class ReceivedAppMessageResponse {
   @ApiProperty({ type: MediaCaptionResponse, nullable: true })
   caption!: MediaCaptionResponse | null;
   @ApiProperty({ type: TextCardResponse, nullable: true }) textcard!: TextCardResponse | null;
+  @ApiProperty({ type: TemplateCardResponse, nullable: true })
+  templateCard!: TemplateCardResponse | null;
   @ApiProperty({ type: [NewsArticleResponse] }) articles!: NewsArticleResponse[];
   @ApiProperty({ description: 'Confidential: not to be forwarded' }) safe!: boolean;
   @ApiProperty() sentAt!: string;
@@ -142,6 +155,7 @@ class ReceivedAppMessageResponse {
       },
       caption: m.caption,
       textcard: m.textcard,
+      templateCard: m.templateCard,
       articles: m.articles,
       safe: m.safe,
       sentAt: m.sentAt.toISOString(),

@@ -250,6 +250,12 @@ export class ConversationResponse {
   notice!: NoticeResponse | null;
   @ApiProperty() welcomeMessage!: string;
   @ApiProperty({ type: [String] }) tags!: string[];
+  @ApiProperty({
+    type: [String],
+    description:
+      'Department groups at their member limit: members of the subtree waiting for a seat, oldest first (they join as seats free up)',
+  })
+  waiting!: string[];
   @ApiProperty() createdAt!: string;
   @ApiProperty() updatedAt!: string;
 
@@ -278,6 +284,7 @@ export class ConversationResponse {
       notice: c.notice && NoticeResponse.of(c.notice),
       welcomeMessage: c.welcomeMessage,
       tags: c.tags,
+      waiting: c.waiting,
       createdAt: c.createdAt.toISOString(),
       updatedAt: c.updatedAt.toISOString(),
     };

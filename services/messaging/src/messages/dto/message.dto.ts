@@ -238,6 +238,78 @@ export class TextCardResponse {
   @ApiProperty() btntxt!: string;
 }
 
+class CardActionResponse {
+  @ApiProperty({ description: '0 nowhere, 1 url, 2 a mini program (appid, pagepath)' })
+  type!: number;
+  @ApiProperty() url!: string;
+  @ApiProperty() appid!: string;
+  @ApiProperty() pagepath!: string;
+}
+
+class CardTitleResponse {
+  @ApiProperty() title!: string;
+  @ApiProperty() desc!: string;
+}
+
+class CardSourceResponse {
+  @ApiProperty() iconUrl!: string;
+  @ApiProperty() desc!: string;
+  @ApiProperty({ description: '0 grey, 1 black, 2 red, 3 green' }) descColor!: number;
+}
+
+class CardQuoteResponse {
+  @ApiProperty({ type: CardActionResponse }) action!: CardActionResponse;
+  @ApiProperty() title!: string;
+  @ApiProperty() quoteText!: string;
+}
+
+class CardHorizontalResponse {
+  @ApiProperty({ description: '0 text, 1 a link (url), 3 a member (userid)' }) type!: number;
+  @ApiProperty() keyname!: string;
+  @ApiProperty() value!: string;
+  @ApiProperty() url!: string;
+  @ApiProperty() userid!: string;
+}
+
+class CardJumpResponse {
+  @ApiProperty({ type: CardActionResponse }) action!: CardActionResponse;
+  @ApiProperty() title!: string;
+}
+
+class CardImageResponse {
+  @ApiProperty() url!: string;
+  @ApiProperty({ description: 'Width / height' }) aspectRatio!: number;
+}
+
+class CardImageTextResponse {
+  @ApiProperty({ type: CardActionResponse }) action!: CardActionResponse;
+  @ApiProperty() title!: string;
+  @ApiProperty() desc!: string;
+  @ApiProperty() imageUrl!: string;
+}
+
+/** WeCom's template_card (apps): a text_notice or news_notice card. */
+export class TemplateCardResponse {
+  @ApiProperty({ enum: ['text_notice', 'news_notice'] }) cardType!: string;
+  @ApiProperty() taskId!: string;
+  @ApiProperty({ type: CardSourceResponse, nullable: true }) source!: CardSourceResponse | null;
+  @ApiProperty({ type: CardTitleResponse, nullable: true }) mainTitle!: CardTitleResponse | null;
+  @ApiProperty({ type: CardQuoteResponse, nullable: true }) quoteArea!: CardQuoteResponse | null;
+  @ApiProperty({ type: CardTitleResponse, nullable: true, description: 'text_notice' })
+  emphasisContent!: CardTitleResponse | null;
+  @ApiProperty({ description: 'text_notice' }) subTitleText!: string;
+  @ApiProperty({ type: [CardHorizontalResponse] })
+  horizontalContentList!: CardHorizontalResponse[];
+  @ApiProperty({ type: [CardJumpResponse] }) jumpList!: CardJumpResponse[];
+  @ApiProperty({ type: CardActionResponse }) cardAction!: CardActionResponse;
+  @ApiProperty({ type: CardImageResponse, nullable: true, description: 'news_notice' })
+  cardImage!: CardImageResponse | null;
+  @ApiProperty({ type: CardImageTextResponse, nullable: true, description: 'news_notice' })
+  imageTextArea!: CardImageTextResponse | null;
+  @ApiProperty({ type: [CardTitleResponse], description: 'news_notice' })
+  verticalContentList!: CardTitleResponse[];
+}
+
 export class MediaCaptionResponse {
   @ApiProperty() title!: string;
   @ApiProperty() description!: string;
@@ -253,7 +325,7 @@ export class MessageResponse {
   })
   sender!: string;
   @ApiProperty() clientMsgId!: string;
-  @ApiProperty({ enum: [...MESSAGE_TYPES, 'news', 'textcard'] }) type!: string;
+  @ApiProperty({ enum: [...MESSAGE_TYPES, 'news', 'textcard', 'template_card'] }) type!: string;
   @ApiProperty({ description: 'Empty once recalled' }) text!: string;
   @ApiProperty({ type: [String] }) mentions!: string[];
   @ApiProperty() quoteSeq!: number;
@@ -284,6 +356,12 @@ export class MessageResponse {
     description: 'textcard (apps): the card; null otherwise',
   })
   textcard!: TextCardResponse | null;
+  @ApiProperty({
+    type: TemplateCardResponse,
+    nullable: true,
+    description: 'template_card (apps): the card; null otherwise',
+  })
+  templateCard!: TemplateCardResponse | null;
   @ApiProperty({
     type: MediaCaptionResponse,
     nullable: true,
@@ -320,6 +398,7 @@ export class MessageResponse {
       link: m.link,
       contactCard: m.contactCard,
       textcard: m.textcard,
+      templateCard: m.templateCard,
       caption: m.caption,
       safe: m.safe,
       sentAt: m.sentAt.toISOString(),

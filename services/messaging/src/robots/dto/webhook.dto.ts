@@ -14,7 +14,7 @@ import {
   ValidateNested,
 } from 'class-validator';
 
-export const WEBHOOK_MSGTYPES = ['text', 'markdown', 'image', 'news'] as const;
+export const WEBHOOK_MSGTYPES = ['text', 'markdown', 'image', 'news', 'file'] as const;
 export type WebhookMsgtype = (typeof WEBHOOK_MSGTYPES)[number];
 
 export class WebhookTextDto {
@@ -103,6 +103,16 @@ export class WebhookNewsDto {
   articles!: WebhookArticleDto[];
 }
 
+export class WebhookFileDto {
+  @ApiProperty({ description: 'From webhook/upload_media of this robot (errcode 40007 otherwise)' })
+  @IsDefined()
+  @IsString()
+  @Matches(/^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i, {
+    message: 'media_id must come from webhook/upload_media',
+  })
+  media_id!: string;
+}
+
 /** WeCom's group robot message: `msgtype` names which one of the others is given. */
 export class WebhookMessageDto {
   @ApiProperty({ enum: WEBHOOK_MSGTYPES })
@@ -136,6 +146,21 @@ export class WebhookMessageDto {
   @ValidateNested()
   @Type(() => WebhookNewsDto)
   news?: WebhookNewsDto;
+
+  @ApiPropertyOptional({ type: WebhookFileDto })
+  @ValidateIf((o: WebhookMessageDto) => o.msgtype === 'file' || o.file !== undefined)
+  @IsDefined()
+  @ValidateNested()
+  @Type(() => WebhookFileDto)
+  file?: WebhookFileDto;
+}
+
+export class WebhookUploadResponse {
+  @ApiProperty({ example: 0 }) errcode!: number;
+  @ApiProperty({ example: 'ok' }) errmsg!: string;
+  @ApiProperty({ enum: ['file'] }) type!: string;
+  @ApiProperty({ description: 'For file.media_id of this robot’s webhook/send' }) media_id!: string;
+  @ApiProperty({ description: 'Unix seconds, as a string (as WeCom)' }) created_at!: string;
 }
 
 export class WebhookResultResponse {

@@ -14,13 +14,13 @@ import {
   Max,
   MaxLength,
   Min,
-  ValidateBy,
   ValidateIf,
   ValidateNested,
 } from 'class-validator';
+import { WecomTemplateCardDto } from './wecom-template-card.dto';
+import { HTTP_URL, MaxBytes } from './wecom-validators';
 
 const INT32_MAX = 2_147_483_647;
-const HTTP_URL = /^https?:\/\/\S+$/i;
 
 export const WECOM_MSGTYPES = [
   'text',
@@ -31,20 +31,9 @@ export const WECOM_MSGTYPES = [
   'textcard',
   'news',
   'markdown',
+  'template_card',
 ] as const;
 export type WecomMsgtype = (typeof WECOM_MSGTYPES)[number];
-
-/** At most `max` bytes of UTF-8 (WeCom counts its limits in bytes). */
-const MaxBytes = (max: number) =>
-  ValidateBy({
-    name: 'maxBytes',
-    constraints: [max],
-    validator: {
-      validate: (value: unknown) =>
-        typeof value !== 'string' || Buffer.byteLength(value, 'utf8') <= max,
-      defaultMessage: (args) => `${args?.property ?? 'value'} must be at most ${max} UTF-8 bytes`,
-    },
-  });
 
 /** WeCom's 0/1 flags. */
 const Flag = (description: string) =>
@@ -173,7 +162,10 @@ const Body = (type: WecomMsgtype, dto: () => new () => object) =>
 
 /** The message bodies message/send and appchat/send share. */
 export class WecomMessageBodyDto {
-  @ApiProperty({ enum: WECOM_MSGTYPES, description: 'Others answer errcode 40008' })
+  @ApiProperty({
+    enum: WECOM_MSGTYPES,
+    description: 'Others (mpnews, miniprogram_notice, interactive, …) answer errcode 40008',
+  })
   @IsIn(WECOM_MSGTYPES)
   msgtype!: WecomMsgtype;
 
@@ -185,6 +177,7 @@ export class WecomMessageBodyDto {
   @Body('file', () => WecomMediaRefDto) file?: WecomMediaRefDto;
   @Body('textcard', () => WecomTextCardDto) textcard?: WecomTextCardDto;
   @Body('news', () => WecomNewsDto) news?: WecomNewsDto;
+  @Body('template_card', () => WecomTemplateCardDto) template_card?: WecomTemplateCardDto;
 
   @Flag('Confidential (保密消息): carried as `safe` for clients and the archive')
   safe?: 0 | 1;

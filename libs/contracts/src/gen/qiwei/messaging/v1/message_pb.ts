@@ -12,7 +12,7 @@ import type { Message as Message$1 } from "@bufbuild/protobuf";
  * Describes the file qiwei/messaging/v1/message.proto.
  */
 export const file_qiwei_messaging_v1_message: GenFile = /*@__PURE__*/
-  fileDesc("CiBxaXdlaS9tZXNzYWdpbmcvdjEvbWVzc2FnZS5wcm90bxIScWl3ZWkubWVzc2FnaW5nLnYxIpgBCgxNZXNzYWdlTWVkaWESEAoIbWVkaWFfaWQYASABKAkSDAoEa2luZBgCIAEoCRIOCgZidWNrZXQYAyABKAkSEgoKb2JqZWN0X2tleRgEIAEoCRIMCgRzaXplGAUgASgDEg4KBnNoYTI1NhgGIAEoCRIQCghmaWxlbmFtZRgHIAEoCRIUCgxjb250ZW50X3R5cGUYCCABKAkiTgoLTmV3c0FydGljbGUSDQoFdGl0bGUYASABKAkSEwoLZGVzY3JpcHRpb24YAiABKAkSCwoDdXJsGAMgASgJEg4KBnBpY3VybBgEIAEoCSJVCg9NZXNzYWdlTG9jYXRpb24SEAoIbGF0aXR1ZGUYASABKAESEQoJbG9uZ2l0dWRlGAIgASgBEgwKBG5hbWUYAyABKAkSDwoHYWRkcmVzcxgEIAEoCSJPCgtNZXNzYWdlTGluaxINCgV0aXRsZRgBIAEoCRITCgtkZXNjcmlwdGlvbhgCIAEoCRILCgN1cmwYAyABKAkSDwoHcGljX3VybBgEIAEoCSIyChJNZXNzYWdlQ29udGFjdENhcmQSDgoGdXNlcmlkGAEgASgJEgwKBG5hbWUYAiABKAkiSwoIVGV4dENhcmQSDQoFdGl0bGUYASABKAkSEwoLZGVzY3JpcHRpb24YAiABKAkSCwoDdXJsGAMgASgJEg4KBmJ0bnR4dBgEIAEoCSIyCgxNZWRpYUNhcHRpb24SDQoFdGl0bGUYASABKAkSEwoLZGVzY3JpcHRpb24YAiABKAkiygMKDk1lc3NhZ2VDb250ZW50EgwKBHR5cGUYASABKAkSDAoEdGV4dBgCIAEoCRIQCghtZW50aW9ucxgDIAMoCRIRCglxdW90ZV9zZXEYBCABKAMSLwoFbWVkaWEYBSABKAsyIC5xaXdlaS5tZXNzYWdpbmcudjEuTWVzc2FnZU1lZGlhEjEKCGFydGljbGVzGAYgAygLMh8ucWl3ZWkubWVzc2FnaW5nLnYxLk5ld3NBcnRpY2xlEjUKCGxvY2F0aW9uGAcgASgLMiMucWl3ZWkubWVzc2FnaW5nLnYxLk1lc3NhZ2VMb2NhdGlvbhItCgRsaW5rGAggASgLMh8ucWl3ZWkubWVzc2FnaW5nLnYxLk1lc3NhZ2VMaW5rEjwKDGNvbnRhY3RfY2FyZBgJIAEoCzImLnFpd2VpLm1lc3NhZ2luZy52MS5NZXNzYWdlQ29udGFjdENhcmQSLgoIdGV4dGNhcmQYDSABKAsyHC5xaXdlaS5tZXNzYWdpbmcudjEuVGV4dENhcmQSDAoEc2FmZRgOIAEoCBIxCgdjYXB0aW9uGA8gASgLMiAucWl3ZWkubWVzc2FnaW5nLnYxLk1lZGlhQ2FwdGlvbiKlAgoHTWVzc2FnZRIPCgdjb3JwX2lkGAEgASgJEhcKD2NvbnZlcnNhdGlvbl9pZBgCIAEoCRILCgNzZXEYAyABKAMSCgoCaWQYBCABKAkSDgoGc2VuZGVyGAUgASgJEhUKDWNsaWVudF9tc2dfaWQYBiABKAkSGQoRY29udmVyc2F0aW9uX2tpbmQYByABKAkSFAoMcGFydGljaXBhbnRzGAggAygJEjMKB2NvbnRlbnQYCSABKAsyIi5xaXdlaS5tZXNzYWdpbmcudjEuTWVzc2FnZUNvbnRlbnQSKwoHc2VudF9hdBgKIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASHQoVZXh0ZXJuYWxfcGFydGljaXBhbnRzGAsgAygJIjsKC01lc3NhZ2VTZW50EiwKB21lc3NhZ2UYASABKAsyGy5xaXdlaS5tZXNzYWdpbmcudjEuTWVzc2FnZSKqAQoPTWVzc2FnZVJlY2FsbGVkEg8KB2NvcnBfaWQYASABKAkSFwoPY29udmVyc2F0aW9uX2lkGAIgASgJEgsKA3NlcRgDIAEoAxIKCgJpZBgEIAEoCRIOCgZzZW5kZXIYBSABKAkSEwoLcmVjYWxsZWRfYnkYBiABKAkSLwoLcmVjYWxsZWRfYXQYByABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wIoEBCgtNZXNzYWdlUmVhZBIPCgdjb3JwX2lkGAEgASgJEhcKD2NvbnZlcnNhdGlvbl9pZBgCIAEoCRIOCgZ1c2VyaWQYAyABKAkSCwoDc2VxGAQgASgDEisKB3JlYWRfYXQYBSABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wIrcBCg5BcHBNZXNzYWdlU2VudBIPCgdjb3JwX2lkGAEgASgJEg0KBW1zZ2lkGAIgASgJEg8KB2FnZW50aWQYAyABKAUSMwoHY29udGVudBgEIAEoCzIiLnFpd2VpLm1lc3NhZ2luZy52MS5NZXNzYWdlQ29udGVudBISCgpyZWNpcGllbnRzGAUgAygJEisKB3NlbnRfYXQYBiABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wIswBChJBcHBNZXNzYWdlUmVjYWxsZWQSDwoHY29ycF9pZBgBIAEoCRINCgVtc2dpZBgCIAEoCRIPCgdhZ2VudGlkGAMgASgFEhIKCnJlY2lwaWVudHMYBCADKAkSEwoLcmVjYWxsZWRfYnkYBSABKAkSKwoHc2VudF9hdBgGIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASLwoLcmVjYWxsZWRfYXQYByABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wYgZwcm90bzM", [file_google_protobuf_timestamp]);
+  fileDesc("CiBxaXdlaS9tZXNzYWdpbmcvdjEvbWVzc2FnZS5wcm90bxIScWl3ZWkubWVzc2FnaW5nLnYxIpgBCgxNZXNzYWdlTWVkaWESEAoIbWVkaWFfaWQYASABKAkSDAoEa2luZBgCIAEoCRIOCgZidWNrZXQYAyABKAkSEgoKb2JqZWN0X2tleRgEIAEoCRIMCgRzaXplGAUgASgDEg4KBnNoYTI1NhgGIAEoCRIQCghmaWxlbmFtZRgHIAEoCRIUCgxjb250ZW50X3R5cGUYCCABKAkiTgoLTmV3c0FydGljbGUSDQoFdGl0bGUYASABKAkSEwoLZGVzY3JpcHRpb24YAiABKAkSCwoDdXJsGAMgASgJEg4KBnBpY3VybBgEIAEoCSJVCg9NZXNzYWdlTG9jYXRpb24SEAoIbGF0aXR1ZGUYASABKAESEQoJbG9uZ2l0dWRlGAIgASgBEgwKBG5hbWUYAyABKAkSDwoHYWRkcmVzcxgEIAEoCSJPCgtNZXNzYWdlTGluaxINCgV0aXRsZRgBIAEoCRITCgtkZXNjcmlwdGlvbhgCIAEoCRILCgN1cmwYAyABKAkSDwoHcGljX3VybBgEIAEoCSIyChJNZXNzYWdlQ29udGFjdENhcmQSDgoGdXNlcmlkGAEgASgJEgwKBG5hbWUYAiABKAkiSwoIVGV4dENhcmQSDQoFdGl0bGUYASABKAkSEwoLZGVzY3JpcHRpb24YAiABKAkSCwoDdXJsGAMgASgJEg4KBmJ0bnR4dBgEIAEoCSIyCgxNZWRpYUNhcHRpb24SDQoFdGl0bGUYASABKAkSEwoLZGVzY3JpcHRpb24YAiABKAkiSAoSVGVtcGxhdGVDYXJkU291cmNlEhAKCGljb25fdXJsGAEgASgJEgwKBGRlc2MYAiABKAkSEgoKZGVzY19jb2xvchgDIAEoBSIwChFUZW1wbGF0ZUNhcmRUaXRsZRINCgV0aXRsZRgBIAEoCRIMCgRkZXNjGAIgASgJIlAKElRlbXBsYXRlQ2FyZEFjdGlvbhIMCgR0eXBlGAEgASgFEgsKA3VybBgCIAEoCRINCgVhcHBpZBgDIAEoCRIQCghwYWdlcGF0aBgEIAEoCSJuChFUZW1wbGF0ZUNhcmRRdW90ZRI2CgZhY3Rpb24YASABKAsyJi5xaXdlaS5tZXNzYWdpbmcudjEuVGVtcGxhdGVDYXJkQWN0aW9uEg0KBXRpdGxlGAIgASgJEhIKCnF1b3RlX3RleHQYAyABKAkiZwoaVGVtcGxhdGVDYXJkSG9yaXpvbnRhbEl0ZW0SDAoEdHlwZRgBIAEoBRIPCgdrZXluYW1lGAIgASgJEg0KBXZhbHVlGAMgASgJEgsKA3VybBgEIAEoCRIOCgZ1c2VyaWQYBSABKAkiWQoQVGVtcGxhdGVDYXJkSnVtcBI2CgZhY3Rpb24YASABKAsyJi5xaXdlaS5tZXNzYWdpbmcudjEuVGVtcGxhdGVDYXJkQWN0aW9uEg0KBXRpdGxlGAIgASgJIjYKEVRlbXBsYXRlQ2FyZEltYWdlEgsKA3VybBgBIAEoCRIUCgxhc3BlY3RfcmF0aW8YAiABKAEifwoVVGVtcGxhdGVDYXJkSW1hZ2VUZXh0EjYKBmFjdGlvbhgBIAEoCzImLnFpd2VpLm1lc3NhZ2luZy52MS5UZW1wbGF0ZUNhcmRBY3Rpb24SDQoFdGl0bGUYAiABKAkSDAoEZGVzYxgDIAEoCRIRCglpbWFnZV91cmwYBCABKAkixQUKDFRlbXBsYXRlQ2FyZBIRCgljYXJkX3R5cGUYASABKAkSDwoHdGFza19pZBgCIAEoCRI2CgZzb3VyY2UYAyABKAsyJi5xaXdlaS5tZXNzYWdpbmcudjEuVGVtcGxhdGVDYXJkU291cmNlEjkKCm1haW5fdGl0bGUYBCABKAsyJS5xaXdlaS5tZXNzYWdpbmcudjEuVGVtcGxhdGVDYXJkVGl0bGUSOQoKcXVvdGVfYXJlYRgFIAEoCzIlLnFpd2VpLm1lc3NhZ2luZy52MS5UZW1wbGF0ZUNhcmRRdW90ZRI/ChBlbXBoYXNpc19jb250ZW50GAYgASgLMiUucWl3ZWkubWVzc2FnaW5nLnYxLlRlbXBsYXRlQ2FyZFRpdGxlEhYKDnN1Yl90aXRsZV90ZXh0GAcgASgJEk8KF2hvcml6b250YWxfY29udGVudF9saXN0GAggAygLMi4ucWl3ZWkubWVzc2FnaW5nLnYxLlRlbXBsYXRlQ2FyZEhvcml6b250YWxJdGVtEjcKCWp1bXBfbGlzdBgJIAMoCzIkLnFpd2VpLm1lc3NhZ2luZy52MS5UZW1wbGF0ZUNhcmRKdW1wEjsKC2NhcmRfYWN0aW9uGAogASgLMiYucWl3ZWkubWVzc2FnaW5nLnYxLlRlbXBsYXRlQ2FyZEFjdGlvbhI5CgpjYXJkX2ltYWdlGAsgASgLMiUucWl3ZWkubWVzc2FnaW5nLnYxLlRlbXBsYXRlQ2FyZEltYWdlEkIKD2ltYWdlX3RleHRfYXJlYRgMIAEoCzIpLnFpd2VpLm1lc3NhZ2luZy52MS5UZW1wbGF0ZUNhcmRJbWFnZVRleHQSRAoVdmVydGljYWxfY29udGVudF9saXN0GA0gAygLMiUucWl3ZWkubWVzc2FnaW5nLnYxLlRlbXBsYXRlQ2FyZFRpdGxlIoMECg5NZXNzYWdlQ29udGVudBIMCgR0eXBlGAEgASgJEgwKBHRleHQYAiABKAkSEAoIbWVudGlvbnMYAyADKAkSEQoJcXVvdGVfc2VxGAQgASgDEi8KBW1lZGlhGAUgASgLMiAucWl3ZWkubWVzc2FnaW5nLnYxLk1lc3NhZ2VNZWRpYRIxCghhcnRpY2xlcxgGIAMoCzIfLnFpd2VpLm1lc3NhZ2luZy52MS5OZXdzQXJ0aWNsZRI1Cghsb2NhdGlvbhgHIAEoCzIjLnFpd2VpLm1lc3NhZ2luZy52MS5NZXNzYWdlTG9jYXRpb24SLQoEbGluaxgIIAEoCzIfLnFpd2VpLm1lc3NhZ2luZy52MS5NZXNzYWdlTGluaxI8Cgxjb250YWN0X2NhcmQYCSABKAsyJi5xaXdlaS5tZXNzYWdpbmcudjEuTWVzc2FnZUNvbnRhY3RDYXJkEi4KCHRleHRjYXJkGA0gASgLMhwucWl3ZWkubWVzc2FnaW5nLnYxLlRleHRDYXJkEgwKBHNhZmUYDiABKAgSMQoHY2FwdGlvbhgPIAEoCzIgLnFpd2VpLm1lc3NhZ2luZy52MS5NZWRpYUNhcHRpb24SNwoNdGVtcGxhdGVfY2FyZBgQIAEoCzIgLnFpd2VpLm1lc3NhZ2luZy52MS5UZW1wbGF0ZUNhcmQipQIKB01lc3NhZ2USDwoHY29ycF9pZBgBIAEoCRIXCg9jb252ZXJzYXRpb25faWQYAiABKAkSCwoDc2VxGAMgASgDEgoKAmlkGAQgASgJEg4KBnNlbmRlchgFIAEoCRIVCg1jbGllbnRfbXNnX2lkGAYgASgJEhkKEWNvbnZlcnNhdGlvbl9raW5kGAcgASgJEhQKDHBhcnRpY2lwYW50cxgIIAMoCRIzCgdjb250ZW50GAkgASgLMiIucWl3ZWkubWVzc2FnaW5nLnYxLk1lc3NhZ2VDb250ZW50EisKB3NlbnRfYXQYCiABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEh0KFWV4dGVybmFsX3BhcnRpY2lwYW50cxgLIAMoCSI7CgtNZXNzYWdlU2VudBIsCgdtZXNzYWdlGAEgASgLMhsucWl3ZWkubWVzc2FnaW5nLnYxLk1lc3NhZ2UiqgEKD01lc3NhZ2VSZWNhbGxlZBIPCgdjb3JwX2lkGAEgASgJEhcKD2NvbnZlcnNhdGlvbl9pZBgCIAEoCRILCgNzZXEYAyABKAMSCgoCaWQYBCABKAkSDgoGc2VuZGVyGAUgASgJEhMKC3JlY2FsbGVkX2J5GAYgASgJEi8KC3JlY2FsbGVkX2F0GAcgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcCKBAQoLTWVzc2FnZVJlYWQSDwoHY29ycF9pZBgBIAEoCRIXCg9jb252ZXJzYXRpb25faWQYAiABKAkSDgoGdXNlcmlkGAMgASgJEgsKA3NlcRgEIAEoAxIrCgdyZWFkX2F0GAUgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcCK3AQoOQXBwTWVzc2FnZVNlbnQSDwoHY29ycF9pZBgBIAEoCRINCgVtc2dpZBgCIAEoCRIPCgdhZ2VudGlkGAMgASgFEjMKB2NvbnRlbnQYBCABKAsyIi5xaXdlaS5tZXNzYWdpbmcudjEuTWVzc2FnZUNvbnRlbnQSEgoKcmVjaXBpZW50cxgFIAMoCRIrCgdzZW50X2F0GAYgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcCLMAQoSQXBwTWVzc2FnZVJlY2FsbGVkEg8KB2NvcnBfaWQYASABKAkSDQoFbXNnaWQYAiABKAkSDwoHYWdlbnRpZBgDIAEoBRISCgpyZWNpcGllbnRzGAQgAygJEhMKC3JlY2FsbGVkX2J5GAUgASgJEisKB3NlbnRfYXQYBiABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEi8KC3JlY2FsbGVkX2F0GAcgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcGIGcHJvdG8z", [file_google_protobuf_timestamp]);
 
 /**
  * A file a message carries (image, voice, video or file), kept in object storage.
@@ -263,14 +263,344 @@ export const MediaCaptionSchema: GenMessage<MediaCaption> = /*@__PURE__*/
   messageDesc(file_qiwei_messaging_v1_message, 6);
 
 /**
+ * A template card's source line: an icon and a short text (WeCom's `source`).
+ *
+ * @generated from message qiwei.messaging.v1.TemplateCardSource
+ */
+export type TemplateCardSource = Message$1<"qiwei.messaging.v1.TemplateCardSource"> & {
+  /**
+   * @generated from field: string icon_url = 1;
+   */
+  iconUrl: string;
+
+  /**
+   * @generated from field: string desc = 2;
+   */
+  desc: string;
+
+  /**
+   * 0 grey, 1 black, 2 red, 3 green.
+   *
+   * @generated from field: int32 desc_color = 3;
+   */
+  descColor: number;
+};
+
+/**
+ * Describes the message qiwei.messaging.v1.TemplateCardSource.
+ * Use `create(TemplateCardSourceSchema)` to create a new message.
+ */
+export const TemplateCardSourceSchema: GenMessage<TemplateCardSource> = /*@__PURE__*/
+  messageDesc(file_qiwei_messaging_v1_message, 7);
+
+/**
+ * A title with its description (main title, emphasis, a vertical content line).
+ *
+ * @generated from message qiwei.messaging.v1.TemplateCardTitle
+ */
+export type TemplateCardTitle = Message$1<"qiwei.messaging.v1.TemplateCardTitle"> & {
+  /**
+   * @generated from field: string title = 1;
+   */
+  title: string;
+
+  /**
+   * @generated from field: string desc = 2;
+   */
+  desc: string;
+};
+
+/**
+ * Describes the message qiwei.messaging.v1.TemplateCardTitle.
+ * Use `create(TemplateCardTitleSchema)` to create a new message.
+ */
+export const TemplateCardTitleSchema: GenMessage<TemplateCardTitle> = /*@__PURE__*/
+  messageDesc(file_qiwei_messaging_v1_message, 8);
+
+/**
+ * Where a click on part of a card leads: `type` 0 nowhere, 1 `url` (http or https), 2 a mini
+ * program (`appid`, `pagepath`; carried as given: Qiwei has no mini programs).
+ *
+ * @generated from message qiwei.messaging.v1.TemplateCardAction
+ */
+export type TemplateCardAction = Message$1<"qiwei.messaging.v1.TemplateCardAction"> & {
+  /**
+   * @generated from field: int32 type = 1;
+   */
+  type: number;
+
+  /**
+   * @generated from field: string url = 2;
+   */
+  url: string;
+
+  /**
+   * @generated from field: string appid = 3;
+   */
+  appid: string;
+
+  /**
+   * @generated from field: string pagepath = 4;
+   */
+  pagepath: string;
+};
+
+/**
+ * Describes the message qiwei.messaging.v1.TemplateCardAction.
+ * Use `create(TemplateCardActionSchema)` to create a new message.
+ */
+export const TemplateCardActionSchema: GenMessage<TemplateCardAction> = /*@__PURE__*/
+  messageDesc(file_qiwei_messaging_v1_message, 9);
+
+/**
+ * The quoted area of a card.
+ *
+ * @generated from message qiwei.messaging.v1.TemplateCardQuote
+ */
+export type TemplateCardQuote = Message$1<"qiwei.messaging.v1.TemplateCardQuote"> & {
+  /**
+   * @generated from field: qiwei.messaging.v1.TemplateCardAction action = 1;
+   */
+  action?: TemplateCardAction | undefined;
+
+  /**
+   * @generated from field: string title = 2;
+   */
+  title: string;
+
+  /**
+   * @generated from field: string quote_text = 3;
+   */
+  quoteText: string;
+};
+
+/**
+ * Describes the message qiwei.messaging.v1.TemplateCardQuote.
+ * Use `create(TemplateCardQuoteSchema)` to create a new message.
+ */
+export const TemplateCardQuoteSchema: GenMessage<TemplateCardQuote> = /*@__PURE__*/
+  messageDesc(file_qiwei_messaging_v1_message, 10);
+
+/**
+ * A key/value line: `type` 0 text, 1 a link (`url`), 3 a member's card (`userid`).
+ *
+ * @generated from message qiwei.messaging.v1.TemplateCardHorizontalItem
+ */
+export type TemplateCardHorizontalItem = Message$1<"qiwei.messaging.v1.TemplateCardHorizontalItem"> & {
+  /**
+   * @generated from field: int32 type = 1;
+   */
+  type: number;
+
+  /**
+   * @generated from field: string keyname = 2;
+   */
+  keyname: string;
+
+  /**
+   * @generated from field: string value = 3;
+   */
+  value: string;
+
+  /**
+   * @generated from field: string url = 4;
+   */
+  url: string;
+
+  /**
+   * @generated from field: string userid = 5;
+   */
+  userid: string;
+};
+
+/**
+ * Describes the message qiwei.messaging.v1.TemplateCardHorizontalItem.
+ * Use `create(TemplateCardHorizontalItemSchema)` to create a new message.
+ */
+export const TemplateCardHorizontalItemSchema: GenMessage<TemplateCardHorizontalItem> = /*@__PURE__*/
+  messageDesc(file_qiwei_messaging_v1_message, 11);
+
+/**
+ * A link at the bottom of a card.
+ *
+ * @generated from message qiwei.messaging.v1.TemplateCardJump
+ */
+export type TemplateCardJump = Message$1<"qiwei.messaging.v1.TemplateCardJump"> & {
+  /**
+   * @generated from field: qiwei.messaging.v1.TemplateCardAction action = 1;
+   */
+  action?: TemplateCardAction | undefined;
+
+  /**
+   * @generated from field: string title = 2;
+   */
+  title: string;
+};
+
+/**
+ * Describes the message qiwei.messaging.v1.TemplateCardJump.
+ * Use `create(TemplateCardJumpSchema)` to create a new message.
+ */
+export const TemplateCardJumpSchema: GenMessage<TemplateCardJump> = /*@__PURE__*/
+  messageDesc(file_qiwei_messaging_v1_message, 12);
+
+/**
+ * A news_notice's picture (`aspect_ratio` width / height, 1.3 to 2.25; 0 when not given).
+ *
+ * @generated from message qiwei.messaging.v1.TemplateCardImage
+ */
+export type TemplateCardImage = Message$1<"qiwei.messaging.v1.TemplateCardImage"> & {
+  /**
+   * @generated from field: string url = 1;
+   */
+  url: string;
+
+  /**
+   * @generated from field: double aspect_ratio = 2;
+   */
+  aspectRatio: number;
+};
+
+/**
+ * Describes the message qiwei.messaging.v1.TemplateCardImage.
+ * Use `create(TemplateCardImageSchema)` to create a new message.
+ */
+export const TemplateCardImageSchema: GenMessage<TemplateCardImage> = /*@__PURE__*/
+  messageDesc(file_qiwei_messaging_v1_message, 13);
+
+/**
+ * A news_notice's picture with text beside it.
+ *
+ * @generated from message qiwei.messaging.v1.TemplateCardImageText
+ */
+export type TemplateCardImageText = Message$1<"qiwei.messaging.v1.TemplateCardImageText"> & {
+  /**
+   * @generated from field: qiwei.messaging.v1.TemplateCardAction action = 1;
+   */
+  action?: TemplateCardAction | undefined;
+
+  /**
+   * @generated from field: string title = 2;
+   */
+  title: string;
+
+  /**
+   * @generated from field: string desc = 3;
+   */
+  desc: string;
+
+  /**
+   * @generated from field: string image_url = 4;
+   */
+  imageUrl: string;
+};
+
+/**
+ * Describes the message qiwei.messaging.v1.TemplateCardImageText.
+ * Use `create(TemplateCardImageTextSchema)` to create a new message.
+ */
+export const TemplateCardImageTextSchema: GenMessage<TemplateCardImageText> = /*@__PURE__*/
+  messageDesc(file_qiwei_messaging_v1_message, 14);
+
+/**
+ * A template card (WeCom's `template_card`, sent by apps): a notice card, "text_notice" or
+ * "news_notice". Cards that call the app back (buttons, votes, menus) are not accepted.
+ *
+ * @generated from message qiwei.messaging.v1.TemplateCard
+ */
+export type TemplateCard = Message$1<"qiwei.messaging.v1.TemplateCard"> & {
+  /**
+   * @generated from field: string card_type = 1;
+   */
+  cardType: string;
+
+  /**
+   * The app's id for the card (WeCom's `task_id`), if it gave one.
+   *
+   * @generated from field: string task_id = 2;
+   */
+  taskId: string;
+
+  /**
+   * @generated from field: qiwei.messaging.v1.TemplateCardSource source = 3;
+   */
+  source?: TemplateCardSource | undefined;
+
+  /**
+   * @generated from field: qiwei.messaging.v1.TemplateCardTitle main_title = 4;
+   */
+  mainTitle?: TemplateCardTitle | undefined;
+
+  /**
+   * @generated from field: qiwei.messaging.v1.TemplateCardQuote quote_area = 5;
+   */
+  quoteArea?: TemplateCardQuote | undefined;
+
+  /**
+   * text_notice: the emphasised figure and its caption.
+   *
+   * @generated from field: qiwei.messaging.v1.TemplateCardTitle emphasis_content = 6;
+   */
+  emphasisContent?: TemplateCardTitle | undefined;
+
+  /**
+   * text_notice: the secondary text.
+   *
+   * @generated from field: string sub_title_text = 7;
+   */
+  subTitleText: string;
+
+  /**
+   * @generated from field: repeated qiwei.messaging.v1.TemplateCardHorizontalItem horizontal_content_list = 8;
+   */
+  horizontalContentList: TemplateCardHorizontalItem[];
+
+  /**
+   * @generated from field: repeated qiwei.messaging.v1.TemplateCardJump jump_list = 9;
+   */
+  jumpList: TemplateCardJump[];
+
+  /**
+   * Where a click on the card leads (type 1 or 2).
+   *
+   * @generated from field: qiwei.messaging.v1.TemplateCardAction card_action = 10;
+   */
+  cardAction?: TemplateCardAction | undefined;
+
+  /**
+   * news_notice
+   *
+   * @generated from field: qiwei.messaging.v1.TemplateCardImage card_image = 11;
+   */
+  cardImage?: TemplateCardImage | undefined;
+
+  /**
+   * @generated from field: qiwei.messaging.v1.TemplateCardImageText image_text_area = 12;
+   */
+  imageTextArea?: TemplateCardImageText | undefined;
+
+  /**
+   * @generated from field: repeated qiwei.messaging.v1.TemplateCardTitle vertical_content_list = 13;
+   */
+  verticalContentList: TemplateCardTitle[];
+};
+
+/**
+ * Describes the message qiwei.messaging.v1.TemplateCard.
+ * Use `create(TemplateCardSchema)` to create a new message.
+ */
+export const TemplateCardSchema: GenMessage<TemplateCard> = /*@__PURE__*/
+  messageDesc(file_qiwei_messaging_v1_message, 15);
+
+/**
  * What a message says. `type` names which fields are set.
  *
  * @generated from message qiwei.messaging.v1.MessageContent
  */
 export type MessageContent = Message$1<"qiwei.messaging.v1.MessageContent"> & {
   /**
-   * "text", "markdown", "image", "voice", "video", "file", "news", "textcard", "location",
-   * "link" or "contact_card".
+   * "text", "markdown", "image", "voice", "video", "file", "news", "textcard",
+   * "template_card", "location", "link" or "contact_card".
    *
    * @generated from field: string type = 1;
    */
@@ -352,6 +682,13 @@ export type MessageContent = Message$1<"qiwei.messaging.v1.MessageContent"> & {
    * @generated from field: qiwei.messaging.v1.MediaCaption caption = 15;
    */
   caption?: MediaCaption | undefined;
+
+  /**
+   * Set for template_card messages (apps, through the WeCom-compatible API).
+   *
+   * @generated from field: qiwei.messaging.v1.TemplateCard template_card = 16;
+   */
+  templateCard?: TemplateCard | undefined;
 };
 
 /**
@@ -359,7 +696,7 @@ export type MessageContent = Message$1<"qiwei.messaging.v1.MessageContent"> & {
  * Use `create(MessageContentSchema)` to create a new message.
  */
 export const MessageContentSchema: GenMessage<MessageContent> = /*@__PURE__*/
-  messageDesc(file_qiwei_messaging_v1_message, 7);
+  messageDesc(file_qiwei_messaging_v1_message, 16);
 
 /**
  * A message as it was sent: everything an archive needs without calling back.
@@ -444,7 +781,7 @@ export type Message = Message$1<"qiwei.messaging.v1.Message"> & {
  * Use `create(MessageSchema)` to create a new message.
  */
 export const MessageSchema: GenMessage<Message> = /*@__PURE__*/
-  messageDesc(file_qiwei_messaging_v1_message, 8);
+  messageDesc(file_qiwei_messaging_v1_message, 17);
 
 /**
  * qiwei.messaging.message.sent.v1
@@ -463,7 +800,7 @@ export type MessageSent = Message$1<"qiwei.messaging.v1.MessageSent"> & {
  * Use `create(MessageSentSchema)` to create a new message.
  */
 export const MessageSentSchema: GenMessage<MessageSent> = /*@__PURE__*/
-  messageDesc(file_qiwei_messaging_v1_message, 9);
+  messageDesc(file_qiwei_messaging_v1_message, 18);
 
 /**
  * qiwei.messaging.message.recalled.v1: the message stays in the archive; clients hide it.
@@ -512,7 +849,7 @@ export type MessageRecalled = Message$1<"qiwei.messaging.v1.MessageRecalled"> & 
  * Use `create(MessageRecalledSchema)` to create a new message.
  */
 export const MessageRecalledSchema: GenMessage<MessageRecalled> = /*@__PURE__*/
-  messageDesc(file_qiwei_messaging_v1_message, 10);
+  messageDesc(file_qiwei_messaging_v1_message, 19);
 
 /**
  * qiwei.messaging.message.read.v1: a member has read everything up to `seq`.
@@ -551,7 +888,7 @@ export type MessageRead = Message$1<"qiwei.messaging.v1.MessageRead"> & {
  * Use `create(MessageReadSchema)` to create a new message.
  */
 export const MessageReadSchema: GenMessage<MessageRead> = /*@__PURE__*/
-  messageDesc(file_qiwei_messaging_v1_message, 11);
+  messageDesc(file_qiwei_messaging_v1_message, 20);
 
 /**
  * qiwei.messaging.message.app_sent.v1: an app message (应用消息), keyed by `app/<agentid>`.
@@ -596,7 +933,7 @@ export type AppMessageSent = Message$1<"qiwei.messaging.v1.AppMessageSent"> & {
  * Use `create(AppMessageSentSchema)` to create a new message.
  */
 export const AppMessageSentSchema: GenMessage<AppMessageSent> = /*@__PURE__*/
-  messageDesc(file_qiwei_messaging_v1_message, 12);
+  messageDesc(file_qiwei_messaging_v1_message, 21);
 
 /**
  * qiwei.messaging.message.app_recalled.v1: the app recalled its app message (WeCom's
@@ -651,5 +988,5 @@ export type AppMessageRecalled = Message$1<"qiwei.messaging.v1.AppMessageRecalle
  * Use `create(AppMessageRecalledSchema)` to create a new message.
  */
 export const AppMessageRecalledSchema: GenMessage<AppMessageRecalled> = /*@__PURE__*/
-  messageDesc(file_qiwei_messaging_v1_message, 13);
+  messageDesc(file_qiwei_messaging_v1_message, 22);
 
