@@ -231,7 +231,7 @@ describe('ArchiveIndex conformance: the PostgreSQL adapter', () => {
         [contentCorp],
       );
       expect(rows.map((r) => r.text)).toEqual(seeded.map((r) => searchableText(r)));
-      expect(rows.filter((r) => r.text).length).toBe(8);
+      expect(rows.filter((r) => r.text).length).toBe(9);
       // The first corpus too (plain text messages, one with a nameless medium).
       const plain = await db.query<{ text: string }[]>(
         `SELECT ${SEARCHABLE_TEXT_SQL} AS text FROM archive_records r WHERE r.corp_id = $1

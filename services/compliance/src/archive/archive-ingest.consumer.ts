@@ -1,5 +1,5 @@
 import { Inject, Injectable, type OnModuleInit } from '@nestjs/common';
-import type { MessageShape } from '@bufbuild/protobuf';
+import { toJson, type MessageShape } from '@bufbuild/protobuf';
 import { timestampDate, type Timestamp } from '@bufbuild/protobuf/wkt';
 import {
   MESSAGING_ANNOUNCEMENT_TOPIC,
@@ -14,6 +14,7 @@ import {
   type MessageContentSchema,
   type MessageRecalledSchema,
   type MessageSentSchema,
+  TemplateCardSchema,
 } from '@qiwei/contracts';
 import { EventSubscriptions, NonRetriableEventError, type ReceivedEvent } from '@qiwei/events';
 import { CORP_ID_PATTERN, type CorpId } from '@qiwei/persistence';
@@ -148,6 +149,9 @@ function contentDetailsOf(c: MessageContent): Record<string, Canonical> {
     details.contactCard = { userid: c.contactCard.userid, name: c.contactCard.name };
   if (c.caption) details.caption = { title: c.caption.title, description: c.caption.description };
   if (c.safe) details.safe = true;
+  // A template card is kept whole, as its proto3 JSON (only what the app set).
+  if (c.templateCard)
+    details.templateCard = toJson(TemplateCardSchema, c.templateCard) as Canonical;
   return details;
 }
 

@@ -74,10 +74,47 @@ export function searchableText(r: Fields): string {
     stringOf(location?.name),
     stringOf(location?.address),
     stringOf(contact?.name),
+    templateCardText(objectOf(d.templateCard)),
   ]);
 }
 
+/**
+ * A template card's words in the order the card shows them: its source line, main title and
+ * description, quoted area, emphasised figure and caption, secondary text, key/value lines,
+ * links' titles, picture-with-text, and vertical lines.
+ */
+function templateCardText(card: CanonicalObject | null): string | null {
+  if (!card) return null;
+  const field = (object: Canonical | undefined, key: string) => stringOf(objectOf(object)?.[key]);
+  const list = (value: Canonical | undefined, keys: string[]) =>
+    join(
+      (Array.isArray(value) ? value : []).map((item) => join(keys.map((k) => field(item, k)))),
+    ) || null;
+  return (
+    join([
+      field(card.source, 'desc'),
+      field(card.mainTitle, 'title'),
+      field(card.mainTitle, 'desc'),
+      field(card.quoteArea, 'title'),
+      field(card.quoteArea, 'quoteText'),
+      field(card.emphasisContent, 'title'),
+      field(card.emphasisContent, 'desc'),
+      stringOf(card.subTitleText),
+      list(card.horizontalContentList, ['keyname', 'value']),
+      list(card.jumpList, ['title']),
+      field(card.imageTextArea, 'title'),
+      field(card.imageTextArea, 'desc'),
+      list(card.verticalContentList, ['title', 'desc']),
+    ]) || null
+  );
+}
+
 const part = (path: string) => `nullif(r.details #>> '{${path}}', '')`;
+/** The words of a template card's list, each item's `keys` in order (see templateCardText). */
+const cardList = (name: string, keys: string[]) => `(SELECT nullif(string_agg(nullif(concat_ws(' ',
+    ${keys.map((k) => `nullif(i ->> '${k}', '')`).join(', ')}), ''), ' '), '')
+   FROM jsonb_array_elements(CASE WHEN jsonb_typeof(r.details #> '{templateCard,${name}}') = 'array'
+                                  THEN r.details #> '{templateCard,${name}}' ELSE '[]' END) AS i)`;
 
 /** `searchableText` in SQL over an `archive_records r` row. */
 export const SEARCHABLE_TEXT_SQL = `(CASE
@@ -94,7 +131,16 @@ export const SEARCHABLE_TEXT_SQL = `(CASE
        FROM jsonb_array_elements(CASE WHEN jsonb_typeof(r.details -> 'articles') = 'array'
                                       THEN r.details -> 'articles' ELSE '[]' END) AS a),
     ${part('link,title')}, ${part('link,description')}, ${part('link,url')},
-    ${part('location,name')}, ${part('location,address')}, ${part('contactCard,name')})
+    ${part('location,name')}, ${part('location,address')}, ${part('contactCard,name')},
+    nullif(concat_ws(' ', ${part('templateCard,source,desc')},
+      ${part('templateCard,mainTitle,title')}, ${part('templateCard,mainTitle,desc')},
+      ${part('templateCard,quoteArea,title')}, ${part('templateCard,quoteArea,quoteText')},
+      ${part('templateCard,emphasisContent,title')}, ${part('templateCard,emphasisContent,desc')},
+      ${part('templateCard,subTitleText')},
+      ${cardList('horizontalContentList', ['keyname', 'value'])},
+      ${cardList('jumpList', ['title'])},
+      ${part('templateCard,imageTextArea,title')}, ${part('templateCard,imageTextArea,desc')},
+      ${cardList('verticalContentList', ['title', 'desc'])}), ''))
   WHEN r.kind = 'conversation' AND r.type IN (${CONVERSATION_TEXT_TYPES.map((t) => `'${t}'`).join(', ')})
     THEN concat_ws(' ', ${part('notice,text')}, ${part('welcomeMessage')})
   ELSE '' END)`;

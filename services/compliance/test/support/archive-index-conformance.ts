@@ -295,6 +295,26 @@ export const CONTENT_CORPUS: CorpusEntry[] = [
       welcomeMessage: '欢迎新同事',
     },
   },
+  {
+    text: '',
+    type: 'template_card',
+    sender: 'app:1000002',
+    details: {
+      templateCard: {
+        cardType: 'text_notice',
+        source: { desc: '审批助手' },
+        mainTitle: { title: '报销已批准', desc: '第三季度差旅' },
+        emphasisContent: { title: '8,800', desc: '报销金额' },
+        subTitleText: '请于月底前确认到账',
+        horizontalContentList: [
+          { keyname: '审批人', value: '李四光' },
+          { keyname: '单号', value: 'EXP-2024-77' },
+        ],
+        jumpList: [{ title: '查看审批详情', action: { type: 1, url: 'https://oa.example.com' } }],
+        cardAction: { type: 1, url: 'https://oa.example.com/exp/77' },
+      },
+    },
+  },
 ].map((e, i) => ({
   sender: 'alice',
   participants: ['alice', 'bob'],
@@ -349,6 +369,22 @@ export const CONTENT_CASES: { name: string; query: ConformanceQuery; found: numb
     name: 'excluding a link’s words',
     query: { keywords: { all: ['example'], exclude: ['evil'] } },
     found: [2, 1],
+  },
+  { name: 'a template card’s main title', query: { keywords: { all: ['报销'] } }, found: [11] },
+  {
+    name: 'a template card’s key/value line and link title',
+    query: { keywords: { all: ['李四光', '审批详情'] } },
+    found: [11],
+  },
+  {
+    name: 'a template card’s secondary text, as a phrase',
+    query: { keywords: { phrases: ['请于月底前确认到账'] } },
+    found: [11],
+  },
+  {
+    name: 'a template card’s link address is not its text',
+    query: { keywords: { all: ['oa'] } },
+    found: [],
   },
   { name: 'media outcomes by kind', query: { kinds: ['media'] }, found: [8] },
   { name: 'tombstones by kind', query: { kinds: ['tombstone'] }, found: [9] },
