@@ -150,8 +150,7 @@ function contentDetailsOf(c: MessageContent): Record<string, Canonical> {
   if (c.caption) details.caption = { title: c.caption.title, description: c.caption.description };
   if (c.safe) details.safe = true;
   // A template card is kept whole, as its proto3 JSON (only what the app set).
-  if (c.templateCard)
-    details.templateCard = toJson(TemplateCardSchema, c.templateCard) as Canonical;
+  if (c.templateCard) details.templateCard = toJson(TemplateCardSchema, c.templateCard);
   return details;
 }
 
