@@ -31,7 +31,7 @@ const isRankCursor = (v: unknown): v is RankCursor =>
 /** See PostgresArchiveIndex.newest: ~10 ms to test at 1 M records. */
 const NEWEST_WINDOW = 10_000;
 /** The largest second window (newest) walks before the GIN index is asked. */
-const MAX_SECOND_WINDOW = 100_000;
+const MAX_SECOND_WINDOW = 30_000;
 
 /** Most distinct terms a relevance query is ranked by tiers for (each is tested per record). */
 const MAX_TIERED_TERMS = 8;
