@@ -9,6 +9,8 @@ export interface EmbeddedPostgresOptions {
   persistent: boolean;
   /** Trade durability for speed: only for throwaway test clusters. */
   fast?: boolean;
+  /** More server settings (`name` → value), e.g. a benchmark's `shared_preload_libraries`. */
+  settings?: Record<string, string>;
   onLog?: (line: string) => void;
 }
 
@@ -47,6 +49,10 @@ export async function startEmbeddedPostgres(
       ...(options.fast
         ? ['-c', 'fsync=off', '-c', 'synchronous_commit=off', '-c', 'full_page_writes=off']
         : []),
+      ...Object.entries(options.settings ?? {}).flatMap(([name, value]) => [
+        '-c',
+        `${name}=${value}`,
+      ]),
     ],
     onLog: (message) => log(String(message)),
     onError: (message) => log(String(message)),
