@@ -7,6 +7,7 @@
 // PostgreSQL's CPU by backend.
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { Session } from 'node:inspector/promises';
+import { constants as perfConstants, PerformanceObserver } from 'node:perf_hooks';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { create } from '@bufbuild/protobuf';
@@ -112,17 +113,55 @@ async function startWindow(label: string) {
     session.connect();
     await session.post('Profiler.enable');
     await session.post('Profiler.start');
+    await session.post('HeapProfiler.enable');
+    await session.post('HeapProfiler.startSampling', {
+      samplingInterval: 16_384,
+      includeObjectsCollectedByMajorGC: true,
+      includeObjectsCollectedByMinorGC: true,
+    });
   }
+  const gc = new Map<string, { count: number; ms: number }>();
+  const gcObserver = PROFILE_DIR
+    ? new PerformanceObserver((list) => {
+        for (const entry of list.getEntries()) {
+          const kind = (entry as unknown as { detail: { kind: number } }).detail.kind;
+          const name =
+            kind === perfConstants.NODE_PERFORMANCE_GC_MINOR
+              ? 'scavenge'
+              : kind === perfConstants.NODE_PERFORMANCE_GC_MAJOR
+                ? 'mark-compact'
+                : kind === perfConstants.NODE_PERFORMANCE_GC_INCREMENTAL
+                  ? 'incremental marking'
+                  : 'weak callbacks';
+          const sum = gc.get(name) ?? { count: 0, ms: 0 };
+          sum.count += 1;
+          sum.ms += entry.duration;
+          gc.set(name, sum);
+        }
+      })
+    : undefined;
+  gcObserver?.observe({ entryTypes: ['gc'] });
   const started = performance.now();
   const cpu = process.cpuUsage();
   const snapshot: CpuSnapshot = meter.snapshot();
   return async (finished = performance.now()): Promise<Measured> => {
     const used = process.cpuUsage(cpu);
+    if (gcObserver) {
+      gcObserver.disconnect();
+      console.log(
+        `${label}: GC pauses ${[...gc].map(([name, { count, ms }]) => `${name} ${count}× ${ms.toFixed(0)} ms`).join(', ')}`,
+      );
+    }
     const groups = CpuMeter.since(snapshot, meter.snapshot());
     if (session) {
       const { profile } = await session.post('Profiler.stop');
       mkdirSync(PROFILE_DIR as string, { recursive: true });
       writeFileSync(join(PROFILE_DIR as string, `${label}.cpuprofile`), JSON.stringify(profile));
+      const heap = await session.post('HeapProfiler.stopSampling');
+      writeFileSync(
+        join(PROFILE_DIR as string, `${label}.heapprofile`),
+        JSON.stringify(heap.profile),
+      );
       session.disconnect();
     }
     const perThousand = (ms: number) => ms / (EVENTS / 1000);

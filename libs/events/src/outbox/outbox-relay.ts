@@ -3,6 +3,7 @@ import type { Logger } from '@qiwei/platform';
 import type { Producer, TopicMessages } from 'kafkajs';
 import { Client, Pool, type PoolClient } from 'pg';
 import type { DataSource } from 'typeorm';
+import { HEADER } from '../cloud-event';
 import type { EventMetrics } from '../metrics';
 import { contextFromHeaders, replaceTraceHeaders, tracer } from '../tracing';
 import { OUTBOX_CHANNEL, outboxSignalOf } from './outbox-signal';
@@ -59,7 +60,6 @@ const RELAY_SESSION_SETTINGS = [
 
 interface OutboxRow {
   id: string;
-  event_id: string;
   topic: string;
   partition_key: string;
   /** The CloudEvents headers as JSON text. */
@@ -191,7 +191,7 @@ export class OutboxRelay {
         // (~100 ms a batch with 100k of them), and without statistics it read and sorted the
         // lane's whole backlog per batch. The relay's connections also refuse bitmap and
         // sequential scans (see pool()).
-        `SELECT id, event_id, topic, partition_key, headers, payload,
+        `SELECT id, topic, partition_key, headers, payload,
                 (extract(epoch FROM created_at) * 1000)::float8 AS created_ms
            FROM event_outbox
           WHERE lane = ANY(ARRAY[$1::smallint]) AND published_at IS NULL
@@ -209,19 +209,16 @@ export class OutboxRelay {
         const row = rows[i];
         const headers = JSON.parse(row.headers) as Record<string, string>;
         const parent = contextFromHeaders(headers);
-        const span = tracer.startSpan(
-          `${row.topic} publish`,
-          {
-            kind: SpanKind.PRODUCER,
-            attributes: {
-              'messaging.system': 'kafka',
-              'messaging.destination.name': row.topic,
-              'messaging.message.id': row.event_id,
-              'messaging.kafka.message.key': row.partition_key,
-            },
-          },
-          parent,
-        );
+        const span = tracer.startSpan(`${row.topic} publish`, { kind: SpanKind.PRODUCER }, parent);
+        // Attributes only for a span that records them (not built per row for nothing).
+        if (span.isRecording()) {
+          span.setAttributes({
+            'messaging.system': 'kafka',
+            'messaging.destination.name': row.topic,
+            'messaging.message.id': headers[HEADER.id],
+            'messaging.kafka.message.key': row.partition_key,
+          });
+        }
         spans[i] = span;
         let messages = byTopic.get(row.topic);
         if (!messages) {
@@ -245,9 +242,13 @@ export class OutboxRelay {
         throw error;
       }
       for (const span of spans) span.end();
+      // The ids as one array literal: they are digits, so no per-element quoting and escaping
+      // as the driver does for a JavaScript array.
+      let ids = '{';
+      for (let i = 0; i < rows.length; i++) ids += i === 0 ? rows[i].id : `,${rows[i].id}`;
       await manager.query(
         `UPDATE event_outbox SET published_at = clock_timestamp() WHERE id = ANY($1::bigint[])`,
-        [rows.map((r) => r.id)],
+        [`${ids}}`],
       );
       const now = Date.now();
       for (const row of rows) {
