@@ -39,6 +39,19 @@ const EVENTS = Number(process.env.BENCH_EVENTS ?? 30_000);
 const STEADY_RATE = 2_000;
 const STEADY_SECONDS = Number(process.env.BENCH_STEADY_SECONDS ?? 10);
 const KEYS = 64;
+// BENCH_RELAY_BATCH / BENCH_CONSUMER_CONCURRENCY / BENCH_CONSUMER_CHUNK try other settings.
+const RELAY_OPTIONS = {
+  ...DEFAULT_RELAY_OPTIONS,
+  batchSize: Number(process.env.BENCH_RELAY_BATCH ?? DEFAULT_RELAY_OPTIONS.batchSize),
+};
+const CONSUMER_OPTIONS = {
+  ...DEFAULT_CONSUMER_OPTIONS,
+  partitionsConsumedConcurrently: Number(
+    process.env.BENCH_CONSUMER_CONCURRENCY ??
+      DEFAULT_CONSUMER_OPTIONS.partitionsConsumedConcurrently,
+  ),
+  chunkSize: Number(process.env.BENCH_CONSUMER_CHUNK ?? DEFAULT_CONSUMER_OPTIONS.chunkSize),
+};
 const logger = createLogger({ service: 'bench-events', level: 'warn' });
 
 const median = (values: number[]) =>
@@ -284,7 +297,7 @@ async function startPipeline(
   const relay = new OutboxRelay(
     dataSource,
     producer,
-    { ...DEFAULT_RELAY_OPTIONS, databaseUrl: dbUrl },
+    { ...RELAY_OPTIONS, databaseUrl: dbUrl },
     logger,
   );
   let handled = 0;
@@ -302,7 +315,7 @@ async function startPipeline(
         latencies.push(Date.now() - event.time.getTime());
       },
     },
-    { ...DEFAULT_CONSUMER_OPTIONS, service: 'bench' },
+    { ...CONSUMER_OPTIONS, service: 'bench' },
     logger,
   );
   return {
@@ -341,7 +354,7 @@ async function pipelineRun(
   run: number,
 ): Promise<Measured> {
   const name = runName('full', run);
-  const outbox = new Outbox({ service: 'bench', lanes: DEFAULT_RELAY_OPTIONS.lanes });
+  const outbox = new Outbox({ service: 'bench', lanes: RELAY_OPTIONS.lanes });
   await writeBacklog(dataSource, outbox, topicFor(name).events[0].type, name);
   const pipeline = await startPipeline(dataSource, dbUrl, brokers, name);
   await pipeline.consumer.start();
@@ -364,7 +377,7 @@ async function steadyRun(
 ): Promise<number[]> {
   const name = runName('steady', run);
   const topic = topicFor(name);
-  const outbox = new Outbox({ service: 'bench', lanes: DEFAULT_RELAY_OPTIONS.lanes });
+  const outbox = new Outbox({ service: 'bench', lanes: RELAY_OPTIONS.lanes });
   const pipeline = await startPipeline(dataSource, dbUrl, brokers, name);
   await pipeline.consumer.start();
   await pipeline.relay.start();
