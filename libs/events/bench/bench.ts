@@ -2,7 +2,8 @@
 // to raw kafkajs produce → consume of the same records, measured in the same run, on embedded
 // PostgreSQL and a dev-kafka broker process. BENCH_RUNS / BENCH_EVENTS / BENCH_STEADY_SECONDS
 // override the defaults; BENCH_PROFILE_DIR=… writes a CPU profile of this process for each
-// timed window there (raw-<run>.cpuprofile, pipeline-<run>.cpuprofile); BENCH_PG_STATS=1 loads
+// timed window there (raw-<run>.cpuprofile, pipeline-<run>.cpuprofile, and .heapprofile), with
+// GC pauses, which BENCH_GC_STATS=1 prints alone; BENCH_PG_STATS=1 loads
 // pg_stat_statements and prints, for each pipeline window, the statements' cost and
 // PostgreSQL's CPU by backend.
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
@@ -39,7 +40,8 @@ const EVENTS = Number(process.env.BENCH_EVENTS ?? 30_000);
 const STEADY_RATE = 2_000;
 const STEADY_SECONDS = Number(process.env.BENCH_STEADY_SECONDS ?? 10);
 const KEYS = 64;
-// BENCH_RELAY_BATCH / BENCH_CONSUMER_CONCURRENCY / BENCH_CONSUMER_CHUNK try other settings.
+// BENCH_RELAY_BATCH / BENCH_CONSUMER_CONCURRENCY / BENCH_CONSUMER_CHUNK /
+// BENCH_CONSUMER_PARTITION_BYTES / BENCH_CONSUMER_FETCH_BYTES try other settings.
 const RELAY_OPTIONS = {
   ...DEFAULT_RELAY_OPTIONS,
   batchSize: Number(process.env.BENCH_RELAY_BATCH ?? DEFAULT_RELAY_OPTIONS.batchSize),
@@ -51,6 +53,12 @@ const CONSUMER_OPTIONS = {
       DEFAULT_CONSUMER_OPTIONS.partitionsConsumedConcurrently,
   ),
   chunkSize: Number(process.env.BENCH_CONSUMER_CHUNK ?? DEFAULT_CONSUMER_OPTIONS.chunkSize),
+  maxBytesPerPartition: process.env.BENCH_CONSUMER_PARTITION_BYTES
+    ? Number(process.env.BENCH_CONSUMER_PARTITION_BYTES)
+    : DEFAULT_CONSUMER_OPTIONS.maxBytesPerPartition,
+  maxBytes: process.env.BENCH_CONSUMER_FETCH_BYTES
+    ? Number(process.env.BENCH_CONSUMER_FETCH_BYTES)
+    : DEFAULT_CONSUMER_OPTIONS.maxBytes,
 };
 const logger = createLogger({ service: 'bench-events', level: 'warn' });
 
@@ -72,6 +80,8 @@ interface Measured {
 /** Set in main once PostgreSQL and the broker run. */
 let meter: CpuMeter;
 const PROFILE_DIR = process.env.BENCH_PROFILE_DIR;
+/** GC pauses per window (with `node --trace-gc-nvp`, the window markers delimit its lines). */
+const GC_STATS = Boolean(PROFILE_DIR) || process.env.BENCH_GC_STATS === '1';
 const PG_STATS = process.env.BENCH_PG_STATS === '1';
 let postmasterPid = 0;
 
@@ -134,7 +144,7 @@ async function startWindow(label: string) {
     });
   }
   const gc = new Map<string, { count: number; ms: number }>();
-  const gcObserver = PROFILE_DIR
+  const gcObserver = GC_STATS
     ? new PerformanceObserver((list) => {
         for (const entry of list.getEntries()) {
           const kind = (entry as unknown as { detail: { kind: number } }).detail.kind;
@@ -154,6 +164,7 @@ async function startWindow(label: string) {
       })
     : undefined;
   gcObserver?.observe({ entryTypes: ['gc'] });
+  if (GC_STATS) console.log(`${label}: window starts`);
   const started = performance.now();
   const cpu = process.cpuUsage();
   const snapshot: CpuSnapshot = meter.snapshot();

@@ -30,6 +30,10 @@ export interface EventConsumerOptions {
   heartbeatIntervalMs: number;
   /** Partitions handled at the same time (order within each partition is kept). */
   partitionsConsumedConcurrently: number;
+  /** Most bytes one fetch takes from a partition (kafkajs `maxBytesPerPartition`). */
+  maxBytesPerPartition?: number;
+  /** Most bytes of one fetch across its partitions (kafkajs `maxBytes`). */
+  maxBytes?: number;
 }
 
 export const DEFAULT_CONSUMER_OPTIONS: Omit<EventConsumerOptions, 'service'> = {
@@ -90,6 +94,8 @@ export class EventConsumer {
       sessionTimeout: this.options.sessionTimeoutMs,
       heartbeatInterval: this.options.heartbeatIntervalMs,
       retry: { retries: 10 },
+      maxBytesPerPartition: this.options.maxBytesPerPartition,
+      maxBytes: this.options.maxBytes,
     });
     this.consumer = consumer;
     await consumer.connect();
