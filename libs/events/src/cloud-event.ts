@@ -1,9 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import {
   create,
-  fromJson,
-  fromJsonString,
-  type JsonValue,
   toJsonString,
   type DescMessage,
   type MessageInitShape,
@@ -11,6 +8,7 @@ import {
 } from '@bufbuild/protobuf';
 import type { EventTypeDefinition, TopicDefinition } from '@qiwei/contracts';
 import { PoisonMessageError } from './errors';
+import { parsePayload } from './payload';
 
 /** CloudEvents 1.0, Kafka protocol binding, binary content mode: attributes travel as headers. */
 export const CE_SPECVERSION = '1.0';
@@ -135,26 +133,14 @@ export function headersOf(record: Pick<RawRecord, 'headers'>): Record<string, st
   return headers;
 }
 
-const PARSE_OPTIONS = { ignoreUnknownFields: true } as const;
-
-/**
- * The payload as a message of `schema`, with the rules of `fromJsonString`: proto3 JSON, unknown
- * fields tolerated, duplicate keys refused. `fromJsonString` finds duplicates (which JSON.parse
- * silently merges) by scanning the text character by character, a third of its cost. A text
- * that JSON.stringify writes back identically has none, since no object it writes repeats a
- * key; compact proto3 JSON, which is what every publisher writes, always does. Only other texts
- * take the scan.
- */
-export function parsePayload<M extends DescMessage>(schema: M, payload: string): MessageShape<M> {
-  let json: unknown;
-  try {
-    json = JSON.parse(payload);
-  } catch {
-    return fromJsonString(schema, payload, PARSE_OPTIONS); // throws with protobuf's message
-  }
-  if (JSON.stringify(json) !== payload) return fromJsonString(schema, payload, PARSE_OPTIONS);
-  return fromJson(schema, json as JsonValue, PARSE_OPTIONS);
-}
+const REQUIRED_HEADERS = [
+  HEADER.id,
+  HEADER.source,
+  HEADER.type,
+  HEADER.specversion,
+  HEADER.time,
+  HEADER.tenant,
+] as const;
 
 /**
  * Validates and decodes a record of `topic`. Anything that is not one of the topic's declared
@@ -163,14 +149,7 @@ export function parsePayload<M extends DescMessage>(schema: M, payload: string):
  */
 export function decodeEvent(topic: TopicDefinition, record: RawRecord): ReceivedEvent {
   const headers = headersOf(record);
-  for (const name of [
-    HEADER.id,
-    HEADER.source,
-    HEADER.type,
-    HEADER.specversion,
-    HEADER.time,
-    HEADER.tenant,
-  ]) {
+  for (const name of REQUIRED_HEADERS) {
     if (!headers[name]) throw new PoisonMessageError(`missing CloudEvents header ${name}`);
   }
   if (headers[HEADER.specversion] !== CE_SPECVERSION) {

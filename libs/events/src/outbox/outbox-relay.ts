@@ -1,7 +1,7 @@
 import { SpanKind, trace, type Span } from '@opentelemetry/api';
 import type { Logger } from '@qiwei/platform';
 import type { Producer, TopicMessages } from 'kafkajs';
-import { Client, Pool, type PoolClient } from 'pg';
+import { Client, Pool, type PoolClient, type QueryResult } from 'pg';
 import type { DataSource } from 'typeorm';
 import { HEADER } from '../cloud-event';
 import type { EventMetrics } from '../metrics';
@@ -140,16 +140,33 @@ export class OutboxRelay {
     // Lanes are independent (a key never changes lane), so they drain concurrently; within a
     // lane, batches go strictly one after another.
     const sent = await Promise.all(
-      (await this.lanesWithPending()).map(async (lane) => {
-        let total = 0;
-        for (;;) {
-          const count = await this.publishBatch(lane);
-          total += count;
-          if (count < this.options.batchSize) return total;
-        }
-      }),
+      (await this.lanesWithPending()).map((lane) => this.drainLane(lane)),
     );
     return sent.reduce((a, b) => a + b, 0);
+  }
+
+  /**
+   * A lane's batches, one after another, on one connection of the relay's own pool: a batch
+   * holds its connection while Kafka acknowledges, and must never take one the service's
+   * requests need.
+   */
+  private async drainLane(lane: number): Promise<number> {
+    const client = await this.pool().connect();
+    let broken: Error | undefined;
+    try {
+      let total = 0;
+      for (;;) {
+        const count = await this.publishBatch(client, lane).catch(async (error: unknown) => {
+          // A connection that cannot even roll back is not given back to the pool.
+          await client.query('ROLLBACK').catch((rollback: Error) => (broken = rollback));
+          throw error;
+        });
+        total += count;
+        if (count < this.options.batchSize) return total;
+      }
+    } finally {
+      client.release(broken);
+    }
   }
 
   private async run(): Promise<void> {
@@ -185,51 +202,62 @@ export class OutboxRelay {
     return rows.map((r) => r.lane);
   }
 
-  private async publishBatch(lane: number): Promise<number> {
-    return this.inBatchTransaction(async (manager) => {
-      // One lock per lane batch instead of a lock per row: should a lease change hands while a
-      // batch is in flight, the next holder waits for it, then reads what it marked.
-      await manager.query('SELECT pg_advisory_xact_lock($1, $2)', [BATCH_LOCK_CLASS, lane]);
-      if (!this.heldLanes.has(lane)) return 0; // lease lost while waiting
-      const rows = await manager.query<OutboxRow[]>(
-        // created_at as epoch milliseconds: it only feeds the latency metric, and a number is
-        // far cheaper for the driver than a timestamp parsed into a Date per row.
-        // `lane = ANY(…) ORDER BY lane, id` leaves the planner one way to return the rows in
-        // order without sorting: the pending index, read from the lane's oldest entry and
-        // stopped at LIMIT. With `lane = $1 ORDER BY id`, once statistics count the day of
-        // published rows it walked the primary key from the oldest published row instead
-        // (~100 ms a batch with 100k of them), and without statistics it read and sorted the
-        // lane's whole backlog per batch. The relay's connections also refuse bitmap and
-        // sequential scans (see pool()).
-        `SELECT id, topic, partition_key, headers, payload,
-                (extract(epoch FROM created_at) * 1000)::float8 AS created_ms
-           FROM event_outbox
-          WHERE lane = ANY(ARRAY[$1::smallint]) AND published_at IS NULL
-          ORDER BY lane, id
-          LIMIT $2`,
-        [lane, this.options.batchSize],
-      );
-      if (rows.length === 0) return 0;
-      // The rows are not referenced past this point: their strings die young instead of being
-      // copied by every garbage collection while Kafka acknowledges.
-      const batch = this.toBatch(rows);
-      try {
-        await this.producer.sendBatch({ topicMessages: batch.topicMessages, acks: -1 });
-      } catch (error) {
-        for (const span of batch.spans) {
-          span.recordException(error as Error);
-          span.end();
-        }
-        throw error;
+  /**
+   * One lane batch in one transaction, in two round trips to PostgreSQL besides Kafka's: the
+   * lock and the read are sent with BEGIN, the mark with COMMIT (simple-query statements, so
+   * the values are written into them: the lane, the batch size and the ids are integers this
+   * process produced, never outside input).
+   */
+  private async publishBatch(client: PoolClient, lane: number): Promise<number> {
+    const limit = this.options.batchSize;
+    if (!Number.isSafeInteger(lane) || !Number.isSafeInteger(limit)) {
+      throw new Error(`outbox relay: lane ${lane} and batch size ${limit} must be integers`);
+    }
+    // One lock per lane batch instead of a lock per row: should a lease change hands while a
+    // batch is in flight, the next holder waits for it, then reads what it marked.
+    // created_at as epoch milliseconds: it only feeds the latency metric, and a number is far
+    // cheaper for the driver than a timestamp parsed into a Date per row.
+    // `lane = ANY(…) ORDER BY lane, id` leaves the planner one way to return the rows in order
+    // without sorting: the pending index, read from the lane's oldest entry and stopped at
+    // LIMIT. With `lane = $1 ORDER BY id`, once statistics count the day of published rows it
+    // walked the primary key from the oldest published row instead (~100 ms a batch with 100k
+    // of them), and without statistics it read and sorted the lane's whole backlog per batch.
+    // The relay's connections also refuse bitmap and sequential scans (see pool()).
+    const results = (await client.query(
+      `BEGIN;
+       SELECT pg_advisory_xact_lock(${BATCH_LOCK_CLASS}, ${lane});
+       SELECT id, topic, partition_key, headers, payload,
+              (extract(epoch FROM created_at) * 1000)::float8 AS created_ms
+         FROM event_outbox
+        WHERE lane = ANY(ARRAY[${lane}::smallint]) AND published_at IS NULL
+        ORDER BY lane, id
+        LIMIT ${limit}`,
+    )) as unknown as QueryResult<OutboxRow>[];
+    const rows = results[2].rows;
+    if (rows.length === 0 || !this.heldLanes.has(lane)) {
+      // Nothing pending, or the lease was lost while waiting for the lock.
+      await client.query('ROLLBACK');
+      return 0;
+    }
+    // The rows are not referenced past this point: their strings die young instead of being
+    // copied by every garbage collection while Kafka acknowledges.
+    const batch = this.toBatch(rows);
+    try {
+      await this.producer.sendBatch({ topicMessages: batch.topicMessages, acks: -1 });
+    } catch (error) {
+      for (const span of batch.spans) {
+        span.recordException(error as Error);
+        span.end();
       }
-      for (const span of batch.spans) span.end();
-      await manager.query(
-        `UPDATE event_outbox SET published_at = clock_timestamp() WHERE id = ANY($1::bigint[])`,
-        [batch.ids],
-      );
-      this.observePublished(batch);
-      return batch.spans.length;
-    });
+      throw error;
+    }
+    for (const span of batch.spans) span.end();
+    await client.query(
+      `UPDATE event_outbox SET published_at = clock_timestamp() WHERE id = ANY('${batch.ids}'::bigint[]);
+       COMMIT`,
+    );
+    this.observePublished(batch);
+    return batch.spans.length;
   }
 
   /**
@@ -294,32 +322,6 @@ export class OutboxRelay {
       const latency = metrics.publishLatency.labels(labels);
       for (let j = from; j < i; j++) latency.observe((now - batch.createdMs[j]) / 1000);
       from = i;
-    }
-  }
-
-  /**
-   * Runs a lane batch in a transaction on the relay's own connections: a batch holds its
-   * connection while Kafka acknowledges, and must never take one the service's requests need.
-   */
-  private async inBatchTransaction<T>(
-    work: (manager: {
-      query: <R = unknown>(sql: string, params?: unknown[]) => Promise<R>;
-    }) => Promise<T>,
-  ): Promise<T> {
-    const client: PoolClient = await this.pool().connect();
-    try {
-      await client.query('BEGIN');
-      const result = await work({
-        query: async <R>(sql: string, params?: unknown[]) =>
-          (await client.query(sql, params)).rows as R,
-      });
-      await client.query('COMMIT');
-      return result;
-    } catch (error) {
-      await client.query('ROLLBACK').catch(() => undefined);
-      throw error;
-    } finally {
-      client.release();
     }
   }
 
