@@ -187,10 +187,7 @@ function randomScalar(r: Random, field: DescField & { scalar: ScalarType }): unk
 function randomInit(r: Random, desc: DescMessage, depth: number): Record<string, unknown> {
   const init: Record<string, unknown> = {};
   if (desc.typeName === 'google.protobuf.Timestamp') {
-    return timestampFromMs(r.pick([0, 1_735_689_600_123, 1_000])) as unknown as Record<
-      string,
-      unknown
-    >;
+    return timestampFromMs(r.pick([0, 1_735_689_600_123, 1_000]));
   }
   for (const member of desc.members) {
     if (r.int(3) === 0) continue; // absent

@@ -203,8 +203,9 @@ function scalarReader(scalar: ScalarType, longAsString: boolean): Read | undefin
         const value = protoInt64.uParse(json);
         return longAsString ? json : value;
       };
-    default:
-      return undefined; // float (range rules), bytes (base64)
+    case ScalarType.FLOAT: // range rules of its own
+    case ScalarType.BYTES: // base64
+      return undefined;
   }
 }
 
