@@ -64,6 +64,18 @@ describe('CloudEvents on Kafka', () => {
     expect(() => decodeEvent(topic, record({ value: Buffer.from(newer) }))).not.toThrow();
   });
 
+  it('reads payloads written in any valid proto3 JSON form, not only the compact one', () => {
+    const spaced = JSON.stringify(JSON.parse(encoded.value), null, 2);
+    // Original field names and int32 as a string are proto3 JSON too.
+    const other = '{"department":{"corp_id":"ww0123456789abcdef","id":"2","name":"销售部"}}';
+    for (const text of [spaced, other]) {
+      const event = decodeEvent(topic, record({ value: Buffer.from(text) }));
+      expect(event.data).toMatchObject({
+        department: { corpId: 'ww0123456789abcdef', id: 2, name: '销售部' },
+      });
+    }
+  });
+
   it.each([
     ['a missing id', { headers: { ...encoded.headers, ce_id: undefined } }, /ce_id/],
     [
@@ -89,6 +101,22 @@ describe('CloudEvents on Kafka', () => {
       /not a valid/,
     ],
     ['a value that is not JSON', { value: Buffer.from('<xml/>') }, /not a valid/],
+    [
+      'a value with a duplicate key',
+      { value: Buffer.from('{"department":{"id":2,"id":3}}') },
+      /not a valid.*duplicate/,
+    ],
+    [
+      'a value with a duplicate key, spaced out',
+      { value: Buffer.from('{ "department": { "id": 2 }, "department": { "id": 3 } }') },
+      /not a valid.*duplicate/,
+    ],
+    ['a value that is a JSON array', { value: Buffer.from('[1,2]') }, /not a valid/],
+    [
+      'a value with a string for a number',
+      { value: Buffer.from('{"department":{"order":"x"}}') },
+      /not a valid/,
+    ],
   ])('refuses %s as poison', (_name, patch, message) => {
     expect(() => decodeEvent(topic, record(patch as Partial<RawRecord>))).toThrow(
       PoisonMessageError,

@@ -1,7 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import {
   create,
-  fromJsonString,
   toJsonString,
   type DescMessage,
   type MessageInitShape,
@@ -9,6 +8,7 @@ import {
 } from '@bufbuild/protobuf';
 import type { EventTypeDefinition, TopicDefinition } from '@qiwei/contracts';
 import { PoisonMessageError } from './errors';
+import { parsePayload } from './payload';
 
 /** CloudEvents 1.0, Kafka protocol binding, binary content mode: attributes travel as headers. */
 export const CE_SPECVERSION = '1.0';
@@ -121,13 +121,26 @@ export interface RawRecord {
 /** Kafka headers as strings (the last value wins when a header repeats). */
 export function headersOf(record: Pick<RawRecord, 'headers'>): Record<string, string> {
   const headers: Record<string, string> = {};
-  for (const [name, value] of Object.entries(record.headers ?? {})) {
+  const raw = record.headers;
+  if (!raw) return headers;
+  // Called for every record consumed: one key array, no entry pairs.
+  for (const name of Object.keys(raw)) {
+    const value = raw[name];
     if (value === undefined) continue;
     const last = Array.isArray(value) ? value[value.length - 1] : value;
-    if (last !== undefined) headers[name] = last.toString();
+    if (last !== undefined) headers[name] = typeof last === 'string' ? last : last.toString('utf8');
   }
   return headers;
 }
+
+const REQUIRED_HEADERS = [
+  HEADER.id,
+  HEADER.source,
+  HEADER.type,
+  HEADER.specversion,
+  HEADER.time,
+  HEADER.tenant,
+] as const;
 
 /**
  * Validates and decodes a record of `topic`. Anything that is not one of the topic's declared
@@ -136,14 +149,7 @@ export function headersOf(record: Pick<RawRecord, 'headers'>): Record<string, st
  */
 export function decodeEvent(topic: TopicDefinition, record: RawRecord): ReceivedEvent {
   const headers = headersOf(record);
-  for (const name of [
-    HEADER.id,
-    HEADER.source,
-    HEADER.type,
-    HEADER.specversion,
-    HEADER.time,
-    HEADER.tenant,
-  ]) {
+  for (const name of REQUIRED_HEADERS) {
     if (!headers[name]) throw new PoisonMessageError(`missing CloudEvents header ${name}`);
   }
   if (headers[HEADER.specversion] !== CE_SPECVERSION) {
@@ -166,9 +172,7 @@ export function decodeEvent(topic: TopicDefinition, record: RawRecord): Received
   let data: MessageShape<DescMessage>;
   const payload = record.value.toString('utf8');
   try {
-    data = fromJsonString(definition.schema, payload, {
-      ignoreUnknownFields: true,
-    });
+    data = parsePayload(definition.schema, payload);
   } catch (error) {
     throw new PoisonMessageError(
       `payload is not a valid ${definition.schema.typeName}: ${(error as Error).message}`,

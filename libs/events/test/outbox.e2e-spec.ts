@@ -3,10 +3,12 @@ import { createDataSource } from '@qiwei/persistence';
 import { createLogger } from '@qiwei/platform';
 import { eventually } from '@qiwei/testing';
 import type { Admin, Producer } from 'kafkajs';
+import { Registry } from 'prom-client';
 import {
   createProducer,
   DEFAULT_RELAY_OPTIONS,
   ensureTopics,
+  EventMetrics,
   laneOf,
   Outbox,
   OutboxRelay,
@@ -304,6 +306,41 @@ describe('events: transactional outbox and relay', () => {
       const seqs = records.filter((r) => r.key === key).map((r) => seqOfRecord(r));
       expect(seqs).toEqual(Array.from({ length: perKey }, (_, i) => i));
     }
+  });
+
+  it('counts published events and their latency per topic, for batches mixing topics', async () => {
+    const [first, second] = [aTestTopic('metrics-a'), aTestTopic('metrics-b')];
+    await ensureTopics(admin, [first, second]);
+    // Interleaved topics in one lane batch: a, a, b, a, b, b, b.
+    const order = [first, first, second, first, second, second, second];
+    await env.dataSource.transaction(async (manager) => {
+      for (const [i, topic] of order.entries())
+        await outbox.publish(manager, topic, anEvent(topic, 'one-key', i));
+    });
+    const registry = new Registry();
+    const metrics = new EventMetrics(registry);
+    const relay = new OutboxRelay(
+      env.dataSource,
+      producer,
+      { ...DEFAULT_RELAY_OPTIONS, databaseUrl: env.databaseUrl, pollIntervalMs: 100 },
+      logger,
+      metrics,
+    );
+    await relay.start();
+    relays.push(relay);
+    await readTopic(env.kafka, second.name, 4);
+    await eventually(async () => {
+      const published = await registry.getSingleMetricAsString('qiwei_outbox_published_total');
+      expect(published).toContain(`qiwei_outbox_published_total{topic="${first.name}"} 3`);
+      expect(published).toContain(`qiwei_outbox_published_total{topic="${second.name}"} 4`);
+    });
+    const latency = await registry.getSingleMetricAsString('qiwei_outbox_publish_latency_seconds');
+    expect(latency).toContain(
+      `qiwei_outbox_publish_latency_seconds_count{topic="${first.name}"} 3`,
+    );
+    expect(latency).toContain(
+      `qiwei_outbox_publish_latency_seconds_count{topic="${second.name}"} 4`,
+    );
   });
 
   it('prunes published rows after their retention', async () => {

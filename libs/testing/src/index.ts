@@ -7,4 +7,4 @@ export { REPO_ROOT, distEntry, spawnNode, isListening, type SpawnedProcess } fro
 export { startTestKafka, type TestKafka } from './test-kafka';
 export { startTestS3, type TestS3 } from './test-s3';
 export { startServiceProcess, startIdentityProcess, type ServiceProcess } from './service-process';
-export { CpuMeter, processCpuMs, processTree } from './process-cpu';
+export { CpuMeter, processCpuMs, processTree, type CpuSnapshot } from './process-cpu';

@@ -30,6 +30,10 @@ export interface EventConsumerOptions {
   heartbeatIntervalMs: number;
   /** Partitions handled at the same time (order within each partition is kept). */
   partitionsConsumedConcurrently: number;
+  /** Most bytes one fetch takes from a partition (kafkajs `maxBytesPerPartition`). */
+  maxBytesPerPartition?: number;
+  /** Most bytes of one fetch across its partitions (kafkajs `maxBytes`). */
+  maxBytes?: number;
 }
 
 export const DEFAULT_CONSUMER_OPTIONS: Omit<EventConsumerOptions, 'service'> = {
@@ -90,6 +94,8 @@ export class EventConsumer {
       sessionTimeout: this.options.sessionTimeoutMs,
       heartbeatInterval: this.options.heartbeatIntervalMs,
       retry: { retries: 10 },
+      maxBytesPerPartition: this.options.maxBytesPerPartition,
+      maxBytes: this.options.maxBytes,
     });
     this.consumer = consumer;
     await consumer.connect();
@@ -183,13 +189,14 @@ export class EventConsumer {
     const started = process.hrtime.bigint();
     try {
       await this.dataSource.transaction(async (manager) => {
-        const fresh = await this.claim(
+        const done = await this.claim(
           manager,
           run.map((item) => item.event as ReceivedEvent),
         );
         for (const item of run) {
           const event = item.event as ReceivedEvent;
-          if (!fresh.delete(event.id)) continue; // already handled (or twice in this run)
+          if (done.has(event.id)) continue; // already handled (or twice in this run)
+          done.add(event.id);
           try {
             await this.invoke(event, manager);
           } catch (error) {
@@ -233,8 +240,8 @@ export class EventConsumer {
       const started = process.hrtime.bigint();
       try {
         await this.dataSource.transaction(async (manager) => {
-          const fresh = await this.claim(manager, [event]);
-          if (fresh.size > 0) await this.invoke(event, manager);
+          const done = await this.claim(manager, [event]);
+          if (!done.has(event.id)) await this.invoke(event, manager);
         });
         this.observe(started, 1, 'ok');
         return;
@@ -250,19 +257,31 @@ export class EventConsumer {
     );
   }
 
-  /** Inserts the event ids into the inbox; returns those not seen before. */
+  /**
+   * Inserts the event ids into the inbox; returns those handled before (the ids it could not
+   * claim), which the caller skips.
+   */
   private async claim(manager: EntityManager, events: ReceivedEvent[]): Promise<Set<string>> {
     // A dead-lettered event is handled again only when it was re-driven on purpose.
-    const redriven = events.filter((e) => e.headers[REDRIVE_HEADER] !== undefined).map((e) => e.id);
+    const redriven: string[] = [];
     // One row per id even when a record arrived twice in the same run (ON CONFLICT needs it).
-    const ids = [...new Set(events.map((e) => e.id))];
+    const ids = new Set<string>();
+    for (const event of events) {
+      ids.add(event.id);
+      if (event.headers[REDRIVE_HEADER] !== undefined) redriven.push(event.id);
+    }
+    // Only the ids not claimed come back: none at all when nothing is redelivered, instead of
+    // a row per event.
     const rows = await manager.query<{ event_id: string }[]>(
-      `INSERT INTO event_inbox (consumer, event_id, status)
-       SELECT $1, id, 'processed' FROM unnest($2::text[]) AS id
-       ON CONFLICT (consumer, event_id) DO UPDATE SET status = 'processed', processed_at = now()
-         WHERE event_inbox.status = 'dead_lettered' AND event_inbox.event_id = ANY($3::text[])
-       RETURNING event_id`,
-      [this.groupId, ids, redriven],
+      `WITH claimed AS (
+         INSERT INTO event_inbox (consumer, event_id, status)
+         SELECT $1, id, 'processed' FROM unnest($2::text[]) AS id
+         ON CONFLICT (consumer, event_id) DO UPDATE SET status = 'processed', processed_at = now()
+           WHERE event_inbox.status = 'dead_lettered' AND event_inbox.event_id = ANY($3::text[])
+         RETURNING event_id)
+       SELECT id AS event_id FROM unnest($2::text[]) AS id
+        WHERE id NOT IN (SELECT event_id FROM claimed)`,
+      [this.groupId, [...ids], redriven],
     );
     return new Set(rows.map((r) => r.event_id));
   }
@@ -270,19 +289,20 @@ export class EventConsumer {
   private async invoke(event: ReceivedEvent, manager: EntityManager): Promise<void> {
     await tracer.startActiveSpan(
       `${event.topic} process`,
-      {
-        kind: SpanKind.CONSUMER,
-        attributes: {
-          'messaging.system': 'kafka',
-          'messaging.destination.name': event.topic,
-          'messaging.consumer.group.name': this.groupId,
-          'messaging.message.id': event.id,
-          'messaging.kafka.offset': Number(event.offset),
-          'cloudevents.event_type': event.type,
-        },
-      },
+      { kind: SpanKind.CONSUMER },
       contextFromHeaders(event.headers),
       async (span) => {
+        // Attributes only for a span that records them (not built per event for nothing).
+        if (span.isRecording()) {
+          span.setAttributes({
+            'messaging.system': 'kafka',
+            'messaging.destination.name': event.topic,
+            'messaging.consumer.group.name': this.groupId,
+            'messaging.message.id': event.id,
+            'messaging.kafka.offset': Number(event.offset),
+            'cloudevents.event_type': event.type,
+          });
+        }
         try {
           await this.subscription.handle(event, manager);
         } catch (error) {

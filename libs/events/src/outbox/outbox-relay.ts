@@ -1,8 +1,9 @@
 import { SpanKind, trace, type Span } from '@opentelemetry/api';
 import type { Logger } from '@qiwei/platform';
 import type { Producer, TopicMessages } from 'kafkajs';
-import { Client, Pool, type PoolClient } from 'pg';
+import { Client, Pool, type PoolClient, type QueryResult } from 'pg';
 import type { DataSource } from 'typeorm';
+import { HEADER } from '../cloud-event';
 import type { EventMetrics } from '../metrics';
 import { contextFromHeaders, replaceTraceHeaders, tracer } from '../tracing';
 import { OUTBOX_CHANNEL, outboxSignalOf } from './outbox-signal';
@@ -39,9 +40,36 @@ const RELAY_LOCK_CLASS = 4_240_002;
 // Advisory lock space of the per-batch lane locks (transaction scope).
 const BATCH_LOCK_CLASS = 4_240_003;
 
+/**
+ * Settings of the relay's batch connections, which run nothing but the lane probe, the batch
+ * read and the mark (all index lookups):
+ * - no bitmap or sequential scans: an outbox with a day of published rows and stale (or no)
+ *   statistics otherwise gets plans that read a lane's whole backlog, or the whole table, per
+ *   batch of 1,000;
+ * - `synchronous_commit = off` for the mark only: should PostgreSQL crash before the commit
+ *   reaches disk, the batch is published again, which the at-least-once contract and the
+ *   consumers' inbox already absorb. The events themselves are written by the services'
+ *   transactions, with full durability.
+ */
+const RELAY_SESSION_SETTINGS = [
+  '-c enable_bitmapscan=off',
+  '-c enable_seqscan=off',
+  '-c synchronous_commit=off',
+  '-c default_transaction_isolation=read\\ committed',
+].join(' ');
+
+/** A lane batch ready to send, and what marking and metrics need once it is acknowledged. */
+interface RelayBatch {
+  topicMessages: TopicMessages[];
+  spans: Span[];
+  /** The rows' ids as a PostgreSQL array literal. */
+  ids: string;
+  createdMs: number[];
+  topics: string[];
+}
+
 interface OutboxRow {
   id: string;
-  event_id: string;
   topic: string;
   partition_key: string;
   /** The CloudEvents headers as JSON text. */
@@ -112,16 +140,33 @@ export class OutboxRelay {
     // Lanes are independent (a key never changes lane), so they drain concurrently; within a
     // lane, batches go strictly one after another.
     const sent = await Promise.all(
-      (await this.lanesWithPending()).map(async (lane) => {
-        let total = 0;
-        for (;;) {
-          const count = await this.publishBatch(lane);
-          total += count;
-          if (count < this.options.batchSize) return total;
-        }
-      }),
+      (await this.lanesWithPending()).map((lane) => this.drainLane(lane)),
     );
     return sent.reduce((a, b) => a + b, 0);
+  }
+
+  /**
+   * A lane's batches, one after another, on one connection of the relay's own pool: a batch
+   * holds its connection while Kafka acknowledges, and must never take one the service's
+   * requests need.
+   */
+  private async drainLane(lane: number): Promise<number> {
+    const client = await this.pool().connect();
+    let broken: Error | undefined;
+    try {
+      let total = 0;
+      for (;;) {
+        const count = await this.publishBatch(client, lane).catch(async (error: unknown) => {
+          // A connection that cannot even roll back is not given back to the pool.
+          await client.query('ROLLBACK').catch((rollback: Error) => (broken = rollback));
+          throw error;
+        });
+        total += count;
+        if (count < this.options.batchSize) return total;
+      }
+    } finally {
+      client.release(broken);
+    }
   }
 
   private async run(): Promise<void> {
@@ -157,105 +202,126 @@ export class OutboxRelay {
     return rows.map((r) => r.lane);
   }
 
-  private async publishBatch(lane: number): Promise<number> {
-    return this.inBatchTransaction(async (manager) => {
-      // One lock per lane batch instead of a lock per row: should a lease change hands while a
-      // batch is in flight, the next holder waits for it, then reads what it marked.
-      await manager.query('SELECT pg_advisory_xact_lock($1, $2)', [BATCH_LOCK_CLASS, lane]);
-      if (!this.heldLanes.has(lane)) return 0; // lease lost while waiting
-      const rows = await manager.query<OutboxRow[]>(
-        // created_at as epoch milliseconds: it only feeds the latency metric, and a number is
-        // far cheaper for the driver than a timestamp parsed into a Date per row.
-        `SELECT id, event_id, topic, partition_key, headers, payload,
-                (extract(epoch FROM created_at) * 1000)::float8 AS created_ms
-           FROM event_outbox
-          WHERE lane = $1 AND published_at IS NULL
-          ORDER BY id
-          LIMIT $2`,
-        [lane, this.options.batchSize],
-      );
-      if (rows.length === 0) return 0;
-
-      // One pass per row: the headers are parsed once, the trace context written with the event
-      // is extracted once, and it parents the publish span whose context goes on the record.
-      const spans: Span[] = new Array<Span>(rows.length);
-      const byTopic = new Map<string, TopicMessages>();
-      for (let i = 0; i < rows.length; i++) {
-        const row = rows[i];
-        const headers = JSON.parse(row.headers) as Record<string, string>;
-        const parent = contextFromHeaders(headers);
-        const span = tracer.startSpan(
-          `${row.topic} publish`,
-          {
-            kind: SpanKind.PRODUCER,
-            attributes: {
-              'messaging.system': 'kafka',
-              'messaging.destination.name': row.topic,
-              'messaging.message.id': row.event_id,
-              'messaging.kafka.message.key': row.partition_key,
-            },
-          },
-          parent,
-        );
-        spans[i] = span;
-        let messages = byTopic.get(row.topic);
-        if (!messages) {
-          messages = { topic: row.topic, messages: [] };
-          byTopic.set(row.topic, messages);
-        }
-        messages.messages.push({
-          key: row.partition_key,
-          value: row.payload,
-          // The headers were parsed for this record alone: no copy needed.
-          headers: replaceTraceHeaders(headers, trace.setSpan(parent, span)),
-        });
+  /**
+   * One lane batch in one transaction, in two round trips to PostgreSQL besides Kafka's: the
+   * lock and the read are sent with BEGIN, the mark with COMMIT (simple-query statements, so
+   * the values are written into them: the lane, the batch size and the ids are integers this
+   * process produced, never outside input).
+   */
+  private async publishBatch(client: PoolClient, lane: number): Promise<number> {
+    const limit = this.options.batchSize;
+    if (!Number.isSafeInteger(lane) || !Number.isSafeInteger(limit)) {
+      throw new Error(`outbox relay: lane ${lane} and batch size ${limit} must be integers`);
+    }
+    // One lock per lane batch instead of a lock per row: should a lease change hands while a
+    // batch is in flight, the next holder waits for it, then reads what it marked.
+    // created_at as epoch milliseconds: it only feeds the latency metric, and a number is far
+    // cheaper for the driver than a timestamp parsed into a Date per row.
+    // `lane = ANY(…) ORDER BY lane, id` leaves the planner one way to return the rows in order
+    // without sorting: the pending index, read from the lane's oldest entry and stopped at
+    // LIMIT. With `lane = $1 ORDER BY id`, once statistics count the day of published rows it
+    // walked the primary key from the oldest published row instead (~100 ms a batch with 100k
+    // of them), and without statistics it read and sorted the lane's whole backlog per batch.
+    // The relay's connections also refuse bitmap and sequential scans (see pool()).
+    const results = (await client.query(
+      `BEGIN;
+       SELECT pg_advisory_xact_lock(${BATCH_LOCK_CLASS}, ${lane});
+       SELECT id, topic, partition_key, headers, payload,
+              (extract(epoch FROM created_at) * 1000)::float8 AS created_ms
+         FROM event_outbox
+        WHERE lane = ANY(ARRAY[${lane}::smallint]) AND published_at IS NULL
+        ORDER BY lane, id
+        LIMIT ${limit}`,
+    )) as unknown as QueryResult<OutboxRow>[];
+    const rows = results[2].rows;
+    if (rows.length === 0 || !this.heldLanes.has(lane)) {
+      // Nothing pending, or the lease was lost while waiting for the lock.
+      await client.query('ROLLBACK');
+      return 0;
+    }
+    // The rows are not referenced past this point: their strings die young instead of being
+    // copied by every garbage collection while Kafka acknowledges.
+    const batch = this.toBatch(rows);
+    try {
+      await this.producer.sendBatch({ topicMessages: batch.topicMessages, acks: -1 });
+    } catch (error) {
+      for (const span of batch.spans) {
+        span.recordException(error as Error);
+        span.end();
       }
-      try {
-        await this.producer.sendBatch({ topicMessages: [...byTopic.values()], acks: -1 });
-      } catch (error) {
-        for (const span of spans) {
-          span.recordException(error as Error);
-          span.end();
-        }
-        throw error;
-      }
-      for (const span of spans) span.end();
-      await manager.query(
-        `UPDATE event_outbox SET published_at = clock_timestamp() WHERE id = ANY($1::bigint[])`,
-        [rows.map((r) => r.id)],
-      );
-      const now = Date.now();
-      for (const row of rows) {
-        this.metrics?.published.inc({ topic: row.topic });
-        this.metrics?.publishLatency.observe({ topic: row.topic }, (now - row.created_ms) / 1000);
-      }
-      return rows.length;
-    });
+      throw error;
+    }
+    for (const span of batch.spans) span.end();
+    await client.query(
+      `UPDATE event_outbox SET published_at = clock_timestamp() WHERE id = ANY('${batch.ids}'::bigint[]);
+       COMMIT`,
+    );
+    this.observePublished(batch);
+    return batch.spans.length;
   }
 
   /**
-   * Runs a lane batch in a transaction on the relay's own connections: a batch holds its
-   * connection while Kafka acknowledges, and must never take one the service's requests need.
+   * One pass over a lane batch's rows: the headers are parsed once, the trace context written
+   * with the event is extracted once, and it parents the publish span whose context goes on the
+   * record.
    */
-  private async inBatchTransaction<T>(
-    work: (manager: {
-      query: <R = unknown>(sql: string, params?: unknown[]) => Promise<R>;
-    }) => Promise<T>,
-  ): Promise<T> {
-    const client: PoolClient = await this.pool().connect();
-    try {
-      await client.query('BEGIN');
-      const result = await work({
-        query: async <R>(sql: string, params?: unknown[]) =>
-          (await client.query(sql, params)).rows as R,
+  private toBatch(rows: OutboxRow[]): RelayBatch {
+    const spans: Span[] = new Array<Span>(rows.length);
+    const createdMs: number[] = new Array<number>(rows.length);
+    const topics: string[] = new Array<string>(rows.length);
+    const byTopic = new Map<string, TopicMessages>();
+    // The ids as one array literal: they are digits, so no per-element quoting and escaping as
+    // the driver does for a JavaScript array.
+    let ids = '{';
+    for (let i = 0; i < rows.length; i++) {
+      const row = rows[i];
+      ids += i === 0 ? row.id : `,${row.id}`;
+      createdMs[i] = row.created_ms;
+      topics[i] = row.topic;
+      const headers = JSON.parse(row.headers) as Record<string, string>;
+      const parent = contextFromHeaders(headers);
+      const span = tracer.startSpan(`${row.topic} publish`, { kind: SpanKind.PRODUCER }, parent);
+      // Attributes only for a span that records them (not built per row for nothing).
+      if (span.isRecording()) {
+        span.setAttributes({
+          'messaging.system': 'kafka',
+          'messaging.destination.name': row.topic,
+          'messaging.message.id': headers[HEADER.id],
+          'messaging.kafka.message.key': row.partition_key,
+        });
+      }
+      spans[i] = span;
+      let messages = byTopic.get(row.topic);
+      if (!messages) {
+        messages = { topic: row.topic, messages: [] };
+        byTopic.set(row.topic, messages);
+      }
+      messages.messages.push({
+        key: row.partition_key,
+        // UTF-8 bytes outside the JavaScript heap rather than the row's string, which the
+        // producer would encode anyway: the same work, done once, and nothing for the garbage
+        // collector to copy while the batch is in flight.
+        value: Buffer.from(row.payload),
+        // The headers were parsed for this record alone: no copy needed.
+        headers: replaceTraceHeaders(headers, trace.setSpan(parent, span)),
       });
-      await client.query('COMMIT');
-      return result;
-    } catch (error) {
-      await client.query('ROLLBACK').catch(() => undefined);
-      throw error;
-    } finally {
-      client.release();
+    }
+    return { topicMessages: [...byTopic.values()], spans, ids: `${ids}}`, createdMs, topics };
+  }
+
+  /** Publish counts and latencies: one label lookup per topic and batch, not per event. */
+  private observePublished(batch: RelayBatch): void {
+    const metrics = this.metrics;
+    if (!metrics) return;
+    const now = Date.now();
+    let from = 0;
+    for (let i = 1; i <= batch.topics.length; i++) {
+      if (i < batch.topics.length && batch.topics[i] === batch.topics[from]) continue;
+      const labels = { topic: batch.topics[from] };
+      metrics.published.inc(labels, i - from);
+      const latency = metrics.publishLatency.labels(labels);
+      for (let j = from; j < i; j++) latency.observe((now - batch.createdMs[j]) / 1000);
+      from = i;
     }
   }
 
@@ -265,6 +331,7 @@ export class OutboxRelay {
         connectionString: this.options.databaseUrl,
         max: this.options.lanes,
         application_name: 'qiwei-outbox-relay',
+        options: RELAY_SESSION_SETTINGS,
       });
       // An idle connection the server closed (restart, failover): the pool replaces it.
       this.batchPool.on('error', (error) =>
