@@ -16,6 +16,20 @@ export const eventsConfigSchema = z.object({
     .min(1_000)
     .default(24 * 60 * 60 * 1000),
   CONSUMER_MAX_ATTEMPTS: z.coerce.number().int().min(1).max(100).default(5),
+  /**
+   * Inbox entries are kept for their topic's retention plus this margin (a broker deletes whole
+   * segments, so records outlive retention by up to a segment's age: Kafka's segment.ms, 7 days).
+   */
+  CONSUMER_INBOX_PRUNE_MARGIN_MS: z.coerce
+    .number()
+    .int()
+    .min(0)
+    .default(7 * 24 * 60 * 60 * 1000),
+  CONSUMER_INBOX_PRUNE_INTERVAL_MS: z.coerce
+    .number()
+    .int()
+    .min(1_000)
+    .default(60 * 60 * 1000),
   CONSUMER_RETRY_BACKOFF_MS: z.coerce.number().int().min(1).max(60_000).default(200),
 });
 

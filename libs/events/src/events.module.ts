@@ -17,6 +17,7 @@ import {
   EventConsumer,
   type Subscription,
 } from './consumer/event-consumer';
+import { DEFAULT_INBOX_PRUNER_OPTIONS, InboxPruner } from './consumer/inbox-pruner';
 import { brokersOf, type EventsConfig } from './events-config';
 import { createKafka, createProducer, ensureTopics } from './kafka/kafka-client';
 import { EventMetrics } from './metrics';
@@ -58,6 +59,7 @@ class EventsRuntime implements OnApplicationBootstrap, BeforeApplicationShutdown
   private admin?: Admin;
   private relay?: OutboxRelay;
   private consumers: EventConsumer[] = [];
+  private inboxPruner?: InboxPruner;
   private readonly metrics: EventMetrics;
 
   constructor(
@@ -117,9 +119,27 @@ class EventsRuntime implements OnApplicationBootstrap, BeforeApplicationShutdown
       await consumer.start();
       this.consumers.push(consumer);
     }
+    if (this.consumers.length) {
+      this.inboxPruner = new InboxPruner(
+        this.dataSource,
+        this.consumers.map((c, i) => ({
+          consumer: c.groupId,
+          topicRetentionMs: this.subscriptions.all[i].topic.retentionMs,
+        })),
+        {
+          ...DEFAULT_INBOX_PRUNER_OPTIONS,
+          marginMs: config.CONSUMER_INBOX_PRUNE_MARGIN_MS,
+          intervalMs: config.CONSUMER_INBOX_PRUNE_INTERVAL_MS,
+        },
+        this.logger.child({ component: 'inbox-pruner' }),
+        this.metrics,
+      );
+      this.inboxPruner.start();
+    }
   }
 
   async beforeApplicationShutdown(): Promise<void> {
+    await this.inboxPruner?.stop();
     await Promise.all(this.consumers.map((c) => c.stop()));
     await this.relay?.stop();
     await this.producer?.disconnect();

@@ -25,6 +25,12 @@ export {
   type Subscription,
   type EventConsumerOptions,
 } from './consumer/event-consumer';
+export {
+  InboxPruner,
+  DEFAULT_INBOX_PRUNER_OPTIONS,
+  type InboxPrunerOptions,
+  type InboxRetention,
+} from './consumer/inbox-pruner';
 export { redriveDeadLetters, REDRIVE_HEADER, type RedriveResult } from './dead-letter/redrive';
 export { EventMetrics } from './metrics';
 export { CreateEventTables1763800000000 } from './migrations/create-event-tables';

@@ -9,6 +9,7 @@ export class EventMetrics {
   readonly consumerLag: Gauge<'consumer' | 'topic' | 'partition'>;
   readonly deadLettered: Counter<'consumer' | 'topic'>;
   readonly retries: Counter<'consumer' | 'topic'>;
+  readonly inboxPruned: Counter<'consumer'>;
 
   constructor(registry: Registry, dataSource?: DataSource) {
     const registers = [registry];
@@ -48,6 +49,12 @@ export class EventMetrics {
       name: 'qiwei_consumer_retries_total',
       help: 'Handler attempts that failed and were retried.',
       labelNames: ['consumer', 'topic'],
+      registers,
+    });
+    this.inboxPruned = new Counter({
+      name: 'qiwei_consumer_inbox_pruned_total',
+      help: 'Inbox entries deleted once their topic can no longer redeliver the record.',
+      labelNames: ['consumer'],
       registers,
     });
     if (dataSource) {

@@ -13,11 +13,13 @@ import { Registry } from 'prom-client';
 import {
   createProducer,
   DEFAULT_CONSUMER_OPTIONS,
+  DEFAULT_INBOX_PRUNER_OPTIONS,
   DEFAULT_RELAY_OPTIONS,
   encodeEvent,
   ensureTopics,
   EventConsumer,
   EventMetrics,
+  InboxPruner,
   NonRetriableEventError,
   Outbox,
   OutboxRelay,
@@ -281,6 +283,90 @@ describe('events: idempotent consumers, retries and dead letters', () => {
     const rows = await effects('group');
     expect(rows).toHaveLength(new Set(rows.map((r) => r.event_id)).size); // nothing twice
     expect(a.groupId).toBe('qiwei.testing.group');
+  });
+
+  it('prunes inbox entries only once their topic can no longer redeliver the record', async () => {
+    const DAY = 24 * 60 * 60 * 1000;
+    const topic = { ...aTestTopic('pruned'), retentionMs: 7 * DAY };
+    await ensureTopics(admin, [topic]);
+    const records = [1, 2, 3, 4].map((seq) =>
+      encodeEvent(topic, '/qiwei/testing', anEvent(topic, 'k', seq)),
+    );
+    await sendRaw(topic.name, records);
+    const consumer = await consume(recordingSubscription('pruned', topic));
+    await eventually(async () => expect(await effects('pruned')).toHaveLength(4));
+    const inbox = (name: string) =>
+      env.dataSource
+        .query<{ event_id: string }[]>(
+          'SELECT event_id FROM event_inbox WHERE consumer = $1 ORDER BY event_id',
+          [name],
+        )
+        .then((rows) => rows.map((r) => r.event_id));
+    // Two entries handled 20 days ago, two 10 days ago; entries of a topic kept forever and of
+    // another consumer group with a longer retention, just as old.
+    const age = (ids: string[], days: number) =>
+      env.dataSource.query(
+        `UPDATE event_inbox SET processed_at = now() - make_interval(days => $3)
+          WHERE consumer = $1 AND event_id = ANY($2::text[])`,
+        [consumer.groupId, ids, days],
+      );
+    await age([records[0].id, records[1].id], 20);
+    await age([records[2].id, records[3].id], 10);
+    await env.dataSource.query(
+      `INSERT INTO event_inbox (consumer, event_id, status, processed_at)
+       SELECT 'qiwei.testing.forever', 'f-' || i, 'processed', now() - interval '400 days'
+         FROM generate_series(1, 30) AS i
+       UNION ALL
+       SELECT 'qiwei.testing.monthly', 'm-' || i, 'dead_lettered', now() - interval '20 days'
+         FROM generate_series(1, 30) AS i`,
+    );
+    const retentions = [
+      { consumer: consumer.groupId, topicRetentionMs: topic.retentionMs },
+      { consumer: 'qiwei.testing.forever', topicRetentionMs: -1 },
+      { consumer: 'qiwei.testing.monthly', topicRetentionMs: 30 * DAY },
+    ];
+    const metrics = new EventMetrics(new Registry());
+    // 7 days of topic retention + 7 days of margin: the entries 20 days old go, those 10 days
+    // old stay. Two instances pruning at once, in batches of 1, delete each entry once.
+    const pruners = [1, 2].map(
+      () =>
+        new InboxPruner(
+          env.dataSource,
+          retentions,
+          { ...DEFAULT_INBOX_PRUNER_OPTIONS, marginMs: 7 * DAY, batchSize: 1 },
+          logger,
+          metrics,
+        ),
+    );
+    const deleted = await Promise.all(pruners.map((p) => p.pruneOnce()));
+    expect(deleted[0] + deleted[1]).toBe(2);
+    expect(await inbox(consumer.groupId)).toEqual([records[2].id, records[3].id].sort());
+    expect(await inbox('qiwei.testing.forever')).toHaveLength(30);
+    expect(await inbox('qiwei.testing.monthly')).toHaveLength(30);
+    expect((await metrics.inboxPruned.get()).values).toEqual([
+      expect.objectContaining({ labels: { consumer: consumer.groupId }, value: 2 }),
+    ]);
+    expect(await pruners[0].pruneOnce()).toBe(0);
+    // A record whose entry was kept is still skipped when it comes again.
+    await sendRaw(topic.name, [records[3]]);
+    const marker = encodeEvent(topic, '/qiwei/testing', anEvent(topic, 'k', 5));
+    await sendRaw(topic.name, [marker]);
+    await eventually(async () =>
+      expect((await effects('pruned')).map((e) => e.seq)).toEqual([1, 2, 3, 4, 5]),
+    );
+    // Scheduled rounds run on their own and stop cleanly.
+    await age([records[2].id], 20);
+    const scheduled = new InboxPruner(
+      env.dataSource,
+      retentions,
+      { ...DEFAULT_INBOX_PRUNER_OPTIONS, marginMs: 7 * DAY, intervalMs: 1_000 },
+      logger,
+    );
+    scheduled.start(0);
+    running.push(scheduled);
+    await eventually(async () =>
+      expect(await inbox(consumer.groupId)).not.toContain(records[2].id),
+    );
   });
 
   it('continues the trace from the request that wrote the event to the handler', async () => {
