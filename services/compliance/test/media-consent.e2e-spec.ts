@@ -24,6 +24,8 @@ describe('compliance: media copies, consent, heads in object storage', () => {
   let officer: string;
   let member: string;
   let otherOfficer: string;
+  let scopedOfficer: string;
+  let sales: number;
   let storage: ObjectStorage;
 
   beforeAll(async () => {
@@ -33,6 +35,13 @@ describe('compliance: media copies, consent, heads in object storage', () => {
       corp.member('officer', ['compliance_officer']),
       corp.member('alice'),
       other.member('officer', ['compliance_officer']),
+    ]);
+    sales = await corp.department('销售部');
+    [scopedOfficer] = await Promise.all([
+      corp.member('sales-officer', ['compliance_officer', 'department_admin'], {
+        scopes: [sales],
+      }),
+      corp.member('bob', [], { departments: [sales] }),
     ]);
     storage = new ObjectStorage(storageConfigSchema.parse(compliance.s3.env));
     await storage.ensureBucket(SOURCE_BUCKET);
@@ -164,6 +173,39 @@ describe('compliance: media copies, consent, heads in object storage', () => {
       const badStatus = await as(officer).get('/v1/archive/media?status=lost');
       expect([badStatus.status, badStatus.body.code]).toEqual([400, 'VALIDATION_FAILED']);
       expect((await as(officer).get('/v1/archive/verify').expect(200)).body.ok).toBe(true);
+    });
+
+    it('lists to a department-scoped officer only the media of senders in their departments', async () => {
+      const conversation = randomUUID();
+      const bodies = [Buffer.from('bob 的报价单'), Buffer.from('alice 的合同')];
+      const [bobs, alices] = await Promise.all(
+        bodies.map(async (body) => ({ ...(await upload(body)), sha256: sha256(body) })),
+      );
+      await compliance.publishRaw(
+        MESSAGING_MESSAGE_TOPIC.name,
+        sentRecord(corp.corpId, conversation, 1, '', { media: bobs, sender: 'bob' }),
+      );
+      await compliance.publishRaw(
+        MESSAGING_MESSAGE_TOPIC.name,
+        sentRecord(corp.corpId, conversation, 2, '', { media: alices, sender: 'alice' }),
+      );
+      await Promise.all([mediaRow(bobs.mediaId), mediaRow(alices.mediaId)]);
+      const ids = async (token: string) => {
+        const listed = await as(token).get('/v1/archive/media?limit=100').expect(200);
+        return (listed.body.items as { mediaId: string }[]).map((i) => i.mediaId);
+      };
+      const scoped = await ids(scopedOfficer);
+      expect(scoped).toContain(bobs.mediaId);
+      expect(scoped).not.toContain(alices.mediaId);
+      // Every medium the scoped officer sees is one a sender of their department sent.
+      const senders = await compliance.db().query<{ sender: string }[]>(
+        `SELECT DISTINCT r.sender FROM archive_media m
+             JOIN archive_records r ON r.corp_id = m.corp_id AND r.chain_seq = m.record_seq
+            WHERE m.corp_id = $1 AND m.media_id = ANY($2::text[])`,
+        [corp.corpId, scoped],
+      );
+      expect(senders.map((r) => r.sender)).toEqual(['bob']);
+      expect(await ids(officer)).toEqual(expect.arrayContaining([bobs.mediaId, alices.mediaId]));
     });
   });
 

@@ -70,11 +70,18 @@ export class Coverage {
     );
   }
 
-  /** SQL condition on a record alias `r`: within coverage (true when it is the whole corp). */
-  static condition(coverage: number[] | null, param: string): string {
+  /**
+   * SQL condition on a record alias `r` (or on the given corp and chain position columns):
+   * within coverage (true when it is the whole corp).
+   */
+  static condition(
+    coverage: number[] | null,
+    param: string,
+    record = { corpId: 'r.corp_id', chainSeq: 'r.chain_seq' },
+  ): string {
     return coverage
       ? `EXISTS (SELECT 1 FROM archive_sender_departments c
-                  WHERE c.corp_id = r.corp_id AND c.chain_seq = r.chain_seq
+                  WHERE c.corp_id = ${record.corpId} AND c.chain_seq = ${record.chainSeq}
                     AND c.department_ids && ${param}::int[])`
       : `${param}::int[] IS NULL`;
   }

@@ -9,9 +9,9 @@ import {
 } from '@nestjs/swagger';
 import { BearerAuthGuard, CurrentPrincipal, RequireRoles, type Principal } from '@qiwei/auth';
 import { DEFAULT_PAGE_SIZE, PageQuery, decodeCursor, encodeCursor } from '@qiwei/platform';
-import type { CorpId } from '@qiwei/persistence';
 import { IsIn, IsOptional } from 'class-validator';
 import { DataSource } from 'typeorm';
+import { Coverage } from '../coverage/coverage';
 import type { MediaJobRow, MediaStatus } from './media-archiver';
 
 const STATUSES: MediaStatus[] = ['pending', 'archived', 'fault', 'purging', 'purged'];
@@ -26,19 +26,35 @@ const isCursor = (v: unknown): v is Cursor =>
 /** The archive's copies of message media and how each fared. */
 @Injectable()
 export class ArchivedMedia {
-  constructor(private readonly dataSource: DataSource) {}
+  constructor(
+    private readonly dataSource: DataSource,
+    private readonly coverage: Coverage,
+  ) {}
 
+  /**
+   * The copies of the media of messages within the officer's coverage (whose sender was in one
+   * of the officer's department subtrees when archived; the whole corp for an unscoped officer).
+   */
   async list(
-    corpId: CorpId,
+    caller: Pick<Principal, 'corpId' | 'userId'>,
     filter: { status?: MediaStatus; limit: number; cursor?: string },
   ): Promise<{ items: MediaJobRow[]; nextCursor: string | null }> {
     const cursor = decodeCursor(filter.cursor, isCursor);
+    const coverage = await this.coverage.of(caller.corpId, caller.userId);
     const rows = await this.dataSource.query<MediaJobRow[]>(
-      `SELECT * FROM archive_media
-        WHERE corp_id = $1 AND ($2::text IS NULL OR status = $2)
-          AND ($3::bigint IS NULL OR (record_seq, media_id) < ($3, $4))
-        ORDER BY record_seq DESC, media_id DESC LIMIT $5`,
-      [corpId, filter.status ?? null, cursor?.s ?? null, cursor?.m ?? '', filter.limit + 1],
+      `SELECT m.* FROM archive_media m
+        WHERE m.corp_id = $1 AND ($2::text IS NULL OR m.status = $2)
+          AND ($3::bigint IS NULL OR (m.record_seq, m.media_id) < ($3, $4))
+          AND ${Coverage.condition(coverage, '$6', { corpId: 'm.corp_id', chainSeq: 'm.record_seq' })}
+        ORDER BY m.record_seq DESC, m.media_id DESC LIMIT $5`,
+      [
+        caller.corpId,
+        filter.status ?? null,
+        cursor?.s ?? null,
+        cursor?.m ?? '',
+        filter.limit + 1,
+        coverage,
+      ],
     );
     const items = rows.slice(0, filter.limit);
     const last = items[items.length - 1];
@@ -127,14 +143,14 @@ export class ArchivedMediaController {
   @Get()
   @ApiOperation({
     summary:
-      'The archive’s copies of message media: verified, pending (with the last error) or faulted (source missing, size or SHA-256 mismatch)',
+      'The archive’s copies of message media within the officer’s coverage: verified, pending (with the last error) or faulted (source missing, size or SHA-256 mismatch)',
   })
   @ApiOkResponse({ type: ArchivedMediaPageResponse })
   async list(
     @CurrentPrincipal() caller: Principal,
     @Query() query: ArchivedMediaQuery,
   ): Promise<ArchivedMediaPageResponse> {
-    const page = await this.media.list(caller.corpId, {
+    const page = await this.media.list(caller, {
       status: query.status,
       limit: query.limit ?? DEFAULT_PAGE_SIZE,
       cursor: query.cursor,
