@@ -36,6 +36,15 @@ const MAX_SECOND_WINDOW = 30_000;
 /** Most distinct terms a relevance query is ranked by tiers for (each is tested per record). */
 const MAX_TIERED_TERMS = 8;
 
+/**
+ * One condition of what the keywords ask, and whether it reads the stored text (the record
+ * `r`, joined from archive_records) rather than the search row's terms alone.
+ */
+interface KeywordCondition {
+  sql: string;
+  onText: boolean;
+}
+
 /** Keywords whose terms can all be present without the keyword itself (CJK of 3+ characters). */
 const needsRecheck = (keyword: string) => hasCjk(keyword) && [...keyword.trim()].length > 2;
 
@@ -100,9 +109,13 @@ export class PostgresArchiveIndex implements ArchiveIndex {
     };
     const where = ['s.corp_id = $1'];
     const positive: string[] = [];
-    const rechecks: string[] = [];
-    const contains = (keyword: string) =>
-      `position(lower(${p(keyword.trim())}) in lower(${SEARCHABLE_TEXT_SQL})) > 0`;
+    const rechecks: KeywordCondition[] = [];
+    const onTerms = (sql: string): KeywordCondition => ({ sql, onText: false });
+    // The one condition that reads the stored text (`r`, joined from archive_records).
+    const contains = (keyword: string): KeywordCondition => ({
+      sql: `position(lower(${p(keyword.trim())}) in lower(${SEARCHABLE_TEXT_SQL})) > 0`,
+      onText: true,
+    });
     const { all, any, phrases, exclude } = query.keywords;
     for (const keyword of [...all, ...phrases]) {
       const q = keywordQuery(keyword);
@@ -114,19 +127,21 @@ export class PostgresArchiveIndex implements ArchiveIndex {
       const queries = any.map(keywordQuery);
       if (queries.every((q) => q !== null)) positive.push(`(${queries.join(' | ')})`);
       if (any.some(needsRecheck) || queries.some((q) => q === null)) {
-        rechecks.push(
-          `(${any
-            .map((k, i) =>
-              needsRecheck(k) || !queries[i] ? contains(k) : `s.terms @@ ${p(queries[i])}::tsquery`,
-            )
-            .join(' OR ')})`,
+        const alternatives = any.map((k, i) =>
+          needsRecheck(k) || !queries[i]
+            ? contains(k)
+            : onTerms(`s.terms @@ ${p(queries[i])}::tsquery`),
         );
+        rechecks.push({
+          sql: `(${alternatives.map((c) => c.sql).join(' OR ')})`,
+          onText: alternatives.some((c) => c.onText),
+        });
       }
     }
     for (const keyword of exclude) {
       const q = keywordQuery(keyword);
-      if (q && !hasCjk(keyword)) rechecks.push(`NOT (s.terms @@ ${p(q)}::tsquery)`);
-      else rechecks.push(`NOT (${contains(keyword)})`);
+      if (q && !hasCjk(keyword)) rechecks.push(onTerms(`NOT (s.terms @@ ${p(q)}::tsquery)`));
+      else rechecks.push({ sql: `NOT (${contains(keyword).sql})`, onText: true });
     }
     const tsquery = positive.length ? p(positive.join(' & ')) : null;
     if (query.senders.length) where.push(`s.sender = ANY(${p(query.senders)}::text[])`);
@@ -143,9 +158,10 @@ export class PostgresArchiveIndex implements ArchiveIndex {
     if (query.to) where.push(`s.sent_at < ${p(query.to)}`);
     // What the keywords ask (`keyword`), apart from the other filters (`where`): the newest
     // matches are looked for among the newest records the filters select first (see newest).
-    const keyword = [...(tsquery ? [`s.terms @@ ${tsquery}::tsquery`] : []), ...rechecks];
+    const keyword = [...(tsquery ? [onTerms(`s.terms @@ ${tsquery}::tsquery`)] : []), ...rechecks];
+    const keywordSql = keyword.map((c) => c.sql);
     const narrow = query.senders.length > 0 || !!query.participant || !!query.conversationId;
-    const from = rechecks.some((c) => c.includes('r.text'))
+    const from = rechecks.some((c) => c.onText)
       ? 'archive_search s JOIN archive_records r ON r.corp_id = s.corp_id AND r.chain_seq = s.chain_seq'
       : 'archive_search s';
     const limit = query.limit;
@@ -181,7 +197,7 @@ export class PostgresArchiveIndex implements ArchiveIndex {
         query,
         positive.join(' & '),
         params,
-        [...where, ...keyword],
+        [...where, ...keywordSql],
         from,
         cursor,
       );
@@ -192,7 +208,7 @@ export class PostgresArchiveIndex implements ArchiveIndex {
       const rows = await this.dataSource.query<{ chain_seq: string; score: string }[]>(
         `SELECT chain_seq, score FROM (
            SELECT s.chain_seq, round(ts_rank(s.terms, ${tsquery}::tsquery)::numeric, 6) AS score
-             FROM ${from} WHERE ${[...where, ...keyword].join(' AND ')}
+             FROM ${from} WHERE ${[...where, ...keywordSql].join(' AND ')}
          ) ranked ${after}
          ORDER BY score DESC, chain_seq DESC LIMIT ${limit + 1}`,
         params,
@@ -303,7 +319,7 @@ export class PostgresArchiveIndex implements ArchiveIndex {
     q: {
       from: string;
       where: string[];
-      keyword: string[];
+      keyword: KeywordCondition[];
       params: unknown[];
       /** A filter that selects few records (senders, a participant, a conversation). */
       narrow: boolean;
@@ -311,13 +327,13 @@ export class PostgresArchiveIndex implements ArchiveIndex {
     limit: number,
   ): Promise<{ chain_seq: string; sent_at: Date }[]> {
     const desc = order === 'time' ? 's.sent_at DESC, s.chain_seq DESC' : 's.chain_seq DESC';
-    const onTerms = q.keyword.filter((c) => !c.includes('r.text'));
-    const onText = q.keyword.filter((c) => c.includes('r.text'));
+    const onTerms = q.keyword.filter((c) => !c.onText).map((c) => c.sql);
+    const onText = q.keyword.filter((c) => c.onText).map((c) => c.sql);
     // Only the stored text decides (no terms to test), or a narrow filter that its own index
     // answers better: one statement, as the planner sees fit.
     if (!onTerms.length || q.narrow)
       return this.dataSource.query(
-        `SELECT s.chain_seq, s.sent_at FROM ${q.from} WHERE ${[...q.where, ...q.keyword].join(' AND ')}
+        `SELECT s.chain_seq, s.sent_at FROM ${q.from} WHERE ${[...q.where, ...q.keyword.map((c) => c.sql)].join(' AND ')}
           ORDER BY ${desc} LIMIT ${limit + 1}`,
         q.params,
       );
