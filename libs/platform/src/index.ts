@@ -22,6 +22,8 @@ export {
 export { PlatformModule, LOGGER, METRICS_REGISTRY } from './bootstrap/platform.module';
 export { PositiveIntPipe } from './http/pipes';
 export {
+  PageCursor,
+  PageLimit,
   PageQuery,
   DEFAULT_PAGE_SIZE,
   InvalidCursorException,

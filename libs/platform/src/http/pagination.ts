@@ -1,23 +1,33 @@
+import { applyDecorators } from '@nestjs/common';
 import { ApiPropertyOptional } from '@nestjs/swagger';
 import { Type } from 'class-transformer';
 import { IsInt, IsOptional, IsString, Max, MaxLength, Min } from 'class-validator';
 import { DomainException } from '../errors/domain.exception';
 
+/** A list's `limit` query parameter: 1 to `max` (`fallback` when absent, applied by the caller). */
+export const PageLimit = (max: number, fallback: number) =>
+  applyDecorators(
+    ApiPropertyOptional({ minimum: 1, maximum: max, default: fallback }),
+    IsOptional(),
+    Type(() => Number),
+    IsInt(),
+    Min(1),
+    Max(max),
+  );
+
+/** A list's `cursor` query parameter: the `nextCursor` of the previous page. */
+export const PageCursor = () =>
+  applyDecorators(
+    ApiPropertyOptional({ description: 'nextCursor of the previous page' }),
+    IsOptional(),
+    IsString(),
+    MaxLength(512),
+  );
+
 /** `limit` and `cursor` of every keyset-paginated list. */
 export class PageQuery {
-  @ApiPropertyOptional({ minimum: 1, maximum: 1000, default: 100 })
-  @IsOptional()
-  @Type(() => Number)
-  @IsInt()
-  @Min(1)
-  @Max(1000)
-  limit?: number;
-
-  @ApiPropertyOptional({ description: 'nextCursor of the previous page' })
-  @IsOptional()
-  @IsString()
-  @MaxLength(512)
-  cursor?: string;
+  @PageLimit(1000, 100) limit?: number;
+  @PageCursor() cursor?: string;
 }
 
 export const DEFAULT_PAGE_SIZE = 100;

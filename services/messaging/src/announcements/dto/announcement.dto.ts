@@ -18,6 +18,7 @@ import {
   Min,
   ValidateNested,
 } from 'class-validator';
+import { PageCursor, PageLimit, PageQuery } from '@qiwei/platform';
 import { renderBody } from '../announcement-body';
 import type {
   AnnouncementAttachment,
@@ -218,19 +219,8 @@ export class ReceivedQuery {
   @IsBoolean()
   archived?: boolean;
 
-  @ApiPropertyOptional({ minimum: 1, maximum: 200, default: 50 })
-  @IsOptional()
-  @Type(() => Number)
-  @IsInt()
-  @Min(1)
-  @Max(200)
-  limit?: number;
-
-  @ApiPropertyOptional({ description: 'nextCursor of the previous page' })
-  @IsOptional()
-  @IsString()
-  @MaxLength(512)
-  cursor?: string;
+  @PageLimit(200, 50) limit?: number;
+  @PageCursor() cursor?: string;
 }
 
 export class ManagedQuery {
@@ -239,40 +229,15 @@ export class ManagedQuery {
   @IsIn(STATUSES)
   status?: AnnouncementStatus;
 
-  @ApiPropertyOptional({ minimum: 1, maximum: 200, default: 50 })
-  @IsOptional()
-  @Type(() => Number)
-  @IsInt()
-  @Min(1)
-  @Max(200)
-  limit?: number;
-
-  @ApiPropertyOptional({ description: 'nextCursor of the previous page' })
-  @IsOptional()
-  @IsString()
-  @MaxLength(512)
-  cursor?: string;
+  @PageLimit(200, 50) limit?: number;
+  @PageCursor() cursor?: string;
 }
 
-export class RecipientsQuery {
+export class RecipientsQuery extends PageQuery {
   @ApiPropertyOptional({ enum: ['read', 'unread', 'all'], default: 'all' })
   @IsOptional()
   @IsIn(['read', 'unread', 'all'])
   state?: 'read' | 'unread' | 'all';
-
-  @ApiPropertyOptional({ minimum: 1, maximum: 1000, default: 100 })
-  @IsOptional()
-  @Type(() => Number)
-  @IsInt()
-  @Min(1)
-  @Max(1000)
-  limit?: number;
-
-  @ApiPropertyOptional({ description: 'nextCursor of the previous page' })
-  @IsOptional()
-  @IsString()
-  @MaxLength(512)
-  cursor?: string;
 }
 
 const iso = (d: Date | null | undefined) => (d ? d.toISOString() : null);

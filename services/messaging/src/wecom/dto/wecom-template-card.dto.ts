@@ -71,6 +71,34 @@ const NestedList = <T>(dto: () => new () => T, max: number, description: string)
     Type(dto),
   );
 
+/** What a click leads to: the fields `LinkUrl` and `LinkAppid` depend on. */
+interface Link {
+  type?: number;
+  url?: string;
+  appid?: string;
+}
+
+/** A link's `url`: required with type 1, an http(s) URL whenever given. */
+const LinkUrl = () =>
+  applyDecorators(
+    ApiPropertyOptional({ description: 'Required with type 1 (http or https)' }),
+    ValidateIf((o: Link) => o.type === 1 || o.url !== undefined),
+    IsDefined(),
+    IsString(),
+    MaxBytes(2048),
+    Matches(HTTP_URL, { message: 'url must be an http(s) URL' }),
+  );
+
+/** A link's mini program `appid`: required with type 2. */
+const LinkAppid = () =>
+  applyDecorators(
+    ApiPropertyOptional({ description: 'Required with type 2' }),
+    ValidateIf((o: Link) => o.type === 2 || o.appid !== undefined),
+    IsDefined(),
+    IsString(),
+    Matches(/^[A-Za-z0-9_-]{1,64}$/, { message: 'appid must be 1–64 of A-Z a-z 0-9 _ -' }),
+  );
+
 /** `type` 0 nowhere, 1 `url`, 2 a mini program (`appid`, `pagepath`). */
 class WecomCardLinkDto {
   @ApiPropertyOptional({ enum: [0, 1, 2], description: '0 none, 1 url, 2 mini program' })
@@ -78,20 +106,8 @@ class WecomCardLinkDto {
   @IsIn([0, 1, 2])
   type?: 0 | 1 | 2;
 
-  @ApiPropertyOptional({ description: 'Required with type 1 (http or https)' })
-  @ValidateIf((o: WecomCardLinkDto) => o.type === 1 || o.url !== undefined)
-  @IsDefined()
-  @IsString()
-  @MaxBytes(2048)
-  @Matches(HTTP_URL, { message: 'url must be an http(s) URL' })
-  url?: string;
-
-  @ApiPropertyOptional({ description: 'Required with type 2' })
-  @ValidateIf((o: WecomCardLinkDto) => o.type === 2 || o.appid !== undefined)
-  @IsDefined()
-  @IsString()
-  @Matches(/^[A-Za-z0-9_-]{1,64}$/, { message: 'appid must be 1–64 of A-Z a-z 0-9 _ -' })
-  appid?: string;
+  @LinkUrl() url?: string;
+  @LinkAppid() appid?: string;
 
   @Text(512) pagepath?: string;
 }
@@ -154,20 +170,8 @@ export class WecomCardActionDto {
   @IsIn([1, 2])
   type!: 1 | 2;
 
-  @ApiPropertyOptional({ description: 'Required with type 1 (http or https)' })
-  @ValidateIf((o: WecomCardActionDto) => o.type === 1 || o.url !== undefined)
-  @IsDefined()
-  @IsString()
-  @MaxBytes(2048)
-  @Matches(HTTP_URL, { message: 'url must be an http(s) URL' })
-  url?: string;
-
-  @ApiPropertyOptional({ description: 'Required with type 2' })
-  @ValidateIf((o: WecomCardActionDto) => o.type === 2 || o.appid !== undefined)
-  @IsDefined()
-  @IsString()
-  @Matches(/^[A-Za-z0-9_-]{1,64}$/, { message: 'appid must be 1–64 of A-Z a-z 0-9 _ -' })
-  appid?: string;
+  @LinkUrl() url?: string;
+  @LinkAppid() appid?: string;
 
   @Text(512) pagepath?: string;
 }
