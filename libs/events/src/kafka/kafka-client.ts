@@ -6,7 +6,8 @@ import { deadLetterTopicOf } from '@qiwei/contracts';
 export interface KafkaSettings {
   brokers: string[];
   clientId: string;
-  logger?: Logger;
+  /** A pino logger, or anything with its `error` and `warn` (the relay worker's forwarder). */
+  logger?: Pick<Logger, 'error' | 'warn'>;
 }
 
 /** A kafkajs client whose logs go to the service's logger (warnings and errors only). */
