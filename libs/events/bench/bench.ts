@@ -6,7 +6,7 @@
 // GC pauses, which BENCH_GC_STATS=1 prints alone; BENCH_PG_STATS=1 loads
 // pg_stat_statements and prints, for each pipeline window, the statements' cost and
 // PostgreSQL's CPU by backend.
-import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { Session } from 'node:inspector/promises';
 import { constants as perfConstants, PerformanceObserver } from 'node:perf_hooks';
 import { tmpdir } from 'node:os';
@@ -95,7 +95,27 @@ interface Measured {
    * machine, the event loop is what saturates first.
    */
   mainThreadMs: number;
+  /** CPU of the relay's worker thread (worker mode; 0 inline). */
+  relayThreadMs: number;
   groups: Record<string, number>;
+}
+
+/**
+ * CPU of this process's relay worker threads by thread id (/proc; the worker is named
+ * `qiwei-outbox-relay`, which Linux cuts to 15 characters).
+ */
+function relayThreadsCpuMs(): Map<string, number> {
+  const threads = new Map<string, number>();
+  for (const tid of readdirSync('/proc/self/task')) {
+    try {
+      if (readFileSync(`/proc/self/task/${tid}/comm`, 'utf8').trim() !== 'qiwei-outbox-re')
+        continue;
+    } catch {
+      continue; // the thread ended meanwhile
+    }
+    threads.set(tid, processCpuMs(Number(tid)));
+  }
+  return threads;
 }
 
 /** Set in main once PostgreSQL and the broker run. */
@@ -189,10 +209,15 @@ async function startWindow(label: string) {
   const started = performance.now();
   const cpu = process.cpuUsage();
   const thread = process.threadCpuUsage();
+  const relayThreadsBefore = relayThreadsCpuMs();
   const snapshot: CpuSnapshot = meter.snapshot();
   return async (finished = performance.now()): Promise<Measured> => {
     const used = process.cpuUsage(cpu);
     const usedByThread = process.threadCpuUsage(thread);
+    const relayThreadsAfter = relayThreadsCpuMs();
+    let relayThreadMs = 0;
+    for (const [tid, ms] of relayThreadsAfter)
+      relayThreadMs += ms - (relayThreadsBefore.get(tid) ?? 0);
     if (gcObserver) {
       gcObserver.disconnect();
       console.log(
@@ -216,6 +241,7 @@ async function startWindow(label: string) {
       rate: EVENTS / ((finished - started) / 1000),
       cpuMs: perThousand((used.user + used.system) / 1000),
       mainThreadMs: perThousand((usedByThread.user + usedByThread.system) / 1000),
+      relayThreadMs: perThousand(relayThreadMs),
       groups: Object.fromEntries(Object.entries(groups).map(([k, v]) => [k, perThousand(v)])),
     };
   };
@@ -572,8 +598,10 @@ async function main(): Promise<void> {
     }
     console.log('\nCPU ms per 1,000 events by process (median of the runs; runs in brackets):\n');
     const groups = Object.keys(raw[0].groups);
-    console.log(`| side | bench main thread | ${groups.join(' | ')} | total |`);
-    console.log(`| --- | ---: | ${groups.map(() => '---:').join(' | ')} | ---: |`);
+    console.log(
+      `| side | bench main thread | relay worker thread | ${groups.join(' | ')} | total |`,
+    );
+    console.log(`| --- | ---: | ---: | ${groups.map(() => '---:').join(' | ')} | ---: |`);
     for (const [label, ms] of [
       ['raw kafkajs', raw] as const,
       ...RELAY_MODES.map((mode) => [`pipeline (${mode})`, pipelines.get(mode) ?? []] as const),
@@ -582,7 +610,7 @@ async function main(): Promise<void> {
         `${median(values).toFixed(1)} (${values.map((v) => v.toFixed(1)).join(' / ')})`;
       const totals = ms.map((m) => Object.values(m.groups).reduce((a, b) => a + b, 0));
       console.log(
-        `| ${label} | ${cell(ms.map((m) => m.mainThreadMs))} | ${groups.map((g) => cell(ms.map((m) => m.groups[g]))).join(' | ')} | ${cell(totals)} |`,
+        `| ${label} | ${cell(ms.map((m) => m.mainThreadMs))} | ${cell(ms.map((m) => m.relayThreadMs))} | ${groups.map((g) => cell(ms.map((m) => m.groups[g]))).join(' | ')} | ${cell(totals)} |`,
       );
     }
     for (const [mode, latencies] of steady)

@@ -160,7 +160,10 @@ export class OutboxRelayWorker {
           settle?.resolve();
           return;
         case 'start-failed':
-          failure = message.error;
+          failure = Object.assign(
+            new Error(`outbox relay worker: could not start: ${message.error.message}`),
+            { cause: message.error },
+          );
           return;
         case 'lanes':
           this.heldLanes = message.lanes;

@@ -73,7 +73,9 @@ class ForwardingSpanProcessor implements SpanProcessor {
   private queued: ForwardedSpan[] = [];
   private scheduled = false;
 
-  onStart(): void {}
+  onStart(): void {
+    // Spans are sent once finished.
+  }
 
   onEnd(span: ReadableSpan): void {
     const context = span.spanContext();
@@ -160,7 +162,7 @@ async function main(): Promise<void> {
   const kafka = createKafka({
     brokers: data.brokers,
     clientId: data.clientId,
-    logger: logger,
+    logger,
   });
   const producer = createProducer(kafka);
   const relay = new OutboxRelay(wakeups, producer, data.relay, logger, {
