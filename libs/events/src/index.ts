@@ -14,6 +14,7 @@ export {
   createKafka,
   createProducer,
   ensureTopics,
+  patchKafkaRequestQueue,
   type KafkaSettings,
 } from './kafka/kafka-client';
 export { Outbox, OUTBOX_CHANNEL, type OutboxOptions } from './outbox/outbox';
