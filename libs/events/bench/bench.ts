@@ -72,11 +72,14 @@ const WARMUP_ROUNDS = Number(process.env.BENCH_WARMUP_ROUNDS ?? 1);
  * (OUTBOX_RELAY_MODE: `worker` — its own thread —, `inline` — on the main thread).
  */
 type RelayMode = 'worker' | 'inline';
-const RELAY_MODES = (process.env.BENCH_RELAY_MODES ?? 'inline,worker')
+const RELAY_MODES: RelayMode[] = (process.env.BENCH_RELAY_MODES ?? 'inline,worker')
   .split(',')
-  .map((mode) => mode.trim()) as RelayMode[];
-for (const mode of RELAY_MODES)
-  if (mode !== 'worker' && mode !== 'inline') throw new Error(`unknown relay mode ${mode}`);
+  .map((mode) => {
+    const trimmed = mode.trim();
+    if (trimmed !== 'worker' && trimmed !== 'inline')
+      throw new Error(`unknown relay mode ${trimmed}`);
+    return trimmed;
+  });
 
 const median = (values: number[]) =>
   [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)];

@@ -55,7 +55,7 @@ export function startTracing(options: TracingOptions): void {
             onStart: () => undefined,
             onEnd: (span) => processors.forEach((p) => p.onEnd(span)),
             forceFlush: async () => void (await Promise.all(processors.map((p) => p.forceFlush()))),
-            shutdown: async () => undefined, // the SDK shuts its processors down
+            shutdown: () => Promise.resolve(), // the SDK shuts its processors down
           },
         };
   sdk = new NodeSDK({

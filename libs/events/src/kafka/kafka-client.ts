@@ -14,7 +14,7 @@ interface RequestQueueInternals {
   pending: unknown[];
   throttledUntil: number;
   throttleCheckTimeoutId: unknown;
-  scheduleCheckPendingRequests(): void;
+  scheduleCheckPendingRequests: (this: RequestQueueInternals) => void;
 }
 const PATCHED = Symbol.for('qiwei.kafkajs.idleRequestQueue');
 
@@ -39,7 +39,8 @@ export function patchKafkaRequestQueue(): boolean {
   }
   const proto = RequestQueue.prototype;
   if (proto[PATCHED]) return true;
-  const original = proto.scheduleCheckPendingRequests;
+  const original = Object.getOwnPropertyDescriptor(proto, 'scheduleCheckPendingRequests')?.value as
+    ((this: RequestQueueInternals) => void) | undefined;
   if (typeof original !== 'function' || !String(original).includes('this.throttledUntil')) {
     return false;
   }

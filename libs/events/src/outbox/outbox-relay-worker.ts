@@ -1,7 +1,7 @@
 import { existsSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { Worker } from 'node:worker_threads';
-import type { Attributes, SpanContext } from '@opentelemetry/api';
+import type { SpanContext } from '@opentelemetry/api';
 import { defaultResource, type Resource } from '@opentelemetry/resources';
 import type { ReadableSpan, SpanProcessor } from '@opentelemetry/sdk-trace-base';
 import type { DataSource } from 'typeorm';
@@ -260,10 +260,7 @@ export class OutboxRelayWorker {
         duration: span.duration,
         status: span.status,
         attributes: span.attributes,
-        links: span.links.map((link) => ({
-          context: link.context,
-          attributes: link.attributes as Attributes | undefined,
-        })),
+        links: span.links.map((link) => ({ context: link.context, attributes: link.attributes })),
         events: span.events,
         ended: true,
         resource,

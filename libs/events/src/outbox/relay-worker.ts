@@ -5,7 +5,7 @@
 // (this process's commits) and from LISTEN/NOTIFY (other processes' commits), as inline.
 // Logs, publish metrics and (when the main thread records them) spans go back over the port.
 import { parentPort, workerData } from 'node:worker_threads';
-import { propagation, trace, type Attributes } from '@opentelemetry/api';
+import { propagation, trace } from '@opentelemetry/api';
 import { W3CTraceContextPropagator } from '@opentelemetry/core';
 import {
   AlwaysOffSampler,
@@ -56,11 +56,12 @@ function forward(level: 'error' | 'warn' | 'info', fields: object, msg?: string)
 }
 
 /** Logs go to the main thread's logger (its level, its destination, its redaction). */
-const logger = {
+const forwardingLogger = {
   error: (fields: object, msg?: string) => forward('error', fields, msg),
   warn: (fields: object, msg?: string) => forward('warn', fields, msg),
   info: (fields: object, msg?: string) => forward('info', fields, msg),
-} as unknown as RelayLogger;
+};
+const logger: RelayLogger = forwardingLogger;
 
 /**
  * Spans: the publish span of each event continues the trace context written with it (from
@@ -98,7 +99,7 @@ class ForwardingSpanProcessor implements SpanProcessor {
           spanId: link.context.spanId,
           traceFlags: link.context.traceFlags,
         },
-        attributes: link.attributes as Attributes | undefined,
+        attributes: link.attributes,
       })),
       events: span.events.map((event) => ({
         name: event.name,
