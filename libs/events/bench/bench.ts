@@ -1,8 +1,13 @@
 // npm run bench:events — the event pipeline (outbox → relay → Kafka → consumer with inbox) next
 // to raw kafkajs produce → consume of the same records, measured in the same run, on embedded
-// PostgreSQL and a dev-kafka broker process. BENCH_RUNS / BENCH_EVENTS / BENCH_STEADY_SECONDS
-// override the defaults; BENCH_PROFILE_DIR=… writes a CPU profile of this process for each
-// timed window there (raw-<run>.cpuprofile, pipeline-<run>.cpuprofile, and .heapprofile), with
+// PostgreSQL and a dev-kafka broker process. Each relay mode (BENCH_RELAY_MODES, default
+// `inline,worker`: the relay on the main thread, or in its worker thread) runs on a database of
+// its own with a relay started once and kept running, as in a service; a run writes its backlog
+// while the running relay is held off its lanes (the batch lane locks, taken from another
+// session), and the clock starts when they are released. One untimed warm-up round first
+// (BENCH_WARMUP_ROUNDS). BENCH_RUNS / BENCH_EVENTS / BENCH_STEADY_SECONDS override the defaults;
+// BENCH_PROFILE_DIR=… writes a CPU profile of the main thread for each
+// timed window there (raw-<run>.cpuprofile, pipeline-<mode>-<run>.cpuprofile, and .heapprofile), with
 // GC pauses, which BENCH_GC_STATS=1 prints alone; BENCH_PG_STATS=1 loads
 // pg_stat_statements and prints, for each pipeline window, the statements' cost and
 // PostgreSQL's CPU by backend.

@@ -1,7 +1,7 @@
 import { existsSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { Worker } from 'node:worker_threads';
-import type { SpanContext } from '@opentelemetry/api';
+import { propagation, ROOT_CONTEXT, trace, TraceFlags, type SpanContext } from '@opentelemetry/api';
 import { defaultResource, type Resource } from '@opentelemetry/resources';
 import type { ReadableSpan, SpanProcessor } from '@opentelemetry/sdk-trace-base';
 import type { DataSource } from 'typeorm';
@@ -49,6 +49,24 @@ export function relayWorkerEntry(): string {
 }
 
 const NEVER_STARTED = Symbol('never started');
+
+/** What the worker mirrors of this thread's tracing (see RelayWorkerData). */
+function mainThreadTracing(recordSpans: boolean): RelayWorkerData['tracing'] {
+  // A child of an unsampled parent: an SDK gives it an id of its own (and, sampling by parent,
+  // records and exports nothing); the API's no-op tracer passes the parent's context through.
+  const parent: SpanContext = {
+    traceId: '0af7651916cd43dd8448eb211c80319c',
+    spanId: 'b7ad6b7169203331',
+    traceFlags: TraceFlags.NONE,
+    isRemote: true,
+  };
+  const probe = trace
+    .getTracer('@qiwei/events')
+    .startSpan('relay worker tracing probe', {}, trace.setSpanContext(ROOT_CONTEXT, parent));
+  const makesSpans = probe.spanContext().spanId !== parent.spanId;
+  probe.end();
+  return { recordSpans, makesSpans, propagatesW3C: propagation.fields().includes('traceparent') };
+}
 
 /**
  * The outbox relay in a worker thread (OUTBOX_RELAY_MODE=worker): the same OutboxRelay, on an
@@ -137,7 +155,7 @@ export class OutboxRelayWorker {
       relay: this.options.relay,
       brokers: this.options.brokers,
       clientId: this.options.clientId,
-      recordSpans: Boolean(this.options.spans),
+      tracing: mainThreadTracing(Boolean(this.options.spans)),
     };
     const worker = new Worker(relayWorkerEntry(), {
       workerData,

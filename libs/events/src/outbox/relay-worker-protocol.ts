@@ -8,8 +8,12 @@ export interface RelayWorkerData {
   relay: OutboxRelayOptions;
   brokers: string[];
   clientId: string;
-  /** Whether the main thread records spans: the worker then records and forwards its own. */
-  recordSpans: boolean;
+  /**
+   * The main thread's tracing, mirrored: whether it records spans (the worker then records and
+   * forwards its own), makes span ids at all (an SDK, even one that records nothing), and
+   * propagates W3C trace context.
+   */
+  tracing: { recordSpans: boolean; makesSpans: boolean; propagatesW3C: boolean };
 }
 
 export type ToRelayWorker =

@@ -138,17 +138,21 @@ class ForwardingSpanProcessor implements SpanProcessor {
 }
 
 const spanForwarder = new ForwardingSpanProcessor();
-propagation.setGlobalPropagator(new W3CTraceContextPropagator());
-trace.setGlobalTracerProvider(
-  new BasicTracerProvider(
-    data.recordSpans
-      ? {
-          sampler: new ParentBasedSampler({ root: new AlwaysOnSampler() }),
-          spanProcessors: [spanForwarder],
-        }
-      : { sampler: new AlwaysOffSampler() },
-  ),
-);
+// As on the main thread: a service's SDK propagates W3C trace context and makes span ids (and
+// records when it exports); without an SDK there, the worker does neither, as inline.
+if (data.tracing.propagatesW3C) propagation.setGlobalPropagator(new W3CTraceContextPropagator());
+if (data.tracing.recordSpans || data.tracing.makesSpans) {
+  trace.setGlobalTracerProvider(
+    new BasicTracerProvider(
+      data.tracing.recordSpans
+        ? {
+            sampler: new ParentBasedSampler({ root: new AlwaysOnSampler() }),
+            spanProcessors: [spanForwarder],
+          }
+        : { sampler: new AlwaysOffSampler() },
+    ),
+  );
+}
 
 /** The main thread's messages are this relay's in-process wake-ups. */
 const wakeListeners = new Set<() => void>();
