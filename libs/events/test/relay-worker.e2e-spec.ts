@@ -226,6 +226,27 @@ describe('events: the outbox relay in a worker thread', () => {
     await relay.stop();
   });
 
+  it('stops promptly when asked while its worker is still starting', async () => {
+    const relay = new OutboxRelayWorker(
+      env.dataSource,
+      {
+        relay: { ...DEFAULT_RELAY_OPTIONS, databaseUrl: env.databaseUrl, pollIntervalMs: 100 },
+        brokers: env.brokers,
+        clientId: 'relay-worker-test',
+        stopTimeoutMs: 60_000,
+      },
+      capturingLogger().logger,
+    );
+    const starting = relay.start();
+    const stopping = relay.stop();
+    const began = Date.now();
+    await Promise.all([starting, stopping]);
+    // Stopped by the worker itself once started, not terminated after the timeout.
+    expect(Date.now() - began).toBeLessThan(30_000);
+    expect(relay.currentWorker()).toBeUndefined();
+    expect(relay.lanes()).toEqual([]);
+  });
+
   it('stops: the batch in flight finishes, the leases are released for another relay', async () => {
     const topic = aTestTopic('worker-stop');
     await ensureTopics(admin, [topic]);

@@ -176,6 +176,9 @@ async function main(): Promise<void> {
   relay.onLanesChanged = (lanes) => post({ type: 'lanes', lanes });
 
   let stopping: Promise<void> | undefined;
+  // A stop asked for while the relay is still starting waits for the start to settle.
+  let stopRequested = false;
+  let running = false;
   const stop = async () => {
     await relay.stop();
     await producer.disconnect();
@@ -189,7 +192,8 @@ async function main(): Promise<void> {
         for (const listener of wakeListeners) listener();
         return;
       case 'stop':
-        stopping ??= stop();
+        stopRequested = true;
+        if (running) stopping ??= stop();
         return;
       default:
         // A message this worker does not know is a bug on the other side: fail loudly (the
@@ -203,11 +207,14 @@ async function main(): Promise<void> {
     await relay.start();
   } catch (error) {
     post({ type: 'start-failed', error: plain(error) as Error });
+    await relay.stop().catch(() => undefined);
     await producer.disconnect().catch(() => undefined);
     port?.close();
     return;
   }
+  running = true;
   post({ type: 'started' });
+  if (stopRequested) stopping ??= stop();
 }
 
 void main();
