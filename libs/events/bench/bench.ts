@@ -1,12 +1,17 @@
 // npm run bench:events — the event pipeline (outbox → relay → Kafka → consumer with inbox) next
 // to raw kafkajs produce → consume of the same records, measured in the same run, on embedded
-// PostgreSQL and a dev-kafka broker process. BENCH_RUNS / BENCH_EVENTS / BENCH_STEADY_SECONDS
-// override the defaults; BENCH_PROFILE_DIR=… writes a CPU profile of this process for each
-// timed window there (raw-<run>.cpuprofile, pipeline-<run>.cpuprofile, and .heapprofile), with
+// PostgreSQL and a dev-kafka broker process. Each relay mode (BENCH_RELAY_MODES, default
+// `inline,worker`: the relay on the main thread, or in its worker thread) runs on a database of
+// its own with a relay started once and kept running, as in a service; a run writes its backlog
+// while the running relay is held off its lanes (the batch lane locks, taken from another
+// session), and the clock starts when they are released. One untimed warm-up round first
+// (BENCH_WARMUP_ROUNDS). BENCH_RUNS / BENCH_EVENTS / BENCH_STEADY_SECONDS override the defaults;
+// BENCH_PROFILE_DIR=… writes a CPU profile of the main thread for each
+// timed window there (raw-<run>.cpuprofile, pipeline-<mode>-<run>.cpuprofile, and .heapprofile), with
 // GC pauses, which BENCH_GC_STATS=1 prints alone; BENCH_PG_STATS=1 loads
 // pg_stat_statements and prints, for each pipeline window, the statements' cost and
 // PostgreSQL's CPU by backend.
-import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { Session } from 'node:inspector/promises';
 import { constants as perfConstants, PerformanceObserver } from 'node:perf_hooks';
 import { tmpdir } from 'node:os';
@@ -18,6 +23,7 @@ import { startEmbeddedPostgres } from '@qiwei/embedded-postgres';
 import { createDataSource, databaseUrl, ensureDatabase, runMigrations } from '@qiwei/persistence';
 import { createLogger } from '@qiwei/platform';
 import { CpuMeter, processCpuMs, processTree, type CpuSnapshot } from '@qiwei/testing';
+import { Client } from 'pg';
 import type { DataSource } from 'typeorm';
 import {
   createKafka,
@@ -29,10 +35,13 @@ import {
   encodeEvent,
   ensureTopics,
   EventConsumer,
+  EventMetrics,
   Outbox,
   OutboxRelay,
+  OutboxRelayWorker,
   type NewEvent,
 } from '../src';
+import { Registry } from 'prom-client';
 
 process.env.KAFKAJS_NO_PARTITIONER_WARNING = '1';
 const RUNS = Number(process.env.BENCH_RUNS ?? 3);
@@ -61,6 +70,21 @@ const CONSUMER_OPTIONS = {
     : DEFAULT_CONSUMER_OPTIONS.maxBytes,
 };
 const logger = createLogger({ service: 'bench-events', level: 'warn' });
+/** Untimed rounds (raw and every mode) before the measured ones. */
+const WARMUP_ROUNDS = Number(process.env.BENCH_WARMUP_ROUNDS ?? 1);
+/**
+ * BENCH_RELAY_MODES: the relay modes measured, each run next to the same raw run
+ * (OUTBOX_RELAY_MODE: `worker` — its own thread —, `inline` — on the main thread).
+ */
+type RelayMode = 'worker' | 'inline';
+const RELAY_MODES: RelayMode[] = (process.env.BENCH_RELAY_MODES ?? 'inline,worker')
+  .split(',')
+  .map((mode) => {
+    const trimmed = mode.trim();
+    if (trimmed !== 'worker' && trimmed !== 'inline')
+      throw new Error(`unknown relay mode ${trimmed}`);
+    return trimmed;
+  });
 
 const median = (values: number[]) =>
   [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)];
@@ -79,7 +103,30 @@ interface Measured {
    * machine, the event loop is what saturates first.
    */
   mainThreadMs: number;
+  /** CPU of the relay's worker thread (worker mode; 0 inline). */
+  relayThreadMs: number;
   groups: Record<string, number>;
+}
+
+/**
+ * CPU of this process's relay worker threads by thread id (/proc; the worker is named
+ * `qiwei-outbox-relay`, which Linux cuts to 15 characters).
+ */
+function relayThreadsCpuMs(): Map<string, number> {
+  const threads = new Map<string, number>();
+  for (const tid of readdirSync('/proc/self/task')) {
+    try {
+      if (readFileSync(`/proc/self/task/${tid}/comm`, 'utf8').trim() !== 'qiwei-outbox-re')
+        continue;
+    } catch {
+      continue; // the thread ended meanwhile
+    }
+    const stat = readFileSync(`/proc/self/task/${tid}/stat`, 'utf8');
+    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    // utime and stime, in clock ticks (100 per second on Linux).
+    threads.set(tid, (Number(fields[11]) + Number(fields[12])) * 10);
+  }
+  return threads;
 }
 
 /** Set in main once PostgreSQL and the broker run. */
@@ -173,10 +220,15 @@ async function startWindow(label: string) {
   const started = performance.now();
   const cpu = process.cpuUsage();
   const thread = process.threadCpuUsage();
+  const relayThreadsBefore = relayThreadsCpuMs();
   const snapshot: CpuSnapshot = meter.snapshot();
   return async (finished = performance.now()): Promise<Measured> => {
     const used = process.cpuUsage(cpu);
     const usedByThread = process.threadCpuUsage(thread);
+    const relayThreadsAfter = relayThreadsCpuMs();
+    let relayThreadMs = 0;
+    for (const [tid, ms] of relayThreadsAfter)
+      relayThreadMs += ms - (relayThreadsBefore.get(tid) ?? 0);
     if (gcObserver) {
       gcObserver.disconnect();
       console.log(
@@ -200,6 +252,7 @@ async function startWindow(label: string) {
       rate: EVENTS / ((finished - started) / 1000),
       cpuMs: perThousand((used.user + used.system) / 1000),
       mainThreadMs: perThousand((usedByThread.user + usedByThread.system) / 1000),
+      relayThreadMs: perThousand(relayThreadMs),
       groups: Object.fromEntries(Object.entries(groups).map(([k, v]) => [k, perThousand(v)])),
     };
   };
@@ -291,40 +344,122 @@ async function rawRun(brokers: string[], run: number): Promise<Measured> {
   return measured;
 }
 
-interface Pipeline {
-  relay: OutboxRelay;
-  consumer: EventConsumer;
-  handled: () => number;
-  latencies: number[];
+/**
+ * The relay of one mode, started once and kept running for the whole benchmark, as in a service
+ * (a worker thread's start and the compilation of its code are start-up costs, not per-event
+ * ones). Each mode has a database of its own, so the two relays never share lanes.
+ */
+interface ModeSetup {
+  mode: RelayMode;
+  dataSource: DataSource;
+  dbUrl: string;
+  relay: OutboxRelay | OutboxRelayWorker;
+  /** Milliseconds until the relay's start() resolved. */
+  relayStartMs: number;
+  /** Holds the relay's per-batch lane locks while a backlog is written (see gateLanes). */
+  gate: Client;
   stop(): Promise<void>;
 }
 
-async function startPipeline(
-  dataSource: DataSource,
-  dbUrl: string,
+async function setUpMode(
+  postgresUrl: string,
+  brokers: string[],
+  mode: RelayMode,
+): Promise<ModeSetup> {
+  const database = `bench_events_${mode}`;
+  await ensureDatabase(postgresUrl, database);
+  const dbUrl = databaseUrl(postgresUrl, database);
+  const dataSource = createDataSource({
+    url: dbUrl,
+    applicationName: 'bench-events',
+    entities: [],
+    migrations: [CreateEventTables1763800000000, OutboxNotifyAfterCommit1765100000000],
+    poolSize: 10,
+  });
+  await dataSource.initialize();
+  await runMigrations(dataSource);
+  if (PG_STATS) await dataSource.query('CREATE EXTENSION IF NOT EXISTS pg_stat_statements');
+  const kafka = createKafka({ brokers, clientId: `bench-relay-${mode}` });
+  const producer = createProducer(kafka);
+  await producer.connect();
+  // Publish metrics recorded as a service records them (in worker mode: sent to this thread).
+  const metrics = new EventMetrics(new Registry());
+  const relay =
+    mode === 'worker'
+      ? new OutboxRelayWorker(
+          dataSource,
+          { relay: { ...RELAY_OPTIONS, databaseUrl: dbUrl }, brokers, clientId: 'bench-relay' },
+          logger,
+          metrics,
+        )
+      : new OutboxRelay(
+          dataSource,
+          producer,
+          { ...RELAY_OPTIONS, databaseUrl: dbUrl },
+          logger,
+          metrics,
+        );
+  const starting = performance.now();
+  await relay.start();
+  const relayStartMs = performance.now() - starting;
+  while (relay.lanes().length < RELAY_OPTIONS.lanes) await new Promise((r) => setTimeout(r, 5));
+  const gate = new Client({ connectionString: dbUrl, application_name: 'bench-gate' });
+  gate.on('error', (error) => logger.warn({ err: error }, 'bench gate connection lost'));
+  await gate.connect();
+  return {
+    mode,
+    dataSource,
+    dbUrl,
+    relay,
+    relayStartMs,
+    gate,
+    async stop() {
+      await relay.stop();
+      await producer.disconnect();
+      await gate.end();
+      await dataSource.destroy();
+    },
+  };
+}
+
+// The relay's per-batch lane lock (transaction-scoped advisory lock, class 4240003, per lane):
+// held from another session, a running relay's batches wait for it.
+const BATCH_LOCK_CLASS = 4_240_003;
+
+/** Keeps the running relay from publishing until the returned function is called. */
+async function gateLanes(setup: ModeSetup): Promise<() => Promise<void>> {
+  for (let lane = 0; lane < RELAY_OPTIONS.lanes; lane++)
+    await setup.gate.query('SELECT pg_advisory_lock($1, $2)', [BATCH_LOCK_CLASS, lane]);
+  return async () => {
+    await setup.gate.query('SELECT pg_advisory_unlock_all()');
+  };
+}
+
+interface Consumption {
+  consumer: EventConsumer;
+  handled: () => number;
+  latencies: number[];
+}
+
+/** A consumer (with inbox) of the run's topic, joined to its group. */
+async function startConsumer(
+  setup: ModeSetup,
   brokers: string[],
   name: string,
-): Promise<Pipeline> {
+): Promise<Consumption> {
   const kafka = createKafka({ brokers, clientId: `bench-${name}` });
   const topic = topicFor(name);
   const admin = kafka.admin();
   await admin.connect();
   await ensureTopics(admin, [topic]);
   await admin.disconnect();
-  const producer = createProducer(kafka);
-  await producer.connect();
-  const relay = new OutboxRelay(
-    dataSource,
-    producer,
-    { ...RELAY_OPTIONS, databaseUrl: dbUrl },
-    logger,
-  );
   let handled = 0;
   const latencies: number[] = [];
   const consumer = new EventConsumer(
     kafka,
-    dataSource,
-    producer,
+    setup.dataSource,
+    // Dead letters only (none in this benchmark): the relay's producer is its own.
+    createProducer(kafka),
     {
       name,
       topic,
@@ -337,17 +472,8 @@ async function startPipeline(
     { ...CONSUMER_OPTIONS, service: 'bench' },
     logger,
   );
-  return {
-    relay,
-    consumer,
-    handled: () => handled,
-    latencies,
-    async stop() {
-      await consumer.stop();
-      await relay.stop();
-      await producer.disconnect();
-    },
-  };
+  await consumer.start();
+  return { consumer, handled: () => handled, latencies };
 }
 
 async function writeBacklog(
@@ -365,41 +491,37 @@ async function writeBacklog(
   }
 }
 
-/** Full speed: a backlog of EVENTS committed events, drained by the relay and handled. */
+/**
+ * Full speed: a backlog of EVENTS committed events (written while the running relay is held
+ * off its lanes), then released at the start of the window, drained by the relay and handled.
+ */
 async function pipelineRun(
-  dataSource: DataSource,
-  dbUrl: string,
+  setup: ModeSetup,
   brokers: string[],
   run: number,
+  label: string,
 ): Promise<Measured> {
-  const name = runName('full', run);
+  const name = runName(`full-${setup.mode}`, run);
   const outbox = new Outbox({ service: 'bench', lanes: RELAY_OPTIONS.lanes });
-  await writeBacklog(dataSource, outbox, topicFor(name).events[0].type, name);
-  const pipeline = await startPipeline(dataSource, dbUrl, brokers, name);
-  await pipeline.consumer.start();
-  const pgStats = await pgStatsWindow(dataSource);
-  const stop = await startWindow(`pipeline-${run}`);
-  await pipeline.relay.start();
-  while (pipeline.handled() < EVENTS) await new Promise((r) => setTimeout(r, 5));
+  const release = await gateLanes(setup);
+  await writeBacklog(setup.dataSource, outbox, topicFor(name).events[0].type, name);
+  const consumption = await startConsumer(setup, brokers, name);
+  const pgStats = await pgStatsWindow(setup.dataSource);
+  const stop = await startWindow(`pipeline-${setup.mode}-${label}`);
+  await release();
+  while (consumption.handled() < EVENTS) await new Promise((r) => setTimeout(r, 5));
   const measured = await stop();
   await pgStats();
-  await pipeline.stop();
+  await consumption.consumer.stop();
   return measured;
 }
 
 /** Steady load: transactions of 20 events every 10 ms for STEADY_SECONDS; commit-to-handled latency. */
-async function steadyRun(
-  dataSource: DataSource,
-  dbUrl: string,
-  brokers: string[],
-  run: number,
-): Promise<number[]> {
-  const name = runName('steady', run);
+async function steadyRun(setup: ModeSetup, brokers: string[]): Promise<number[]> {
+  const name = runName(`steady-${setup.mode}`, 0);
   const topic = topicFor(name);
   const outbox = new Outbox({ service: 'bench', lanes: RELAY_OPTIONS.lanes });
-  const pipeline = await startPipeline(dataSource, dbUrl, brokers, name);
-  await pipeline.consumer.start();
-  await pipeline.relay.start();
+  const consumption = await startConsumer(setup, brokers, name);
   const total = STEADY_RATE * STEADY_SECONDS;
   const perTick = 20;
   const tickMs = (perTick / STEADY_RATE) * 1000;
@@ -408,14 +530,14 @@ async function steadyRun(
     const due = started + (i / perTick) * tickMs;
     const wait = due - performance.now();
     if (wait > 0) await new Promise((r) => setTimeout(r, wait));
-    await dataSource.transaction(async (manager) => {
+    await setup.dataSource.transaction(async (manager) => {
       for (let j = i; j < i + perTick; j++)
         await outbox.publish(manager, topic, anEvent(topic.events[0].type, j));
     });
   }
-  while (pipeline.handled() < total) await new Promise((r) => setTimeout(r, 5));
-  await pipeline.stop();
-  return pipeline.latencies;
+  while (consumption.handled() < total) await new Promise((r) => setTimeout(r, 5));
+  await consumption.consumer.stop();
+  return consumption.latencies;
 }
 
 async function main(): Promise<void> {
@@ -429,18 +551,6 @@ async function main(): Promise<void> {
       : {},
   });
   const broker = await spawnDevKafka(join(dir, 'kafka'), { DEV_KAFKA_DEFAULT_PARTITIONS: '6' });
-  await ensureDatabase(postgres.url, 'bench_events');
-  const dbUrl = databaseUrl(postgres.url, 'bench_events');
-  const dataSource = createDataSource({
-    url: dbUrl,
-    applicationName: 'bench-events',
-    entities: [],
-    migrations: [CreateEventTables1763800000000, OutboxNotifyAfterCommit1765100000000],
-    poolSize: 10,
-  });
-  await dataSource.initialize();
-  await runMigrations(dataSource);
-  if (PG_STATS) await dataSource.query('CREATE EXTENSION pg_stat_statements');
   postmasterPid = Number(readFileSync(join(dir, 'pg', 'postmaster.pid'), 'utf8').split('\n')[0]);
   meter = new CpuMeter({
     bench: () => [process.pid],
@@ -448,50 +558,78 @@ async function main(): Promise<void> {
     kafka: () => [broker.pid],
   });
   const brokers = [broker.bootstrap];
+  const setups: ModeSetup[] = [];
   try {
-    const raw: Measured[] = [];
-    const pipeline: Measured[] = [];
-    for (let run = 0; run < RUNS; run++) {
-      raw.push(await rawRun(brokers, run));
-      pipeline.push(await pipelineRun(dataSource, dbUrl, brokers, run));
+    for (const mode of RELAY_MODES) setups.push(await setUpMode(postgres.url, brokers, mode));
+    // Warm-up rounds (not reported): every side's code compiled before the clock counts.
+    for (let round = 0; round < WARMUP_ROUNDS; round++) {
+      await rawRun(brokers, RUNS + round);
+      for (const setup of setups) await pipelineRun(setup, brokers, RUNS + round, 'warmup');
     }
-    const latencies = (await steadyRun(dataSource, dbUrl, brokers, 0)).sort((a, b) => a - b);
+    const raw: Measured[] = [];
+    const pipelines = new Map<RelayMode, Measured[]>(RELAY_MODES.map((mode) => [mode, []]));
+    /** Each pipeline run against the raw run of the same round. */
+    const ratios = new Map<RelayMode, number[]>(RELAY_MODES.map((mode) => [mode, []]));
+    for (let run = 0; run < RUNS; run++) {
+      const rawRunMeasured = await rawRun(brokers, run);
+      raw.push(rawRunMeasured);
+      // The modes take turns going first, so neither always runs right after the raw side.
+      const order = setups.map((_, i) => setups[(i + run) % setups.length]);
+      for (const setup of order) {
+        const measured = await pipelineRun(setup, brokers, run, String(run));
+        pipelines.get(setup.mode)?.push(measured);
+        ratios.get(setup.mode)?.push(measured.rate / rawRunMeasured.rate);
+      }
+    }
+    const steady = new Map<RelayMode, number[]>();
+    for (const setup of setups)
+      steady.set(
+        setup.mode,
+        (await steadyRun(setup, brokers)).sort((a, b) => a - b),
+      );
     const rawMedian = median(raw.map((m) => m.rate));
-    const pipelineMedian = median(pipeline.map((m) => m.rate));
     const rates = (ms: Measured[]) => ms.map((m) => Math.round(m.rate)).join(', ');
     const cpu = (ms: Measured[]) =>
       `CPU ms per 1,000 events: median ${median(ms.map((m) => m.cpuMs)).toFixed(1)} (${ms.map((m) => m.cpuMs.toFixed(1)).join(', ')})`;
     console.log(
-      `\nevents benchmark: ${EVENTS.toLocaleString('en-US')} events × ${RUNS} runs (median), ${KEYS} keys, 6 partitions\n`,
+      `\nevents benchmark: ${EVENTS.toLocaleString('en-US')} events × ${RUNS} runs (median), ${KEYS} keys, 6 partitions, relay modes ${RELAY_MODES.join(', ')}\n`,
     );
     console.log('| measurement | events/s | notes |');
     console.log('| --- | ---: | --- |');
     console.log(
       `| baseline: raw kafkajs produce (acks=all, batches of 500) → consume | ${Math.round(rawMedian).toLocaleString('en-US')} | runs: ${rates(raw)}; ${cpu(raw)} |`,
     );
-    console.log(
-      `| outbox → relay → Kafka → consumer with inbox | ${Math.round(pipelineMedian).toLocaleString('en-US')} | ${((pipelineMedian / rawMedian) * 100).toFixed(0)}% of raw; runs: ${rates(pipeline)}; ${cpu(pipeline)} |`,
-    );
+    for (const mode of RELAY_MODES) {
+      const pipeline = pipelines.get(mode) ?? [];
+      const pipelineMedian = median(pipeline.map((m) => m.rate));
+      const perRun = ratios.get(mode) ?? [];
+      console.log(
+        `| outbox → relay (${mode}) → Kafka → consumer with inbox | ${Math.round(pipelineMedian).toLocaleString('en-US')} | ${((pipelineMedian / rawMedian) * 100).toFixed(0)}% of raw (per-run ratios: median ${(median(perRun) * 100).toFixed(0)}%, ${perRun.map((r) => (r * 100).toFixed(0)).join(' / ')}); runs: ${rates(pipeline)}; ${cpu(pipeline)}; relay started once in ${setups.find((x) => x.mode === mode)?.relayStartMs.toFixed(0)} ms |`,
+      );
+    }
     console.log('\nCPU ms per 1,000 events by process (median of the runs; runs in brackets):\n');
     const groups = Object.keys(raw[0].groups);
-    console.log(`| side | bench main thread | ${groups.join(' | ')} | total |`);
-    console.log(`| --- | ---: | ${groups.map(() => '---:').join(' | ')} | ---: |`);
+    console.log(
+      `| side | bench main thread | relay worker thread | ${groups.join(' | ')} | total |`,
+    );
+    console.log(`| --- | ---: | ---: | ${groups.map(() => '---:').join(' | ')} | ---: |`);
     for (const [label, ms] of [
-      ['raw kafkajs', raw],
-      ['pipeline', pipeline],
-    ] as const) {
+      ['raw kafkajs', raw] as const,
+      ...RELAY_MODES.map((mode) => [`pipeline (${mode})`, pipelines.get(mode) ?? []] as const),
+    ]) {
       const cell = (values: number[]) =>
         `${median(values).toFixed(1)} (${values.map((v) => v.toFixed(1)).join(' / ')})`;
       const totals = ms.map((m) => Object.values(m.groups).reduce((a, b) => a + b, 0));
       console.log(
-        `| ${label} | ${cell(ms.map((m) => m.mainThreadMs))} | ${groups.map((g) => cell(ms.map((m) => m.groups[g]))).join(' | ')} | ${cell(totals)} |`,
+        `| ${label} | ${cell(ms.map((m) => m.mainThreadMs))} | ${cell(ms.map((m) => m.relayThreadMs))} | ${groups.map((g) => cell(ms.map((m) => m.groups[g]))).join(' | ')} | ${cell(totals)} |`,
       );
     }
-    console.log(
-      `\nsteady ${STEADY_RATE.toLocaleString('en-US')} events/s for ${STEADY_SECONDS} s: commit-to-handled latency p50 ${percentile(latencies, 0.5)} ms, p99 ${percentile(latencies, 0.99)} ms, max ${latencies[latencies.length - 1]} ms (${latencies.length} events)`,
-    );
+    for (const [mode, latencies] of steady)
+      console.log(
+        `\nsteady ${STEADY_RATE.toLocaleString('en-US')} events/s for ${STEADY_SECONDS} s, relay ${mode}: commit-to-handled latency p50 ${percentile(latencies, 0.5)} ms, p99 ${percentile(latencies, 0.99)} ms, max ${latencies[latencies.length - 1]} ms (${latencies.length} events)`,
+      );
   } finally {
-    await dataSource.destroy();
+    for (const setup of setups) await setup.stop();
     await broker.stop();
     await postgres.stop();
     rmSync(dir, { recursive: true, force: true });

@@ -10,6 +10,12 @@ export const eventsConfigSchema = z.object({
   OUTBOX_POLL_INTERVAL_MS: z.coerce.number().int().min(10).max(60_000).default(1_000),
   /** A woken relay waits this long for more commits, so one batch carries many events. */
   OUTBOX_LINGER_MS: z.coerce.number().int().min(0).max(1_000).default(3),
+  /**
+   * `worker`: the relay runs in a worker thread of its own (its own event loop, database
+   * connections and producer), next to the consumers and requests on the main thread;
+   * `inline`: on the main thread.
+   */
+  OUTBOX_RELAY_MODE: z.enum(['worker', 'inline']).default('worker'),
   OUTBOX_PRUNE_AFTER_MS: z.coerce
     .number()
     .int()

@@ -9,6 +9,7 @@ import {
 } from '@nestjs/common';
 import type { TopicDefinition } from '@qiwei/contracts';
 import { HealthRegistry, LOGGER, METRICS_REGISTRY, type Logger } from '@qiwei/platform';
+import { tracingSpanSink } from '@qiwei/platform/tracing';
 import type { Admin, Kafka, Producer } from 'kafkajs';
 import type { Registry } from 'prom-client';
 import { DataSource } from 'typeorm';
@@ -22,7 +23,8 @@ import { brokersOf, type EventsConfig } from './events-config';
 import { createKafka, createProducer, ensureTopics } from './kafka/kafka-client';
 import { EventMetrics } from './metrics';
 import { Outbox } from './outbox/outbox';
-import { OutboxRelay } from './outbox/outbox-relay';
+import { OutboxRelay, type OutboxRelayOptions } from './outbox/outbox-relay';
+import { OutboxRelayWorker } from './outbox/outbox-relay-worker';
 
 export interface EventsModuleOptions {
   service: string;
@@ -57,7 +59,7 @@ export class EventSubscriptions {
 class EventsRuntime implements OnApplicationBootstrap, BeforeApplicationShutdown {
   private producer?: Producer;
   private admin?: Admin;
-  private relay?: OutboxRelay;
+  private relay?: OutboxRelay | OutboxRelayWorker;
   private consumers: EventConsumer[] = [];
   private inboxPruner?: InboxPruner;
   private readonly metrics: EventMetrics;
@@ -85,21 +87,31 @@ class EventsRuntime implements OnApplicationBootstrap, BeforeApplicationShutdown
     await ensureTopics(this.admin, this.options.publishes);
     this.producer = createProducer(this.kafka);
     await this.producer.connect();
-    this.relay = new OutboxRelay(
-      this.dataSource,
-      this.producer,
-      {
-        databaseUrl: this.options.databaseUrl,
-        lanes: config.OUTBOX_LANES,
-        batchSize: config.OUTBOX_BATCH_SIZE,
-        pollIntervalMs: config.OUTBOX_POLL_INTERVAL_MS,
-        lingerMs: config.OUTBOX_LINGER_MS,
-        pruneAfterMs: config.OUTBOX_PRUNE_AFTER_MS,
-        retryBackoffMs: 500,
-      },
-      this.logger.child({ component: 'outbox-relay' }),
-      this.metrics,
-    );
+    const relayOptions: OutboxRelayOptions = {
+      databaseUrl: this.options.databaseUrl,
+      lanes: config.OUTBOX_LANES,
+      batchSize: config.OUTBOX_BATCH_SIZE,
+      pollIntervalMs: config.OUTBOX_POLL_INTERVAL_MS,
+      lingerMs: config.OUTBOX_LINGER_MS,
+      pruneAfterMs: config.OUTBOX_PRUNE_AFTER_MS,
+      retryBackoffMs: 500,
+    };
+    const relayLogger = this.logger.child({ component: 'outbox-relay' });
+    // The main thread's producer stays for the consumers' dead letters; the worker has its own.
+    this.relay =
+      config.OUTBOX_RELAY_MODE === 'worker'
+        ? new OutboxRelayWorker(
+            this.dataSource,
+            {
+              relay: relayOptions,
+              brokers: brokersOf(config),
+              clientId: `qiwei-${this.options.service}-relay`,
+              spans: tracingSpanSink(),
+            },
+            relayLogger,
+            this.metrics,
+          )
+        : new OutboxRelay(this.dataSource, this.producer, relayOptions, relayLogger, this.metrics);
     await this.relay.start();
     for (const subscription of this.subscriptions.all) {
       const consumer = new EventConsumer(

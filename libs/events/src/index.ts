@@ -14,10 +14,23 @@ export {
   createKafka,
   createProducer,
   ensureTopics,
+  patchKafkaRequestQueue,
   type KafkaSettings,
 } from './kafka/kafka-client';
 export { Outbox, OUTBOX_CHANNEL, type OutboxOptions } from './outbox/outbox';
-export { OutboxRelay, DEFAULT_RELAY_OPTIONS, type OutboxRelayOptions } from './outbox/outbox-relay';
+export {
+  OutboxRelay,
+  DEFAULT_RELAY_OPTIONS,
+  type OutboxRelayOptions,
+  type PublishObserver,
+  type RelayLogger,
+  type RelayWakeups,
+} from './outbox/outbox-relay';
+export {
+  OutboxRelayWorker,
+  relayWorkerEntry,
+  type OutboxRelayWorkerOptions,
+} from './outbox/outbox-relay-worker';
 export { laneOf } from './outbox/lanes';
 export {
   EventConsumer,

@@ -1,8 +1,9 @@
 import { Counter, Gauge, Histogram, type Registry } from 'prom-client';
 import type { DataSource } from 'typeorm';
+import type { PublishObserver } from './outbox/outbox-relay';
 
 /** The event pipeline's Prometheus metrics, registered in the service's registry. */
-export class EventMetrics {
+export class EventMetrics implements PublishObserver {
   readonly published: Counter<'topic'>;
   readonly publishLatency: Histogram<'topic'>;
   readonly handlerDuration: Histogram<'consumer' | 'topic' | 'outcome'>;
@@ -83,5 +84,13 @@ export class EventMetrics {
         },
       });
     }
+  }
+
+  /** Events of one topic acknowledged by Kafka: one label lookup for all of them. */
+  observePublished(topic: string, latencies: number[]): void {
+    const labels = { topic };
+    this.published.inc(labels, latencies.length);
+    const latency = this.publishLatency.labels(labels);
+    for (const seconds of latencies) latency.observe(seconds);
   }
 }

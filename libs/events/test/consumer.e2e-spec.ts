@@ -23,6 +23,7 @@ import {
   NonRetriableEventError,
   Outbox,
   OutboxRelay,
+  OutboxRelayWorker,
   redriveDeadLetters,
   type EventConsumerOptions,
   type Subscription,
@@ -369,38 +370,56 @@ describe('events: idempotent consumers, retries and dead letters', () => {
     );
   });
 
-  it('continues the trace from the request that wrote the event to the handler', async () => {
-    const topic = aTestTopic('traced');
-    await ensureTopics(admin, [topic]);
-    const outbox = new Outbox({ service: 'testing', lanes: 2 });
-    const tracer = trace.getTracer('test');
-    let requestTraceId = '';
-    await tracer.startActiveSpan('POST /v1/things', async (span) => {
-      requestTraceId = span.spanContext().traceId;
-      await env.dataSource.transaction((manager) =>
-        outbox.publish(manager, topic, anEvent(topic, 'k', 1)),
-      );
-      span.end();
-    });
-    const relay = new OutboxRelay(
-      env.dataSource,
-      producer,
-      { ...DEFAULT_RELAY_OPTIONS, databaseUrl: env.databaseUrl, pollIntervalMs: 100 },
-      logger,
-    );
-    await relay.start();
-    running.push(relay);
-    await consume(recordingSubscription('traced', topic));
-    await eventually(async () => expect(await effects('traced')).toHaveLength(1));
-    await eventually(() => {
-      const spans = exporter.getFinishedSpans();
-      const publish = spans.find((s) => s.name === `${topic.name} publish`);
-      const process = spans.find((s) => s.name === `${topic.name} process`);
-      const request = spans.find((s) => s.name === 'POST /v1/things');
-      expect(publish?.spanContext().traceId).toBe(requestTraceId);
-      expect(process?.spanContext().traceId).toBe(requestTraceId);
-      expect(publish?.parentSpanContext?.spanId).toBe(request?.spanContext().spanId);
-      expect(process?.parentSpanContext?.spanId).toBe(publish?.spanContext().spanId);
-    });
-  });
+  it.each(['inline', 'worker'] as const)(
+    'continues the trace from the request that wrote the event to the handler (relay %s)',
+    async (mode) => {
+      exporter.reset();
+      const topic = aTestTopic(`traced-${mode}`);
+      await ensureTopics(admin, [topic]);
+      const outbox = new Outbox({ service: 'testing', lanes: 2 });
+      const tracer = trace.getTracer('test');
+      let requestTraceId = '';
+      await tracer.startActiveSpan('POST /v1/things', async (span) => {
+        requestTraceId = span.spanContext().traceId;
+        await env.dataSource.transaction((manager) =>
+          outbox.publish(manager, topic, anEvent(topic, 'k', 1)),
+        );
+        span.end();
+      });
+      const relayOptions = {
+        ...DEFAULT_RELAY_OPTIONS,
+        databaseUrl: env.databaseUrl,
+        pollIntervalMs: 100,
+      };
+      // In a worker thread the publish spans are made there and handed to this thread's span
+      // processors (a service passes those of its SDK: tracingSpanSink()).
+      const relay =
+        mode === 'worker'
+          ? new OutboxRelayWorker(
+              env.dataSource,
+              {
+                relay: relayOptions,
+                brokers: env.brokers,
+                clientId: 'traced-relay',
+                spans: { processor: new SimpleSpanProcessor(exporter) },
+              },
+              logger,
+            )
+          : new OutboxRelay(env.dataSource, producer, relayOptions, logger);
+      await relay.start();
+      running.push(relay);
+      await consume(recordingSubscription(`traced-${mode}`, topic));
+      await eventually(async () => expect(await effects(`traced-${mode}`)).toHaveLength(1));
+      await eventually(() => {
+        const spans = exporter.getFinishedSpans();
+        const publish = spans.find((s) => s.name === `${topic.name} publish`);
+        const process = spans.find((s) => s.name === `${topic.name} process`);
+        const request = spans.find((s) => s.name === 'POST /v1/things');
+        expect(publish?.spanContext().traceId).toBe(requestTraceId);
+        expect(process?.spanContext().traceId).toBe(requestTraceId);
+        expect(publish?.parentSpanContext?.spanId).toBe(request?.spanContext().spanId);
+        expect(process?.parentSpanContext?.spanId).toBe(publish?.spanContext().spanId);
+      });
+    },
+  );
 });

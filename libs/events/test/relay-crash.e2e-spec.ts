@@ -20,11 +20,11 @@ import {
  * The relay as its own process, killed with SIGKILL in the middle of publishing and started
  * again: every event is published at least once, and the consumer's effects happen exactly once.
  */
-describe('events: relay killed mid-batch', () => {
+describe.each(['inline', 'worker'] as const)('events: relay killed mid-batch (%s)', (mode) => {
   let env: EventTestEnv;
   let producer: Producer;
   beforeAll(async () => {
-    env = await startEventTestEnv('events_crash');
+    env = await startEventTestEnv(`events_crash_${mode}`);
     producer = createProducer(env.kafka);
     await producer.connect();
   });
@@ -47,6 +47,7 @@ describe('events: relay killed mid-batch', () => {
       DATABASE_URL: env.databaseUrl,
       KAFKA_BROKERS: env.brokers.join(','),
       BATCH_SIZE: '50',
+      RELAY_MODE: mode,
       KAFKAJS_NO_PARTITIONER_WARNING: '1',
     });
 

@@ -12,7 +12,7 @@ import {
   BatchSpanProcessor,
   type SpanProcessor,
 } from '@opentelemetry/sdk-trace-base';
-import { resourceFromAttributes } from '@opentelemetry/resources';
+import { resourceFromAttributes, type Resource } from '@opentelemetry/resources';
 import { ATTR_SERVICE_NAME, ATTR_SERVICE_VERSION } from '@opentelemetry/semantic-conventions';
 
 export interface TracingOptions {
@@ -29,6 +29,8 @@ export interface TracingOptions {
 }
 
 let sdk: NodeSDK | undefined;
+/** What startTracing configured, for spans made in worker threads (see tracingSpanSink). */
+let sink: { processor: SpanProcessor; resource: Resource } | undefined;
 
 export function startTracing(options: TracingOptions): void {
   if (sdk) return;
@@ -40,11 +42,24 @@ export function startTracing(options: TracingOptions): void {
       ),
     );
   }
+  const resource = resourceFromAttributes({
+    [ATTR_SERVICE_NAME]: options.serviceName,
+    [ATTR_SERVICE_VERSION]: options.serviceVersion ?? '0.0.0',
+  });
+  sink =
+    processors.length === 0
+      ? undefined
+      : {
+          resource,
+          processor: {
+            onStart: () => undefined,
+            onEnd: (span) => processors.forEach((p) => p.onEnd(span)),
+            forceFlush: async () => void (await Promise.all(processors.map((p) => p.forceFlush()))),
+            shutdown: () => Promise.resolve(), // the SDK shuts its processors down
+          },
+        };
   sdk = new NodeSDK({
-    resource: resourceFromAttributes({
-      [ATTR_SERVICE_NAME]: options.serviceName,
-      [ATTR_SERVICE_VERSION]: options.serviceVersion ?? '0.0.0',
-    }),
+    resource,
     // An explicit (possibly empty) list stops the SDK from configuring an exporter from env.
     spanProcessors: processors,
     // With somewhere to send spans, the SDK's sampler (OTEL_TRACES_SAMPLER, parent-based
@@ -78,9 +93,18 @@ export function startTracingFromEnv(
   });
 }
 
+/**
+ * The span processors and resource this process records with, or undefined when it records no
+ * spans: a worker thread (which has no SDK of its own) forwards its finished spans here.
+ */
+export function tracingSpanSink(): { processor: SpanProcessor; resource: Resource } | undefined {
+  return sink;
+}
+
 export async function stopTracing(): Promise<void> {
   const running = sdk;
   sdk = undefined;
+  sink = undefined;
   await running?.shutdown();
 }
 

@@ -4,9 +4,26 @@ import type { Producer, TopicMessages } from 'kafkajs';
 import { Client, Pool, type PoolClient, type QueryResult } from 'pg';
 import type { DataSource } from 'typeorm';
 import { HEADER } from '../cloud-event';
-import type { EventMetrics } from '../metrics';
 import { contextFromHeaders, replaceTraceHeaders, tracer } from '../tracing';
 import { OUTBOX_CHANNEL, outboxSignalOf } from './outbox-signal';
+
+/**
+ * What wakes a relay when this process commits an outbox write: the DataSource's commit signal
+ * (inline), or the main thread's messages (a relay in a worker thread).
+ */
+export interface RelayWakeups {
+  /** Calls `listener` after each commit; `coversAll` says whether NOTIFY can be skipped. */
+  listen(listener: () => void, coversAll: () => boolean): () => void;
+}
+
+/** Where the relay reports what it published (EventMetrics, or the worker's forwarder). */
+export interface PublishObserver {
+  /** `latencies`: seconds from each event's outbox write to its acknowledgement. */
+  observePublished(topic: string, latencies: number[]): void;
+}
+
+/** The relay's log calls (a pino logger, or the worker's forwarder to the main thread's). */
+export type RelayLogger = Pick<Logger, 'error' | 'warn' | 'info'>;
 
 export interface OutboxRelayOptions {
   /** Connection URL of the service's database (the relay keeps one session for LISTEN and leases). */
@@ -95,14 +112,23 @@ export class OutboxRelay {
   private batchPool?: Pool;
   private pending = true;
   private lastPrune = 0;
+  private readonly wakeups: RelayWakeups;
+  /** Called whenever the set of held lanes changes (the worker mirrors it to the main thread). */
+  onLanesChanged?: (lanes: number[]) => void;
 
+  /**
+   * `wakeups`: the service's DataSource (its commits wake the relay), or another source of
+   * wake-ups (the worker's port). The relay's own queries go through its own connections.
+   */
   constructor(
-    private readonly dataSource: DataSource,
+    wakeups: DataSource | RelayWakeups,
     private readonly producer: Producer,
     private readonly options: OutboxRelayOptions,
-    private readonly logger: Logger,
-    private readonly metrics?: EventMetrics,
-  ) {}
+    private readonly logger: RelayLogger,
+    private readonly metrics?: PublishObserver,
+  ) {
+    this.wakeups = 'listen' in wakeups ? wakeups : outboxSignalOf(wakeups);
+  }
 
   /** Lanes this instance relays right now. */
   lanes(): number[] {
@@ -112,7 +138,7 @@ export class OutboxRelay {
   async start(): Promise<void> {
     this.running = true;
     // Commits in this process wake the relay directly; other processes' through LISTEN.
-    this.unlisten = outboxSignalOf(this.dataSource).listen(
+    this.unlisten = this.wakeups.listen(
       () => {
         this.pending = true;
         this.wake?.();
@@ -317,10 +343,9 @@ export class OutboxRelay {
     let from = 0;
     for (let i = 1; i <= batch.topics.length; i++) {
       if (i < batch.topics.length && batch.topics[i] === batch.topics[from]) continue;
-      const labels = { topic: batch.topics[from] };
-      metrics.published.inc(labels, i - from);
-      const latency = metrics.publishLatency.labels(labels);
-      for (let j = from; j < i; j++) latency.observe((now - batch.createdMs[j]) / 1000);
+      const latencies = new Array<number>(i - from);
+      for (let j = from; j < i; j++) latencies[j - from] = (now - batch.createdMs[j]) / 1000;
+      metrics.observePublished(batch.topics[from], latencies);
       from = i;
     }
   }
@@ -351,7 +376,10 @@ export class OutboxRelay {
         'SELECT pg_try_advisory_lock($1, $2) AS locked',
         [RELAY_LOCK_CLASS, lane],
       );
-      if (rows[0].locked) this.heldLanes.add(lane);
+      if (rows[0].locked) {
+        this.heldLanes.add(lane);
+        this.onLanesChanged?.(this.lanes());
+      }
     }
   }
 
@@ -368,6 +396,7 @@ export class OutboxRelay {
       // The leases died with the session: stop relaying those lanes until they are re-acquired.
       this.logger.warn({ err: error }, 'outbox relay: database session lost');
       this.heldLanes.clear();
+      this.onLanesChanged?.([]);
       if (this.session === session) this.session = undefined;
     });
     await session.connect();
@@ -378,14 +407,18 @@ export class OutboxRelay {
   private async closeSession(): Promise<void> {
     const session = this.session;
     this.session = undefined;
-    this.heldLanes.clear();
+    if (this.heldLanes.size > 0) {
+      this.heldLanes.clear();
+      this.onLanesChanged?.([]);
+    }
     await session?.end().catch(() => undefined);
   }
 
   private async pruneIfDue(): Promise<void> {
     if (Date.now() - this.lastPrune < Math.min(this.options.pruneAfterMs, 60_000)) return;
     this.lastPrune = Date.now();
-    await this.dataSource.query(
+    // On the relay's own connections (index scans only: the primary key from the oldest row).
+    await this.pool().query(
       // Oldest rows first along the primary key: they are the published ones past retention.
       `DELETE FROM event_outbox WHERE id IN (
          SELECT id FROM event_outbox
