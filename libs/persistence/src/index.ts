@@ -15,3 +15,4 @@ export {
   CreateIdempotencyKeys1763900000000,
   IDEMPOTENCY_HEADER,
 } from './idempotency';
+export { NotifiedCache, type NotifiedCacheOptions } from './notified-cache';

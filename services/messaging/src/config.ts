@@ -172,6 +172,12 @@ export const messagingConfigSchema = platformConfigSchema
       .min(1024)
       .max(256 * 1024 * 1024)
       .default(4 * 1024 * 1024),
+    /**
+     * How long a member's or app's standing (the token revocation check of every request) is
+     * cached at most. Changes reach every instance at once through LISTEN/NOTIFY; this is only
+     * the safety net. 0: no cache (a query per request).
+     */
+    STANDING_CACHE_TTL_MS: z.coerce.number().int().min(0).max(60_000).default(5_000),
   });
 
 export type MessagingConfig = z.infer<typeof messagingConfigSchema>;
