@@ -16,3 +16,10 @@ export {
   IDEMPOTENCY_HEADER,
 } from './idempotency';
 export { NotifiedCache, type NotifiedCacheOptions } from './notified-cache';
+export {
+  pipelinedTransaction,
+  sqlLiteral,
+  SqlLiteralError,
+  type Pipeline,
+  type SqlValue,
+} from './pipelined-transaction';

@@ -1,6 +1,7 @@
 import { Inject, Injectable } from '@nestjs/common';
 import { MESSAGING_CONFIG, type MessagingConfig } from '../config';
 import { termsOf } from '@qiwei/text-search';
+import { sqlLiteral } from '@qiwei/persistence';
 import type { EntityManager } from 'typeorm';
 import { searchableText, SEARCHABLE_TEXT_SQL } from './searchable-text';
 
@@ -244,18 +245,126 @@ export const ROBOT_SENDER_PREFIX = 'robot:';
 /** How messages name an app posting into a group it created (appchat/send): `app:<agentid>`. */
 export const APP_SENDER_PREFIX = 'app:';
 
-/** Robots and apps post into their groups without being participants. */
-const senderCondition = (sender: string): string => {
+/**
+ * Robots and apps post into their groups without being participants. `corp`, `conversation` and
+ * `sender` are the SQL expressions of those values (parameters or literals).
+ */
+const senderCondition = (sender: string, corp: string, conversation: string, who: string) => {
   if (sender.startsWith(ROBOT_SENDER_PREFIX))
     return `kind IN ('group', 'department') AND EXISTS (
               SELECT 1 FROM group_robots r
-               WHERE r.corp_id = $1 AND r.conversation_id = $2 AND 'robot:' || r.id = $3)`;
+               WHERE r.corp_id = ${corp} AND r.conversation_id = ${conversation} AND 'robot:' || r.id = ${who})`;
   if (sender.startsWith(APP_SENDER_PREFIX))
     return `kind = 'group' AND EXISTS (
               SELECT 1 FROM app_chats a
-               WHERE a.corp_id = $1 AND a.conversation_id = $2 AND 'app:' || a.agentid = $3)`;
-  return '$3 = ANY(participants)';
+               WHERE a.corp_id = ${corp} AND a.conversation_id = ${conversation} AND 'app:' || a.agentid = ${who})`;
+  return `${who} = ANY(participants)`;
 };
+
+/** What a send learns from taking its sequence number. */
+export interface TakenSeq {
+  seq: number;
+  kind: string;
+  onlyAdminsPost: boolean;
+  admins: string[];
+  participants: string[];
+  externalParticipants: string[];
+  /** 1:1 conversations: the other side, if they are no longer an active member. */
+  inactivePeers: string[];
+}
+
+interface TakenSeqRow {
+  last_seq: string;
+  kind: string;
+  only_admins_post: boolean;
+  admins: string[];
+  participants: string[];
+  external_participants: string[];
+  inactive_peers: string[];
+}
+
+const takeSeqSql = (sender: string, corp: string, conversation: string, who: string) =>
+  `WITH next AS (
+     UPDATE conversations SET last_seq = last_seq + 1, updated_at = now()
+      WHERE corp_id = ${corp} AND id = ${conversation} AND disbanded_at IS NULL
+        AND ${senderCondition(sender, corp, conversation, who)}
+     RETURNING last_seq, kind, only_admins_post, admins, participants, external_participants
+   ) SELECT next.*,
+            CASE WHEN next.kind = 'single' THEN ARRAY(
+              SELECT p FROM unnest(next.participants) AS p
+               WHERE p <> ${who} AND NOT EXISTS (
+                 SELECT 1 FROM directory_members d
+                  WHERE d.corp_id = ${corp} AND d.userid = p AND d.status = 'active'))
+            ELSE '{}'::text[] END AS inactive_peers
+       FROM next`;
+
+const toTakenSeq = (row: TakenSeqRow | undefined): TakenSeq | null =>
+  row
+    ? {
+        seq: Number(row.last_seq),
+        kind: row.kind,
+        onlyAdminsPost: row.only_admins_post,
+        admins: row.admins,
+        participants: row.participants,
+        externalParticipants: row.external_participants,
+        inactivePeers: row.inactive_peers,
+      }
+    : null;
+
+const INSERT_COLUMNS = `corp_id, conversation_id, seq, id, sender, client_msg_id, type, text,
+  mentions, quote_seq, sent_at, media_id, articles, location, link, contact_card, search_terms,
+  textcard, caption, safe, template_card`;
+
+/** A message's row values, in INSERT_COLUMNS order (JSON columns as text). */
+const insertValues = (m: StoredMessage) =>
+  [
+    m.corpId,
+    m.conversationId,
+    m.seq,
+    m.id,
+    m.sender,
+    m.clientMsgId,
+    m.type,
+    m.text,
+    m.mentions,
+    m.quoteSeq,
+    m.sentAt,
+    m.media?.id ?? null,
+    m.articles.length ? JSON.stringify(m.articles) : null,
+    m.location && JSON.stringify(m.location),
+    m.link && JSON.stringify(m.link),
+    m.contactCard && JSON.stringify(m.contactCard),
+    termsOf(searchableText(m)),
+    m.textcard ? JSON.stringify(m.textcard) : null,
+    m.caption ? JSON.stringify(m.caption) : null,
+    m.safe,
+    m.templateCard ? JSON.stringify(m.templateCard) : null,
+  ] as const;
+
+/** The SQL of each INSERT_COLUMNS value, given the expression of the value. */
+const INSERT_CASTS: ((v: string) => string)[] = [
+  (v) => v,
+  (v) => v,
+  (v) => v,
+  (v) => v,
+  (v) => v,
+  (v) => v,
+  (v) => v,
+  (v) => v,
+  (v) => `${v}::text[]`,
+  (v) => v,
+  (v) => v,
+  (v) => v,
+  (v) => `${v}::jsonb`,
+  (v) => `${v}::jsonb`,
+  (v) => `${v}::jsonb`,
+  (v) => `${v}::jsonb`,
+  (v) => `array_to_tsvector(${v}::text[])`,
+  (v) => `${v}::jsonb`,
+  (v) => `${v}::jsonb`,
+  (v) => v,
+  (v) => `${v}::jsonb`,
+];
 
 /** Queries on messages. Every method is scoped to one corp and conversation. */
 @Injectable()
@@ -303,86 +412,43 @@ export class MessagesRepository {
     corpId: string,
     conversationId: string,
     sender: string,
-  ): Promise<{
-    seq: number;
-    kind: string;
-    onlyAdminsPost: boolean;
-    admins: string[];
-    participants: string[];
-    externalParticipants: string[];
-    /** 1:1 conversations: the other side, if they are no longer an active member. */
-    inactivePeers: string[];
-  } | null> {
-    const [row] = await em.query<
-      {
-        last_seq: string;
-        kind: string;
-        only_admins_post: boolean;
-        admins: string[];
-        participants: string[];
-        external_participants: string[];
-        inactive_peers: string[];
-      }[]
-    >(
-      `WITH next AS (
-         UPDATE conversations SET last_seq = last_seq + 1, updated_at = now()
-          WHERE corp_id = $1 AND id = $2 AND disbanded_at IS NULL AND ${senderCondition(sender)}
-         RETURNING last_seq, kind, only_admins_post, admins, participants, external_participants
-       ) SELECT next.*,
-                CASE WHEN next.kind = 'single' THEN ARRAY(
-                  SELECT p FROM unnest(next.participants) AS p
-                   WHERE p <> $3 AND NOT EXISTS (
-                     SELECT 1 FROM directory_members d
-                      WHERE d.corp_id = $1 AND d.userid = p AND d.status = 'active'))
-                ELSE '{}'::text[] END AS inactive_peers
-           FROM next`,
-      [corpId, conversationId, sender],
+  ): Promise<TakenSeq | null> {
+    const [row] = await em.query<TakenSeqRow[]>(takeSeqSql(sender, '$1', '$2', '$3'), [
+      corpId,
+      conversationId,
+      sender,
+    ]);
+    return toTakenSeq(row);
+  }
+
+  /** `takeSeq` as one statement with its values written in (sent with BEGIN). */
+  takeSeqStatement(corpId: string, conversationId: string, sender: string): string {
+    return takeSeqSql(
+      sender,
+      sqlLiteral(corpId),
+      `${sqlLiteral(conversationId)}::uuid`,
+      sqlLiteral(sender),
     );
-    return row
-      ? {
-          seq: Number(row.last_seq),
-          kind: row.kind,
-          onlyAdminsPost: row.only_admins_post,
-          admins: row.admins,
-          participants: row.participants,
-          externalParticipants: row.external_participants,
-          inactivePeers: row.inactive_peers,
-        }
-      : null;
+  }
+
+  /** The rows `takeSeqStatement` answered. */
+  takenSeq(rows: unknown[]): TakenSeq | null {
+    return toTakenSeq(rows[0] as TakenSeqRow | undefined);
   }
 
   async insert(em: EntityManager, m: StoredMessage): Promise<void> {
     await em.query(
-      `INSERT INTO messages (corp_id, conversation_id, seq, id, sender, client_msg_id, type, text,
-                             mentions, quote_seq, sent_at, media_id, articles, location, link,
-                             contact_card, search_terms, textcard, caption, safe, template_card)
-       VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9::text[], $10, $11, $12, $13::jsonb, $14::jsonb,
-               $15::jsonb, $16::jsonb, array_to_tsvector($17::text[]), $18::jsonb, $19::jsonb, $20,
-               $21::jsonb)`,
-      [
-        m.corpId,
-        m.conversationId,
-        m.seq,
-        m.id,
-        m.sender,
-        m.clientMsgId,
-        m.type,
-        m.text,
-        m.mentions,
-        m.quoteSeq,
-        m.sentAt,
-        m.media?.id ?? null,
-        m.articles.length ? JSON.stringify(m.articles) : null,
-        m.location && JSON.stringify(m.location),
-        m.link && JSON.stringify(m.link),
-        m.contactCard && JSON.stringify(m.contactCard),
-        termsOf(searchableText(m)),
-        m.textcard ? JSON.stringify(m.textcard) : null,
-        m.caption ? JSON.stringify(m.caption) : null,
-        m.safe,
-        m.templateCard ? JSON.stringify(m.templateCard) : null,
-      ],
+      `INSERT INTO messages (${INSERT_COLUMNS})
+       VALUES (${INSERT_CASTS.map((cast, i) => cast(`$${i + 1}`)).join(', ')})`,
+      [...insertValues(m)],
     );
+  }
+
+  /** `insert` as one statement with its values written in (sent with COMMIT). */
+  insertStatement(m: StoredMessage): string {
+    const values = insertValues(m);
+    return `INSERT INTO messages (${INSERT_COLUMNS})
+       VALUES (${INSERT_CASTS.map((cast, i) => cast(sqlLiteral(values[i]))).join(', ')})`;
   }
 
   async after(

@@ -3,7 +3,12 @@ import { Inject, Injectable } from '@nestjs/common';
 import type { Principal } from '@qiwei/auth';
 import { MESSAGING_MESSAGE_TOPIC } from '@qiwei/contracts';
 import { Outbox } from '@qiwei/events';
-import { isUniqueViolation, TransactionRunner } from '@qiwei/persistence';
+import {
+  isUniqueViolation,
+  pipelinedTransaction,
+  SqlLiteralError,
+  TransactionRunner,
+} from '@qiwei/persistence';
 import { DataSource, type EntityManager } from 'typeorm';
 import { MESSAGING_CONFIG, type MessagingConfig } from '../config';
 import { ConversationsRepository } from '../conversations/conversations.repository';
@@ -35,6 +40,7 @@ import {
   type MessageType,
   type NewsArticle,
   type StoredMessage,
+  type TakenSeq,
   type TemplateCard,
   type TextCard,
 } from './messages.repository';
@@ -144,9 +150,11 @@ export class MessagesService {
     input: SendInput,
   ): Promise<{ message: StoredMessage; created: boolean }> {
     try {
-      const message = await this.transactions.run((em) =>
-        this.accept(em, caller, conversationId, input),
-      );
+      const message = await this.sendPipelined(caller, conversationId, input).catch((error) => {
+        // Text the pipelined statements cannot carry (a NUL character): parameters, as before.
+        if (!(error instanceof SqlLiteralError)) throw error;
+        return this.transactions.run((em) => this.accept(em, caller, conversationId, input));
+      });
       return { message, created: true };
     } catch (error) {
       // A resend (or the same clientMsgId racing in twice): the first one is the message.
@@ -162,6 +170,39 @@ export class MessagesService {
       if (!sameContent(earlier, input)) throw new ClientMsgIdReusedException();
       return { message: earlier, created: false };
     }
+  }
+
+  /**
+   * A member's send in two round trips to PostgreSQL: the sequence number is taken in the
+   * statement sent with BEGIN, the message and its event are written by the statements sent
+   * with COMMIT (checks needing more — a quote, media, a contact card — query in between). The
+   * same transaction as `accept`, statement for statement, with the values written in.
+   */
+  private async sendPipelined(
+    caller: Principal,
+    conversationId: string,
+    input: SendInput,
+  ): Promise<StoredMessage> {
+    this.checkSize(input);
+    const message = await pipelinedTransaction(this.dataSource, async (tx) => {
+      const next = this.messages.takenSeq(
+        await tx.begin(
+          this.messages.takeSeqStatement(caller.corpId, conversationId, caller.userId),
+        ),
+      );
+      const { message, event } = await this.compose(
+        tx.manager,
+        caller,
+        conversationId,
+        input,
+        next,
+      );
+      const published = this.outbox.statement(MESSAGING_MESSAGE_TOPIC, [event]);
+      await tx.commit(`${this.messages.insertStatement(message)};\n${published.sql}`);
+      return message;
+    });
+    this.outbox.committed(this.dataSource);
+    return message;
   }
 
   /** Messages after `afterSeq`, oldest first; recalled ones keep their place without content. */
@@ -270,11 +311,32 @@ export class MessagesService {
     conversationId: string,
     input: SendInput,
   ): Promise<StoredMessage> {
-    if (Buffer.byteLength(input.text ?? '', 'utf8') > this.config.MESSAGE_TEXT_MAX_BYTES)
-      throw new MessageTooLargeException(this.config.MESSAGE_TEXT_MAX_BYTES);
+    this.checkSize(input);
     // One statement takes the next seq under the conversation's row lock and reads who may post
     // and whom to tell. Any refusal below rolls it back, so sequence numbers have no gaps.
     const next = await this.messages.takeSeq(em, caller.corpId, conversationId, caller.userId);
+    const { message, event } = await this.compose(em, caller, conversationId, input, next);
+    await this.messages.insert(em, message);
+    await this.outbox.publish(em, MESSAGING_MESSAGE_TOPIC, event);
+    return message;
+  }
+
+  private checkSize(input: SendInput): void {
+    if (Buffer.byteLength(input.text ?? '', 'utf8') > this.config.MESSAGE_TEXT_MAX_BYTES)
+      throw new MessageTooLargeException(this.config.MESSAGE_TEXT_MAX_BYTES);
+  }
+
+  /**
+   * Checks a send against what taking its seq returned (null: no such conversation, or the
+   * sender may not post in it) and builds the message and its event; throws on any refusal.
+   */
+  private async compose(
+    em: EntityManager,
+    caller: MessageSender,
+    conversationId: string,
+    input: SendInput,
+    next: TakenSeq | null,
+  ): Promise<{ message: StoredMessage; event: ReturnType<typeof messageSent> }> {
     if (!next) throw new ConversationNotFoundException(conversationId);
     const admin =
       next.admins.includes(caller.userId) ||
@@ -340,12 +402,9 @@ export class MessagesService {
       recalledAt: null,
       recalledBy: null,
     };
-    await this.messages.insert(em, message);
-    await this.outbox.publish(
-      em,
-      MESSAGING_MESSAGE_TOPIC,
-      messageSent(message, next.kind, next.participants, next.externalParticipants),
-    );
-    return message;
+    return {
+      message,
+      event: messageSent(message, next.kind, next.participants, next.externalParticipants),
+    };
   }
 }
