@@ -46,6 +46,8 @@ export function sqlLiteral(value: SqlValue): string {
 export interface Pipeline {
   /** `BEGIN; <statement>` in one round trip: the statement's rows. Called first, once. */
   begin<R>(statement: string): Promise<R[]>;
+  /** `BEGIN; <statement 1>; <statement 2>…` in one round trip: each statement's rows. */
+  beginAll(statements: string[]): Promise<unknown[][]>;
   /**
    * The transaction's connection for statements in between (with parameters, as usual).
    * Not for transaction control.
@@ -85,12 +87,15 @@ async function once<T>(dataSource: DataSource, work: (pipeline: Pipeline) => Pro
   const pipeline: Pipeline = {
     manager: runner.manager,
     async begin<R>(statement: string): Promise<R[]> {
+      return (await pipeline.beginAll([statement]))[0] as R[];
+    },
+    async beginAll(statements: string[]): Promise<unknown[][]> {
       if (state !== 'new') throw new Error('begin() opens the transaction, once');
       state = 'open';
-      const results = (await client.query(`BEGIN;\n${statement}`)) as unknown as QueryResult<
-        R & object
-      >[];
-      return results[1].rows;
+      const results = (await client.query(
+        ['BEGIN', ...statements].join(';\n'),
+      )) as unknown as QueryResult<object>[];
+      return results.slice(1).map((r) => r.rows);
     },
     async commit(statements: string): Promise<void> {
       if (state !== 'open') throw new Error('commit() needs the transaction begin() opened');

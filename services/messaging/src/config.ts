@@ -177,6 +177,13 @@ export const messagingConfigSchema = platformConfigSchema
      * cached at most. Changes reach every instance at once through LISTEN/NOTIFY; this is only
      * the safety net. 0: no cache (a query per request).
      */
+    /**
+     * Group commit of members' sends (text and other messages that need no lookup besides their
+     * conversation): at most this many sends in one transaction; 1 turns it off.
+     */
+    SEND_BATCH_MAX: z.coerce.number().int().min(1).max(1_000).default(64),
+    /** Send transactions in flight at once; further sends wait and go in the next batch. */
+    SEND_BATCH_CONCURRENCY: z.coerce.number().int().min(1).max(64).default(4),
     STANDING_CACHE_TTL_MS: z.coerce.number().int().min(0).max(60_000).default(5_000),
   });
 

@@ -451,6 +451,83 @@ export class MessagesRepository {
        VALUES (${INSERT_CASTS.map((cast, i) => cast(sqlLiteral(values[i]))).join(', ')})`;
   }
 
+  /**
+   * For a batch of sends, one statement that locks the conversations (in key order, so batches
+   * never deadlock one another) and reads what `takeSeq` returns, with their last seq and, for
+   * 1:1 conversations, which participants are no longer active members. Disbanded ones are left
+   * out. Values written in (sent with BEGIN).
+   */
+  lockForSendsStatement(keys: { corpId: string; conversationId: string }[]): string {
+    const values = keys
+      .map((k) => `(${sqlLiteral(k.corpId)}, ${sqlLiteral(k.conversationId)}::uuid)`)
+      .join(', ');
+    return `SELECT c.corp_id, c.id::text AS id, c.last_seq, c.kind, c.only_admins_post, c.admins,
+                   c.participants, c.external_participants,
+                   CASE WHEN c.kind = 'single' THEN ARRAY(
+                     SELECT p FROM unnest(c.participants) AS p
+                      WHERE NOT EXISTS (
+                        SELECT 1 FROM directory_members d
+                         WHERE d.corp_id = c.corp_id AND d.userid = p AND d.status = 'active'))
+                   ELSE '{}'::text[] END AS inactive
+              FROM conversations c
+             WHERE (c.corp_id, c.id) IN (VALUES ${values}) AND c.disbanded_at IS NULL
+             ORDER BY c.corp_id, c.id
+               FOR UPDATE OF c`;
+  }
+
+  /** The conversations `lockForSendsStatement` answered, by `corpId/conversationId`. */
+  lockedForSends(rows: unknown[]): Map<string, TakenSeq & { inactive: string[] }> {
+    const locked = new Map<string, TakenSeq & { inactive: string[] }>();
+    for (const row of rows as (TakenSeqRow & { corp_id: string; id: string; inactive: string[] })[])
+      locked.set(`${row.corp_id}/${row.id}`, {
+        ...(toTakenSeq(row) as TakenSeq),
+        inactive: row.inactive,
+      });
+    return locked;
+  }
+
+  /**
+   * Which of these (corp, conversation, sender, clientMsgId) are taken already, as
+   * `corpId/conversationId/sender/clientMsgId` (run with the conversations locked: no send of
+   * theirs can commit meanwhile). Values written in.
+   */
+  clientIdsTakenStatement(
+    keys: { corpId: string; conversationId: string; sender: string; clientMsgId: string }[],
+  ): string {
+    const values = keys
+      .map(
+        (k) =>
+          `(${sqlLiteral(k.corpId)}, ${sqlLiteral(k.conversationId)}::uuid, ${sqlLiteral(k.sender)}, ${sqlLiteral(k.clientMsgId)})`,
+      )
+      .join(', ');
+    return `SELECT m.corp_id || '/' || m.conversation_id || '/' || m.sender || '/' || m.client_msg_id AS key
+              FROM messages m
+             WHERE (m.corp_id, m.conversation_id, m.sender, m.client_msg_id)
+                   IN (VALUES ${values})`;
+  }
+
+  /** Sets the conversations' last seq (a batch's sends took them), values written in. */
+  setLastSeqStatement(seqs: { corpId: string; conversationId: string; lastSeq: number }[]): string {
+    const values = seqs
+      .map(
+        (s) =>
+          `(${sqlLiteral(s.corpId)}, ${sqlLiteral(s.conversationId)}::uuid, ${sqlLiteral(s.lastSeq)}::bigint)`,
+      )
+      .join(', ');
+    return `UPDATE conversations c SET last_seq = v.last_seq, updated_at = now()
+              FROM (VALUES ${values}) AS v(corp_id, id, last_seq)
+             WHERE c.corp_id = v.corp_id AND c.id = v.id`;
+  }
+
+  /** Several messages as one INSERT with their values written in (sent with COMMIT). */
+  insertManyStatement(ms: StoredMessage[]): string {
+    const rows = ms.map((m) => {
+      const values = insertValues(m);
+      return `(${INSERT_CASTS.map((cast, i) => cast(sqlLiteral(values[i]))).join(', ')})`;
+    });
+    return `INSERT INTO messages (${INSERT_COLUMNS}) VALUES ${rows.join(', ')}`;
+  }
+
   async after(
     em: EntityManager,
     corpId: string,
