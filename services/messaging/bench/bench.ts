@@ -31,6 +31,12 @@ const TOKEN = `bench-platform-${randomBytes(12).toString('hex')}`;
  * scenario, with calls per message: where PostgreSQL's share of a send goes.
  */
 const PG_STATEMENTS = process.env.BENCH_PG_STATEMENTS === '1';
+/**
+ * BENCH_ONLY=read,single,group: run only these scenarios after the baseline (with
+ * BENCH_PROFILE_DIR, a profile of one scenario). All by default.
+ */
+const ONLY = process.env.BENCH_ONLY?.split(',');
+const wanted = (scenario: string) => !ONLY || ONLY.includes(scenario);
 const loadAverage = () =>
   loadavg()
     .map((l) => l.toFixed(2))
@@ -449,28 +455,34 @@ async function main(): Promise<void> {
     const statements: string[] = [];
     let n = 0;
     const text = () => `t:${Date.now()} 基准测试消息 benchmark message ${n}`;
-    const rows: [string, Figures][] = [
+    const scenarios: [string, string, () => Promise<Figures>][] = [
       [
+        'baseline',
         'baseline: Fastify route, one INSERT per request in its own transaction',
-        await load(baseline, () => ({
-          path: '/insert',
-          body: { clientMsgId: `b${n++}`, text: text() },
-        })),
+        () =>
+          load(baseline, () => ({
+            path: '/insert',
+            body: { clientMsgId: `b${n++}`, text: text() },
+          })),
       ],
       [
+        'health',
         'reference: GET /health/live (framework floor)',
-        await load(messaging, () => ({ path: '/health/live' })),
+        () => load(messaging, () => ({ path: '/health/live' })),
       ],
       [
+        'read',
         'reference: GET /v1/conversations/:id (token check + read)',
-        await load(messaging, () => {
-          const pair = pairs[n++ % pairs.length];
-          return { path: `/v1/conversations/${pair.id}`, token: tokens.get(pair.a) };
-        }),
+        () =>
+          load(messaging, () => {
+            const pair = pairs[n++ % pairs.length];
+            return { path: `/v1/conversations/${pair.id}`, token: tokens.get(pair.a) };
+          }),
       ],
       [
+        'single',
         `1:1 conversations (${pairs.length} pairs, both sides connected)`,
-        await (async () => {
+        async () => {
           if (PG_STATEMENTS) await resetStatements(messagingDb);
           const from = n;
           const figures = await load(
@@ -488,21 +500,26 @@ async function main(): Promise<void> {
           );
           if (PG_STATEMENTS) statements.push(...(await topStatements(messagingDb, () => n - from)));
           return figures;
-        })(),
+        },
       ],
       [
+        'group',
         `${GROUP_SIZE}-member group (${CONNECTED} members connected)`,
-        await load(
-          messaging,
-          () => ({
-            path: `/v1/conversations/${group.id}/messages`,
-            token: tokens.get(senders[n % senders.length]),
-            body: { clientMsgId: `g${n++}`, type: 'text', text: text() },
-          }),
-          deliveries,
-        ),
+        () =>
+          load(
+            messaging,
+            () => ({
+              path: `/v1/conversations/${group.id}/messages`,
+              token: tokens.get(senders[n % senders.length]),
+              body: { clientMsgId: `g${n++}`, type: 'text', text: text() },
+            }),
+            deliveries,
+          ),
       ],
     ];
+    const rows: [string, Figures][] = [];
+    for (const [key, name, run] of scenarios)
+      if (key === 'baseline' || wanted(key)) rows.push([name, await run()]);
     const fanout =
       FANOUT_MEMBERS > 0
         ? await fanOut(identity, messaging, messagingDb)

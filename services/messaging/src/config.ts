@@ -183,7 +183,7 @@ export const messagingConfigSchema = platformConfigSchema
      */
     SEND_BATCH_MAX: z.coerce.number().int().min(1).max(1_000).default(64),
     /** Send transactions in flight at once; further sends wait and go in the next batch. */
-    SEND_BATCH_CONCURRENCY: z.coerce.number().int().min(1).max(64).default(4),
+    SEND_BATCH_CONCURRENCY: z.coerce.number().int().min(1).max(64).default(2),
     STANDING_CACHE_TTL_MS: z.coerce.number().int().min(0).max(60_000).default(5_000),
   });
 
