@@ -153,6 +153,7 @@ type BatchOutcome =
 export class MessagesService {
   private readonly queue: QueuedSend[] = [];
   private inFlight = 0;
+  private pumpScheduled = false;
   private readonly batchSizes: Histogram;
 
   constructor(
@@ -193,7 +194,15 @@ export class MessagesService {
     )
       return new Promise((resolve, reject) => {
         this.queue.push({ caller, conversationId, input, resolve, reject });
-        this.pump();
+        // Once the requests read in this turn of the event loop are all queued: they can share
+        // a transaction even when one is free now.
+        if (!this.pumpScheduled) {
+          this.pumpScheduled = true;
+          setImmediate(() => {
+            this.pumpScheduled = false;
+            this.pump();
+          });
+        }
       });
     return this.sendAlone(caller, conversationId, input);
   }
