@@ -81,9 +81,7 @@ describe('messaging: the send path', () => {
     expect(page.body.items.map((m: { text: string }) => m.text)).toEqual(texts);
     const events = await eventsOf(messaging.brokers, MESSAGING_MESSAGE_TOPIC.name, c.id, 4);
     expect(
-      events.map(
-        (e) => ((e.data.message as { content: { text: string } }).content as { text: string }).text,
-      ),
+      events.map((e) => (e.data.message as { content: { text: string } }).content.text),
     ).toEqual(texts);
     // …and search finds it by its words.
     const found = await as(bob).get(`/v1/messages/search?q=${encodeURIComponent('注释')}`);
