@@ -162,5 +162,7 @@ export class NotifiedCache<V> {
       () => void this.connect(),
       this.options.reconnectDelayMs ?? 1_000,
     );
+    // Never what keeps a process alive.
+    this.reconnectTimer.unref();
   }
 }
