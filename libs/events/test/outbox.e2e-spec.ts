@@ -1,5 +1,5 @@
 import { Kafka as CloudEventsKafka, type KafkaMessage } from 'cloudevents';
-import { createDataSource } from '@qiwei/persistence';
+import { createDataSource, pipelinedTransaction, sqlLiteral } from '@qiwei/persistence';
 import { createLogger } from '@qiwei/platform';
 import { eventually } from '@qiwei/testing';
 import type { Admin, Producer } from 'kafkajs';
@@ -104,6 +104,48 @@ describe.each(['inline', 'worker'] as const)(
       // Nothing else arrives: offsets end at 1 across the partitions.
       const offsets = await admin.fetchTopicOffsets(topic.name);
       expect(offsets.reduce((sum, p) => sum + Number(p.high), 0)).toBe(1);
+    });
+
+    it('writes events with a pipelined transaction’s last statements: all or nothing, in order, relay woken', async () => {
+      const topic = aTestTopic('pipelined');
+      await ensureTopics(admin, [topic]);
+      await startRelay({ pollIntervalMs: 600_000 }); // only the commit can wake it
+      await eventually(async () => expect(await pending()).toBe(0));
+      const effects = async () =>
+        (
+          await env.dataSource.query<{ n: number }[]>(
+            `SELECT count(*)::int AS n FROM effects WHERE consumer = 'pipelined'`,
+          )
+        )[0].n;
+      // Text that needs quoting travels intact ('quotes', backslashes, Chinese).
+      const tricky = { ...anEvent(topic, "k'\\", 1), subject: `it's \\ 部门` };
+      // A failing statement sent with COMMIT: neither the change nor the events are kept.
+      await expect(
+        pipelinedTransaction(env.dataSource, async (tx) => {
+          await tx.begin(
+            `INSERT INTO effects (consumer, event_id, seq) VALUES ('pipelined', 'x', 0)`,
+          );
+          const { sql } = outbox.statement(topic, [tricky]);
+          await tx.commit(`${sql}; SELECT 1 / 0`);
+        }),
+      ).rejects.toThrow('division by zero');
+      expect(await effects()).toBe(0);
+      expect(await pending()).toBe(0);
+      const ids = await pipelinedTransaction(env.dataSource, async (tx) => {
+        await tx.begin(
+          `INSERT INTO effects (consumer, event_id, seq) VALUES ('pipelined', ${sqlLiteral("it's")}, 1)`,
+        );
+        const { sql, ids } = outbox.statement(topic, [tricky, anEvent(topic, "k'\\", 2)]);
+        await tx.commit(sql);
+        return ids;
+      });
+      outbox.committed(env.dataSource);
+      expect(await effects()).toBe(1);
+      const records = await readTopic(env.kafka, topic.name, 2);
+      expect(records.map(seqOfRecord)).toEqual([1, 2]);
+      expect(records.map((r) => r.key)).toEqual(["k'\\", "k'\\"]);
+      expect(records[0].headers.ce_subject).toBe(`it's \\ 部门`);
+      expect(records.map((r) => r.headers.ce_id)).toEqual(ids);
     });
 
     it('wakes the relay of this process on commit, without waiting for its polling', async () => {

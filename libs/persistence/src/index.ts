@@ -15,3 +15,11 @@ export {
   CreateIdempotencyKeys1763900000000,
   IDEMPOTENCY_HEADER,
 } from './idempotency';
+export { NotifiedCache, type NotifiedCacheOptions } from './notified-cache';
+export {
+  pipelinedTransaction,
+  sqlLiteral,
+  SqlLiteralError,
+  type Pipeline,
+  type SqlValue,
+} from './pipelined-transaction';

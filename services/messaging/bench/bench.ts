@@ -7,7 +7,7 @@
 import { randomBytes } from 'node:crypto';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtemp, readFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { loadavg, tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import autocannon from 'autocannon';
 import { Client } from 'pg';
@@ -26,6 +26,21 @@ const GROUP_SIZE = 200;
 const FANOUT_MEMBERS = Number(process.env.BENCH_FANOUT_MEMBERS ?? 50_000);
 const CONNECTED = Number(process.env.BENCH_SOCKETS ?? 60);
 const TOKEN = `bench-platform-${randomBytes(12).toString('hex')}`;
+/**
+ * BENCH_PG_STATEMENTS=1: pg_stat_statements of the messaging database during the 1:1 send
+ * scenario, with calls per message: where PostgreSQL's share of a send goes.
+ */
+const PG_STATEMENTS = process.env.BENCH_PG_STATEMENTS === '1';
+/**
+ * BENCH_ONLY=read,single,group: run only these scenarios after the baseline (with
+ * BENCH_PROFILE_DIR, a profile of one scenario). All by default.
+ */
+const ONLY = process.env.BENCH_ONLY?.split(',');
+const wanted = (scenario: string) => !ONLY || ONLY.includes(scenario);
+const loadAverage = () =>
+  loadavg()
+    .map((l) => l.toFixed(2))
+    .join(' ');
 
 interface Figures {
   rps: number;
@@ -176,6 +191,40 @@ async function load(
   };
 }
 
+/** Top statements since the last reset, with calls per 1,000 of `sent`; resets again. */
+async function topStatements(url: string, sent: () => number): Promise<string[]> {
+  const db = new Client({ connectionString: url });
+  await db.connect();
+  try {
+    const { rows } = await db.query<{ query: string; calls: string; total: number; mean: number }>(
+      `SELECT regexp_replace(left(query, 120), '\\s+', ' ', 'g') AS query, calls,
+              total_exec_time + total_plan_time AS total, mean_exec_time AS mean
+         FROM pg_stat_statements
+        WHERE query NOT LIKE '%pg_stat_statements%'
+          AND dbid = (SELECT oid FROM pg_database WHERE datname = current_database())
+        ORDER BY calls DESC LIMIT 25`,
+    );
+    const n = Math.max(sent(), 1);
+    return rows.map(
+      (r) =>
+        `  ${((Number(r.calls) * 1000) / n).toFixed(0).padStart(6)} calls/1k sends ${r.total.toFixed(0).padStart(6)} ms ${r.mean.toFixed(3).padStart(7)} ms/call  ${r.query}`,
+    );
+  } finally {
+    await db.end();
+  }
+}
+
+async function resetStatements(url: string): Promise<void> {
+  const db = new Client({ connectionString: url });
+  await db.connect();
+  try {
+    await db.query('CREATE EXTENSION IF NOT EXISTS pg_stat_statements');
+    await db.query('SELECT pg_stat_statements_reset()');
+  } finally {
+    await db.end();
+  }
+}
+
 /**
  * The @all scenario: a corp of FANOUT_MEMBERS members (through identity's CSV import), then an
  * app message to everyone, timed from the request until the answer — which comes after every
@@ -262,6 +311,9 @@ async function main(): Promise<void> {
     dataDir: join(dataDir, 'pg'),
     port: 5498,
     persistent: false,
+    settings: PG_STATEMENTS
+      ? { shared_preload_libraries: 'pg_stat_statements', 'pg_stat_statements.track': 'all' }
+      : {},
   });
   // The broker in a process of its own: load generator, broker and services each get CPU.
   const broker = await spawnDevKafka(join(dataDir, 'kafka'));
@@ -399,64 +451,82 @@ async function main(): Promise<void> {
       sockets.push(socket);
     }
 
+    const messagingDb = databaseUrl(postgres.url, 'qiwei_messaging_bench');
+    const statements: string[] = [];
     let n = 0;
     const text = () => `t:${Date.now()} 基准测试消息 benchmark message ${n}`;
-    const rows: [string, Figures][] = [
+    const scenarios: [string, string, () => Promise<Figures>][] = [
       [
+        'baseline',
         'baseline: Fastify route, one INSERT per request in its own transaction',
-        await load(baseline, () => ({
-          path: '/insert',
-          body: { clientMsgId: `b${n++}`, text: text() },
-        })),
+        () =>
+          load(baseline, () => ({
+            path: '/insert',
+            body: { clientMsgId: `b${n++}`, text: text() },
+          })),
       ],
       [
+        'health',
         'reference: GET /health/live (framework floor)',
-        await load(messaging, () => ({ path: '/health/live' })),
+        () => load(messaging, () => ({ path: '/health/live' })),
       ],
       [
+        'read',
         'reference: GET /v1/conversations/:id (token check + read)',
-        await load(messaging, () => {
-          const pair = pairs[n++ % pairs.length];
-          return { path: `/v1/conversations/${pair.id}`, token: tokens.get(pair.a) };
-        }),
-      ],
-      [
-        `1:1 conversations (${pairs.length} pairs, both sides connected)`,
-        await load(
-          messaging,
-          () => {
-            const pair = pairs[n % pairs.length];
-            const from = n % 2 ? pair.a : pair.b;
-            return {
-              path: `/v1/conversations/${pair.id}/messages`,
-              token: tokens.get(from),
-              body: { clientMsgId: `s${n++}`, type: 'text', text: text() },
-            };
-          },
-          deliveries,
-        ),
-      ],
-      [
-        `${GROUP_SIZE}-member group (${CONNECTED} members connected)`,
-        await load(
-          messaging,
-          () => ({
-            path: `/v1/conversations/${group.id}/messages`,
-            token: tokens.get(senders[n % senders.length]),
-            body: { clientMsgId: `g${n++}`, type: 'text', text: text() },
+        () =>
+          load(messaging, () => {
+            const pair = pairs[n++ % pairs.length];
+            return { path: `/v1/conversations/${pair.id}`, token: tokens.get(pair.a) };
           }),
-          deliveries,
-        ),
+      ],
+      [
+        'single',
+        `1:1 conversations (${pairs.length} pairs, both sides connected)`,
+        async () => {
+          if (PG_STATEMENTS) await resetStatements(messagingDb);
+          const from = n;
+          const figures = await load(
+            messaging,
+            () => {
+              const pair = pairs[n % pairs.length];
+              const from = n % 2 ? pair.a : pair.b;
+              return {
+                path: `/v1/conversations/${pair.id}/messages`,
+                token: tokens.get(from),
+                body: { clientMsgId: `s${n++}`, type: 'text', text: text() },
+              };
+            },
+            deliveries,
+          );
+          if (PG_STATEMENTS) statements.push(...(await topStatements(messagingDb, () => n - from)));
+          return figures;
+        },
+      ],
+      [
+        'group',
+        `${GROUP_SIZE}-member group (${CONNECTED} members connected)`,
+        () =>
+          load(
+            messaging,
+            () => ({
+              path: `/v1/conversations/${group.id}/messages`,
+              token: tokens.get(senders[n % senders.length]),
+              body: { clientMsgId: `g${n++}`, type: 'text', text: text() },
+            }),
+            deliveries,
+          ),
       ],
     ];
-    const fanout = await fanOut(
-      identity,
-      messaging,
-      databaseUrl(postgres.url, 'qiwei_messaging_bench'),
-    );
+    const rows: [string, Figures][] = [];
+    for (const [key, name, run] of scenarios)
+      if (key === 'baseline' || wanted(key)) rows.push([name, await run()]);
+    const fanout =
+      FANOUT_MEMBERS > 0
+        ? await fanOut(identity, messaging, messagingDb)
+        : { members: 0, seconds: [NaN] };
     const ceiling = rows[0][1].rps;
     console.log(
-      `\nmessaging benchmark: ${CONNECTIONS} HTTP connections, ${CONNECTED} WebSocket clients, median of ${RUNS} × ${DURATION_S} s\n`,
+      `\nmessaging benchmark: ${CONNECTIONS} HTTP connections, ${CONNECTED} WebSocket clients, median of ${RUNS} × ${DURATION_S} s (load average at the end ${loadAverage()})\n`,
     );
     console.log(
       '| scenario | msgs/s | % of baseline | send p50 ms | send p99 ms | delivered p50 ms | delivered p99 ms |',
@@ -483,6 +553,10 @@ async function main(): Promise<void> {
       console.log(
         `| ${name} | ${values.map((v) => Math.round(v).toLocaleString('en-US')).join(' | ')} | ${Math.round(values.reduce((a, b) => a + b, 0)).toLocaleString('en-US')} |`,
       );
+    }
+    if (statements.length) {
+      console.log('\nPostgreSQL statements during the 1:1 sends (pg_stat_statements, by calls):\n');
+      for (const line of statements) console.log(line);
     }
     console.log(
       `\napp message to @all: ${fanout.members.toLocaleString('en-US')} recipients, every inbox row written: median ${median(fanout.seconds).toFixed(2)} s (runs ${fanout.seconds.map((x) => x.toFixed(2)).join(' / ')}; goal < 5 s)`,

@@ -172,6 +172,19 @@ export const messagingConfigSchema = platformConfigSchema
       .min(1024)
       .max(256 * 1024 * 1024)
       .default(4 * 1024 * 1024),
+    /**
+     * How long a member's or app's standing (the token revocation check of every request) is
+     * cached at most. Changes reach every instance at once through LISTEN/NOTIFY; this is only
+     * the safety net. 0: no cache (a query per request).
+     */
+    /**
+     * Group commit of members' sends (text and other messages that need no lookup besides their
+     * conversation): at most this many sends in one transaction; 1 turns it off.
+     */
+    SEND_BATCH_MAX: z.coerce.number().int().min(1).max(1_000).default(64),
+    /** Send transactions in flight at once; further sends wait and go in the next batch. */
+    SEND_BATCH_CONCURRENCY: z.coerce.number().int().min(1).max(64).default(2),
+    STANDING_CACHE_TTL_MS: z.coerce.number().int().min(0).max(60_000).default(5_000),
   });
 
 export type MessagingConfig = z.infer<typeof messagingConfigSchema>;

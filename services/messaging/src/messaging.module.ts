@@ -44,6 +44,7 @@ import { AnnouncementAutoReminders1765800000000 } from './migrations/17658000000
 import { DepartmentGroupWaitlist1765810000000 } from './migrations/1765810000000-department-group-waitlist';
 import { AppChatSendCounters1765820000000 } from './migrations/1765820000000-app-chat-send-counters';
 import { TemplateCards1765830000000 } from './migrations/1765830000000-template-cards';
+import { DirectoryChangeNotify1766400000000 } from './migrations/1766400000000-directory-change-notify';
 import { WecomMediaStore } from '@qiwei/wecom';
 import { WecomAccessTokenGuard } from './wecom/wecom-access-token.guard';
 import { WecomMediaController } from './wecom/wecom-media.controller';
@@ -77,6 +78,7 @@ export const MESSAGING_MIGRATIONS = [
   DepartmentGroupWaitlist1765810000000,
   AppChatSendCounters1765820000000,
   TemplateCards1765830000000,
+  DirectoryChangeNotify1766400000000,
 ];
 
 @Global()

@@ -18,6 +18,7 @@ import {
 import { createKafka } from '@qiwei/events';
 import { DataSource } from 'typeorm';
 import { messagingConfigSchema, type MessagingConfig } from '../src/config';
+import { Directory } from '../src/directory/directory';
 import { MessagingModule } from '../src/messaging.module';
 import { MESSAGING_OPENAPI } from '../src/openapi';
 
@@ -127,6 +128,13 @@ export async function bootMessaging(env: Record<string, string> = {}): Promise<M
             );
           if (rows.length !== userids.length)
             throw new Error(`messaging knows ${rows.length} of ${userids.length} as ${status}`);
+          // …and every instance's standing cache has heard of it (LISTEN/NOTIFY, just after).
+          for (const instance of [booted, ...instances])
+            for (const userid of userids) {
+              const standing = await instance.app.get(Directory).standing(corpId, userid);
+              if (standing?.status !== status)
+                throw new Error(`an instance still has ${userid} as ${standing?.status}`);
+            }
         },
         { timeoutMs: 30_000, intervalMs: 100 },
       );

@@ -1,12 +1,20 @@
 import type { DescMessage } from '@bufbuild/protobuf';
 import type { TopicDefinition } from '@qiwei/contracts';
-import type { EntityManager } from 'typeorm';
+import { escapeLiteral } from 'pg';
+import type { DataSource, EntityManager } from 'typeorm';
 import { encodeEvent, type NewEvent } from '../cloud-event';
 import { currentTraceHeaders } from '../tracing';
 import { laneOf } from './lanes';
 import { OutboxSignal, outboxSignalOf } from './outbox-signal';
 
 export { OUTBOX_CHANNEL } from './outbox-signal';
+
+/** Text for a statement sent without parameters (see `Outbox.statement`). */
+const literal = (value: string): string => {
+  // The simple-query protocol ends a statement at the first NUL: refuse rather than truncate.
+  if (value.includes('\u0000')) throw new Error('NUL in an outbox literal');
+  return escapeLiteral(value);
+};
 
 export interface OutboxOptions {
   /** The service that publishes: becomes `ce_source` (`/qiwei/<service>`). */
@@ -32,6 +40,36 @@ export class Outbox {
   ): Promise<string> {
     const [id] = await this.publishAll(manager, topic, [event]);
     return id;
+  }
+
+  /**
+   * The events as one INSERT statement with their values written in, for a transaction that
+   * sends its statements itself — a pipelined transaction sending its last statements together
+   * with COMMIT, where parameters cannot go. Everything else is as `publishAll`: the same
+   * encoding, lanes and order, and the statement must run in the transaction that makes the
+   * change the events announce. Once that transaction has committed, call `committed` so the
+   * relays are woken (as `publish` does through the commit subscriber).
+   */
+  statement<M extends DescMessage>(
+    topic: TopicDefinition,
+    events: NewEvent<M>[],
+  ): { sql: string; ids: string[] } {
+    if (events.length === 0) throw new Error('Outbox.statement needs at least one event');
+    const trace = currentTraceHeaders();
+    const encoded = events.map((event) => encodeEvent(topic, this.source, event, trace));
+    const rows = encoded.map(
+      (e) =>
+        `(${literal(e.id)}, ${literal(topic.name)}, ${literal(e.key)}, ${laneOf(e.key, this.options.lanes)}, ${literal(JSON.stringify(e.headers))}, ${literal(e.value)})`,
+    );
+    return {
+      sql: `INSERT INTO event_outbox (event_id, topic, partition_key, lane, headers, payload) VALUES ${rows.join(', ')}`,
+      ids: encoded.map((e) => e.id),
+    };
+  }
+
+  /** Wakes the relays after a transaction that ran an `Outbox.statement` committed. */
+  committed(dataSource: DataSource): void {
+    outboxSignalOf(dataSource).committed();
   }
 
   /**

@@ -1,6 +1,7 @@
 import { Inject, Injectable } from '@nestjs/common';
 import { MESSAGING_CONFIG, type MessagingConfig } from '../config';
 import { termsOf } from '@qiwei/text-search';
+import { sqlLiteral } from '@qiwei/persistence';
 import type { EntityManager } from 'typeorm';
 import { searchableText, SEARCHABLE_TEXT_SQL } from './searchable-text';
 
@@ -244,18 +245,126 @@ export const ROBOT_SENDER_PREFIX = 'robot:';
 /** How messages name an app posting into a group it created (appchat/send): `app:<agentid>`. */
 export const APP_SENDER_PREFIX = 'app:';
 
-/** Robots and apps post into their groups without being participants. */
-const senderCondition = (sender: string): string => {
+/**
+ * Robots and apps post into their groups without being participants. `corp`, `conversation` and
+ * `sender` are the SQL expressions of those values (parameters or literals).
+ */
+const senderCondition = (sender: string, corp: string, conversation: string, who: string) => {
   if (sender.startsWith(ROBOT_SENDER_PREFIX))
     return `kind IN ('group', 'department') AND EXISTS (
               SELECT 1 FROM group_robots r
-               WHERE r.corp_id = $1 AND r.conversation_id = $2 AND 'robot:' || r.id = $3)`;
+               WHERE r.corp_id = ${corp} AND r.conversation_id = ${conversation} AND 'robot:' || r.id = ${who})`;
   if (sender.startsWith(APP_SENDER_PREFIX))
     return `kind = 'group' AND EXISTS (
               SELECT 1 FROM app_chats a
-               WHERE a.corp_id = $1 AND a.conversation_id = $2 AND 'app:' || a.agentid = $3)`;
-  return '$3 = ANY(participants)';
+               WHERE a.corp_id = ${corp} AND a.conversation_id = ${conversation} AND 'app:' || a.agentid = ${who})`;
+  return `${who} = ANY(participants)`;
 };
+
+/** What a send learns from taking its sequence number. */
+export interface TakenSeq {
+  seq: number;
+  kind: string;
+  onlyAdminsPost: boolean;
+  admins: string[];
+  participants: string[];
+  externalParticipants: string[];
+  /** 1:1 conversations: the other side, if they are no longer an active member. */
+  inactivePeers: string[];
+}
+
+interface TakenSeqRow {
+  last_seq: string;
+  kind: string;
+  only_admins_post: boolean;
+  admins: string[];
+  participants: string[];
+  external_participants: string[];
+  inactive_peers: string[];
+}
+
+const takeSeqSql = (sender: string, corp: string, conversation: string, who: string) =>
+  `WITH next AS (
+     UPDATE conversations SET last_seq = last_seq + 1, updated_at = now()
+      WHERE corp_id = ${corp} AND id = ${conversation} AND disbanded_at IS NULL
+        AND ${senderCondition(sender, corp, conversation, who)}
+     RETURNING last_seq, kind, only_admins_post, admins, participants, external_participants
+   ) SELECT next.*,
+            CASE WHEN next.kind = 'single' THEN ARRAY(
+              SELECT p FROM unnest(next.participants) AS p
+               WHERE p <> ${who} AND NOT EXISTS (
+                 SELECT 1 FROM directory_members d
+                  WHERE d.corp_id = ${corp} AND d.userid = p AND d.status = 'active'))
+            ELSE '{}'::text[] END AS inactive_peers
+       FROM next`;
+
+const toTakenSeq = (row: TakenSeqRow | undefined): TakenSeq | null =>
+  row
+    ? {
+        seq: Number(row.last_seq),
+        kind: row.kind,
+        onlyAdminsPost: row.only_admins_post,
+        admins: row.admins,
+        participants: row.participants,
+        externalParticipants: row.external_participants,
+        inactivePeers: row.inactive_peers,
+      }
+    : null;
+
+const INSERT_COLUMNS = `corp_id, conversation_id, seq, id, sender, client_msg_id, type, text,
+  mentions, quote_seq, sent_at, media_id, articles, location, link, contact_card, search_terms,
+  textcard, caption, safe, template_card`;
+
+/** A message's row values, in INSERT_COLUMNS order (JSON columns as text). */
+const insertValues = (m: StoredMessage) =>
+  [
+    m.corpId,
+    m.conversationId,
+    m.seq,
+    m.id,
+    m.sender,
+    m.clientMsgId,
+    m.type,
+    m.text,
+    m.mentions,
+    m.quoteSeq,
+    m.sentAt,
+    m.media?.id ?? null,
+    m.articles.length ? JSON.stringify(m.articles) : null,
+    m.location && JSON.stringify(m.location),
+    m.link && JSON.stringify(m.link),
+    m.contactCard && JSON.stringify(m.contactCard),
+    termsOf(searchableText(m)),
+    m.textcard ? JSON.stringify(m.textcard) : null,
+    m.caption ? JSON.stringify(m.caption) : null,
+    m.safe,
+    m.templateCard ? JSON.stringify(m.templateCard) : null,
+  ] as const;
+
+/** The SQL of each INSERT_COLUMNS value, given the expression of the value. */
+const INSERT_CASTS: ((v: string) => string)[] = [
+  (v) => v,
+  (v) => v,
+  (v) => v,
+  (v) => v,
+  (v) => v,
+  (v) => v,
+  (v) => v,
+  (v) => v,
+  (v) => `${v}::text[]`,
+  (v) => v,
+  (v) => v,
+  (v) => v,
+  (v) => `${v}::jsonb`,
+  (v) => `${v}::jsonb`,
+  (v) => `${v}::jsonb`,
+  (v) => `${v}::jsonb`,
+  (v) => `array_to_tsvector(${v}::text[])`,
+  (v) => `${v}::jsonb`,
+  (v) => `${v}::jsonb`,
+  (v) => v,
+  (v) => `${v}::jsonb`,
+];
 
 /** Queries on messages. Every method is scoped to one corp and conversation. */
 @Injectable()
@@ -303,86 +412,120 @@ export class MessagesRepository {
     corpId: string,
     conversationId: string,
     sender: string,
-  ): Promise<{
-    seq: number;
-    kind: string;
-    onlyAdminsPost: boolean;
-    admins: string[];
-    participants: string[];
-    externalParticipants: string[];
-    /** 1:1 conversations: the other side, if they are no longer an active member. */
-    inactivePeers: string[];
-  } | null> {
-    const [row] = await em.query<
-      {
-        last_seq: string;
-        kind: string;
-        only_admins_post: boolean;
-        admins: string[];
-        participants: string[];
-        external_participants: string[];
-        inactive_peers: string[];
-      }[]
-    >(
-      `WITH next AS (
-         UPDATE conversations SET last_seq = last_seq + 1, updated_at = now()
-          WHERE corp_id = $1 AND id = $2 AND disbanded_at IS NULL AND ${senderCondition(sender)}
-         RETURNING last_seq, kind, only_admins_post, admins, participants, external_participants
-       ) SELECT next.*,
-                CASE WHEN next.kind = 'single' THEN ARRAY(
-                  SELECT p FROM unnest(next.participants) AS p
-                   WHERE p <> $3 AND NOT EXISTS (
-                     SELECT 1 FROM directory_members d
-                      WHERE d.corp_id = $1 AND d.userid = p AND d.status = 'active'))
-                ELSE '{}'::text[] END AS inactive_peers
-           FROM next`,
-      [corpId, conversationId, sender],
+  ): Promise<TakenSeq | null> {
+    const [row] = await em.query<TakenSeqRow[]>(takeSeqSql(sender, '$1', '$2', '$3'), [
+      corpId,
+      conversationId,
+      sender,
+    ]);
+    return toTakenSeq(row);
+  }
+
+  /** `takeSeq` as one statement with its values written in (sent with BEGIN). */
+  takeSeqStatement(corpId: string, conversationId: string, sender: string): string {
+    return takeSeqSql(
+      sender,
+      sqlLiteral(corpId),
+      `${sqlLiteral(conversationId)}::uuid`,
+      sqlLiteral(sender),
     );
-    return row
-      ? {
-          seq: Number(row.last_seq),
-          kind: row.kind,
-          onlyAdminsPost: row.only_admins_post,
-          admins: row.admins,
-          participants: row.participants,
-          externalParticipants: row.external_participants,
-          inactivePeers: row.inactive_peers,
-        }
-      : null;
+  }
+
+  /** The rows `takeSeqStatement` answered. */
+  takenSeq(rows: unknown[]): TakenSeq | null {
+    return toTakenSeq(rows[0] as TakenSeqRow | undefined);
   }
 
   async insert(em: EntityManager, m: StoredMessage): Promise<void> {
     await em.query(
-      `INSERT INTO messages (corp_id, conversation_id, seq, id, sender, client_msg_id, type, text,
-                             mentions, quote_seq, sent_at, media_id, articles, location, link,
-                             contact_card, search_terms, textcard, caption, safe, template_card)
-       VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9::text[], $10, $11, $12, $13::jsonb, $14::jsonb,
-               $15::jsonb, $16::jsonb, array_to_tsvector($17::text[]), $18::jsonb, $19::jsonb, $20,
-               $21::jsonb)`,
-      [
-        m.corpId,
-        m.conversationId,
-        m.seq,
-        m.id,
-        m.sender,
-        m.clientMsgId,
-        m.type,
-        m.text,
-        m.mentions,
-        m.quoteSeq,
-        m.sentAt,
-        m.media?.id ?? null,
-        m.articles.length ? JSON.stringify(m.articles) : null,
-        m.location && JSON.stringify(m.location),
-        m.link && JSON.stringify(m.link),
-        m.contactCard && JSON.stringify(m.contactCard),
-        termsOf(searchableText(m)),
-        m.textcard ? JSON.stringify(m.textcard) : null,
-        m.caption ? JSON.stringify(m.caption) : null,
-        m.safe,
-        m.templateCard ? JSON.stringify(m.templateCard) : null,
-      ],
+      `INSERT INTO messages (${INSERT_COLUMNS})
+       VALUES (${INSERT_CASTS.map((cast, i) => cast(`$${i + 1}`)).join(', ')})`,
+      [...insertValues(m)],
     );
+  }
+
+  /** `insert` as one statement with its values written in (sent with COMMIT). */
+  insertStatement(m: StoredMessage): string {
+    const values = insertValues(m);
+    return `INSERT INTO messages (${INSERT_COLUMNS})
+       VALUES (${INSERT_CASTS.map((cast, i) => cast(sqlLiteral(values[i]))).join(', ')})`;
+  }
+
+  /**
+   * For a batch of sends, one statement that locks the conversations (in key order, so batches
+   * never deadlock one another) and reads what `takeSeq` returns, with their last seq and, for
+   * 1:1 conversations, which participants are no longer active members. Disbanded ones are left
+   * out. Values written in (sent with BEGIN).
+   */
+  lockForSendsStatement(keys: { corpId: string; conversationId: string }[]): string {
+    const values = keys
+      .map((k) => `(${sqlLiteral(k.corpId)}, ${sqlLiteral(k.conversationId)}::uuid)`)
+      .join(', ');
+    return `SELECT c.corp_id, c.id::text AS id, c.last_seq, c.kind, c.only_admins_post, c.admins,
+                   c.participants, c.external_participants,
+                   CASE WHEN c.kind = 'single' THEN ARRAY(
+                     SELECT p FROM unnest(c.participants) AS p
+                      WHERE NOT EXISTS (
+                        SELECT 1 FROM directory_members d
+                         WHERE d.corp_id = c.corp_id AND d.userid = p AND d.status = 'active'))
+                   ELSE '{}'::text[] END AS inactive
+              FROM conversations c
+             WHERE (c.corp_id, c.id) IN (VALUES ${values}) AND c.disbanded_at IS NULL
+             ORDER BY c.corp_id, c.id
+               FOR UPDATE OF c`;
+  }
+
+  /** The conversations `lockForSendsStatement` answered, by `corpId/conversationId`. */
+  lockedForSends(rows: unknown[]): Map<string, TakenSeq & { inactive: string[] }> {
+    const locked = new Map<string, TakenSeq & { inactive: string[] }>();
+    for (const row of rows as (TakenSeqRow & { corp_id: string; id: string; inactive: string[] })[])
+      locked.set(`${row.corp_id}/${row.id}`, {
+        ...(toTakenSeq(row) as TakenSeq),
+        inactive: row.inactive,
+      });
+    return locked;
+  }
+
+  /**
+   * Which of these (corp, conversation, sender, clientMsgId) are taken already, as
+   * `corpId/conversationId/sender/clientMsgId` (run with the conversations locked: no send of
+   * theirs can commit meanwhile). Values written in.
+   */
+  clientIdsTakenStatement(
+    keys: { corpId: string; conversationId: string; sender: string; clientMsgId: string }[],
+  ): string {
+    const values = keys
+      .map(
+        (k) =>
+          `(${sqlLiteral(k.corpId)}, ${sqlLiteral(k.conversationId)}::uuid, ${sqlLiteral(k.sender)}, ${sqlLiteral(k.clientMsgId)})`,
+      )
+      .join(', ');
+    return `SELECT m.corp_id || '/' || m.conversation_id || '/' || m.sender || '/' || m.client_msg_id AS key
+              FROM messages m
+             WHERE (m.corp_id, m.conversation_id, m.sender, m.client_msg_id)
+                   IN (VALUES ${values})`;
+  }
+
+  /** Sets the conversations' last seq (a batch's sends took them), values written in. */
+  setLastSeqStatement(seqs: { corpId: string; conversationId: string; lastSeq: number }[]): string {
+    const values = seqs
+      .map(
+        (s) =>
+          `(${sqlLiteral(s.corpId)}, ${sqlLiteral(s.conversationId)}::uuid, ${sqlLiteral(s.lastSeq)}::bigint)`,
+      )
+      .join(', ');
+    return `UPDATE conversations c SET last_seq = v.last_seq, updated_at = now()
+              FROM (VALUES ${values}) AS v(corp_id, id, last_seq)
+             WHERE c.corp_id = v.corp_id AND c.id = v.id`;
+  }
+
+  /** Several messages as one INSERT with their values written in (sent with COMMIT). */
+  insertManyStatement(ms: StoredMessage[]): string {
+    const rows = ms.map((m) => {
+      const values = insertValues(m);
+      return `(${INSERT_CASTS.map((cast, i) => cast(sqlLiteral(values[i]))).join(', ')})`;
+    });
+    return `INSERT INTO messages (${INSERT_COLUMNS}) VALUES ${rows.join(', ')}`;
   }
 
   async after(

@@ -56,4 +56,21 @@ describe('Connections', () => {
     expect(connections.size).toBe(0);
     expect(connections.deliver('wwa', ['alice'], { type: 'message' })).toEqual([0, 0]);
   });
+
+  it('lets the frames of one turn of the event loop leave a socket in one write', async () => {
+    const connections = new Connections(1024);
+    const calls: string[] = [];
+    const tcp = { cork: () => calls.push('cork'), uncork: () => calls.push('uncork') };
+    const phone = fakeSocket();
+    const socket = Object.assign(phone.socket, { _socket: tcp });
+    connections.add({ corpId: 'wwa', userid: 'alice', socket });
+    for (let i = 0; i < 3; i++) connections.deliver('wwa', ['alice'], { type: 'message', seq: i });
+    expect(phone.sent).toHaveLength(3);
+    expect(calls).toEqual(['cork']); // held together…
+    await new Promise((resolve) => setImmediate(resolve));
+    expect(calls).toEqual(['cork', 'uncork']); // …and written once this turn is over
+    connections.deliver('wwa', ['alice'], { type: 'message', seq: 3 });
+    await new Promise((resolve) => setImmediate(resolve));
+    expect(calls).toEqual(['cork', 'uncork', 'cork', 'uncork']);
+  });
 });

@@ -1,3 +1,4 @@
+import type { Socket } from 'node:net';
 import type { WebSocket } from 'ws';
 
 /** One member's open socket on this instance. */
@@ -15,6 +16,8 @@ export interface Connection {
  */
 export class Connections {
   private readonly byMember = new Map<string, Set<Connection>>();
+  /** TCP sockets holding frames until the current turn of the event loop ends. */
+  private readonly corked = new Set<Socket>();
 
   constructor(private readonly maxBufferedBytes: number) {}
 
@@ -53,11 +56,31 @@ export class Connections {
           continue;
         }
         payload ??= Buffer.from(JSON.stringify(frame), 'utf8');
+        this.cork(connection.socket);
         connection.socket.send(payload, { binary: false });
         delivered++;
       }
     }
     return [delivered, dropped];
+  }
+
+  /**
+   * Holds the socket's writes until this turn of the event loop is over, so the frames of
+   * everything delivered meanwhile (a fetched batch of events) leave in one write per socket
+   * instead of one each: the same frames, in the same order, a few system calls instead of many.
+   */
+  private cork(socket: WebSocket): void {
+    // ws keeps the TCP socket in `_socket`; without it (never, in practice) frames go one by one.
+    const raw = (socket as unknown as { _socket?: Socket })._socket;
+    if (!raw || this.corked.has(raw)) return;
+    if (this.corked.size === 0) setImmediate(() => this.uncorkAll());
+    raw.cork();
+    this.corked.add(raw);
+  }
+
+  private uncorkAll(): void {
+    for (const raw of this.corked) raw.uncork();
+    this.corked.clear();
   }
 
   closeAll(code: number, reason: string): void {
