@@ -1,8 +1,6 @@
 import { escapeLiteral, type PoolClient, type QueryResult } from 'pg';
 import type { DataSource, EntityManager } from 'typeorm';
-
-// serialization_failure, deadlock_detected: the transaction can simply be run again.
-const RETRIABLE_SQLSTATES = new Set(['40001', '40P01']);
+import { retryingSerializationFailures } from './transaction-runner';
 
 /** A value that `sqlLiteral` writes into a statement. */
 export type SqlValue = string | number | boolean | Date | null | readonly string[];
@@ -70,14 +68,7 @@ export async function pipelinedTransaction<T>(
   work: (pipeline: Pipeline) => Promise<T>,
   attempts = 3,
 ): Promise<T> {
-  for (let attempt = 1; ; attempt++) {
-    try {
-      return await once(dataSource, work);
-    } catch (error) {
-      const code = (error as { code?: string }).code;
-      if (attempt >= attempts || !code || !RETRIABLE_SQLSTATES.has(code)) throw error;
-    }
-  }
+  return retryingSerializationFailures(attempts, () => once(dataSource, work));
 }
 
 async function once<T>(dataSource: DataSource, work: (pipeline: Pipeline) => Promise<T>) {

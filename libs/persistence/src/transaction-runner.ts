@@ -5,6 +5,21 @@ import type { IsolationLevel } from 'typeorm/driver/types/IsolationLevel';
 // serialization_failure, deadlock_detected: the transaction can simply be run again.
 const RETRIABLE_SQLSTATES = new Set(['40001', '40P01']);
 
+/** Runs a whole transaction, again (up to `attempts` in all) after a serialization failure or deadlock. */
+export async function retryingSerializationFailures<T>(
+  attempts: number,
+  transaction: () => Promise<T>,
+): Promise<T> {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await transaction();
+    } catch (error) {
+      const code = (error as { code?: string }).code;
+      if (attempt >= attempts || !code || !RETRIABLE_SQLSTATES.has(code)) throw error;
+    }
+  }
+}
+
 @Injectable()
 export class TransactionRunner {
   constructor(private readonly dataSource: DataSource) {}
@@ -14,20 +29,14 @@ export class TransactionRunner {
     work: (manager: EntityManager) => Promise<T>,
     options: { isolation?: IsolationLevel; attempts?: number } = {},
   ): Promise<T> {
-    const attempts = options.attempts ?? 3;
-    for (let attempt = 1; ; attempt++) {
-      try {
-        // READ COMMITTED is every connection's default (see createDataSource): asking for it
-        // again would cost a `SET TRANSACTION` round trip per transaction.
-        const isolation = options.isolation ?? 'READ COMMITTED';
-        return await (isolation === 'READ COMMITTED'
-          ? this.dataSource.transaction(work)
-          : this.dataSource.transaction(isolation, work));
-      } catch (error) {
-        const code = (error as { code?: string }).code;
-        if (attempt >= attempts || !code || !RETRIABLE_SQLSTATES.has(code)) throw error;
-      }
-    }
+    // READ COMMITTED is every connection's default (see createDataSource): asking for it
+    // again would cost a `SET TRANSACTION` round trip per transaction.
+    const isolation = options.isolation ?? 'READ COMMITTED';
+    return retryingSerializationFailures(options.attempts ?? 3, () =>
+      isolation === 'READ COMMITTED'
+        ? this.dataSource.transaction(work)
+        : this.dataSource.transaction(isolation, work),
+    );
   }
 }
 
