@@ -1,5 +1,5 @@
 export { createTestDatabase, type TestDatabase } from './test-database';
-export { bootTestApp, testPlatformConfig, type TestApp } from './test-app';
+export { bearer, bootTestApp, testPlatformConfig, type TestApp } from './test-app';
 export { eventually } from './eventually';
 export { freePort } from './free-port';
 export { unique } from './unique';

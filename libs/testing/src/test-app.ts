@@ -45,3 +45,19 @@ export async function bootTestApp(options: ServiceAppOptions): Promise<TestApp> 
     close: () => app.close(),
   };
 }
+
+/**
+ * A supertest client of `app` that sends `authorization: Bearer <token>` on every request, for
+ * calling an API as one member or app: `bearer(app, token).post('/v1/...', body)`.
+ */
+export function bearer(app: TestApp, token: string) {
+  const auth = <T extends { set(field: string, value: string): T }>(req: T) =>
+    req.set('authorization', `Bearer ${token}`);
+  return {
+    get: (path: string) => auth(app.http().get(path)),
+    post: (path: string, body: object = {}) => auth(app.http().post(path).send(body)),
+    put: (path: string, body: object = {}) => auth(app.http().put(path).send(body)),
+    patch: (path: string, body: object = {}) => auth(app.http().patch(path).send(body)),
+    delete: (path: string) => auth(app.http().delete(path)),
+  };
+}

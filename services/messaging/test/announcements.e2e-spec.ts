@@ -1,7 +1,6 @@
 import { createHash, randomBytes } from 'node:crypto';
 import { MESSAGING_ANNOUNCEMENT_TOPIC } from '@qiwei/contracts';
-import { eventually } from '@qiwei/testing';
-import type { Test } from 'supertest';
+import { bearer, eventually } from '@qiwei/testing';
 import { DataSource } from 'typeorm';
 import { AnnouncementScheduler } from '../src/announcements/announcement-scheduler';
 import { bootMessaging, type MessagingTestApp, type TestCorp } from './messaging-test-app';
@@ -107,14 +106,7 @@ describe('messaging: announcements', () => {
     return (session.body as { accessToken: string }).accessToken;
   }
 
-  const as = (token: string) => {
-    const auth = (req: Test) => req.set('authorization', `Bearer ${token}`);
-    return {
-      get: (path: string) => auth(messaging.http().get(path)),
-      post: (path: string, body?: object) => auth(messaging.http().post(path).send(body)),
-      patch: (path: string, body: object) => auth(messaging.http().patch(path).send(body)),
-    };
-  };
+  const as = (token: string) => bearer(messaging, token);
   let n = 0;
   const announce = (token: string, targets: object, extra: object = {}) =>
     as(token).post('/v1/announcements', {

@@ -1,6 +1,6 @@
 import { MESSAGING_MESSAGE_TOPIC } from '@qiwei/contracts';
 import { createKafka } from '@qiwei/events';
-import { eventually } from '@qiwei/testing';
+import { bearer, eventually } from '@qiwei/testing';
 import type { Test } from 'supertest';
 import { DataSource } from 'typeorm';
 import { Directory } from '../src/directory/directory';
@@ -54,13 +54,7 @@ describe('messaging: app messages', () => {
   }, 120_000);
   afterAll(() => messaging?.close());
 
-  const as = (token: string) => {
-    const auth = (req: Test) => req.set('authorization', `Bearer ${token}`);
-    return {
-      get: (path: string) => auth(messaging.http().get(path)),
-      post: (path: string, body: object = {}) => auth(messaging.http().post(path).send(body)),
-    };
-  };
+  const as = (token: string) => bearer(messaging, token);
   let n = 0;
   const send = (targets: object, extra: object = {}, token = app.token) =>
     as(token).post('/v1/app-messages', {

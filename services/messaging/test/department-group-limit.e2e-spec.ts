@@ -1,7 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { MESSAGING_CONVERSATION_TOPIC } from '@qiwei/contracts';
-import { eventually } from '@qiwei/testing';
-import type { Test } from 'supertest';
+import { bearer, eventually } from '@qiwei/testing';
 import { DataSource } from 'typeorm';
 import {
   bootMessaging,
@@ -70,13 +69,7 @@ describe('messaging: department groups at their member limit', () => {
     return id;
   }
 
-  const as = (token: string) => {
-    const auth = (req: Test) => req.set('authorization', `Bearer ${token}`);
-    return {
-      get: (path: string) => auth(messaging.http().get(path)),
-      post: (path: string, body: object = {}) => auth(messaging.http().post(path).send(body)),
-    };
-  };
+  const as = (token: string) => bearer(messaging, token);
   const identity = async (method: string, path: string, body?: object) => {
     const response = await corp.identity(method, path, body);
     expect([path, response.status]).toEqual([path, 200]);

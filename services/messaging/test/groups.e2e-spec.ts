@@ -1,5 +1,5 @@
 import { MESSAGING_CONVERSATION_TOPIC, MESSAGING_MESSAGE_TOPIC } from '@qiwei/contracts';
-import { eventually } from '@qiwei/testing';
+import { bearer, eventually } from '@qiwei/testing';
 import type { Test } from 'supertest';
 import { DataSource } from 'typeorm';
 import {
@@ -48,16 +48,7 @@ describe('messaging: external groups, department groups and group settings', () 
   }, 120_000);
   afterAll(() => messaging?.close());
 
-  const as = (token: string) => {
-    const auth = (req: Test) => req.set('authorization', `Bearer ${token}`);
-    return {
-      get: (path: string) => auth(messaging.http().get(path)),
-      post: (path: string, body: object = {}) => auth(messaging.http().post(path).send(body)),
-      put: (path: string, body: object) => auth(messaging.http().put(path).send(body)),
-      patch: (path: string, body: object) => auth(messaging.http().patch(path).send(body)),
-      delete: (path: string) => auth(messaging.http().delete(path)),
-    };
-  };
+  const as = (token: string) => bearer(messaging, token);
   let counter = 0;
   const text = (t: string) => ({ clientMsgId: `g${++counter}`, type: 'text', text: t });
   const create = async (token: string, body: object) => {

@@ -1,8 +1,7 @@
 import { createHash, randomBytes } from 'node:crypto';
 import { MESSAGING_MESSAGE_TOPIC } from '@qiwei/contracts';
 import { createKafka } from '@qiwei/events';
-import { eventually } from '@qiwei/testing';
-import type { Test } from 'supertest';
+import { bearer, eventually } from '@qiwei/testing';
 import { bootMessaging, type MessagingTestApp, type TestCorp } from './messaging-test-app';
 
 const sha256 = (body: Buffer) => createHash('sha256').update(body).digest('hex');
@@ -34,13 +33,7 @@ describe('messaging: media', () => {
   }, 120_000);
   afterAll(() => messaging?.close());
 
-  const as = (token: string) => {
-    const auth = (req: Test) => req.set('authorization', `Bearer ${token}`);
-    return {
-      get: (path: string) => auth(messaging.http().get(path)),
-      post: (path: string, body: object = {}) => auth(messaging.http().post(path).send(body)),
-    };
-  };
+  const as = (token: string) => bearer(messaging, token);
   const request = (token: string, body: Buffer, extra: object = {}) =>
     as(token).post('/v1/media/uploads', {
       kind: 'file',

@@ -1,7 +1,6 @@
 import type { AddressInfo } from 'node:net';
 import { MESSAGING_MESSAGE_TOPIC } from '@qiwei/contracts';
-import { eventually } from '@qiwei/testing';
-import type { Test } from 'supertest';
+import { bearer, eventually } from '@qiwei/testing';
 import WebSocket from 'ws';
 import {
   bootMessaging,
@@ -32,13 +31,7 @@ describe('messaging: location, link and contact card messages', () => {
   }, 120_000);
   afterAll(() => messaging?.close());
 
-  const as = (token: string) => {
-    const auth = (req: Test) => req.set('authorization', `Bearer ${token}`);
-    return {
-      get: (path: string) => auth(messaging.http().get(path)),
-      post: (path: string, body: object = {}) => auth(messaging.http().post(path).send(body)),
-    };
-  };
+  const as = (token: string) => bearer(messaging, token);
   let counter = 0;
   const send = (token: string, body: object, clientMsgId = `c${++counter}`) =>
     as(token).post(`/v1/conversations/${groupId}/messages`, { clientMsgId, ...body });

@@ -1,5 +1,4 @@
-import { eventually } from '@qiwei/testing';
-import type { Test } from 'supertest';
+import { bearer, eventually } from '@qiwei/testing';
 import { DataSource } from 'typeorm';
 import { bootMessaging, type MessagingTestApp, type TestCorp } from './messaging-test-app';
 
@@ -19,14 +18,7 @@ describe('messaging: members search their own conversations', () => {
   let others: string;
   let direct: string;
 
-  const as = (token: string) => {
-    const auth = (req: Test) => req.set('authorization', `Bearer ${token}`);
-    return {
-      get: (path: string) => auth(messaging.http().get(path)),
-      post: (path: string, body: object = {}) => auth(messaging.http().post(path).send(body)),
-      delete: (path: string) => auth(messaging.http().delete(path)),
-    };
-  };
+  const as = (token: string) => bearer(messaging, token);
   let counter = 0;
   const say = async (token: string, conversationId: string, text: string) =>
     (

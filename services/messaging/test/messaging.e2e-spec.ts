@@ -1,5 +1,5 @@
+import { bearer } from '@qiwei/testing';
 import { MESSAGING_CONVERSATION_TOPIC, MESSAGING_MESSAGE_TOPIC } from '@qiwei/contracts';
-import type { Test } from 'supertest';
 import { DataSource } from 'typeorm';
 import {
   bootMessaging,
@@ -26,15 +26,7 @@ describe('messaging: conversations and messages', () => {
   }, 120_000);
   afterAll(() => messaging?.close());
 
-  const as = (token: string) => {
-    const auth = (req: Test) => req.set('authorization', `Bearer ${token}`);
-    return {
-      get: (path: string) => auth(messaging.http().get(path)),
-      post: (path: string, body: object = {}) => auth(messaging.http().post(path).send(body)),
-      patch: (path: string, body: object) => auth(messaging.http().patch(path).send(body)),
-      delete: (path: string) => auth(messaging.http().delete(path)),
-    };
-  };
+  const as = (token: string) => bearer(messaging, token);
   let counter = 0;
   const text = (t: string, extra: object = {}) => ({
     clientMsgId: `m${++counter}`,

@@ -1,7 +1,7 @@
 import type { AddressInfo } from 'node:net';
+import { bearer } from '@qiwei/testing';
 import type { TestApp } from '@qiwei/testing';
 import { eventually } from '@qiwei/testing';
-import type { Test } from 'supertest';
 import WebSocket from 'ws';
 import { bootMessaging, type MessagingTestApp, type TestCorp } from './messaging-test-app';
 
@@ -94,12 +94,7 @@ describe('messaging: real-time delivery over WebSocket', () => {
     clients.push(client);
     return client;
   };
-  const as = (token: string) => {
-    const auth = (req: Test) => req.set('authorization', `Bearer ${token}`);
-    return {
-      post: (path: string, body: object = {}) => auth(messaging.http().post(path).send(body)),
-    };
-  };
+  const as = (token: string) => bearer(messaging, token);
 
   it('pushes conversations, messages, reads and recalls to the members connected, on any instance', async () => {
     const bobStream = await open(`${first}/v1/stream?access_token=${bob}`);

@@ -2,7 +2,7 @@ import { createHash, randomBytes } from 'node:crypto';
 import type { AddressInfo } from 'node:net';
 import { MESSAGING_MESSAGE_TOPIC } from '@qiwei/contracts';
 import { createKafka } from '@qiwei/events';
-import { eventually } from '@qiwei/testing';
+import { bearer, eventually } from '@qiwei/testing';
 import type { Test } from 'supertest';
 import { DataSource } from 'typeorm';
 import WebSocket from 'ws';
@@ -55,14 +55,7 @@ describe('messaging: group robots', () => {
   }, 120_000);
   afterAll(() => messaging?.close());
 
-  const as = (token: string) => {
-    const auth = (req: Test) => req.set('authorization', `Bearer ${token}`);
-    return {
-      get: (path: string) => auth(messaging.http().get(path)),
-      post: (path: string, body: object = {}) => auth(messaging.http().post(path).send(body)),
-      delete: (path: string) => auth(messaging.http().delete(path)),
-    };
-  };
+  const as = (token: string) => bearer(messaging, token);
   /** A group of alice (owner), bob (admin) and carol. */
   const group = async () => {
     const created = await as(alice)

@@ -1,5 +1,5 @@
+import { bearer } from '@qiwei/testing';
 import { MESSAGING_MESSAGE_TOPIC } from '@qiwei/contracts';
-import type { Test } from 'supertest';
 import { METRICS_REGISTRY } from '@qiwei/platform';
 import type { Registry } from 'prom-client';
 import { DataSource } from 'typeorm';
@@ -36,13 +36,7 @@ describe('messaging: the send path', () => {
   }, 120_000);
   afterAll(() => messaging?.close());
 
-  const as = (token: string) => {
-    const auth = (req: Test) => req.set('authorization', `Bearer ${token}`);
-    return {
-      get: (path: string) => auth(messaging.http().get(path)),
-      post: (path: string, body: object = {}) => auth(messaging.http().post(path).send(body)),
-    };
-  };
+  const as = (token: string) => bearer(messaging, token);
   const send = (token: string, id: string, extra: object = {}) =>
     as(token).post(`/v1/conversations/${id}/messages`, {
       clientMsgId: `p${++counter}`,

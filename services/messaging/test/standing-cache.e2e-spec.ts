@@ -1,5 +1,4 @@
-import { eventually, type TestApp } from '@qiwei/testing';
-import type { Test } from 'supertest';
+import { bearer, eventually, type TestApp } from '@qiwei/testing';
 import { DataSource } from 'typeorm';
 import { Directory } from '../src/directory/directory';
 import { bootMessaging, type MessagingTestApp, type TestCorp } from './messaging-test-app';
@@ -30,13 +29,7 @@ describe('messaging: standing cache across instances', () => {
   afterAll(() => messaging?.close());
 
   const instances = () => [messaging, other];
-  const as = (instance: TestApp, token: string) => {
-    const auth = (req: Test) => req.set('authorization', `Bearer ${token}`);
-    return {
-      get: (path: string) => auth(instance.http().get(path)),
-      post: (path: string, body: object = {}) => auth(instance.http().post(path).send(body)),
-    };
-  };
+  const as = (instance: TestApp, token: string) => bearer(instance, token);
   const send = (instance: TestApp, userid: string, conversationId: string) =>
     as(instance, tokens[userid]).post(`/v1/conversations/${conversationId}/messages`, {
       clientMsgId: `c${++counter}`,

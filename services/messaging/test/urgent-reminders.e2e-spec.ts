@@ -1,3 +1,4 @@
+import { bearer } from '@qiwei/testing';
 import { MESSAGING_MESSAGE_TOPIC } from '@qiwei/contracts';
 import type { Test } from 'supertest';
 import { DataSource } from 'typeorm';
@@ -56,14 +57,7 @@ describe('messaging: urgent reminders', () => {
     await messaging?.close();
   });
 
-  const as = (token: string) => {
-    const auth = (req: Test) => req.set('authorization', `Bearer ${token}`);
-    return {
-      get: (path: string) => auth(messaging.http().get(path)),
-      post: (path: string, body?: object) => auth(messaging.http().post(path).send(body)),
-      patch: (path: string, body: object) => auth(messaging.http().patch(path).send(body)),
-    };
-  };
+  const as = (token: string) => bearer(messaging, token);
   let n = 0;
   const say = async (token: string, conversation: string, text?: string) => {
     const id = ++n;
