@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { MESSAGING_MESSAGE_TOPIC } from '@qiwei/contracts';
 import { createKafka } from '@qiwei/events';
-import { distEntry, eventually, spawnNode } from '@qiwei/testing';
+import { bearer, distEntry, eventually, spawnNode } from '@qiwei/testing';
 import { ChainHeadSigner } from '../src/chain/chain-heads';
 import {
   bootCompliance,
@@ -39,11 +39,7 @@ describe('compliance: archiving messaging’s conversations', () => {
     const text = await res.text();
     return { status: res.status, body: (text ? JSON.parse(text) : {}) as Record<string, unknown> };
   };
-  const as = (token: string) => ({
-    get: (path: string) => compliance.http().get(path).set('authorization', `Bearer ${token}`),
-    post: (path: string, body: object) =>
-      compliance.http().post(path).set('authorization', `Bearer ${token}`).send(body),
-  });
+  const as = (token: string) => bearer(compliance, token);
   const verify = async () => (await as(officer).get('/v1/archive/verify').expect(200)).body;
 
   it('archives messages sent through messaging, and a recall as its own record pointing at the original', async () => {

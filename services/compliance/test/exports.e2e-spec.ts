@@ -3,7 +3,7 @@ import { MESSAGING_MESSAGE_TOPIC } from '@qiwei/contracts';
 import { asCorpId } from '@qiwei/persistence';
 import { LOGGER } from '@qiwei/platform';
 import { ObjectStorage } from '@qiwei/storage';
-import { eventually } from '@qiwei/testing';
+import { bearer, eventually } from '@qiwei/testing';
 import { AccessLog } from '../src/access-log/access-log';
 import { ArchiveWriter } from '../src/archive/archive-writer';
 import { canonicalJson, linkHash, type Canonical } from '../src/chain/hash-chain';
@@ -135,11 +135,7 @@ describe('compliance: exports', () => {
   }, 180_000);
   afterAll(() => compliance?.close());
 
-  const as = (token: string) => ({
-    get: (path: string) => compliance.http().get(path).set('authorization', `Bearer ${token}`),
-    post: (path: string, body: object = {}) =>
-      compliance.http().post(path).set('authorization', `Bearer ${token}`).send(body),
-  });
+  const as = (token: string) => bearer(compliance, token);
   const count = async (sql: string) => {
     const [row] = await compliance.db().query<{ n: string }[]>(sql, [corp.corpId]);
     return Number(row.n);

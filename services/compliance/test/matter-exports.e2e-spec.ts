@@ -1,7 +1,7 @@
 import { createHash, randomUUID } from 'node:crypto';
 import { MESSAGING_CONVERSATION_TOPIC, MESSAGING_MESSAGE_TOPIC } from '@qiwei/contracts';
 import { ObjectStorage, storageConfigSchema } from '@qiwei/storage';
-import { eventually } from '@qiwei/testing';
+import { bearer, eventually } from '@qiwei/testing';
 import { canonicalJson, linkHash, type Canonical } from '../src/chain/hash-chain';
 import { ExportWorker } from '../src/exports/export-worker';
 import { HELD_KINDS, heldBy } from '../src/matters/matter-filter';
@@ -214,13 +214,7 @@ describe('compliance: export of a legal matter; purged records show nothing', ()
   }, 240_000);
   afterAll(() => compliance?.close());
 
-  const as = (token: string) => ({
-    get: (path: string) => compliance.http().get(path).set('authorization', `Bearer ${token}`),
-    post: (path: string, body: object = {}) =>
-      compliance.http().post(path).set('authorization', `Bearer ${token}`).send(body),
-    put: (path: string, body: object) =>
-      compliance.http().put(path).set('authorization', `Bearer ${token}`).send(body),
-  });
+  const as = (token: string) => bearer(compliance, token);
   async function count(sql: string, params: unknown[] = [corp.corpId]): Promise<number> {
     const [row] = await compliance.db().query<{ n: string }[]>(sql, params);
     return Number(row.n);

@@ -1,7 +1,7 @@
 import { createHash, randomUUID } from 'node:crypto';
 import { MESSAGING_MESSAGE_TOPIC } from '@qiwei/contracts';
 import { ObjectStorage, storageConfigSchema } from '@qiwei/storage';
-import { eventually } from '@qiwei/testing';
+import { bearer, eventually } from '@qiwei/testing';
 import { canonicalRecord, recordOf, type ArchiveRecordRow } from '../src/archive/archive-record';
 import { ChainHeadSigner } from '../src/chain/chain-heads';
 import { linkHash } from '../src/chain/hash-chain';
@@ -48,13 +48,7 @@ describe('compliance: media copies, consent, heads in object storage', () => {
   }, 180_000);
   afterAll(() => compliance?.close());
 
-  const as = (token: string) => ({
-    get: (path: string) => compliance.http().get(path).set('authorization', `Bearer ${token}`),
-    post: (path: string, body: object) =>
-      compliance.http().post(path).set('authorization', `Bearer ${token}`).send(body),
-    put: (path: string, body: object) =>
-      compliance.http().put(path).set('authorization', `Bearer ${token}`).send(body),
-  });
+  const as = (token: string) => bearer(compliance, token);
   const records = (corpId: string, conversation: string) =>
     compliance
       .db()

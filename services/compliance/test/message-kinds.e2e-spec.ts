@@ -2,7 +2,7 @@ import { createHash, randomUUID } from 'node:crypto';
 import { MESSAGING_ANNOUNCEMENT_TOPIC, MESSAGING_MESSAGE_TOPIC } from '@qiwei/contracts';
 import { createKafka } from '@qiwei/events';
 import { ObjectStorage, storageConfigSchema } from '@qiwei/storage';
-import { eventually } from '@qiwei/testing';
+import { bearer, eventually } from '@qiwei/testing';
 import { appConversationId } from '../src/archive/app-conversation';
 import { ExportWorker } from '../src/exports/export-worker';
 import { MediaArchiver } from '../src/media/media-archiver';
@@ -277,15 +277,7 @@ describe('compliance: app messages, announcements and every message type', () =>
   }, 240_000);
   afterAll(() => compliance?.close());
 
-  const as = (token: string) => ({
-    get: (path: string) => compliance.http().get(path).set('authorization', `Bearer ${token}`),
-    post: (path: string, body: object = {}) =>
-      compliance.http().post(path).set('authorization', `Bearer ${token}`).send(body),
-    put: (path: string, body: object) =>
-      compliance.http().put(path).set('authorization', `Bearer ${token}`).send(body),
-    patch: (path: string, body: object) =>
-      compliance.http().patch(path).set('authorization', `Bearer ${token}`).send(body),
-  });
+  const as = (token: string) => bearer(compliance, token);
   const search = async (body: object, token = officer): Promise<Hit[]> =>
     (
       await as(token)

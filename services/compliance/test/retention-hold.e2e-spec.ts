@@ -1,7 +1,7 @@
 import { createHash, randomUUID } from 'node:crypto';
 import { MESSAGING_MESSAGE_TOPIC } from '@qiwei/contracts';
 import { ObjectStorage, storageConfigSchema } from '@qiwei/storage';
-import { eventually } from '@qiwei/testing';
+import { bearer, eventually } from '@qiwei/testing';
 import { ChainHeadSigner } from '../src/chain/chain-heads';
 import { matterSearchFilters } from '../src/matters/matter-filter';
 import { MediaArchiver } from '../src/media/media-archiver';
@@ -94,15 +94,7 @@ describe('compliance: retention and legal hold', () => {
   }, 180_000);
   afterAll(() => compliance?.close());
 
-  const as = (token: string) => ({
-    get: (path: string) => compliance.http().get(path).set('authorization', `Bearer ${token}`),
-    post: (path: string, body: object = {}) =>
-      compliance.http().post(path).set('authorization', `Bearer ${token}`).send(body),
-    put: (path: string, body: object) =>
-      compliance.http().put(path).set('authorization', `Bearer ${token}`).send(body),
-    delete: (path: string) =>
-      compliance.http().delete(path).set('authorization', `Bearer ${token}`),
-  });
+  const as = (token: string) => bearer(compliance, token);
   const texts = async (conversation: string) =>
     (
       await compliance.db().query<{ text: string }[]>(

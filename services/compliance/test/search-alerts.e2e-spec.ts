@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { COMPLIANCE_ALERT_TOPIC, MESSAGING_MESSAGE_TOPIC } from '@qiwei/contracts';
 import { createKafka } from '@qiwei/events';
-import { eventually } from '@qiwei/testing';
+import { bearer, eventually } from '@qiwei/testing';
 import {
   bootCompliance,
   type ComplianceTestApp,
@@ -80,13 +80,7 @@ describe('compliance: search, access control, alerts', () => {
   }, 180_000);
   afterAll(() => compliance?.close());
 
-  const as = (token: string) => ({
-    get: (path: string) => compliance.http().get(path).set('authorization', `Bearer ${token}`),
-    post: (path: string, body: object) =>
-      compliance.http().post(path).set('authorization', `Bearer ${token}`).send(body),
-    patch: (path: string, body: object) =>
-      compliance.http().patch(path).set('authorization', `Bearer ${token}`).send(body),
-  });
+  const as = (token: string) => bearer(compliance, token);
   const texts = async (body: object, token = officer) => {
     const res = await as(token).post('/v1/archive/search', body);
     expect(res.status).toBe(200);
