@@ -565,6 +565,11 @@ interface SteadyResult {
   writeRate: number;
   /** The main thread's event-loop delay over the run: p99 and max. */
   loopDelay: { p99: number; max: number };
+  /**
+   * CPU ms per 1,000 events over the run, by process group, the main thread and the relay's
+   * thread: far steadier than latency on a shared machine, it shows what the pipeline costs.
+   */
+  cpu: Record<string, number>;
   /** Per second of the run (by commit time): the slowest commit-to-handled latency. */
   perSecondMax: number[];
   /** The slowest events: when committed (ms into the run), latency, and its halves. */
@@ -598,6 +603,9 @@ async function steadyRun(
   const committedAt = new Array<number>(ticks);
   const loopDelay = monitorEventLoopDelay({ resolution: 5 });
   loopDelay.enable();
+  const cpuBefore = meter.snapshot();
+  const threadBefore = process.threadCpuUsage();
+  const relayThreadsBefore = relayThreadsCpuMs();
   const startedAt = Date.now();
   const started = performance.now();
   const writes: Promise<void>[] = [];
@@ -622,6 +630,17 @@ async function steadyRun(
   const writeRate = total / ((performance.now() - started) / 1000);
   while (consumption.handled() < total) await new Promise((r) => setTimeout(r, 5));
   loopDelay.disable();
+  const perThousand = (ms: number) => ms / (total / 1000);
+  const thread = process.threadCpuUsage(threadBefore);
+  let relayThreadMs = 0;
+  for (const [tid, ms] of relayThreadsCpuMs())
+    relayThreadMs += ms - (relayThreadsBefore.get(tid) ?? 0);
+  const cpu: Record<string, number> = {
+    'main thread': perThousand((thread.user + thread.system) / 1000),
+    'relay thread': perThousand(relayThreadMs),
+  };
+  for (const [group, ms] of Object.entries(CpuMeter.since(cpuBefore, meter.snapshot())))
+    cpu[group] = perThousand(ms);
   setup.publishLatencies = undefined;
   await consumption.consumer.stop();
   const latencies: number[] = [];
@@ -657,6 +676,7 @@ async function steadyRun(
     commits: sort(commits),
     writeRate,
     loopDelay: { p99: loopDelay.percentile(99) / 1e6, max: loopDelay.max / 1e6 },
+    cpu,
     perSecondMax: Array.from(perSecondMax, (v) => v ?? 0),
     slowest: detail.sort((a, b) => b.latency - a.latency).slice(0, 5),
     loadAverage: Number(readFileSync('/proc/loadavg', 'utf8').split(' ')[0]),
@@ -672,6 +692,11 @@ function printSteady(result: SteadyResult): void {
   );
   console.log(
     `  p50 / p99 / max ms: commit-to-sent ${trio(result.toSent)}, sent-to-handled ${trio(result.sentToHandled)}, write-to-handled ${trio(result.fromWrite)}, write-to-acknowledged ${trio(result.published)}, transactions ${trio(result.commits)}; main event-loop delay p99 ${result.loopDelay.p99.toFixed(0)} / max ${result.loopDelay.max.toFixed(0)}`,
+  );
+  console.log(
+    `  CPU ms per 1,000 events: ${Object.entries(result.cpu)
+      .map(([name, ms]) => `${name} ${ms.toFixed(1)}`)
+      .join(', ')}`,
   );
   if (STEADY_DETAIL) {
     console.log(`  slowest per second: ${result.perSecondMax.join(' ')}`);
