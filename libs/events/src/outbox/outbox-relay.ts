@@ -112,12 +112,6 @@ export class OutboxRelay {
   private unlisten?: () => void;
   private batchPool?: Pool;
   private pending = true;
-  /** Lanes being drained, each by one chain of batches. */
-  private readonly draining = new Map<number, Promise<void>>();
-  /** Draining lanes found with pending rows meanwhile: probed again when they are done. */
-  private readonly again = new Set<number>();
-  /** The first failure of a lane's drain since the loop last looked. */
-  private laneFailure: unknown;
   private lastPrune = 0;
   private readonly wakeups: RelayWakeups;
   /** The lanes' batches go to Kafka through it (batches that wait for each other go together). */
@@ -211,11 +205,7 @@ export class OutboxRelay {
         if (!this.session) await this.connectSession();
         await this.acquireLanes();
         this.pending = false;
-        // A lane that failed is started again after the pause below, as the others go on.
-        const failure = this.laneFailure;
-        this.laneFailure = undefined;
-        if (failure !== undefined) throw failure;
-        this.startLanes(await this.lanesWithPending());
+        await this.drainOnce();
         await this.pruneIfDue();
         if (!this.pending) await this.sleep(this.options.pollIntervalMs);
         if (this.pending && this.running && this.options.lingerMs > 0)
@@ -224,40 +214,6 @@ export class OutboxRelay {
         this.logger.error({ err: error }, 'outbox relay: publish failed; will retry');
         await this.sleep(this.options.retryBackoffMs);
       }
-    }
-    // Stopping: the batches in flight finish (and are marked) first.
-    await Promise.all(this.draining.values());
-  }
-
-  /**
-   * Starts draining each given lane that is not draining already. Lanes run independently of
-   * each other: a lane whose batch is acknowledged goes on with its next rows at once instead of
-   * waiting for the slowest lane, and rows committed meanwhile to a busy lane are picked up as
-   * soon as it is done. Within a lane, batches still go strictly one after another.
-   */
-  private startLanes(lanes: number[]): void {
-    for (const lane of lanes) {
-      if (this.draining.has(lane)) {
-        // Rows it has not read may be among these: look again once it is done.
-        this.again.add(lane);
-        continue;
-      }
-      const drained = this.drainLane(lane).then(
-        () => undefined,
-        (error: unknown) => {
-          this.laneFailure ??= error;
-        },
-      );
-      this.draining.set(
-        lane,
-        drained.finally(() => {
-          this.draining.delete(lane);
-          if (this.again.delete(lane) || this.laneFailure !== undefined) {
-            this.pending = true;
-            this.wake?.();
-          }
-        }),
-      );
     }
   }
 
@@ -402,9 +358,7 @@ export class OutboxRelay {
     if (!this.batchPool) {
       this.batchPool = new Pool({
         connectionString: this.options.databaseUrl,
-        // One per lane (a draining lane holds its own), and one for the probe and the pruning,
-        // which run while lanes drain.
-        max: this.options.lanes + 1,
+        max: this.options.lanes,
         application_name: 'qiwei-outbox-relay',
         options: RELAY_SESSION_SETTINGS,
       });
