@@ -87,25 +87,49 @@ describe('CoalescingSender', () => {
     await expect(big).resolves.toBeUndefined();
   });
 
-  it('rejects every batch of a failed request with its error, and goes on with the next', async () => {
+  it('rejects a batch that fails alone, and goes on with the next', async () => {
+    const { producer, requests } = fakeProducer();
+    const sender = new CoalescingSender(producer, 1_000);
+    const failing = sender.send(batchOf('t', 'x'));
+    await settled();
+    const failure = new Error('broker gone');
+    requests[0].settle(failure);
+    await expect(failing).rejects.toBe(failure);
+
+    const after = sender.send(batchOf('t', 'c'));
+    await settled();
+    expect(valuesOf(requests[1].batch)).toEqual(['t:c']);
+    requests[1].settle();
+    await expect(after).resolves.toBeUndefined();
+  });
+
+  it('when a request of several batches fails, sends each again alone: only the batch that fails alone fails', async () => {
     const { producer, requests } = fakeProducer();
     const sender = new CoalescingSender(producer, 1_000);
     const first = sender.send(batchOf('t', 'x'));
-    const a = sender.send(batchOf('t', 'a'));
-    const b = sender.send(batchOf('t', 'b'));
+    const good = sender.send(batchOf('t', 'a'));
+    const bad = sender.send(batchOf('missing', 'b'));
+    const later = sender.send(batchOf('t', 'c'));
     await settled();
     requests[0].settle();
     await first;
     await settled();
-    const failure = new Error('broker gone');
+    expect(valuesOf(requests[1].batch)).toEqual(['t:a', 'missing:b', 't:c']);
+    const failure = new Error('unknown topic missing');
     requests[1].settle(failure);
-    await expect(a).rejects.toBe(failure);
-    await expect(b).rejects.toBe(failure);
-
-    const after = sender.send(batchOf('t', 'c'));
     await settled();
-    expect(valuesOf(requests[2].batch)).toEqual(['t:c']);
+    // Alone, in order: a, then b, then c.
+    expect(valuesOf(requests[2].batch)).toEqual(['t:a']);
     requests[2].settle();
-    await expect(after).resolves.toBeUndefined();
+    await expect(good).resolves.toBeUndefined();
+    await settled();
+    expect(valuesOf(requests[3].batch)).toEqual(['missing:b']);
+    requests[3].settle(failure);
+    await expect(bad).rejects.toBe(failure);
+    await settled();
+    expect(valuesOf(requests[4].batch)).toEqual(['t:c']);
+    requests[4].settle();
+    await expect(later).resolves.toBeUndefined();
+    expect(requests).toHaveLength(5);
   });
 });

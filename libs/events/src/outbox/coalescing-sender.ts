@@ -16,10 +16,11 @@ interface Queued {
  * one each, and commits are published sooner; under a backlog each full batch still goes alone,
  * so requests stay as large as they were.
  *
- * Each caller's promise settles with the request that carried its batch: resolved once Kafka
- * acknowledged it, rejected with its error (every batch in a failed request is sent again by its
- * lane, as a batch that failed alone would be). Order holds: a lane awaits its batch before it
- * sends the next, and batches leave in the order they came, each one's records in order.
+ * Each caller's promise resolves once Kafka acknowledged its batch. When a request of several
+ * batches fails, each is sent again alone, and a caller's promise is rejected only when its own
+ * batch fails alone (its lane then sends it again later, as before): one lane's failure never
+ * holds the others. Order holds: a lane awaits its batch before it sends the next, and batches
+ * leave in the order they came, each one's records in order.
  */
 export class CoalescingSender {
   private readonly queue: Queued[] = [];
@@ -56,7 +57,12 @@ export class CoalescingSender {
             acks: -1,
           });
         } catch (error) {
-          for (const queued of group) queued.reject(error);
+          if (group.length === 1) group[0].reject(error);
+          // One lane's failure (a topic that is missing, a record too large) must not hold the
+          // lanes it was sent with: each batch is tried again alone, in order, and only a batch
+          // that fails alone fails. A record of the failed request may already be written; it
+          // is sent again, as any failed batch is (at least once).
+          else for (const queued of group) await this.sendAlone(queued);
           continue;
         }
         for (const queued of group) queued.resolve();
@@ -64,6 +70,17 @@ export class CoalescingSender {
     } finally {
       this.sending = false;
     }
+  }
+
+  private async sendAlone(queued: Queued): Promise<void> {
+    this.requests += 1;
+    try {
+      await this.producer.sendBatch({ topicMessages: queued.topicMessages, acks: -1 });
+    } catch (error) {
+      queued.reject(error);
+      return;
+    }
+    queued.resolve();
   }
 
   /** The oldest waiting batch, and those after it while the request stays within maxRecords. */
