@@ -13,7 +13,11 @@
 // PostgreSQL's CPU by backend.
 import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { Session } from 'node:inspector/promises';
-import { constants as perfConstants, PerformanceObserver } from 'node:perf_hooks';
+import {
+  constants as perfConstants,
+  monitorEventLoopDelay,
+  PerformanceObserver,
+} from 'node:perf_hooks';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { create } from '@bufbuild/protobuf';
@@ -37,6 +41,8 @@ import {
   EventConsumer,
   EventMetrics,
   Outbox,
+  type PublishObserver,
+  type ReceivedEvent,
   OutboxRelay,
   OutboxRelayWorker,
   type NewEvent,
@@ -48,12 +54,17 @@ const RUNS = Number(process.env.BENCH_RUNS ?? 3);
 const EVENTS = Number(process.env.BENCH_EVENTS ?? 30_000);
 const STEADY_RATE = 2_000;
 const STEADY_SECONDS = Number(process.env.BENCH_STEADY_SECONDS ?? 10);
+/** Steady runs per mode (the modes take turns going first); BENCH_RUNS=0 runs only these. */
+const STEADY_ROUNDS = Number(process.env.BENCH_STEADY_ROUNDS ?? 1);
+/** BENCH_STEADY_DETAIL=1: per-second maxima and the slowest events of each steady run. */
+const STEADY_DETAIL = process.env.BENCH_STEADY_DETAIL === '1';
 const KEYS = 64;
-// BENCH_RELAY_BATCH / BENCH_CONSUMER_CONCURRENCY / BENCH_CONSUMER_CHUNK /
+// BENCH_RELAY_BATCH / BENCH_RELAY_LINGER_MS / BENCH_CONSUMER_CONCURRENCY / BENCH_CONSUMER_CHUNK /
 // BENCH_CONSUMER_PARTITION_BYTES / BENCH_CONSUMER_FETCH_BYTES try other settings.
 const RELAY_OPTIONS = {
   ...DEFAULT_RELAY_OPTIONS,
   batchSize: Number(process.env.BENCH_RELAY_BATCH ?? DEFAULT_RELAY_OPTIONS.batchSize),
+  lingerMs: Number(process.env.BENCH_RELAY_LINGER_MS ?? DEFAULT_RELAY_OPTIONS.lingerMs),
 };
 const CONSUMER_OPTIONS = {
   ...DEFAULT_CONSUMER_OPTIONS,
@@ -358,6 +369,11 @@ interface ModeSetup {
   relayStartMs: number;
   /** Holds the relay's per-batch lane locks while a backlog is written (see gateLanes). */
   gate: Client;
+  /**
+   * While set, the relay's publish observations (outbox write to Kafka acknowledgement, in ms)
+   * are collected here besides the metrics: a steady run's publish half.
+   */
+  publishLatencies?: number[];
   stop(): Promise<void>;
 }
 
@@ -383,7 +399,15 @@ async function setUpMode(
   const producer = createProducer(kafka);
   await producer.connect();
   // Publish metrics recorded as a service records them (in worker mode: sent to this thread).
-  const metrics = new EventMetrics(new Registry());
+  const registryMetrics = new EventMetrics(new Registry());
+  const setupRef: { setup?: ModeSetup } = {};
+  const metrics: PublishObserver = {
+    observePublished(topic, latencies) {
+      registryMetrics.observePublished(topic, latencies);
+      const collected = setupRef.setup?.publishLatencies;
+      if (collected) for (const seconds of latencies) collected.push(seconds * 1000);
+    },
+  };
   const relay =
     mode === 'worker'
       ? new OutboxRelayWorker(
@@ -406,7 +430,7 @@ async function setUpMode(
   const gate = new Client({ connectionString: dbUrl, application_name: 'bench-gate' });
   gate.on('error', (error) => logger.warn({ err: error }, 'bench gate connection lost'));
   await gate.connect();
-  return {
+  const setup: ModeSetup = {
     mode,
     dataSource,
     dbUrl,
@@ -420,6 +444,8 @@ async function setUpMode(
       await dataSource.destroy();
     },
   };
+  setupRef.setup = setup;
+  return setup;
 }
 
 // The relay's per-batch lane lock (transaction-scoped advisory lock, class 4240003, per lane):
@@ -438,7 +464,9 @@ async function gateLanes(setup: ModeSetup): Promise<() => Promise<void>> {
 interface Consumption {
   consumer: EventConsumer;
   handled: () => number;
-  latencies: number[];
+  /** Per handled event (in the order handled): the time handled (epoch ms) and the event. */
+  handledAt: number[];
+  events: ReceivedEvent[];
 }
 
 /** A consumer (with inbox) of the run's topic, joined to its group. */
@@ -454,7 +482,8 @@ async function startConsumer(
   await ensureTopics(admin, [topic]);
   await admin.disconnect();
   let handled = 0;
-  const latencies: number[] = [];
+  const handledAt: number[] = [];
+  const events: ReceivedEvent[] = [];
   const consumer = new EventConsumer(
     kafka,
     setup.dataSource,
@@ -466,14 +495,15 @@ async function startConsumer(
       // The handler does nothing but exist: the figures are the pipeline's own cost (inbox included).
       handle: async (event) => {
         handled += 1;
-        latencies.push(Date.now() - event.time.getTime());
+        handledAt.push(Date.now());
+        events.push(event);
       },
     },
     { ...CONSUMER_OPTIONS, service: 'bench' },
     logger,
   );
   await consumer.start();
-  return { consumer, handled: () => handled, latencies };
+  return { consumer, handled: () => handled, handledAt, events };
 }
 
 async function writeBacklog(
@@ -516,28 +546,209 @@ async function pipelineRun(
   return measured;
 }
 
-/** Steady load: transactions of 20 events every 10 ms for STEADY_SECONDS; commit-to-handled latency. */
-async function steadyRun(setup: ModeSetup, brokers: string[]): Promise<number[]> {
-  const name = runName(`steady-${setup.mode}`, 0);
+/** What a steady run measured (milliseconds; each list sorted). */
+interface SteadyResult {
+  mode: RelayMode;
+  round: number;
+  /** The writing transaction's COMMIT returning to the consumer's handler: the goal's measure. */
+  latencies: number[];
+  /** The event's write (ce_time, set in its transaction) to its handler: commit time included. */
+  fromWrite: number[];
+  /** COMMIT returned to the produce request's encoding (the record's Kafka timestamp). */
+  toSent: number[];
+  /** Kafka timestamp to the handler (the broker, the fetch, the consumer's decoding and inbox). */
+  sentToHandled: number[];
+  /** The relay's outbox write (created_at, the transaction's start) to Kafka's acknowledgement. */
+  published: number[];
+  /** Each writing transaction's duration. */
+  commits: number[];
+  /** Events written per second, over the writing window. */
+  writeRate: number;
+  /** The main thread's event-loop delay over the run: p99 and max. */
+  loopDelay: { p99: number; max: number };
+  /**
+   * CPU ms per 1,000 events over the run, by process group, the main thread and the relay's
+   * thread: far steadier than latency on a shared machine, it shows what the pipeline costs.
+   */
+  cpu: Record<string, number>;
+  /** Per second of the run (by commit time): the slowest commit-to-handled latency. */
+  perSecondMax: number[];
+  /** The slowest events: when committed (ms into the run), latency, and its halves. */
+  slowest: { atMs: number; latency: number; toSent: number; sentToHandled: number }[];
+  loadAverage: number;
+}
+
+/**
+ * Steady load: every 10 ms, on schedule, a transaction writing 20 events (2,000 events/s),
+ * whether or not the previous one has committed (as concurrent requests of a service would), on
+ * the DataSource's pool. Latency is measured from each transaction's COMMIT returning to the
+ * consumer's handler, and split at the record's Kafka timestamp (the relay's produce request).
+ */
+async function steadyRun(
+  setup: ModeSetup,
+  brokers: string[],
+  round: number,
+): Promise<SteadyResult> {
+  const name = runName(`steady-${setup.mode}`, round);
   const topic = topicFor(name);
   const outbox = new Outbox({ service: 'bench', lanes: RELAY_OPTIONS.lanes });
   const consumption = await startConsumer(setup, brokers, name);
   const total = STEADY_RATE * STEADY_SECONDS;
   const perTick = 20;
   const tickMs = (perTick / STEADY_RATE) * 1000;
+  const ticks = total / perTick;
+  const published: number[] = [];
+  setup.publishLatencies = published;
+  const commits: number[] = [];
+  /** Epoch ms at which each tick's COMMIT returned. */
+  const committedAt = new Array<number>(ticks);
+  const loopDelay = monitorEventLoopDelay({ resolution: 5 });
+  loopDelay.enable();
+  const cpuBefore = meter.snapshot();
+  const threadBefore = process.threadCpuUsage();
+  const relayThreadsBefore = relayThreadsCpuMs();
+  const startedAt = Date.now();
   const started = performance.now();
-  for (let i = 0; i < total; i += perTick) {
-    const due = started + (i / perTick) * tickMs;
-    const wait = due - performance.now();
+  const writes: Promise<void>[] = [];
+  for (let tick = 0; tick < ticks; tick++) {
+    const wait = started + tick * tickMs - performance.now();
     if (wait > 0) await new Promise((r) => setTimeout(r, wait));
-    await setup.dataSource.transaction(async (manager) => {
-      for (let j = i; j < i + perTick; j++)
-        await outbox.publish(manager, topic, anEvent(topic.events[0].type, j));
-    });
+    const first = tick * perTick;
+    const begun = performance.now();
+    writes.push(
+      setup.dataSource
+        .transaction(async (manager) => {
+          for (let j = first; j < first + perTick; j++)
+            await outbox.publish(manager, topic, anEvent(topic.events[0].type, j));
+        })
+        .then(() => {
+          committedAt[tick] = Date.now();
+          commits.push(performance.now() - begun);
+        }),
+    );
   }
+  await Promise.all(writes);
+  const writeRate = total / ((performance.now() - started) / 1000);
   while (consumption.handled() < total) await new Promise((r) => setTimeout(r, 5));
+  loopDelay.disable();
+  const perThousand = (ms: number) => ms / (total / 1000);
+  const thread = process.threadCpuUsage(threadBefore);
+  let relayThreadMs = 0;
+  for (const [tid, ms] of relayThreadsCpuMs())
+    relayThreadMs += ms - (relayThreadsBefore.get(tid) ?? 0);
+  const cpu: Record<string, number> = {
+    'main thread': perThousand((thread.user + thread.system) / 1000),
+    'relay thread': perThousand(relayThreadMs),
+  };
+  for (const [group, ms] of Object.entries(CpuMeter.since(cpuBefore, meter.snapshot())))
+    cpu[group] = perThousand(ms);
+  setup.publishLatencies = undefined;
   await consumption.consumer.stop();
-  return consumption.latencies;
+  const latencies: number[] = [];
+  const fromWrite: number[] = [];
+  const toSent: number[] = [];
+  const sentToHandled: number[] = [];
+  const perSecondMax: number[] = [];
+  const detail: SteadyResult['slowest'] = [];
+  consumption.events.forEach((event, k) => {
+    const handledAt = consumption.handledAt[k];
+    const index = Number((event.data as { department?: { id: number } }).department?.id);
+    const commit = committedAt[Math.floor(index / perTick)];
+    const sent = event.timestampMs ?? NaN;
+    const latency = handledAt - commit;
+    latencies.push(latency);
+    fromWrite.push(handledAt - event.time.getTime());
+    toSent.push(sent - commit);
+    sentToHandled.push(handledAt - sent);
+    const atMs = commit - startedAt;
+    const second = Math.max(0, Math.floor(atMs / 1000));
+    perSecondMax[second] = Math.max(perSecondMax[second] ?? 0, latency);
+    detail.push({ atMs, latency, toSent: sent - commit, sentToHandled: handledAt - sent });
+  });
+  const sort = (values: number[]) => [...values].sort((a, b) => a - b);
+  return {
+    mode: setup.mode,
+    round,
+    latencies: sort(latencies),
+    fromWrite: sort(fromWrite),
+    toSent: sort(toSent),
+    sentToHandled: sort(sentToHandled),
+    published: sort(published),
+    commits: sort(commits),
+    writeRate,
+    loopDelay: { p99: loopDelay.percentile(99) / 1e6, max: loopDelay.max / 1e6 },
+    cpu,
+    perSecondMax: Array.from(perSecondMax, (v) => v ?? 0),
+    slowest: detail.sort((a, b) => b.latency - a.latency).slice(0, 5),
+    loadAverage: Number(readFileSync('/proc/loadavg', 'utf8').split(' ')[0]),
+  };
+}
+
+function printSteady(result: SteadyResult): void {
+  const pct = (values: number[], p: number) => (values.length ? percentile(values, p) : NaN);
+  const trio = (values: number[]) =>
+    `${pct(values, 0.5).toFixed(0)} / ${pct(values, 0.99).toFixed(0)} / ${(values[values.length - 1] ?? NaN).toFixed(0)}`;
+  console.log(
+    `steady ${STEADY_RATE.toLocaleString('en-US')} events/s for ${STEADY_SECONDS} s, relay ${result.mode} (round ${result.round}, load ${result.loadAverage.toFixed(2)}, written at ${Math.round(result.writeRate).toLocaleString('en-US')}/s): commit-to-handled p50 / p99 / max ${trio(result.latencies)} ms (${result.latencies.length} events)`,
+  );
+  console.log(
+    `  p50 / p99 / max ms: commit-to-sent ${trio(result.toSent)}, sent-to-handled ${trio(result.sentToHandled)}, write-to-handled ${trio(result.fromWrite)}, write-to-acknowledged ${trio(result.published)}, transactions ${trio(result.commits)}; main event-loop delay p99 ${result.loopDelay.p99.toFixed(0)} / max ${result.loopDelay.max.toFixed(0)}`,
+  );
+  console.log(
+    `  CPU ms per 1,000 events: ${Object.entries(result.cpu)
+      .map(([name, ms]) => `${name} ${ms.toFixed(1)}`)
+      .join(', ')}`,
+  );
+  if (STEADY_DETAIL) {
+    console.log(`  slowest per second: ${result.perSecondMax.join(' ')}`);
+    console.log(
+      `  slowest events (committed at ms: latency = to sent + sent to handled): ${result.slowest.map((e) => `${e.atMs}: ${e.latency} = ${e.toSent} + ${e.sentToHandled}`).join(', ')}`,
+    );
+  }
+}
+
+/** The full-speed runs' table and CPU per event. */
+function printThroughput(
+  raw: Measured[],
+  pipelines: Map<RelayMode, Measured[]>,
+  ratios: Map<RelayMode, number[]>,
+  setups: ModeSetup[],
+): void {
+  const rawMedian = median(raw.map((m) => m.rate));
+  const rates = (ms: Measured[]) => ms.map((m) => Math.round(m.rate)).join(', ');
+  const cpu = (ms: Measured[]) =>
+    `CPU ms per 1,000 events: median ${median(ms.map((m) => m.cpuMs)).toFixed(1)} (${ms.map((m) => m.cpuMs.toFixed(1)).join(', ')})`;
+  console.log(
+    `\nevents benchmark: ${EVENTS.toLocaleString('en-US')} events × ${RUNS} runs (median), ${KEYS} keys, 6 partitions, relay modes ${RELAY_MODES.join(', ')}\n`,
+  );
+  console.log('| measurement | events/s | notes |');
+  console.log('| --- | ---: | --- |');
+  console.log(
+    `| baseline: raw kafkajs produce (acks=all, batches of 500) → consume | ${Math.round(rawMedian).toLocaleString('en-US')} | runs: ${rates(raw)}; ${cpu(raw)} |`,
+  );
+  for (const mode of RELAY_MODES) {
+    const pipeline = pipelines.get(mode) ?? [];
+    const pipelineMedian = median(pipeline.map((m) => m.rate));
+    const perRun = ratios.get(mode) ?? [];
+    console.log(
+      `| outbox → relay (${mode}) → Kafka → consumer with inbox | ${Math.round(pipelineMedian).toLocaleString('en-US')} | ${((pipelineMedian / rawMedian) * 100).toFixed(0)}% of raw (per-run ratios: median ${(median(perRun) * 100).toFixed(0)}%, ${perRun.map((r) => (r * 100).toFixed(0)).join(' / ')}); runs: ${rates(pipeline)}; ${cpu(pipeline)}; relay started once in ${setups.find((x) => x.mode === mode)?.relayStartMs.toFixed(0)} ms |`,
+    );
+  }
+  console.log('\nCPU ms per 1,000 events by process (median of the runs; runs in brackets):\n');
+  const groups = Object.keys(raw[0].groups);
+  console.log(`| side | bench main thread | relay worker thread | ${groups.join(' | ')} | total |`);
+  console.log(`| --- | ---: | ---: | ${groups.map(() => '---:').join(' | ')} | ---: |`);
+  for (const [label, ms] of [
+    ['raw kafkajs', raw] as const,
+    ...RELAY_MODES.map((mode) => [`pipeline (${mode})`, pipelines.get(mode) ?? []] as const),
+  ]) {
+    const cell = (values: number[]) =>
+      `${median(values).toFixed(1)} (${values.map((v) => v.toFixed(1)).join(' / ')})`;
+    const totals = ms.map((m) => Object.values(m.groups).reduce((a, b) => a + b, 0));
+    console.log(
+      `| ${label} | ${cell(ms.map((m) => m.mainThreadMs))} | ${cell(ms.map((m) => m.relayThreadMs))} | ${groups.map((g) => cell(ms.map((m) => m.groups[g]))).join(' | ')} | ${cell(totals)} |`,
+    );
+  }
 }
 
 async function main(): Promise<void> {
@@ -581,53 +792,18 @@ async function main(): Promise<void> {
         ratios.get(setup.mode)?.push(measured.rate / rawRunMeasured.rate);
       }
     }
-    const steady = new Map<RelayMode, number[]>();
-    for (const setup of setups)
-      steady.set(
-        setup.mode,
-        (await steadyRun(setup, brokers)).sort((a, b) => a - b),
-      );
-    const rawMedian = median(raw.map((m) => m.rate));
-    const rates = (ms: Measured[]) => ms.map((m) => Math.round(m.rate)).join(', ');
-    const cpu = (ms: Measured[]) =>
-      `CPU ms per 1,000 events: median ${median(ms.map((m) => m.cpuMs)).toFixed(1)} (${ms.map((m) => m.cpuMs.toFixed(1)).join(', ')})`;
-    console.log(
-      `\nevents benchmark: ${EVENTS.toLocaleString('en-US')} events × ${RUNS} runs (median), ${KEYS} keys, 6 partitions, relay modes ${RELAY_MODES.join(', ')}\n`,
-    );
-    console.log('| measurement | events/s | notes |');
-    console.log('| --- | ---: | --- |');
-    console.log(
-      `| baseline: raw kafkajs produce (acks=all, batches of 500) → consume | ${Math.round(rawMedian).toLocaleString('en-US')} | runs: ${rates(raw)}; ${cpu(raw)} |`,
-    );
-    for (const mode of RELAY_MODES) {
-      const pipeline = pipelines.get(mode) ?? [];
-      const pipelineMedian = median(pipeline.map((m) => m.rate));
-      const perRun = ratios.get(mode) ?? [];
-      console.log(
-        `| outbox → relay (${mode}) → Kafka → consumer with inbox | ${Math.round(pipelineMedian).toLocaleString('en-US')} | ${((pipelineMedian / rawMedian) * 100).toFixed(0)}% of raw (per-run ratios: median ${(median(perRun) * 100).toFixed(0)}%, ${perRun.map((r) => (r * 100).toFixed(0)).join(' / ')}); runs: ${rates(pipeline)}; ${cpu(pipeline)}; relay started once in ${setups.find((x) => x.mode === mode)?.relayStartMs.toFixed(0)} ms |`,
-      );
+    const steady: SteadyResult[] = [];
+    for (let round = 0; round < STEADY_ROUNDS; round++) {
+      const order = setups.map((_, i) => setups[(i + round) % setups.length]);
+      for (const setup of order) {
+        const result = await steadyRun(setup, brokers, round);
+        steady.push(result);
+        printSteady(result);
+      }
     }
-    console.log('\nCPU ms per 1,000 events by process (median of the runs; runs in brackets):\n');
-    const groups = Object.keys(raw[0].groups);
-    console.log(
-      `| side | bench main thread | relay worker thread | ${groups.join(' | ')} | total |`,
-    );
-    console.log(`| --- | ---: | ---: | ${groups.map(() => '---:').join(' | ')} | ---: |`);
-    for (const [label, ms] of [
-      ['raw kafkajs', raw] as const,
-      ...RELAY_MODES.map((mode) => [`pipeline (${mode})`, pipelines.get(mode) ?? []] as const),
-    ]) {
-      const cell = (values: number[]) =>
-        `${median(values).toFixed(1)} (${values.map((v) => v.toFixed(1)).join(' / ')})`;
-      const totals = ms.map((m) => Object.values(m.groups).reduce((a, b) => a + b, 0));
-      console.log(
-        `| ${label} | ${cell(ms.map((m) => m.mainThreadMs))} | ${cell(ms.map((m) => m.relayThreadMs))} | ${groups.map((g) => cell(ms.map((m) => m.groups[g]))).join(' | ')} | ${cell(totals)} |`,
-      );
-    }
-    for (const [mode, latencies] of steady)
-      console.log(
-        `\nsteady ${STEADY_RATE.toLocaleString('en-US')} events/s for ${STEADY_SECONDS} s, relay ${mode}: commit-to-handled latency p50 ${percentile(latencies, 0.5)} ms, p99 ${percentile(latencies, 0.99)} ms, max ${latencies[latencies.length - 1]} ms (${latencies.length} events)`,
-      );
+    if (RUNS > 0) printThroughput(raw, pipelines, ratios, setups);
+    console.log('');
+    for (const result of steady) printSteady(result);
   } finally {
     for (const setup of setups) await setup.stop();
     await broker.stop();

@@ -61,6 +61,11 @@ export interface ReceivedEvent<M extends DescMessage = DescMessage> {
   topic: string;
   partition: number;
   offset: string;
+  /**
+   * The record's Kafka timestamp in epoch milliseconds (the producer's send time, or the
+   * broker's append time on a topic configured so), when the record carries one.
+   */
+  timestampMs?: number;
 }
 
 /** A record ready for Kafka (or stored in the outbox until it is). */
@@ -116,6 +121,8 @@ export interface RawRecord {
   key: Buffer | null;
   value: Buffer | null;
   headers?: Record<string, Buffer | string | (Buffer | string)[] | undefined>;
+  /** Kafka's timestamp (epoch milliseconds as text, as kafkajs gives it). */
+  timestamp?: string;
 }
 
 /** Kafka headers as strings (the last value wins when a header repeats). */
@@ -196,5 +203,9 @@ export function decodeEvent(topic: TopicDefinition, record: RawRecord): Received
     topic: record.topic,
     partition: record.partition,
     offset: record.offset,
+    timestampMs:
+      record.timestamp !== undefined && record.timestamp !== '-1'
+        ? Number(record.timestamp)
+        : undefined,
   };
 }

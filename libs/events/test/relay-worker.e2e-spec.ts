@@ -1,4 +1,9 @@
+import { randomBytes } from 'node:crypto';
 import { existsSync } from 'node:fs';
+import { context, propagation, ROOT_CONTEXT, trace, TraceFlags } from '@opentelemetry/api';
+import { AsyncLocalStorageContextManager } from '@opentelemetry/context-async-hooks';
+import { W3CTraceContextPropagator } from '@opentelemetry/core';
+import { InMemorySpanExporter, SimpleSpanProcessor } from '@opentelemetry/sdk-trace-base';
 import { eventually } from '@qiwei/testing';
 import type { Admin } from 'kafkajs';
 import { Registry } from 'prom-client';
@@ -262,5 +267,81 @@ describe('events: the outbox relay in a worker thread', () => {
       outbox.publish(manager, topic, anEvent(topic, 'k', 3)),
     );
     expect((await readTopic(env.kafka, topic.name, 1)).map(seqOfRecord)).toEqual([3]);
+  });
+  it('samples its publish spans as OTEL_TRACES_SAMPLER says, as the main thread does', async () => {
+    const saved = {
+      sampler: process.env.OTEL_TRACES_SAMPLER,
+      arg: process.env.OTEL_TRACES_SAMPLER_ARG,
+    };
+    const contextManager = new AsyncLocalStorageContextManager().enable();
+    context.setGlobalContextManager(contextManager);
+    propagation.setGlobalPropagator(new W3CTraceContextPropagator());
+    /** Publish spans the worker hands over, for events written under a sampled and an unsampled request. */
+    const publishSpansWith = async (sampler: string | undefined, arg?: string) => {
+      for (const [name, value] of [
+        ['OTEL_TRACES_SAMPLER', sampler],
+        ['OTEL_TRACES_SAMPLER_ARG', arg],
+      ] as const) {
+        if (value === undefined) delete process.env[name];
+        else process.env[name] = value;
+      }
+      const topic = aTestTopic(`worker-sampler-${(sampler ?? 'default').replace(/_/g, '')}`);
+      await ensureTopics(admin, [topic]);
+      const exporter = new InMemorySpanExporter();
+      const relay = new OutboxRelayWorker(
+        env.dataSource,
+        {
+          relay: { ...DEFAULT_RELAY_OPTIONS, databaseUrl: env.databaseUrl, pollIntervalMs: 100 },
+          brokers: env.brokers,
+          clientId: 'relay-worker-sampler-test',
+          spans: { processor: new SimpleSpanProcessor(exporter) },
+        },
+        capturingLogger().logger,
+      );
+      await relay.start();
+      const requests = new Map<string, string>();
+      for (const [label, traceFlags] of [
+        ['sampled request', TraceFlags.SAMPLED],
+        ['unsampled request', TraceFlags.NONE],
+      ] as const) {
+        const parent = {
+          traceId: randomBytes(16).toString('hex'),
+          spanId: randomBytes(8).toString('hex'),
+          traceFlags,
+          isRemote: true,
+        };
+        requests.set(parent.traceId, label);
+        await context.with(trace.setSpanContext(ROOT_CONTEXT, parent), () =>
+          env.dataSource.transaction((manager) =>
+            outbox.publish(manager, topic, anEvent(topic, label, 1)),
+          ),
+        );
+      }
+      await eventually(async () => expect(await count('published_at IS NULL', topic.name)).toBe(0));
+      // Stopping flushes the worker's finished spans to this thread before it exits.
+      await relay.stop();
+      return exporter
+        .getFinishedSpans()
+        .filter((span) => span.name === `${topic.name} publish`)
+        .map((span) => requests.get(span.spanContext().traceId))
+        .sort();
+    };
+    try {
+      // Unset: parent-based always-on, as the main thread's SDK.
+      expect(await publishSpansWith(undefined)).toEqual(['sampled request']);
+      expect(await publishSpansWith('always_off')).toEqual([]);
+      expect(await publishSpansWith('always_on')).toEqual(['sampled request', 'unsampled request']);
+      expect(await publishSpansWith('traceidratio', '0')).toEqual([]);
+    } finally {
+      for (const [name, value] of [
+        ['OTEL_TRACES_SAMPLER', saved.sampler],
+        ['OTEL_TRACES_SAMPLER_ARG', saved.arg],
+      ] as const) {
+        if (value === undefined) delete process.env[name];
+        else process.env[name] = value;
+      }
+      propagation.disable();
+      context.disable();
+    }
   });
 });

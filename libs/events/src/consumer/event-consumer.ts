@@ -176,6 +176,7 @@ export class EventConsumer {
       key: message.key,
       value: message.value,
       headers: message.headers,
+      timestamp: message.timestamp,
     };
     try {
       return { partition, message, event: decodeEvent(this.subscription.topic, record) };

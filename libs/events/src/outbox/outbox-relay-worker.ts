@@ -65,7 +65,15 @@ function mainThreadTracing(recordSpans: boolean): RelayWorkerData['tracing'] {
     .startSpan('relay worker tracing probe', {}, trace.setSpanContext(ROOT_CONTEXT, parent));
   const makesSpans = probe.spanContext().spanId !== parent.spanId;
   probe.end();
-  return { recordSpans, makesSpans, propagatesW3C: propagation.fields().includes('traceparent') };
+  return {
+    recordSpans,
+    makesSpans,
+    propagatesW3C: propagation.fields().includes('traceparent'),
+    sampler: {
+      OTEL_TRACES_SAMPLER: process.env.OTEL_TRACES_SAMPLER,
+      OTEL_TRACES_SAMPLER_ARG: process.env.OTEL_TRACES_SAMPLER_ARG,
+    },
+  };
 }
 
 /**

@@ -13,7 +13,16 @@ export interface RelayWorkerData {
    * forwards its own), makes span ids at all (an SDK, even one that records nothing), and
    * propagates W3C trace context.
    */
-  tracing: { recordSpans: boolean; makesSpans: boolean; propagatesW3C: boolean };
+  tracing: {
+    recordSpans: boolean;
+    makesSpans: boolean;
+    propagatesW3C: boolean;
+    /**
+     * OTEL_TRACES_SAMPLER and OTEL_TRACES_SAMPLER_ARG as the main thread's SDK read them: the
+     * worker samples its spans with the same sampler (unset: parent-based always-on).
+     */
+    sampler: { OTEL_TRACES_SAMPLER?: string; OTEL_TRACES_SAMPLER_ARG?: string };
+  };
 }
 
 export type ToRelayWorker =

@@ -9,9 +9,7 @@ import { propagation, trace } from '@opentelemetry/api';
 import { W3CTraceContextPropagator } from '@opentelemetry/core';
 import {
   AlwaysOffSampler,
-  AlwaysOnSampler,
   BasicTracerProvider,
-  ParentBasedSampler,
   type ReadableSpan,
   type SpanProcessor,
 } from '@opentelemetry/sdk-trace-base';
@@ -66,9 +64,10 @@ const logger: RelayLogger = forwardingLogger;
 /**
  * Spans: the publish span of each event continues the trace context written with it (from
  * `traceparent`), and its own context goes on the record, exactly as inline. When the main
- * thread records spans, this thread records its own (parent-based: an unsampled request stays
- * unsampled) and posts them, finished, to the main thread's span processors; otherwise spans
- * are not recorded here either (ids are still generated for `traceparent`).
+ * thread records spans, this thread records its own, sampled as the main thread's SDK samples
+ * (OTEL_TRACES_SAMPLER and OTEL_TRACES_SAMPLER_ARG; by default parent-based, so an unsampled
+ * request stays unsampled), and posts them, finished, to the main thread's span processors;
+ * otherwise spans are not recorded here either (ids are still generated for `traceparent`).
  */
 class ForwardingSpanProcessor implements SpanProcessor {
   private queued: ForwardedSpan[] = [];
@@ -140,15 +139,20 @@ class ForwardingSpanProcessor implements SpanProcessor {
 const spanForwarder = new ForwardingSpanProcessor();
 // As on the main thread: a service's SDK propagates W3C trace context and makes span ids (and
 // records when it exports); without an SDK there, the worker does neither, as inline.
+// The sampler settings the main thread's SDK read, whatever this thread's environment copy says.
+for (const [name, value] of Object.entries(data.tracing.sampler)) {
+  if (value === undefined) delete process.env[name];
+  else process.env[name] = value;
+}
 if (data.tracing.propagatesW3C) propagation.setGlobalPropagator(new W3CTraceContextPropagator());
 if (data.tracing.recordSpans || data.tracing.makesSpans) {
   trace.setGlobalTracerProvider(
     new BasicTracerProvider(
       data.tracing.recordSpans
-        ? {
-            sampler: new ParentBasedSampler({ root: new AlwaysOnSampler() }),
-            spanProcessors: [spanForwarder],
-          }
+        ? // No sampler given: the SDK's, from OTEL_TRACES_SAMPLER / OTEL_TRACES_SAMPLER_ARG (set
+          // above from the main thread's), as the main thread's SDK samples; parent-based
+          // always-on when unset.
+          { spanProcessors: [spanForwarder] }
         : { sampler: new AlwaysOffSampler() },
     ),
   );

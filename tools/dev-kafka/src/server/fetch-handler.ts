@@ -8,6 +8,11 @@ const EMPTY = Buffer.alloc(0);
  * Fetch with long polling: answered at once when minBytes are available or a partition is in
  * error, otherwise parked until an append to one of its partitions makes enough bytes available
  * or maxWait expires (kafkajs gives up at maxWait + 100 ms, so the deadline is exact).
+ *
+ * A parked fetch is checked once the produce request that appended has appended all of its
+ * partitions (a microtask after the append, as Kafka completes delayed fetches after the whole
+ * request's local append): one produce request to several partitions wakes a consumer with all
+ * of them in one response, not with its first partition alone and the rest a fetch later.
  */
 export class FetchHandler {
   private readonly parked = new Set<() => void>();
@@ -18,18 +23,30 @@ export class FetchHandler {
     if (req.maxWaitMs <= 0 || this.ready(req)) return this.build(req, apiVersion);
     return new Promise((resolve) => {
       const unsubscribes: (() => void)[] = [];
+      let finished = false;
+      let checkQueued = false;
       const finish = (): void => {
+        if (finished) return;
+        finished = true;
         clearTimeout(timer);
         for (const u of unsubscribes) u();
         this.parked.delete(finish);
         resolve(this.build(req, apiVersion));
+      };
+      const check = (): void => {
+        if (checkQueued || finished) return;
+        checkQueued = true;
+        queueMicrotask(() => {
+          checkQueued = false;
+          if (!finished && this.ready(req)) finish();
+        });
       };
       const timer = setTimeout(finish, req.maxWaitMs);
       this.parked.add(finish);
       for (const t of req.topics) {
         for (const p of t.partitions) {
           const log = this.topics.partition(t.topic, p.partition);
-          if (log) unsubscribes.push(log.onAppend(() => this.ready(req) && finish()));
+          if (log) unsubscribes.push(log.onAppend(check));
         }
       }
     });
