@@ -160,6 +160,31 @@ describe.each(['inline', 'worker'] as const)(
       expect(seqOfRecord(record)).toBe(7);
     });
 
+    it('publishes every commit of a steady flow without polling, however its wake-ups coincide with reads', async () => {
+      const topic = aTestTopic('notify-flow');
+      await ensureTopics(admin, [topic]);
+      await startRelay({ pollIntervalMs: 600_000, lingerMs: 0 }); // polling would take ten minutes
+      await eventually(async () => expect(await pending()).toBe(0));
+      // Commits land before, during and after the relay's reads: each one must still be seen
+      // by a read that follows it (a worker is woken at most once per read).
+      const writers = 4;
+      const perWriter = 60;
+      await Promise.all(
+        Array.from({ length: writers }, async (_, writer) => {
+          for (let i = 0; i < perWriter; i++)
+            await env.dataSource.transaction((manager) =>
+              outbox.publish(manager, topic, anEvent(topic, `flow-${writer}`, i)),
+            );
+        }),
+      );
+      const records = await readTopic(env.kafka, topic.name, writers * perWriter);
+      for (let writer = 0; writer < writers; writer++)
+        expect(
+          records.filter((r) => r.key === `flow-${writer}`).map((r) => seqOfRecord(r)),
+        ).toEqual(Array.from({ length: perWriter }, (_, i) => i));
+      expect(await pending()).toBe(0);
+    });
+
     it('wakes relays of other processes after the commit (NOTIFY from outside the transaction)', async () => {
       const topic = aTestTopic('notify-other');
       await ensureTopics(admin, [topic]);

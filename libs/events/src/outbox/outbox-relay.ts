@@ -14,6 +14,11 @@ import { OUTBOX_CHANNEL, outboxSignalOf } from './outbox-signal';
 export interface RelayWakeups {
   /** Calls `listener` after each commit; `coversAll` says whether NOTIFY can be skipped. */
   listen(listener: () => void, coversAll: () => boolean): () => void;
+  /**
+   * Called as the relay begins reading the outbox: every commit made before this is seen by
+   * that read, so wake-ups sent for them until now can be forgotten.
+   */
+  reading?(): void;
 }
 
 /** Where the relay reports what it published (EventMetrics, or the worker's forwarder). */
@@ -214,6 +219,7 @@ export class OutboxRelay {
         if (!this.session) await this.connectSession();
         await this.acquireLanes();
         this.pending = false;
+        this.wakeups.reading?.();
         await this.drainOnce();
         await this.pruneIfDue();
         if (!this.pending) await this.sleep(this.options.pollIntervalMs);

@@ -14,6 +14,14 @@ export interface RelayWorkerData {
    * propagates W3C trace context.
    */
   tracing: { recordSpans: boolean; makesSpans: boolean; propagatesW3C: boolean };
+  /**
+   * One Int32 shared by both threads: 1 while a `wake` is on its way and the relay has not yet
+   * begun reading the outbox since. The main thread posts a `wake` only when it sets it from 0,
+   * and the worker sets it back to 0 as each read of the outbox begins: commits that land
+   * before that read need no message of their own (it sees them), so a busy service posts about
+   * one message per relay batch instead of one per commit.
+   */
+  wakeFlag: SharedArrayBuffer;
 }
 
 export type ToRelayWorker =
