@@ -104,6 +104,8 @@ const IGNORED_PATHS = /^\/(health|metrics)/;
  */
 function continueIncomingTraces(): () => void {
   const tracer = trace.getTracer('@qiwei/platform');
+  // Called as each server's own method, with the server as `this`, as it always was.
+  // eslint-disable-next-line @typescript-eslint/unbound-method
   const original = Server.prototype.emit;
   const emit = function (this: Server, event: string | symbol, ...args: unknown[]): boolean {
     if (event !== 'request') return Reflect.apply(original, this, [event, ...args]) as boolean;

@@ -164,7 +164,7 @@ export class OutboxRelayWorker {
       brokers: this.options.brokers,
       clientId: this.options.clientId,
       tracing: mainThreadTracing(Boolean(this.options.spans)),
-      wakeFlag: this.wakeFlag.buffer as SharedArrayBuffer,
+      wakeFlag: this.wakeFlag.buffer,
     };
     const worker = new Worker(relayWorkerEntry(), {
       workerData,

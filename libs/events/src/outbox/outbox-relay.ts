@@ -254,7 +254,9 @@ export class OutboxRelay {
     perLane = Math.ceil(this.options.batchSize / lanes.length),
   ): Promise<{ sent: number; full: number[] }> {
     if (!lanes.every((lane) => Number.isSafeInteger(lane)) || !Number.isSafeInteger(perLane)) {
-      throw new Error(`outbox relay: lanes ${lanes} and batch size ${perLane} must be integers`);
+      throw new Error(
+        `outbox relay: lanes ${lanes.join(',')} and batch size ${perLane} must be integers`,
+      );
     }
     // One lock per lane and batch instead of a lock per row: should a lease change hands while
     // a batch is in flight, the next holder waits for it, then reads what it marked. Taken in
