@@ -19,6 +19,7 @@ export { NotifiedCache, type NotifiedCacheOptions } from './notified-cache';
 export {
   pipelinedTransaction,
   sqlLiteral,
+  quoteLiteral,
   SqlLiteralError,
   type Pipeline,
   type SqlValue,

@@ -1,4 +1,4 @@
-import { escapeLiteral, type PoolClient, type QueryResult } from 'pg';
+import type { PoolClient, QueryResult } from 'pg';
 import type { DataSource, EntityManager } from 'typeorm';
 import { retryingSerializationFailures } from './transaction-runner';
 
@@ -11,11 +11,21 @@ export type SqlValue = string | number | boolean | Date | null | readonly string
  */
 export class SqlLiteralError extends Error {}
 
+/**
+ * Text as a string literal, exactly as pg's `escapeLiteral` writes it: quotes doubled, and an
+ * E'' string (after a space) with doubled backslashes when there are any — correct whatever
+ * standard_conforming_strings is. `escapeLiteral` builds the result a character at a time in
+ * JavaScript; this does the same with native searches and replaces, which matters for the
+ * kilobytes of an event payload written into every send's statement.
+ */
+export function quoteLiteral(value: string): string {
+  const quoted = value.indexOf("'") === -1 ? value : value.replace(/'/g, "''");
+  return value.indexOf('\\') === -1 ? `'${quoted}'` : ` E'${quoted.replace(/\\/g, '\\\\')}'`;
+}
+
 const text = (value: string): string => {
-  if (value.includes('\u0000')) throw new SqlLiteralError('NUL in a literal');
-  // Quotes doubled, and an E'' string with doubled backslashes when there are any: correct
-  // whatever standard_conforming_strings is.
-  return escapeLiteral(value);
+  if (value.indexOf('\u0000') !== -1) throw new SqlLiteralError('NUL in a literal');
+  return quoteLiteral(value);
 };
 
 /**

@@ -1,10 +1,12 @@
 import { randomBytes } from 'node:crypto';
+import { escapeLiteral } from 'pg';
 import type { DataSource } from 'typeorm';
 import {
   createDataSource,
   databaseUrl,
   ensureDatabase,
   pipelinedTransaction,
+  quoteLiteral,
   SqlLiteralError,
   sqlLiteral,
 } from '../src';
@@ -68,6 +70,28 @@ describe('persistence: pipelinedTransaction and sqlLiteral', () => {
     expect(() => sqlLiteral('a\u0000b')).toThrow(SqlLiteralError);
     expect(() => sqlLiteral(Number.NaN)).toThrow(SqlLiteralError);
     await dataSource.query('DELETE FROM t');
+  });
+
+  it('quotes text exactly as pg’s escapeLiteral does', () => {
+    const samples = [
+      '',
+      'plain',
+      `it's`,
+      `''`,
+      `back\\slash`,
+      `\\`,
+      `\\'`,
+      `'\\'\\`,
+      `中文 😀 \t\n\r`,
+      '{"a":"it\'s \\"q\\" \\\\"}',
+    ];
+    // And pseudo-random strings (a fixed sequence) over the characters that matter.
+    const alphabet = ["'", '\\', '"', 'a', ' ', '中', '\n'];
+    let state = 12345;
+    const next = () => (state = (state * 1103515245 + 12345) % 2147483648) % alphabet.length;
+    for (let i = 0; i < 500; i++)
+      samples.push(Array.from({ length: i % 40 }, () => alphabet[next()]).join(''));
+    for (const sample of samples) expect(quoteLiteral(sample)).toBe(escapeLiteral(sample));
   });
 
   it('answers the statement sent with BEGIN, and keeps nothing when a statement fails', async () => {

@@ -22,6 +22,11 @@ export {
 export { PlatformModule, LOGGER, METRICS_REGISTRY } from './bootstrap/platform.module';
 export { PositiveIntPipe } from './http/pipes';
 export {
+  createValidationPipe,
+  registerFastValidation,
+  type FastValidation,
+} from './errors/validation';
+export {
   PageCursor,
   PageLimit,
   PageQuery,

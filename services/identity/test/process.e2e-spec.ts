@@ -1,5 +1,6 @@
 import { createServer, type IncomingMessage } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { Client } from 'pg';
 import {
   createTestDatabase,
   distEntry,
@@ -73,12 +74,32 @@ describe('identity: as a process', () => {
         timeoutMs: 30_000,
       },
     );
+    // A caller's trace continues here even though no span is exported (no collector set): in
+    // the logs, and on the events the request writes.
+    const callerTrace = '4bf92f3577b34da6a3ce929d0e0e4736';
     const corp = await fetch(`http://127.0.0.1:${port}/v1/corps`, {
       method: 'POST',
-      headers: { authorization: `Bearer ${PLATFORM_TOKEN}`, 'content-type': 'application/json' },
+      headers: {
+        authorization: `Bearer ${PLATFORM_TOKEN}`,
+        'content-type': 'application/json',
+        traceparent: `00-${callerTrace}-00f067aa0ba902b7-01`,
+      },
       body: JSON.stringify({ name: 'Process Test', admin: { userid: 'admin', name: 'Admin' } }),
     });
     expect(corp.status).toBe(201);
+    const unauthorised = await fetch(`http://127.0.0.1:${port}/v1/departments/1`);
+    expect(unauthorised.status).toBe(401);
+    const db = new Client({ connectionString: database.url });
+    await db.connect();
+    try {
+      const { rows } = await db.query<{ headers: string }>(
+        `SELECT headers FROM event_outbox WHERE headers LIKE '%' || $1 || '%'`,
+        [callerTrace],
+      );
+      expect(rows.length).toBeGreaterThan(0);
+    } finally {
+      await db.end();
+    }
     proc.child.kill('SIGTERM');
     expect(await proc.exited).toEqual({ code: 0, signal: null });
 
@@ -91,6 +112,12 @@ describe('identity: as a process', () => {
       (l) => l.msg === 'request completed' && typeof l.reqId === 'string' && l.trace_id,
     );
     expect(completed).toBeDefined();
+    const ofCaller = lines.filter((l) => l.trace_id === callerTrace);
+    expect(ofCaller.some((l) => l.msg === 'request completed')).toBe(true);
+    expect(ofCaller.every((l) => /^[0-9a-f]{16}$/.test(String(l.span_id)))).toBe(true);
+    // Every other request started a trace of its own; probes run without one.
+    const traceIds = lines.filter((l) => l.msg === 'request completed').map((l) => l.trace_id);
+    expect(new Set(traceIds).size).toBe(traceIds.length);
     expect(lines.some((l) => l.msg === 'stopped')).toBe(true);
     // The platform token never reaches the logs.
     expect(proc.output()).not.toContain(PLATFORM_TOKEN);
@@ -130,7 +157,18 @@ describe('identity: as a process', () => {
         async () => expect((await fetch(`http://127.0.0.1:${port}/health/ready`)).status).toBe(200),
         { timeoutMs: 30_000 },
       );
-      expect((await fetch(`http://127.0.0.1:${port}/v1/departments/1`)).status).toBe(401);
+      const callerTrace = '0af7651916cd43dd8448eb211c80319c';
+      const traced = await fetch(`http://127.0.0.1:${port}/v1/departments/1`, {
+        headers: { traceparent: `00-${callerTrace}-b7ad6b7169203331-01` },
+      });
+      expect(traced.status).toBe(401);
+      // A request that queries PostgreSQL.
+      const corp = await fetch(`http://127.0.0.1:${port}/v1/corps`, {
+        method: 'POST',
+        headers: { authorization: `Bearer ${PLATFORM_TOKEN}`, 'content-type': 'application/json' },
+        body: JSON.stringify({ name: 'Traced Corp', admin: { userid: 'admin', name: 'Admin' } }),
+      });
+      expect(corp.status).toBe(201);
       proc.child.kill('SIGTERM'); // shutdown flushes the batch of spans
       expect((await proc.exited).code).toBe(0);
       const traces = received.filter((r) => r.path === '/v1/traces');
@@ -139,6 +177,13 @@ describe('identity: as a process', () => {
       const payload = traces.map((t) => t.body).join('');
       expect(payload).toContain('qiwei-identity');
       expect(payload).toContain('/v1/departments/1');
+      // The server span continues the caller's trace (ids hex in OTLP/JSON, bytes in protobuf).
+      expect(
+        payload.includes(callerTrace) ||
+          payload.includes(Buffer.from(callerTrace, 'hex').toString('latin1')),
+      ).toBe(true);
+      // The PostgreSQL instrumentation records the corp's queries.
+      expect(payload).toContain('postgresql');
     } finally {
       await new Promise((done) => collector.close(done));
     }

@@ -93,6 +93,8 @@ export class OutboxRelayWorker {
   private restartTimer?: NodeJS.Timeout;
   private restarts = 0;
   private readonly resource: Resource | undefined;
+  /** See RelayWorkerData.wakeFlag: shared with the worker in place. */
+  private wakeFlag = new Int32Array(new SharedArrayBuffer(4));
   /** Resolves when the worker in place has exited (undefined when none runs). */
   private exited?: Promise<void>;
 
@@ -119,7 +121,10 @@ export class OutboxRelayWorker {
   async start(): Promise<void> {
     this.running = true;
     this.unlisten = outboxSignalOf(this.dataSource).listen(
-      () => this.post({ type: 'wake' }),
+      () => {
+        // Only when no wake is on its way since the relay last began reading the outbox.
+        if (Atomics.exchange(this.wakeFlag, 0, 1) === 0) this.post({ type: 'wake' });
+      },
       () => this.heldLanes.length === this.options.relay.lanes,
     );
     try {
@@ -159,11 +164,15 @@ export class OutboxRelayWorker {
   }
 
   private spawn(): Promise<void> {
+    // A new worker gets a flag of its own: whatever the last one left in its flag, this one
+    // reads the outbox as it starts, and commits from now on wake it.
+    this.wakeFlag = new Int32Array(new SharedArrayBuffer(4));
     const workerData: RelayWorkerData = {
       relay: this.options.relay,
       brokers: this.options.brokers,
       clientId: this.options.clientId,
       tracing: mainThreadTracing(Boolean(this.options.spans)),
+      wakeFlag: this.wakeFlag.buffer,
     };
     const worker = new Worker(relayWorkerEntry(), {
       workerData,

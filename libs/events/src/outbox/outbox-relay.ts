@@ -15,6 +15,11 @@ import { OUTBOX_CHANNEL, outboxSignalOf } from './outbox-signal';
 export interface RelayWakeups {
   /** Calls `listener` after each commit; `coversAll` says whether NOTIFY can be skipped. */
   listen(listener: () => void, coversAll: () => boolean): () => void;
+  /**
+   * Called as the relay begins reading the outbox: every commit made before this is seen by
+   * that read, so wake-ups sent for them until now can be forgotten.
+   */
+  reading?(): void;
 }
 
 /** Where the relay reports what it published (EventMetrics, or the worker's forwarder). */
@@ -87,6 +92,7 @@ interface RelayBatch {
 }
 
 interface OutboxRow {
+  lane: number;
   id: string;
   topic: string;
   partition_key: string;
@@ -167,12 +173,32 @@ export class OutboxRelay {
 
   /** Publishes whatever is pending in the lanes this instance holds; resolves when drained. */
   async drainOnce(): Promise<number> {
-    // Lanes are independent (a key never changes lane), so they drain concurrently; within a
-    // lane, batches go strictly one after another.
-    const sent = await Promise.all(
-      (await this.lanesWithPending()).map((lane) => this.drainLane(lane)),
-    );
-    return sent.reduce((a, b) => a + b, 0);
+    const held = this.lanes();
+    if (held.length === 0) return 0;
+    // First every held lane's oldest rows in one transaction (two round trips to PostgreSQL and
+    // one produce request, however many lanes have something): what a wake-up finds under a
+    // steady flow of sends. Then a lane that filled its share has a backlog: lanes are
+    // independent (a key never changes lane), so those drain concurrently, each with full
+    // batches one after another, as before.
+    const { sent, full } = await this.withBatchClient((client) => this.publishLanes(client, held));
+    if (full.length === 0) return sent;
+    const more = await Promise.all(full.map((lane) => this.drainLane(lane)));
+    return more.reduce((a, b) => a + b, sent);
+  }
+
+  /** A connection of the relay's own pool for `work`; rolled back (or dropped) if it fails. */
+  private async withBatchClient<T>(work: (client: PoolClient) => Promise<T>): Promise<T> {
+    const client = await this.pool().connect();
+    let broken: Error | undefined;
+    try {
+      return await work(client).catch(async (error: unknown) => {
+        // A connection that cannot even roll back is not given back to the pool.
+        await client.query('ROLLBACK').catch((rollback: Error) => (broken = rollback));
+        throw error;
+      });
+    } finally {
+      client.release(broken);
+    }
   }
 
   /**
@@ -181,22 +207,14 @@ export class OutboxRelay {
    * requests need.
    */
   private async drainLane(lane: number): Promise<number> {
-    const client = await this.pool().connect();
-    let broken: Error | undefined;
-    try {
+    return this.withBatchClient(async (client) => {
       let total = 0;
       for (;;) {
-        const count = await this.publishBatch(client, lane).catch(async (error: unknown) => {
-          // A connection that cannot even roll back is not given back to the pool.
-          await client.query('ROLLBACK').catch((rollback: Error) => (broken = rollback));
-          throw error;
-        });
+        const count = await this.publishBatch(client, lane);
         total += count;
         if (count < this.options.batchSize) return total;
       }
-    } finally {
-      client.release(broken);
-    }
+    });
   }
 
   private async run(): Promise<void> {
@@ -205,6 +223,7 @@ export class OutboxRelay {
         if (!this.session) await this.connectSession();
         await this.acquireLanes();
         this.pending = false;
+        this.wakeups.reading?.();
         await this.drainOnce();
         await this.pruneIfDue();
         if (!this.pending) await this.sleep(this.options.pollIntervalMs);
@@ -218,57 +237,73 @@ export class OutboxRelay {
   }
 
   /**
-   * The held lanes that have unpublished rows, in one statement (an index probe per lane), so
-   * a wake-up costs no transaction in the lanes with nothing to publish.
+   * A lane's batch of up to `batchSize` rows; resolves to how many it published (a full batch
+   * means there may be more).
    */
-  private async lanesWithPending(): Promise<number[]> {
-    const held = this.lanes();
-    if (held.length === 0) return [];
-    const { rows } = await this.pool().query<{ lane: number }>(
-      `SELECT l AS lane FROM unnest($1::int[]) AS l
-        WHERE EXISTS (SELECT 1 FROM event_outbox WHERE lane = l AND published_at IS NULL)`,
-      [held],
-    );
-    return rows.map((r) => r.lane);
+  private async publishBatch(client: PoolClient, lane: number): Promise<number> {
+    return (await this.publishLanes(client, [lane], this.options.batchSize)).sent;
   }
 
   /**
-   * One lane batch in one transaction, in two round trips to PostgreSQL besides Kafka's: the
-   * lock and the read are sent with BEGIN, the mark with COMMIT (simple-query statements, so
-   * the values are written into them: the lane, the batch size and the ids are integers this
-   * process produced, never outside input).
+   * One batch in one transaction: the oldest unpublished rows of each of `lanes` (at most
+   * `perLane` each), in two round trips to PostgreSQL besides Kafka's: the locks and the read
+   * are sent with BEGIN, the mark with COMMIT (simple-query statements, so the values are
+   * written into them: the lanes, the limits and the ids are integers this process produced,
+   * never outside input). Resolves to how many rows it published and which lanes filled their
+   * share (they may have more).
    */
-  private async publishBatch(client: PoolClient, lane: number): Promise<number> {
-    const limit = this.options.batchSize;
-    if (!Number.isSafeInteger(lane) || !Number.isSafeInteger(limit)) {
-      throw new Error(`outbox relay: lane ${lane} and batch size ${limit} must be integers`);
+  private async publishLanes(
+    client: PoolClient,
+    lanes: number[],
+    perLane = Math.ceil(this.options.batchSize / lanes.length),
+  ): Promise<{ sent: number; full: number[] }> {
+    if (!lanes.every((lane) => Number.isSafeInteger(lane)) || !Number.isSafeInteger(perLane)) {
+      throw new Error(
+        `outbox relay: lanes ${lanes.join(',')} and batch size ${perLane} must be integers`,
+      );
     }
-    // One lock per lane batch instead of a lock per row: should a lease change hands while a
-    // batch is in flight, the next holder waits for it, then reads what it marked.
+    // One lock per lane and batch instead of a lock per row: should a lease change hands while
+    // a batch is in flight, the next holder waits for it, then reads what it marked. Taken in
+    // ascending lane order by every relay, so two relays never wait on each other in a cycle.
     // created_at as epoch milliseconds: it only feeds the latency metric, and a number is far
     // cheaper for the driver than a timestamp parsed into a Date per row.
-    // `lane = ANY(…) ORDER BY lane, id` leaves the planner one way to return the rows in order
-    // without sorting: the pending index, read from the lane's oldest entry and stopped at
-    // LIMIT. With `lane = $1 ORDER BY id`, once statistics count the day of published rows it
+    // `lane = ANY(…) ORDER BY lane, id` leaves the planner one way to return a lane's rows in
+    // order without sorting: the pending index, read from the lane's oldest entry and stopped
+    // at LIMIT. With `lane = $1 ORDER BY id`, once statistics count the day of published rows it
     // walked the primary key from the oldest published row instead (~100 ms a batch with 100k
     // of them), and without statistics it read and sorted the lane's whole backlog per batch.
-    // The relay's connections also refuse bitmap and sequential scans (see pool()).
-    const results = (await client.query(
-      `BEGIN;
-       SELECT pg_advisory_xact_lock(${BATCH_LOCK_CLASS}, ${lane});
-       SELECT id, topic, partition_key, headers, payload,
+    // Several lanes: one such scan per lane, merged in (lane, id) order. The relay's
+    // connections also refuse bitmap and sequential scans (see pool()).
+    const sorted = [...lanes].sort((x, y) => x - y);
+    const laneRows = (lane: number) =>
+      `SELECT lane, id, topic, partition_key, headers, payload,
               (extract(epoch FROM created_at) * 1000)::float8 AS created_ms
          FROM event_outbox
         WHERE lane = ANY(ARRAY[${lane}::smallint]) AND published_at IS NULL
         ORDER BY lane, id
-        LIMIT ${limit}`,
+        LIMIT ${perLane}`;
+    const read =
+      sorted.length === 1
+        ? laneRows(sorted[0])
+        : `SELECT * FROM (${sorted.map((lane) => `(${laneRows(lane)})`).join(' UNION ALL ')}) AS b
+            ORDER BY lane, id`;
+    const results = (await client.query(
+      `BEGIN;
+       ${sorted.map((lane) => `SELECT pg_advisory_xact_lock(${BATCH_LOCK_CLASS}, ${lane});`).join('\n')}
+       ${read}`,
     )) as unknown as QueryResult<OutboxRow>[];
-    const rows = results[2].rows;
-    if (rows.length === 0 || !this.heldLanes.has(lane)) {
-      // Nothing pending, or the lease was lost while waiting for the lock.
+    const found = results[results.length - 1].rows;
+    // Lanes whose lease was lost while waiting for their lock are left to their new holder.
+    const rows = found.every((row) => this.heldLanes.has(row.lane))
+      ? found
+      : found.filter((row) => this.heldLanes.has(row.lane));
+    if (rows.length === 0) {
       await client.query('ROLLBACK');
-      return 0;
+      return { sent: 0, full: [] };
     }
+    const perLaneCount = new Map<number, number>();
+    for (const row of rows) perLaneCount.set(row.lane, (perLaneCount.get(row.lane) ?? 0) + 1);
+    const full = [...perLaneCount].filter(([, n]) => n >= perLane).map(([lane]) => lane);
     // The rows are not referenced past this point: their strings die young instead of being
     // copied by every garbage collection while Kafka acknowledges.
     const batch = this.toBatch(rows);
@@ -287,7 +322,7 @@ export class OutboxRelay {
        COMMIT`,
     );
     this.observePublished(batch);
-    return batch.spans.length;
+    return { sent: batch.spans.length, full };
   }
 
   /**

@@ -1,6 +1,6 @@
 import type { DescMessage } from '@bufbuild/protobuf';
 import type { TopicDefinition } from '@qiwei/contracts';
-import { escapeLiteral } from 'pg';
+import { quoteLiteral } from '@qiwei/persistence';
 import type { DataSource, EntityManager } from 'typeorm';
 import { encodeEvent, type NewEvent } from '../cloud-event';
 import { currentTraceHeaders } from '../tracing';
@@ -12,8 +12,8 @@ export { OUTBOX_CHANNEL } from './outbox-signal';
 /** Text for a statement sent without parameters (see `Outbox.statement`). */
 const literal = (value: string): string => {
   // The simple-query protocol ends a statement at the first NUL: refuse rather than truncate.
-  if (value.includes('\u0000')) throw new Error('NUL in an outbox literal');
-  return escapeLiteral(value);
+  if (value.indexOf('\u0000') !== -1) throw new Error('NUL in an outbox literal');
+  return quoteLiteral(value);
 };
 
 export interface OutboxOptions {

@@ -23,6 +23,14 @@ export interface RelayWorkerData {
      */
     sampler: { OTEL_TRACES_SAMPLER?: string; OTEL_TRACES_SAMPLER_ARG?: string };
   };
+  /**
+   * One Int32 shared by both threads: 1 while a `wake` is on its way and the relay has not yet
+   * begun reading the outbox since. The main thread posts a `wake` only when it sets it from 0,
+   * and the worker sets it back to 0 as each read of the outbox begins: commits that land
+   * before that read need no message of their own (it sees them), so a busy service posts about
+   * one message per relay batch instead of one per commit.
+   */
+  wakeFlag: SharedArrayBuffer;
 }
 
 export type ToRelayWorker =

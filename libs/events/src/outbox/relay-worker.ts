@@ -160,11 +160,14 @@ if (data.tracing.recordSpans || data.tracing.makesSpans) {
 
 /** The main thread's messages are this relay's in-process wake-ups. */
 const wakeListeners = new Set<() => void>();
+const wakeFlag = new Int32Array(data.wakeFlag);
 const wakeups: RelayWakeups = {
   listen(listener) {
     wakeListeners.add(listener);
     return () => wakeListeners.delete(listener);
   },
+  // From here on, a commit on the main thread posts a wake again (see RelayWorkerData.wakeFlag).
+  reading: () => Atomics.store(wakeFlag, 0, 0),
 };
 
 async function main(): Promise<void> {

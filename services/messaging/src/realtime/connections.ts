@@ -15,7 +15,8 @@ export interface Connection {
  * catches up by sequence number.
  */
 export class Connections {
-  private readonly byMember = new Map<string, Set<Connection>>();
+  /** corp → userid → sockets: a delivery looks members up without building a key per member. */
+  private readonly byCorp = new Map<string, Map<string, Set<Connection>>>();
   /** TCP sockets holding frames until the current turn of the event loop ends. */
   private readonly corked = new Set<Socket>();
 
@@ -23,32 +24,46 @@ export class Connections {
 
   get size(): number {
     let n = 0;
-    for (const set of this.byMember.values()) n += set.size;
+    for (const members of this.byCorp.values()) for (const set of members.values()) n += set.size;
     return n;
   }
 
   add(connection: Connection): void {
-    const key = `${connection.corpId}/${connection.userid}`;
-    const set = this.byMember.get(key) ?? new Set<Connection>();
+    let members = this.byCorp.get(connection.corpId);
+    if (!members) {
+      members = new Map<string, Set<Connection>>();
+      this.byCorp.set(connection.corpId, members);
+    }
+    let set = members.get(connection.userid);
+    if (!set) {
+      set = new Set<Connection>();
+      members.set(connection.userid, set);
+    }
     set.add(connection);
-    this.byMember.set(key, set);
   }
 
   remove(connection: Connection): void {
-    const key = `${connection.corpId}/${connection.userid}`;
-    const set = this.byMember.get(key);
-    set?.delete(connection);
-    if (set && !set.size) this.byMember.delete(key);
+    const members = this.byCorp.get(connection.corpId);
+    const set = members?.get(connection.userid);
+    if (!members || !set) return;
+    set.delete(connection);
+    if (set.size) return;
+    members.delete(connection.userid);
+    if (!members.size) this.byCorp.delete(connection.corpId);
   }
 
   /** Sends the frame to every socket of these members; returns [delivered, dropped]. */
   deliver(corpId: string, userids: Iterable<string>, frame: object): [number, number] {
+    const members = this.byCorp.get(corpId);
+    if (!members) return [0, 0];
     // Encoded once for every socket (ws would otherwise turn the string into bytes per send).
     let payload: Buffer | undefined;
     let delivered = 0;
     let dropped = 0;
     for (const userid of userids) {
-      for (const connection of this.byMember.get(`${corpId}/${userid}`) ?? []) {
+      const sockets = members.get(userid);
+      if (!sockets) continue;
+      for (const connection of sockets) {
         if (connection.socket.readyState !== connection.socket.OPEN) continue;
         if (connection.socket.bufferedAmount > this.maxBufferedBytes) {
           connection.socket.close(1013, 'too slow: reconnect and sync by seq');
@@ -84,7 +99,8 @@ export class Connections {
   }
 
   closeAll(code: number, reason: string): void {
-    for (const set of this.byMember.values())
-      for (const connection of set) connection.socket.close(code, reason);
+    for (const members of this.byCorp.values())
+      for (const set of members.values())
+        for (const connection of set) connection.socket.close(code, reason);
   }
 }
