@@ -441,6 +441,69 @@ describe.each(['inline', 'worker'] as const)(
         }
       });
 
+    // Inline only: the relay's producer refuses one topic (as Kafka refuses a record too large
+    // or a topic that is gone) until the test lets it through.
+    if (mode === 'inline')
+      it('keeps publishing the other lanes while one lane’s events are refused, then that lane in order', async () => {
+        const [good, refused] = [aTestTopic('lane-ok'), aTestTopic('lane-refused')];
+        await ensureTopics(admin, [good, refused]);
+        const keys: string[] = [];
+        for (let i = 0; keys.length < 2; i++) {
+          const key = `ww000000000refuse${String(i).padStart(3, '0')}`;
+          if (laneOf(key, 4) === keys.length) keys.push(key);
+        }
+        await env.dataSource.query(
+          'UPDATE event_outbox SET published_at = now() WHERE published_at IS NULL',
+        );
+        let refusing = true;
+        const refusals: number[] = [];
+        const picky = {
+          ...producer,
+          sendBatch: (batch: Parameters<Producer['sendBatch']>[0]) => {
+            if (refusing && batch.topicMessages!.some((t) => t.topic === refused.name)) {
+              refusals.push(1);
+              return Promise.reject(new Error('refused by the test'));
+            }
+            return producer.sendBatch(batch);
+          },
+        } as Producer;
+        const relay = new OutboxRelay(
+          env.dataSource,
+          picky,
+          { ...DEFAULT_RELAY_OPTIONS, databaseUrl: env.databaseUrl, retryBackoffMs: 50 },
+          logger,
+        );
+        await relay.start();
+        relays.push(relay);
+        const pendingOf = async (name: string) =>
+          Number(
+            (
+              await env.dataSource.query<{ n: string }[]>(
+                'SELECT count(*) AS n FROM event_outbox WHERE published_at IS NULL AND topic = $1',
+                [name],
+              )
+            )[0].n,
+          );
+        // Each transaction writes to both lanes, so every wake-up reads both together.
+        for (let seq = 0; seq < 20; seq++)
+          await env.dataSource.transaction(async (manager) => {
+            await outbox.publish(manager, refused, anEvent(refused, keys[0], seq));
+            await outbox.publish(manager, good, anEvent(good, keys[1], seq));
+          });
+        await eventually(async () => expect(await pendingOf(good.name)).toBe(0));
+        const delivered = await readTopic(env.kafka, good.name, 20);
+        expect(delivered.map((r) => seqOfRecord(r))).toEqual(
+          Array.from({ length: 20 }, (_, i) => i),
+        );
+        expect(await pendingOf(refused.name)).toBe(20);
+        expect(refusals.length).toBeGreaterThan(0);
+
+        refusing = false;
+        await eventually(async () => expect(await pendingOf(refused.name)).toBe(0));
+        const late = await readTopic(env.kafka, refused.name, 20);
+        expect(late.map((r) => seqOfRecord(r))).toEqual(Array.from({ length: 20 }, (_, i) => i));
+      });
+
     it('counts published events and their latency per topic, for batches mixing topics', async () => {
       const [first, second] = [aTestTopic('metrics-a'), aTestTopic('metrics-b')];
       await ensureTopics(admin, [first, second]);

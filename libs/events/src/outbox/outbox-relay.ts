@@ -5,7 +5,6 @@ import { Client, Pool, type PoolClient, type QueryResult } from 'pg';
 import type { DataSource } from 'typeorm';
 import { HEADER } from '../cloud-event';
 import { contextFromHeaders, replaceTraceHeaders, tracer } from '../tracing';
-import { CoalescingSender } from './coalescing-sender';
 import { OUTBOX_CHANNEL, outboxSignalOf } from './outbox-signal';
 
 /**
@@ -120,8 +119,6 @@ export class OutboxRelay {
   private pending = true;
   private lastPrune = 0;
   private readonly wakeups: RelayWakeups;
-  /** The lanes' batches go to Kafka through it (batches that wait for each other go together). */
-  private readonly sender: CoalescingSender;
   /** Called whenever the set of held lanes changes (the worker mirrors it to the main thread). */
   onLanesChanged?: (lanes: number[]) => void;
 
@@ -131,13 +128,12 @@ export class OutboxRelay {
    */
   constructor(
     wakeups: DataSource | RelayWakeups,
-    producer: Producer,
+    private readonly producer: Producer,
     private readonly options: OutboxRelayOptions,
     private readonly logger: RelayLogger,
     private readonly metrics?: PublishObserver,
   ) {
     this.wakeups = 'listen' in wakeups ? wakeups : outboxSignalOf(wakeups);
-    this.sender = new CoalescingSender(producer, options.batchSize);
   }
 
   /** Lanes this instance relays right now. */
@@ -180,10 +176,32 @@ export class OutboxRelay {
     // steady flow of sends. Then a lane that filled its share has a backlog: lanes are
     // independent (a key never changes lane), so those drain concurrently, each with full
     // batches one after another, as before.
-    const { sent, full } = await this.withBatchClient((client) => this.publishLanes(client, held));
-    if (full.length === 0) return sent;
-    const more = await Promise.all(full.map((lane) => this.drainLane(lane)));
-    return more.reduce((a, b) => a + b, sent);
+    let first: { sent: number; full: number[] };
+    try {
+      first = await this.withBatchClient((client) => this.publishLanes(client, held));
+    } catch (error) {
+      if (held.length === 1) throw error;
+      // The batch went back (rolled back): one lane's failure (a topic missing, a record too
+      // large) must not hold the others, so each lane drains on its own, and a lane that fails
+      // alone fails the round (logged, retried after the backoff) once the others are done.
+      return this.drainEach(held);
+    }
+    const { sent, full } = first;
+    return full.length === 0 ? sent : sent + (await this.drainEach(full));
+  }
+
+  /**
+   * These lanes' backlogs, concurrently (lanes are independent: a key never changes lane). A
+   * lane that fails does not stop the others; the first failure is thrown once all are done.
+   */
+  private async drainEach(lanes: number[]): Promise<number> {
+    const drained = await Promise.allSettled(lanes.map((lane) => this.drainLane(lane)));
+    let sent = 0;
+    for (const result of drained) {
+      if (result.status === 'rejected') throw result.reason;
+      sent += result.value;
+    }
+    return sent;
   }
 
   /** A connection of the relay's own pool for `work`; rolled back (or dropped) if it fails. */
@@ -308,7 +326,7 @@ export class OutboxRelay {
     // copied by every garbage collection while Kafka acknowledges.
     const batch = this.toBatch(rows);
     try {
-      await this.sender.send(batch.topicMessages);
+      await this.producer.sendBatch({ topicMessages: batch.topicMessages, acks: -1 });
     } catch (error) {
       for (const span of batch.spans) {
         span.recordException(error as Error);

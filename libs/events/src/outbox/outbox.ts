@@ -1,6 +1,6 @@
 import type { DescMessage } from '@bufbuild/protobuf';
 import type { TopicDefinition } from '@qiwei/contracts';
-import { quoteLiteral } from '@qiwei/persistence';
+import { sqlLiteral } from '@qiwei/persistence';
 import type { DataSource, EntityManager } from 'typeorm';
 import { encodeEvent, type NewEvent } from '../cloud-event';
 import { currentTraceHeaders } from '../tracing';
@@ -8,13 +8,6 @@ import { laneOf } from './lanes';
 import { OutboxSignal, outboxSignalOf } from './outbox-signal';
 
 export { OUTBOX_CHANNEL } from './outbox-signal';
-
-/** Text for a statement sent without parameters (see `Outbox.statement`). */
-const literal = (value: string): string => {
-  // The simple-query protocol ends a statement at the first NUL: refuse rather than truncate.
-  if (value.indexOf('\u0000') !== -1) throw new Error('NUL in an outbox literal');
-  return quoteLiteral(value);
-};
 
 export interface OutboxOptions {
   /** The service that publishes: becomes `ce_source` (`/qiwei/<service>`). */
@@ -59,7 +52,7 @@ export class Outbox {
     const encoded = events.map((event) => encodeEvent(topic, this.source, event, trace));
     const rows = encoded.map(
       (e) =>
-        `(${literal(e.id)}, ${literal(topic.name)}, ${literal(e.key)}, ${laneOf(e.key, this.options.lanes)}, ${literal(JSON.stringify(e.headers))}, ${literal(e.value)})`,
+        `(${sqlLiteral(e.id)}, ${sqlLiteral(topic.name)}, ${sqlLiteral(e.key)}, ${laneOf(e.key, this.options.lanes)}, ${sqlLiteral(JSON.stringify(e.headers))}, ${sqlLiteral(e.value)})`,
     );
     return {
       sql: `INSERT INTO event_outbox (event_id, topic, partition_key, lane, headers, payload) VALUES ${rows.join(', ')}`,
