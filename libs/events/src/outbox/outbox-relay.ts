@@ -5,6 +5,7 @@ import { Client, Pool, type PoolClient, type QueryResult } from 'pg';
 import type { DataSource } from 'typeorm';
 import { HEADER } from '../cloud-event';
 import { contextFromHeaders, replaceTraceHeaders, tracer } from '../tracing';
+import { CoalescingSender } from './coalescing-sender';
 import { OUTBOX_CHANNEL, outboxSignalOf } from './outbox-signal';
 
 /**
@@ -119,6 +120,11 @@ export class OutboxRelay {
   private pending = true;
   private lastPrune = 0;
   private readonly wakeups: RelayWakeups;
+  /**
+   * The lanes' batches go to Kafka through it: batches that wait for the producer's request in
+   * flight go together (a catch-up after a stall drains several lanes' partial batches at once).
+   */
+  private readonly sender: CoalescingSender;
   /** Called whenever the set of held lanes changes (the worker mirrors it to the main thread). */
   onLanesChanged?: (lanes: number[]) => void;
 
@@ -128,12 +134,13 @@ export class OutboxRelay {
    */
   constructor(
     wakeups: DataSource | RelayWakeups,
-    private readonly producer: Producer,
+    producer: Producer,
     private readonly options: OutboxRelayOptions,
     private readonly logger: RelayLogger,
     private readonly metrics?: PublishObserver,
   ) {
     this.wakeups = 'listen' in wakeups ? wakeups : outboxSignalOf(wakeups);
+    this.sender = new CoalescingSender(producer, options.batchSize);
   }
 
   /** Lanes this instance relays right now. */
@@ -326,7 +333,7 @@ export class OutboxRelay {
     // copied by every garbage collection while Kafka acknowledges.
     const batch = this.toBatch(rows);
     try {
-      await this.producer.sendBatch({ topicMessages: batch.topicMessages, acks: -1 });
+      await this.sender.send(batch.topicMessages);
     } catch (error) {
       for (const span of batch.spans) {
         span.recordException(error as Error);
