@@ -75,6 +75,32 @@ describe.each(['inline', 'worker'] as const)(
       relays.push(relay);
       return relay;
     };
+    /**
+     * An inline relay, started, whose producer's requests go through `sendBatch` first (a test
+     * counts them or refuses some); `send` hands a request on to the real producer.
+     */
+    const startRelayThrough = async (
+      sendBatch: (
+        batch: Parameters<Producer['sendBatch']>[0],
+        send: Producer['sendBatch'],
+      ) => ReturnType<Producer['sendBatch']>,
+      options: Partial<OutboxRelayOptions> = {},
+    ) => {
+      const through = {
+        ...producer,
+        sendBatch: (batch: Parameters<Producer['sendBatch']>[0]) =>
+          sendBatch(batch, (b) => producer.sendBatch(b)),
+      } as Producer;
+      const relay = new OutboxRelay(
+        env.dataSource,
+        through,
+        { ...DEFAULT_RELAY_OPTIONS, databaseUrl: env.databaseUrl, ...options },
+        logger,
+      );
+      await relay.start();
+      relays.push(relay);
+      return relay;
+    };
     const pending = async () =>
       Number(
         (
@@ -415,21 +441,13 @@ describe.each(['inline', 'worker'] as const)(
               await outbox.publish(manager, topic, anEvent(topic, key, seq));
         });
         const requests: number[] = [];
-        const counting = {
-          ...producer,
-          sendBatch: (batch: Parameters<Producer['sendBatch']>[0]) => {
+        await startRelayThrough(
+          (batch, send) => {
             requests.push(batch.topicMessages!.reduce((n, t) => n + t.messages.length, 0));
-            return producer.sendBatch(batch);
+            return send(batch);
           },
-        } as Producer;
-        const relay = new OutboxRelay(
-          env.dataSource,
-          counting,
-          { ...DEFAULT_RELAY_OPTIONS, databaseUrl: env.databaseUrl, batchSize: 100 },
-          logger,
+          { batchSize: 100 },
         );
-        await relay.start();
-        relays.push(relay);
         await eventually(async () => expect(await pending()).toBe(0));
         // Every lane's first 25 (100 / 4 lanes) in one request; then lane 0's remaining 105 in
         // batches of 100.
@@ -457,24 +475,16 @@ describe.each(['inline', 'worker'] as const)(
         );
         let refusing = true;
         const refusals: number[] = [];
-        const picky = {
-          ...producer,
-          sendBatch: (batch: Parameters<Producer['sendBatch']>[0]) => {
+        await startRelayThrough(
+          (batch, send) => {
             if (refusing && batch.topicMessages!.some((t) => t.topic === refused.name)) {
               refusals.push(1);
               return Promise.reject(new Error('refused by the test'));
             }
-            return producer.sendBatch(batch);
+            return send(batch);
           },
-        } as Producer;
-        const relay = new OutboxRelay(
-          env.dataSource,
-          picky,
-          { ...DEFAULT_RELAY_OPTIONS, databaseUrl: env.databaseUrl, retryBackoffMs: 50 },
-          logger,
+          { retryBackoffMs: 50 },
         );
-        await relay.start();
-        relays.push(relay);
         const pendingOf = async (name: string) =>
           Number(
             (
